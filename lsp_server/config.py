@@ -1,0 +1,355 @@
+"""Typed settings: defaults, ``agentic-optimizer.toml``, LSP options and environment variables.
+
+Precedence, lowest first: built-in defaults, the TOML file (``agentic-optimizer.toml`` in the
+workspace root, or ``--config PATH``), LSP ``initializationOptions``, then
+``workspace/didChangeConfiguration``. Editors send camelCase keys (``escalateBelow``); they map
+onto the same snake_case settings as the TOML file. API keys are never settings: a model names
+the environment variable that holds its key (``api_key_env``) and :func:`api_key` reads it.
+
+A bad value raises :class:`~lsp_server.errors.ConfigError` whose message names the key, the
+value and what was expected, e.g. ``routing.escalate_below = 2.0: expected a number from 0 to 1``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from lsp_server.errors import ConfigError
+
+CONFIG_FILENAME = "agentic-optimizer.toml"
+ENV_HOME = "AGENTIC_OPTIMIZER_HOME"
+ENV_CONFIG = "AGENTIC_OPTIMIZER_CONFIG"
+
+ProviderKind = Literal["ollama", "anthropic", "openai", "gemini"]
+Tier = Literal["local", "free", "budget", "premium"]
+TIERS: tuple[Tier, ...] = ("local", "free", "budget", "premium")
+
+DEFAULT_BASE_URLS: dict[str, str] = {
+    "ollama": "http://127.0.0.1:11434",
+    "anthropic": "https://api.anthropic.com",
+    "openai": "https://api.openai.com/v1",
+    "gemini": "https://generativelanguage.googleapis.com",
+}
+DEFAULT_KEY_ENV: dict[str, str | None] = {
+    "ollama": None,
+    "anthropic": "ANTHROPIC_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+}
+DEFAULT_EXCLUDE: tuple[str, ...] = (
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "id_*",
+    "*credentials*",
+    "*secret*",
+    ".netrc",
+    ".npmrc",
+    ".pypirc",
+    "secrets/**",
+)
+
+
+class _Section(BaseModel):
+    """Shared model behaviour: frozen, unknown keys rejected, camelCase accepted."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+
+class PriceOverride(_Section):
+    """USD per million tokens, for a model that genai-prices does not know."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_read: float | None = Field(default=None, ge=0)
+    cache_write: float | None = Field(default=None, ge=0)
+
+
+class ModelSettings(_Section):
+    """One model the router may call."""
+
+    name: str = Field(min_length=1)
+    provider: ProviderKind
+    model: str = Field(min_length=1)
+    tier: Tier
+    base_url: str | None = None
+    api_key_env: str | None = None
+    context_window: int | None = Field(default=None, gt=0)
+    timeout_seconds: float = Field(default=120.0, gt=0)
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    max_output_tokens: int = Field(default=2048, gt=0)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    edit_format: Literal["search_replace", "whole_definition"] | None = None
+    price: PriceOverride | None = None
+
+    @property
+    def effective_base_url(self) -> str:
+        return (self.base_url or DEFAULT_BASE_URLS[self.provider]).rstrip("/")
+
+    @property
+    def effective_key_env(self) -> str | None:
+        return self.api_key_env or DEFAULT_KEY_ENV[self.provider]
+
+    @property
+    def effective_edit_format(self) -> str:
+        if self.edit_format:
+            return self.edit_format
+        return "whole_definition" if self.tier == "local" else "search_replace"
+
+
+class RoutingSettings(_Section):
+    escalate_below: float = Field(default=0.85, ge=0, le=1)
+    tier_order: tuple[Tier, ...] = TIERS
+    max_attempts: int = Field(default=4, ge=1, le=16)
+    cooldown_seconds: float = Field(default=60.0, ge=0)
+    failures_before_cooldown: int = Field(default=3, ge=1)
+
+    @field_validator("tier_order")
+    @classmethod
+    def _distinct(cls, v: tuple[Tier, ...]) -> tuple[Tier, ...]:
+        if len(set(v)) != len(v) or not v:
+            raise ValueError("expected a non-empty list of distinct tiers")
+        return v
+
+
+class BudgetSettings(_Section):
+    daily_usd: float = Field(default=1.0, ge=0)
+    per_request_usd: float | None = Field(default=None, ge=0)
+
+
+class PrivacySettings(_Section):
+    local_only: bool = False
+    local_only_paths: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    redact_secrets: bool = True
+
+
+class ContextSettings(_Section):
+    budget_tokens: int = Field(default=8000, ge=256)
+    max_file_bytes: int = Field(default=1_000_000, ge=1024)
+    embeddings: bool = False
+
+
+class HoverSettings(_Section):
+    enabled: bool = True
+    explain: bool = True
+    timeout_ms: int = Field(default=1500, ge=0)
+
+
+class CacheSettings(_Section):
+    enabled: bool = True
+    ttl_seconds: int = Field(default=7 * 24 * 3600, ge=0)
+    max_entries: int = Field(default=5000, ge=0)
+
+
+class EditsSettings(_Section):
+    check_command: str | None = None
+    check_timeout_seconds: float = Field(default=60.0, gt=0)
+    max_edit_bytes: int = Field(default=200_000, gt=0)
+
+
+class LedgerSettings(_Section):
+    store_prompts: bool = False
+
+
+class VariantSettings(_Section):
+    """A named A/B variant: requests are assigned by hash with these weights."""
+
+    name: str = Field(min_length=1)
+    weight: float = Field(default=1.0, gt=0)
+    escalate_below: float | None = Field(default=None, ge=0, le=1)
+    prompt_style: str | None = None
+
+
+class LogSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    file: str | None = None
+
+
+class Settings(_Section):
+    """Every setting the engine reads. Missing keys take the defaults shown here."""
+
+    models: tuple[ModelSettings, ...] = ()
+    routing: RoutingSettings = RoutingSettings()
+    budget: BudgetSettings = BudgetSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    context: ContextSettings = ContextSettings()
+    hover: HoverSettings = HoverSettings()
+    cache: CacheSettings = CacheSettings()
+    edits: EditsSettings = EditsSettings()
+    ledger: LedgerSettings = LedgerSettings()
+    variants: tuple[VariantSettings, ...] = ()
+    log: LogSettings = LogSettings()
+    state_dir: str | None = None
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        for label, names in (
+            ("models", [m.name for m in self.models]),
+            ("variants", [v.name for v in self.variants]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{label}: names must be unique, repeated: {', '.join(dupes)}")
+        return self
+
+    def model_named(self, name: str) -> ModelSettings | None:
+        return next((m for m in self.models if m.name == name), None)
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    loc = _snake_path(error.get("loc", ()))
+    kind = str(error.get("type", ""))
+    value = error.get("input")
+    msg = str(error.get("msg", "invalid"))
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown setting"
+    if kind == "missing":
+        return f"{loc}: required setting is missing"
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    expected = msg[0].lower() + msg[1:] if msg else "a valid value"
+    expected = expected.removeprefix("value error, ").replace("input should be", "expected")
+    return f"{loc} = {shown}: {expected}" if loc else f"{expected}"
+
+
+def _snake_path(loc: Any) -> str:
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int):
+            parts[-1:] = [f"{parts[-1]}[{p}]"] if parts else [f"[{p}]"]
+        else:
+            parts.append(_to_snake(str(p)))
+    return ".".join(parts)
+
+
+def _to_snake(name: str) -> str:
+    out = []
+    for ch in name:
+        if ch.isupper():
+            out.append("_" + ch.lower())
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        skey = _to_snake(key)
+        if isinstance(value, Mapping) and isinstance(merged.get(skey), dict):
+            merged[skey] = _deep_merge(merged[skey], value)
+        else:
+            merged[skey] = _normalise(value)
+    return merged
+
+
+def _normalise(value: Any) -> Any:
+    """Turn camelCase keys of nested tables (and tables inside lists) into snake_case."""
+    if isinstance(value, Mapping):
+        return {_to_snake(str(k)): _normalise(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_normalise(v) for v in value]
+    return value
+
+
+def parse_settings(*layers: Mapping[str, Any] | None) -> Settings:
+    """Build settings from layers of raw mappings, later layers overriding earlier ones.
+
+    Keys may be snake_case (TOML) or camelCase (editors). Raises ConfigError on the first bad value.
+    """
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        if layer:
+            if not isinstance(layer, Mapping):
+                raise ConfigError(f"settings: expected a table of settings, got {type(layer).__name__}")
+            merged = _deep_merge(merged, layer)
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        errors = exc.errors()
+        lines = [_describe(e) for e in errors]
+        first: Mapping[str, Any] = errors[0] if errors else {}
+        raise ConfigError(
+            "invalid settings: " + "; ".join(lines),
+            key=_snake_path(first.get("loc", ())) or None,
+            value=first.get("input"),
+        ) from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a settings file; a syntax error names the file and line."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: settings file not found", key=None, value=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read settings file: {exc.strerror}") from None
+
+
+def find_config_file(root: Path | None, explicit: Path | None = None) -> Path | None:
+    """The settings file in force: ``--config``, ``$AGENTIC_OPTIMIZER_CONFIG``, or the root's."""
+    if explicit is not None:
+        return explicit
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return Path(env)
+    if root is not None:
+        candidate = root / CONFIG_FILENAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(
+    root: Path | None = None,
+    *,
+    config_path: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Defaults, then the settings file (if any), then ``overrides`` (e.g. LSP options)."""
+    path = find_config_file(root, config_path)
+    file_layer = read_toml(path) if path is not None else {}
+    return parse_settings(file_layer, overrides)
+
+
+def api_key(model: ModelSettings, environ: Mapping[str, str] | None = None) -> str | None:
+    """The model's API key from its environment variable, or None. Never logged or stored."""
+    env_name = model.effective_key_env
+    if env_name is None:
+        return None
+    value = (environ if environ is not None else os.environ).get(env_name, "").strip()
+    return value or None
+
+
+def redacted(settings: Settings) -> dict[str, Any]:
+    """Settings as plain data for display. Keys are never settings, so nothing secret is here,
+    but base URLs may carry credentials (``https://user:pass@host``): those are masked."""
+    data = settings.model_dump(mode="json")
+    for model in data.get("models", []):
+        url = model.get("base_url")
+        if isinstance(url, str) and "@" in url.split("//", 1)[-1].split("/", 1)[0]:
+            scheme, rest = url.split("//", 1) if "//" in url else ("", url)
+            model["base_url"] = f"{scheme}//***@{rest.split('@', 1)[1]}"
+    return data

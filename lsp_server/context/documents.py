@@ -1,0 +1,165 @@
+"""The documents overlay: the editor's unsaved buffers, layered over files on disk.
+
+The LSP layer feeds it ``didOpen`` / ``didChange`` / ``didClose``; everything in the core reads
+text through :meth:`Documents.text`, so a request sees what the user sees. Listeners (the index)
+are told of each change with the byte-level edit tree-sitter needs for an incremental re-parse.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lsp_server.text import Encoding, Span, byte_offset, byte_point, line_starts, offset_at
+
+
+@dataclass(frozen=True, slots=True)
+class TextChange:
+    """One content change: ``span`` None replaces the whole text."""
+
+    text: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ByteEdit:
+    """A change in tree-sitter terms: byte offsets and (row, byte column) points."""
+
+    start_byte: int
+    old_end_byte: int
+    new_end_byte: int
+    start_point: tuple[int, int]
+    old_end_point: tuple[int, int]
+    new_end_point: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChange:
+    """What listeners receive: the path, the new text and version, and the edits in order.
+
+    ``edits`` is empty when the whole text was replaced (a full re-parse is then needed).
+    """
+
+    path: Path
+    text: str
+    version: int
+    edits: tuple[ByteEdit, ...]
+    closed: bool = False
+
+
+@dataclass(slots=True)
+class Document:
+    path: Path
+    text: str
+    version: int
+    language_id: str = ""
+
+
+Listener = Callable[[DocumentChange], None]
+
+
+@dataclass
+class Documents:
+    """Open buffers keyed by absolute path. Thread-safe; reads fall back to disk."""
+
+    encoding: Encoding = "utf-16"
+    _docs: dict[Path, Document] = field(default_factory=dict)
+    _listeners: list[Listener] = field(default_factory=list)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def _notify(self, change: DocumentChange) -> None:
+        for listener in list(self._listeners):
+            listener(change)
+
+    def open(self, path: Path, text: str, version: int, language_id: str = "") -> None:
+        path = path.absolute()
+        with self._lock:
+            self._docs[path] = Document(path, text, version, language_id)
+        self._notify(DocumentChange(path, text, version, ()))
+
+    def change(self, path: Path, changes: Sequence[TextChange], version: int) -> DocumentChange:
+        """Apply changes in order (as LSP sends them) and return what listeners were told."""
+        path = path.absolute()
+        with self._lock:
+            doc = self._docs.get(path)
+            if doc is None:
+                text = _read_disk(path) or ""
+                doc = Document(path, text, version)
+                self._docs[path] = doc
+            text = doc.text
+            edits: list[ByteEdit] = []
+            full = False
+            for ch in changes:
+                if ch.span is None:
+                    text = ch.text
+                    full = True
+                    edits.clear()
+                    continue
+                text, edit = _apply(text, ch, self.encoding)
+                edits.append(edit)
+            doc.text = text
+            doc.version = version
+            event = DocumentChange(path, text, version, () if full else tuple(edits))
+        self._notify(event)
+        return event
+
+    def close(self, path: Path) -> None:
+        path = path.absolute()
+        with self._lock:
+            doc = self._docs.pop(path, None)
+        if doc is not None:
+            disk = _read_disk(path)
+            self._notify(DocumentChange(path, disk if disk is not None else "", -1, (), closed=True))
+
+    def get(self, path: Path) -> Document | None:
+        with self._lock:
+            doc = self._docs.get(path.absolute())
+            return Document(doc.path, doc.text, doc.version, doc.language_id) if doc else None
+
+    def version(self, path: Path) -> int | None:
+        doc = self.get(path)
+        return doc.version if doc else None
+
+    def text(self, path: Path) -> str | None:
+        """The buffer text if the file is open, else the file on disk, else None."""
+        doc = self.get(path)
+        if doc is not None:
+            return doc.text
+        return _read_disk(path.absolute())
+
+    def open_paths(self) -> list[Path]:
+        with self._lock:
+            return list(self._docs)
+
+
+def _read_disk(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except (OSError, ValueError):
+        return None
+
+
+def _apply(text: str, change: TextChange, encoding: Encoding) -> tuple[str, ByteEdit]:
+    assert change.span is not None
+    starts = line_starts(text)
+    start = offset_at(text, change.span.start, encoding, starts)
+    end = max(start, offset_at(text, change.span.end, encoding, starts))
+    new_text = text[:start] + change.text + text[end:]
+    start_b = byte_offset(text, start)
+    old_end_b = start_b + len(text[start:end].encode("utf-8", "surrogatepass"))
+    new_end_b = start_b + len(change.text.encode("utf-8", "surrogatepass"))
+    new_starts = line_starts(new_text)
+    edit = ByteEdit(
+        start_byte=start_b,
+        old_end_byte=old_end_b,
+        new_end_byte=new_end_b,
+        start_point=byte_point(text, start, starts),
+        old_end_point=byte_point(text, end, starts),
+        new_end_point=byte_point(new_text, start + len(change.text), new_starts),
+    )
+    return new_text, edit

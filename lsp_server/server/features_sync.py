@@ -1,0 +1,98 @@
+"""Lifecycle, settings and document synchronisation handlers.
+
+Thin by design: each handler converts params and calls the core (the documents overlay and the
+settings loader); it holds no logic of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+
+from lsp_server.server import convert
+from lsp_server.server.app import AgenticServer
+
+log = logging.getLogger(__name__)
+
+SETTINGS_SECTION = "agenticOptimizer"
+
+
+def _options(value: Any) -> dict[str, Any]:
+    """Settings as editors send them: bare, or under an ``agenticOptimizer`` key."""
+    if not isinstance(value, dict):
+        return {}
+    inner = value.get(SETTINGS_SECTION)
+    return dict(inner) if isinstance(inner, dict) else dict(value)
+
+
+def _show_error(server: AgenticServer, message: str) -> None:
+    server.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Error, message=message))
+
+
+def register(server: AgenticServer) -> None:
+    @server.feature(lsp.INITIALIZE)
+    def initialize(ls: AgenticServer, params: lsp.InitializeParams) -> None:
+        root_uri = params.root_uri
+        if params.workspace_folders:
+            root_uri = params.workspace_folders[0].uri
+        if root_uri:
+            ls.root = convert.uri_to_path(root_uri)
+        elif params.root_path:
+            ls.root = Path(params.root_path)
+        ls.documents.encoding = convert.encoding_of(ls.workspace.position_encoding)
+        ls.init_options = _options(params.initialization_options)
+        ls.pending_message = ls.reload_settings()
+
+    @server.feature(lsp.INITIALIZED)
+    def initialized(ls: AgenticServer, params: lsp.InitializedParams) -> None:
+        if ls.pending_message:
+            _show_error(ls, ls.pending_message)
+            ls.pending_message = None
+        log.info("initialized: root=%s encoding=%s", ls.root, ls.documents.encoding)
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(
+        ls: AgenticServer, params: lsp.DidChangeConfigurationParams
+    ) -> None:
+        ls.client_options = _options(params.settings)
+        message = ls.reload_settings()
+        if message:
+            _show_error(ls, message)
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_folders(
+        ls: AgenticServer, params: lsp.DidChangeWorkspaceFoldersParams
+    ) -> None:
+        if ls.root is None and params.event.added:
+            ls.root = convert.uri_to_path(params.event.added[0].uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: AgenticServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        doc = params.text_document
+        path = convert.uri_to_path(doc.uri)
+        if path is not None:
+            ls.documents.open(path, doc.text, doc.version, doc.language_id)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: AgenticServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        path = convert.uri_to_path(params.text_document.uri)
+        if path is not None:
+            changes = [convert.text_change(c) for c in params.content_changes]
+            ls.documents.change(path, changes, params.text_document.version)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: AgenticServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        path = convert.uri_to_path(params.text_document.uri)
+        if path is not None:
+            ls.documents.close(path)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE, lsp.SaveOptions(include_text=False))
+    def did_save(ls: AgenticServer, params: lsp.DidSaveTextDocumentParams) -> None:
+        log.debug("saved %s", params.text_document.uri)
+
+    @server.feature(lsp.SHUTDOWN)
+    def shutdown(ls: AgenticServer, params: None) -> None:
+        log.info("shutdown requested")

@@ -1,0 +1,32 @@
+"""Shared fixtures: every test gets its own state directory, and no model keys leak in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+KEY_VARS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GROQ_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("AGENTIC_OPTIMIZER_HOME", str(home))
+    monkeypatch.delenv("AGENTIC_OPTIMIZER_CONFIG", raising=False)
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    yield home
+
+
+@pytest.fixture
+def rust_example() -> Path:
+    return EXAMPLES / "rust-crate"
+
+
+@pytest.fixture
+def python_example() -> Path:
+    return EXAMPLES / "python-pkg"
