@@ -1,0 +1,55 @@
+"""What the index knows about a file, as plain data shared by the index, ranking and builder.
+
+Paths are POSIX paths relative to the project root. Lines are 1-based and inclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    path: str
+    name: str
+    kind: str  # function, method, class, struct, enum, trait, impl, module, const, macro, type, ...
+    qualname: str  # crate::shapes::Circle::area  /  inventory.models.Stock.add
+    signature: str  # the header up to the body, one or a few lines
+    start_line: int
+    end_line: int
+    start_byte: int
+    end_byte: int
+    parent: str | None = None  # qualname of the enclosing definition
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    path: str
+    name: str
+    kind: str  # call, type, path, import, ...
+    line: int
+    enclosing: str | None = None  # qualname of the definition the reference sits in
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    """An import / mod / use edge; ``target`` is the resolved file, or None when external."""
+
+    path: str
+    text: str
+    line: int
+    target: str | None
+    names: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class FileSymbols:
+    path: str
+    language: str
+    content_hash: str
+    size: int
+    lines: int
+    definitions: list[Definition] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)
+    error_nodes: int = 0

@@ -1,0 +1,92 @@
+"""The one small interface the router calls every model through.
+
+A :class:`Prompt` is structured so providers can place cache breakpoints: the system text and the
+stable context prefix come first and change rarely; the volatile part and the instruction change
+with every request. A :class:`Completion` carries what the vendor reported, normalised the same
+way for every vendor (see :class:`Usage`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from lsp_server.config import ModelSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """What a model is asked. ``stable`` is the cacheable context prefix (same across requests);
+    ``volatile`` is request-specific context; ``instruction`` is the user's ask."""
+
+    system: str
+    stable: str = ""
+    volatile: str = ""
+    instruction: str = ""
+    max_output_tokens: int | None = None
+    temperature: float | None = None
+
+    def text(self) -> str:
+        """The prompt flattened, for digests and token estimates."""
+        return "\n\n".join(p for p in (self.system, self.stable, self.volatile, self.instruction) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts as the vendor reported them.
+
+    ``input`` counts every prompt token, cached ones included; ``cache_read`` and ``cache_write``
+    are the cached parts of it; ``output`` counts generated tokens.
+    """
+
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input + other.input,
+            self.output + other.output,
+            self.cache_read + other.cache_read,
+            self.cache_write + other.cache_write,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A finished answer."""
+
+    text: str
+    model: str
+    usage: Usage
+    stop_reason: str | None = None
+    latency_ms: float = 0.0
+    provider: str = ""
+    raw_model: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDelta:
+    """A piece of streamed text; the last item of a stream is the Completion itself."""
+
+    text: str
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """What every vendor adapter offers. Errors are subclasses of ``ProviderError``."""
+
+    settings: ModelSettings
+
+    async def generate(self, prompt: Prompt) -> Completion: ...
+
+    def stream(self, prompt: Prompt) -> AsyncIterator[StreamDelta | Completion]: ...
+
+    async def available(self) -> bool: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    async def aclose(self) -> None: ...
