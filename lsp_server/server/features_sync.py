@@ -12,6 +12,7 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
+from lsp_server.config import CONFIG_FILENAME
 from lsp_server.server import convert
 from lsp_server.server.app import AgenticServer
 
@@ -91,7 +92,11 @@ def register(server: AgenticServer) -> None:
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE, lsp.SaveOptions(include_text=False))
     def did_save(ls: AgenticServer, params: lsp.DidSaveTextDocumentParams) -> None:
-        log.debug("saved %s", params.text_document.uri)
+        path = convert.uri_to_path(params.text_document.uri)
+        if path is not None and path.name == CONFIG_FILENAME:
+            message = ls.reload_settings()
+            if message:
+                _show_error(ls, message)
 
     @server.feature(lsp.SHUTDOWN)
     def shutdown(ls: AgenticServer, params: None) -> None:

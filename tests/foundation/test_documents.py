@@ -1,0 +1,75 @@
+"""The documents overlay applies editor changes exactly, in every position encoding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsp_server.context.documents import DocumentChange, Documents, TextChange
+from lsp_server.text import Position, Span, offset_at, position_at
+
+
+def _span(l1: int, c1: int, l2: int, c2: int) -> Span:
+    return Span(Position(l1, c1), Position(l2, c2))
+
+
+def test_unsaved_text_wins_over_disk(tmp_path: Path) -> None:
+    f = tmp_path / "a.rs"
+    f.write_text("fn a() {}\n")
+    docs = Documents()
+    assert docs.text(f) == "fn a() {}\n"
+    docs.open(f, "fn b() {}\n", 1)
+    assert docs.text(f) == "fn b() {}\n"
+    docs.close(f)
+    assert docs.text(f) == "fn a() {}\n"
+
+
+def test_incremental_changes_apply_in_order_and_report_byte_edits(tmp_path: Path) -> None:
+    seen: list[DocumentChange] = []
+    docs = Documents()
+    docs.subscribe(seen.append)
+    f = tmp_path / "m.py"
+    docs.open(f, "x = 1\ny = 2\n", 1)
+    docs.change(f, [TextChange("42", _span(1, 4, 1, 5)), TextChange("z = 3\n", _span(2, 0, 2, 0))], 2)
+    assert docs.text(f) == "x = 1\ny = 42\nz = 3\n"
+    assert docs.version(f) == 2
+    edit = seen[-1].edits[0]
+    assert (edit.start_byte, edit.old_end_byte, edit.new_end_byte) == (10, 11, 12)
+    assert edit.start_point == (1, 4) and edit.new_end_point == (1, 6)
+
+
+def test_utf16_positions_count_surrogate_pairs(tmp_path: Path) -> None:
+    docs = Documents(encoding="utf-16")
+    f = tmp_path / "e.py"
+    docs.open(f, "s = '😀é'\n", 1)
+    # '😀' is two UTF-16 units: character 7 is just after it.
+    docs.change(f, [TextChange("!", _span(0, 7, 0, 7))], 2)
+    assert docs.text(f) == "s = '😀!é'\n"
+    edit = docs.change(f, [TextChange("", _span(0, 7, 0, 8))], 3).edits[0]
+    assert docs.text(f) == "s = '😀é'\n"
+    assert edit.start_byte == len("s = '😀".encode())
+
+
+def test_utf8_and_utf32_encodings() -> None:
+    text = "aé😀b\n"
+    assert offset_at(text, Position(0, 3), "utf-8") == 2  # a(1) é(2)
+    assert offset_at(text, Position(0, 3), "utf-32") == 3
+    assert position_at(text, 3, "utf-16") == Position(0, 4)
+    assert position_at(text, 3, "utf-8") == Position(0, 7)
+
+
+def test_full_replacement_reports_no_incremental_edits(tmp_path: Path) -> None:
+    docs = Documents()
+    f = tmp_path / "f.rs"
+    docs.open(f, "a", 1)
+    event = docs.change(f, [TextChange("b", None)], 2)
+    assert event.edits == () and docs.text(f) == "b"
+
+
+def test_positions_past_the_end_clamp(tmp_path: Path) -> None:
+    docs = Documents()
+    f = tmp_path / "g.py"
+    docs.open(f, "ab\ncd", 1)
+    docs.change(f, [TextChange("X", _span(0, 99, 0, 99))], 2)
+    assert docs.text(f) == "abX\ncd"
+    docs.change(f, [TextChange("Y", _span(9, 0, 9, 0))], 3)
+    assert docs.text(f) == "abX\ncdY"

@@ -1,0 +1,40 @@
+"""Helpers for end-to-end LSP tests: start `agentic-optimizer serve` and initialize it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "lsp_server", "serve"])
+
+
+async def initialize(
+    client: LanguageClient,
+    root: Path,
+    *,
+    options: dict[str, Any] | None = None,
+    profile: str = "visual-studio-code",
+) -> lsp.InitializeResult:
+    params = lsp.InitializeParams(
+        capabilities=client_capabilities(profile),
+        root_uri=root.as_uri(),
+        workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+        initialization_options=options,
+    )
+    return await client.initialize_session(params)
+
+
+def open_doc(client: LanguageClient, path: Path, language: str, version: int = 1) -> str:
+    uri = path.as_uri()
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(
+                uri=uri, language_id=language, version=version, text=path.read_text()
+            )
+        )
+    )
+    return uri

@@ -1,0 +1,94 @@
+"""`agentic-optimizer serve` over stdio: initialize, settings errors, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsp_helpers import SERVER, initialize
+from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def client(lsp_client: LanguageClient) -> AsyncIterator[LanguageClient]:
+    yield lsp_client
+    await lsp_client.shutdown_session()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, rust_example: Path) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(rust_example, root)
+    return root
+
+
+async def _wait_for_message(client: LanguageClient, count: int = 1) -> list[str]:
+    for _ in range(100):
+        if len(client.messages) >= count:
+            break
+        await asyncio.sleep(0.05)
+    return [m.message for m in client.messages]
+
+
+async def test_initialize_reports_server_and_sync(client: LanguageClient, workspace: Path) -> None:
+    result = await initialize(client, workspace)
+    assert result.server_info is not None
+    assert result.server_info.name == "agentic-optimizer"
+    sync = result.capabilities.text_document_sync
+    assert isinstance(sync, lsp.TextDocumentSyncOptions)
+    assert sync.open_close and sync.change == lsp.TextDocumentSyncKind.Incremental
+    assert client.messages == []
+
+
+async def test_bad_settings_file_is_shown_and_server_stays_up(
+    client: LanguageClient, workspace: Path
+) -> None:
+    (workspace / "agentic-optimizer.toml").write_text("[routing]\nescalate_below = 7\n")
+    await initialize(client, workspace)
+    messages = await _wait_for_message(client)
+    assert any("routing.escalate_below = 7" in m for m in messages), messages
+    assert client.messages[0].type == lsp.MessageType.Error
+    # Still serving: once the file is fixed, a reload is accepted without another error.
+    (workspace / "agentic-optimizer.toml").write_text("[routing]\nescalate_below = 0.7\n")
+    client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(settings={"agenticOptimizer": {"budget": {"dailyUsd": 2}}})
+    )
+    await asyncio.sleep(0.2)
+    assert len(client.messages) == 1
+
+
+async def test_bad_editor_settings_are_reported_and_last_good_kept(
+    client: LanguageClient, workspace: Path
+) -> None:
+    await initialize(client, workspace, options={"budget": {"dailyUsd": 0.5}})
+    client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(settings={"budget": {"dailyUsd": "lots"}})
+    )
+    messages = await _wait_for_message(client)
+    assert any("budget.daily_usd = 'lots'" in m and "keeping the previous" in m for m in messages)
+
+
+async def test_clean_shutdown(client: LanguageClient, workspace: Path) -> None:
+    await initialize(client, workspace)
+    await client.shutdown_async(None)
+    client.exit(None)
+    assert client._server is not None
+    code = await asyncio.wait_for(client._server.wait(), timeout=10)
+    assert code == 0
+    client.capabilities = None  # already shut down: the fixture must not do it again
+
+
+async def test_saving_the_settings_file_reloads_it(client: LanguageClient, workspace: Path) -> None:
+    await initialize(client, workspace)
+    config = workspace / "agentic-optimizer.toml"
+    config.write_text("[budget]\ndaily_usd = -1\n")
+    client.text_document_did_save(
+        lsp.DidSaveTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=config.as_uri()))
+    )
+    messages = await _wait_for_message(client)
+    assert any("budget.daily_usd = -1" in m for m in messages), messages
