@@ -22,6 +22,7 @@ LSP layer can turn any of them into one readable message instead of a traceback:
     │   ├── PrivacyRefusedError     the request may not leave the machine
     │   └── NoModelAvailableError   no configured model is reachable (says how to enable one)
     ├── StaleDocumentError          the buffer changed since the request; the edit is not applied
+    ├── LedgerError                 the ledger cannot be read or written, or names no such request
     └── NotBuiltError               a feature that this version does not provide yet
 """
 
@@ -130,6 +131,10 @@ class NoModelAvailableError(RefusedError):
 
 class StaleDocumentError(AgenticError):
     """The document changed after the request was made, so its edit would land on other text."""
+
+
+class LedgerError(AgenticError):
+    """The ledger database cannot be opened, read or written, or a request id is unknown."""
 
 
 class NotBuiltError(AgenticError):
