@@ -1,0 +1,75 @@
+"""Display names for models in reports: who the money went to, in a word a user recognises.
+
+The rule, in order:
+
+1. a model run on this machine is ``Local``: tier ``local``, provider ``ollama``, or a base URL
+   whose host is loopback (``127.0.0.1``, ``localhost``, ``::1``: LM Studio, llama.cpp, vLLM);
+2. a known vendor host gets the vendor's name (``api.groq.com`` → ``Groq``,
+   ``api.anthropic.com`` → ``Anthropic``, ``generativelanguage.googleapis.com`` → ``Gemini``, ...);
+3. any other host is shown as the host without a leading ``api.`` (``api.llm.corp`` → ``llm.corp``);
+4. without a usable host, the model name (e.g. ``qwen2.5-coder:7b``).
+
+The label is stored with each attempt, so a report stays the same after the settings change.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from lsp_server.config import ModelSettings
+
+LOCAL = "Local"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+KNOWN_HOSTS: dict[str, str] = {
+    "api.groq.com": "Groq",
+    "api.anthropic.com": "Anthropic",
+    "generativelanguage.googleapis.com": "Gemini",
+    "api.openai.com": "OpenAI",
+    "openrouter.ai": "OpenRouter",
+    "api.mistral.ai": "Mistral",
+    "api.deepseek.com": "DeepSeek",
+    "api.together.xyz": "Together",
+    "api.fireworks.ai": "Fireworks",
+    "api.cerebras.ai": "Cerebras",
+    "api.x.ai": "xAI",
+}
+# Used when only the provider kind is known (no settings entry for the model).
+KIND_LABELS: dict[str, str] = {
+    "ollama": LOCAL,
+    "anthropic": "Anthropic",
+    "gemini": "Gemini",
+    "openai": "OpenAI",
+}
+
+
+def host_of(url: str) -> str | None:
+    """The lower-cased host of a URL, or None when it has none."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return host.lower() if host else None
+
+
+def is_loopback(url: str) -> bool:
+    host = host_of(url)
+    return host is not None and (host in LOOPBACK_HOSTS or host.startswith("127."))
+
+
+def provider_label(model: ModelSettings) -> str:
+    """The report label of a configured model (see the module docstring for the rule)."""
+    if model.tier == "local" or model.provider == "ollama" or is_loopback(model.effective_base_url):
+        return LOCAL
+    host = host_of(model.effective_base_url)
+    if host is None:
+        return model.model
+    if host in KNOWN_HOSTS:
+        return KNOWN_HOSTS[host]
+    return host.removeprefix("api.")
+
+
+def fallback_label(provider: str, model: str, tier: str) -> str:
+    """A label when the model is not in the settings: by tier, provider kind, else model name."""
+    if tier == "local":
+        return LOCAL
+    return KIND_LABELS.get(provider, model or provider)

@@ -1,0 +1,271 @@
+"""Reports as plain text (the shape ``metrics`` prints when piped), rich tables, or JSON data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from lsp_server.ledger.compare import Comparison, VariantStats
+from lsp_server.ledger.reports import GroupCost, Report
+
+BAR_WIDTH = 30
+GROUP_TITLES = {"provider": "Costs", "model": "Costs by model", "task": "Costs by task",
+                "variant": "Costs by variant"}
+
+
+def money(value: float) -> str:
+    """Dollars: cents normally, four decimals for sub-cent amounts so they do not read as $0."""
+    if value == 0:
+        return "$0.00"
+    if abs(value) < 0.01:
+        return f"${value:.4f}"
+    return f"${value:,.2f}"
+
+
+def duration(ms: float | None) -> str:
+    if ms is None:
+        return "n/a"
+    if ms < 1000:
+        return f"{ms:.0f}ms"
+    return f"{ms / 1000:.1f}s"
+
+
+def percent(fraction: float | None, digits: int = 1) -> str:
+    return "n/a" if fraction is None else f"{fraction * 100:.{digits}f}%"
+
+
+def cost_text(cost: float, unpriced: int, noun: str = "unpriced") -> str:
+    text = money(cost)
+    return f"{text} + {unpriced} {noun}" if unpriced else text
+
+
+def title(report: Report) -> str:
+    if report.day_count == 1:
+        return f"Daily Metrics ({report.since.isoformat()})"
+    return f"Metrics ({report.since.isoformat()} to {report.until.isoformat()}, {report.day_count} days)"
+
+
+def _requests(n: int) -> str:
+    return f"{n} request" if n == 1 else f"{n} requests"
+
+
+def _group_line(group: GroupCost) -> str:
+    return f"{cost_text(group.cost_usd, group.unpriced)} ({_requests(group.requests)}, {group.share * 100:.0f}%)"
+
+
+def _bar(value: float, peak: float, char: str) -> str:
+    if peak <= 0 or value <= 0:
+        return ""
+    return char * max(1, round(value / peak * BAR_WIDTH))
+
+
+def render_plain(report: Report, *, chart: bool = False, ascii_bars: bool = True) -> str:
+    """The report as indented text lines (no colour), ending with a newline."""
+    lines = [f"{title(report)}:"]
+    lines.append(f"  Total Requests: {report.requests}")
+    lines.append(f"  Success Rate: {percent(report.success_rate)}")
+    lines.append(f"  {GROUP_TITLES[report.by]}:")
+    names = [f"{g.name}:" for g in report.groups] + ["Total:"]
+    width = max(len(n) for n in names) + 2
+    for group in report.groups:
+        lines.append(f"    {(group.name + ':').ljust(width)}{_group_line(group)}")
+    total = cost_text(report.cost_usd, report.unpriced, "unpriced")
+    lines.append(f"    {'Total:'.ljust(width)}{total}")
+    lines.append(
+        f"  Savings: {money(report.savings_usd)} vs all-premium {money(report.premium_cost_usd)}"
+    )
+    lines.append(f"  Cache Hits: {report.cache_hits}")
+    lines.append(f"  Escalation Rate: {percent(report.escalation_rate)}")
+    if report.ratings or report.rejections:
+        mean = f", mean {report.mean_rating:.1f}/5" if report.mean_rating is not None else ""
+        lines.append(f"  Feedback: {report.ratings} rated{mean}, {report.rejections} rejected")
+    lines.append("  Performance:")
+    lines.append(f"    P50 latency: {duration(report.latency_p50)}")
+    lines.append(f"    P95 latency: {duration(report.latency_p95)}")
+    lines.append(f"    P99 latency: {duration(report.latency_p99)}")
+    if chart:
+        lines.append("  Spend per day:")
+        peak = max((d.cost_usd for d in report.days), default=0.0)
+        char = "#" if ascii_bars else "█"
+        for d in report.days:
+            bar = _bar(d.cost_usd, peak, char).ljust(BAR_WIDTH)
+            lines.append(f"    {d.day.isoformat()}  {money(d.cost_usd):>9}  {bar}  {_requests(d.requests)}")
+    return "\n".join(lines) + "\n"
+
+
+def render_rich(report: Report, console: Console, *, chart: bool = False) -> None:
+    """The report as rich tables on a terminal."""
+    summary = Table(title=title(report), show_header=False, title_justify="left")
+    summary.add_column("metric", style="bold")
+    summary.add_column("value", justify="right")
+    summary.add_row("Total requests", str(report.requests))
+    summary.add_row("Success rate", percent(report.success_rate))
+    summary.add_row("Total cost", cost_text(report.cost_usd, report.unpriced))
+    summary.add_row("All-premium cost", money(report.premium_cost_usd))
+    summary.add_row("Savings", f"[green]{money(report.savings_usd)}[/green]")
+    summary.add_row("Cache hits", str(report.cache_hits))
+    summary.add_row("Escalation rate", percent(report.escalation_rate))
+    if report.ratings or report.rejections:
+        mean = f"{report.mean_rating:.1f}/5" if report.mean_rating is not None else "-"
+        summary.add_row("Feedback", f"{report.ratings} rated, mean {mean}, {report.rejections} rejected")
+    summary.add_row("P50 / P95 / P99 latency", " / ".join(
+        duration(v) for v in (report.latency_p50, report.latency_p95, report.latency_p99)
+    ))
+    console.print(summary)
+    costs = Table(title=GROUP_TITLES[report.by], title_justify="left")
+    costs.add_column(report.by.capitalize())
+    costs.add_column("Cost", justify="right")
+    costs.add_column("Requests", justify="right")
+    costs.add_column("Share", justify="right")
+    for g in report.groups:
+        unpriced = f" [yellow](+{g.unpriced} unpriced)[/yellow]" if g.unpriced else ""
+        costs.add_row(g.name, money(g.cost_usd) + unpriced, str(g.requests), f"{g.share * 100:.0f}%")
+    costs.add_row("[bold]Total[/bold]", f"[bold]{cost_text(report.cost_usd, report.unpriced)}[/bold]",
+                  str(report.requests), "100%" if report.requests else "0%")
+    console.print(costs)
+    if chart:
+        days = Table(title="Spend per day", title_justify="left")
+        days.add_column("Day")
+        days.add_column("Cost", justify="right")
+        days.add_column("", min_width=BAR_WIDTH)
+        days.add_column("Requests", justify="right")
+        peak = max((d.cost_usd for d in report.days), default=0.0)
+        for d in report.days:
+            days.add_row(d.day.isoformat(), cost_text(d.cost_usd, d.unpriced),
+                         f"[cyan]{_bar(d.cost_usd, peak, '█')}[/cyan]", str(d.requests))
+        console.print(days)
+
+
+def _round(value: float | None, places: int) -> float | None:
+    return None if value is None else round(value, places)
+
+
+def _groups_json(groups: tuple[GroupCost, ...]) -> dict[str, dict[str, Any]]:
+    return {
+        g.name: {"requests": g.requests, "cost_usd": round(g.cost_usd, 6), "share": round(g.share, 4),
+                 "unpriced_calls": g.unpriced}
+        for g in groups
+    }
+
+
+def report_json(report: Report, *, include_days: bool = False) -> dict[str, Any]:
+    """The report as JSON-ready data; the keys ``metrics --json`` documents, plus a few extras."""
+    data: dict[str, Any] = {
+        "period": {"since": report.since.isoformat(), "until": report.until.isoformat(),
+                   "days": report.day_count},
+        "requests": report.requests,
+        "success_rate": _round(report.success_rate, 4),
+        "cost_usd": round(report.cost_usd, 6),
+        "premium_cost_usd": round(report.premium_cost_usd, 6),
+        "savings_usd": round(report.savings_usd, 6),
+        "cache_hits": report.cache_hits,
+        "escalation_rate": _round(report.escalation_rate, 4),
+        "latency_ms": {"p50": _round(report.latency_p50, 1), "p95": _round(report.latency_p95, 1),
+                       "p99": _round(report.latency_p99, 1)},
+        "by_provider": _groups_json(report.by_provider),
+        "unpriced_calls": report.unpriced,
+        "outcomes": dict(sorted(report.outcomes.items())),
+        "feedback": {"ratings": report.ratings, "mean_rating": _round(report.mean_rating, 2),
+                     "rejected": report.rejections},
+    }
+    if report.by != "provider":
+        data[f"by_{report.by}"] = _groups_json(report.groups)
+    if include_days:
+        data["daily"] = [
+            {"day": d.day.isoformat(), "requests": d.requests, "cost_usd": round(d.cost_usd, 6),
+             "unpriced_calls": d.unpriced}
+            for d in report.days
+        ]
+    return data
+
+
+def _comparison_rows(cmp: Comparison) -> list[tuple[str, str, str]]:
+    def rate(s: VariantStats) -> str:
+        return f"{percent(s.success_rate)} ({s.successes}/{s.decided})"
+
+    def cost_each(s: VariantStats) -> str:
+        mean = money(s.mean_cost) if s.mean_cost is not None else "n/a"
+        extra = f", {s.unpriced} unpriced" if s.unpriced else ""
+        return f"{mean} ({len(s.costs)} priced{extra})"
+
+    def ratings(s: VariantStats) -> str:
+        return f"{len(s.ratings)} rated, mean {s.mean_rating:.1f}" if s.mean_rating is not None else "0 rated"
+
+    a, b = cmp.a, cmp.b
+    return [
+        ("Requests", str(a.requests), str(b.requests)),
+        ("Success rate", rate(a), rate(b)),
+        ("Cost per request", cost_each(a), cost_each(b)),
+        ("Total cost", money(a.total_cost), money(b.total_cost)),
+        ("P50 latency", duration(a.latency(50)), duration(b.latency(50))),
+        ("P95 latency", duration(a.latency(95)), duration(b.latency(95))),
+        ("Escalation rate", percent(a.escalation_rate), percent(b.escalation_rate)),
+        ("Feedback", ratings(a), ratings(b)),
+        ("Rejected", str(a.rejections), str(b.rejections)),
+    ]
+
+
+def comparison_title(cmp: Comparison) -> str:
+    if cmp.since is None and cmp.until is None:
+        period = "all time"
+    else:
+        period = f"{cmp.since.isoformat() if cmp.since else 'start'} to {cmp.until.isoformat() if cmp.until else 'today'}"
+    return f"Variants {cmp.a.name} vs {cmp.b.name} ({period})"
+
+
+def render_comparison_plain(cmp: Comparison) -> str:
+    rows = _comparison_rows(cmp)
+    w0 = max(len(r[0]) for r in rows) + 2
+    w1 = max(len(r[1]) for r in [*rows, ("", cmp.a.name, "")]) + 3
+    lines = [f"{comparison_title(cmp)}:", f"  {'':{w0}}{cmp.a.name:{w1}}{cmp.b.name}"]
+    lines += [f"  {label:{w0}}{va:{w1}}{vb}" for label, va, vb in rows]
+    lines.append("  Significance (p < 0.05):")
+    lines += [f"    {t.metric}: {t.note}" for t in cmp.tests]
+    return "\n".join(lines) + "\n"
+
+
+def render_comparison_rich(cmp: Comparison, console: Console) -> None:
+    table = Table(title=comparison_title(cmp), title_justify="left")
+    table.add_column("Metric", style="bold")
+    table.add_column(cmp.a.name, justify="right")
+    table.add_column(cmp.b.name, justify="right")
+    for row in _comparison_rows(cmp):
+        table.add_row(*row)
+    console.print(table)
+    for t in cmp.tests:
+        style = "green" if t.meaningful else "yellow"
+        console.print(f"[bold]{t.metric}[/bold]: [{style}]{t.note}[/{style}]")
+
+
+def _variant_json(s: VariantStats) -> dict[str, Any]:
+    return {
+        "requests": s.requests,
+        "success_rate": _round(s.success_rate, 4),
+        "successes": s.successes,
+        "decided": s.decided,
+        "cost_usd": round(s.total_cost, 6),
+        "mean_cost_usd": _round(s.mean_cost, 6),
+        "priced_requests": len(s.costs),
+        "unpriced_requests": s.unpriced,
+        "latency_ms": {"p50": _round(s.latency(50), 1), "p95": _round(s.latency(95), 1),
+                       "p99": _round(s.latency(99), 1)},
+        "escalation_rate": _round(s.escalation_rate, 4),
+        "ratings": len(s.ratings),
+        "mean_rating": _round(s.mean_rating, 2),
+        "rejected": s.rejections,
+    }
+
+
+def comparison_json(cmp: Comparison) -> dict[str, Any]:
+    return {
+        "period": {"since": cmp.since.isoformat() if cmp.since else None,
+                   "until": cmp.until.isoformat() if cmp.until else None},
+        "variants": {cmp.a.name: _variant_json(cmp.a), cmp.b.name: _variant_json(cmp.b)},
+        "tests": [
+            {"metric": t.metric, "test": t.test, "p_value": _round(t.p_value, 6),
+             "meaningful": t.meaningful, "note": t.note}
+            for t in cmp.tests
+        ],
+    }

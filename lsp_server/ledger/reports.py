@@ -1,0 +1,245 @@
+"""Reports over a period of days: what was spent, with whom, how fast, and what was saved.
+
+Definitions (the ones ``metrics`` prints):
+
+- *requests*: requests started in the period (by the day they started).
+- *success rate*: accepted, cache-hit and index-answered requests not later rejected, over the
+  requests that reached a verdict (accepted, rejected, failed, cache hit, index). Cancelled and
+  unfinished requests are left out of both sides.
+- *costs*: money spent on attempts made in the period, grouped by the chosen dimension; a group's
+  request count is the requests it *answered* (the last model a request tried), or ``Cache`` /
+  ``Index`` for requests answered without a model. Calls without a price are counted as unpriced,
+  never as $0.
+- *savings*: for each request priced both ways, what the premium model would have cost for the
+  same tokens minus what it did cost.
+- *escalation rate*: requests that needed more than one model call, over requests that called one.
+- *latency*: nearest-rank percentiles of finished requests' end-to-end latency.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from lsp_server.errors import LedgerError
+
+DIMENSIONS = ("provider", "model", "task", "variant")
+SUCCESS_OUTCOMES = ("accepted", "cache_hit", "index")
+DECIDED_OUTCOMES = ("accepted", "rejected", "failed", "cache_hit", "index")
+CACHE_LABEL = "Cache"
+INDEX_LABEL = "Index"
+NO_MODEL_LABEL = "No model"
+NO_VARIANT = "(none)"
+
+
+@dataclass(frozen=True)
+class GroupCost:
+    """One line of the cost breakdown."""
+
+    name: str
+    requests: int
+    cost_usd: float
+    unpriced: int
+    share: float
+
+
+@dataclass(frozen=True)
+class DaySpend:
+    day: date
+    requests: int
+    cost_usd: float
+    unpriced: int
+
+
+@dataclass(frozen=True)
+class Report:
+    since: date
+    until: date
+    by: str
+    requests: int
+    successes: int
+    decided: int
+    cost_usd: float
+    unpriced: int
+    premium_cost_usd: float
+    savings_usd: float
+    cache_hits: int
+    index_answers: int
+    escalations: int
+    model_requests: int
+    latency_p50: float | None
+    latency_p95: float | None
+    latency_p99: float | None
+    groups: tuple[GroupCost, ...]
+    by_provider: tuple[GroupCost, ...]
+    days: tuple[DaySpend, ...]
+    outcomes: dict[str, int] = field(default_factory=dict)
+    ratings: int = 0
+    mean_rating: float | None = None
+    rejections: int = 0
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.successes / self.decided if self.decided else None
+
+    @property
+    def escalation_rate(self) -> float | None:
+        return self.escalations / self.model_requests if self.model_requests else None
+
+    @property
+    def day_count(self) -> int:
+        return (self.until - self.since).days + 1
+
+
+def percentile(sorted_values: Sequence[float], pct: float) -> float | None:
+    """Nearest-rank percentile of an ascending sequence (None when empty)."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(pct / 100.0 * len(sorted_values)))
+    return float(sorted_values[rank - 1])
+
+
+def _request_label_sql(by: str) -> str:
+    if by == "provider":
+        return (
+            f"COALESCE(answered_by, CASE outcome WHEN 'cache_hit' THEN '{CACHE_LABEL}' "
+            f"WHEN 'index' THEN '{INDEX_LABEL}' ELSE '{NO_MODEL_LABEL}' END)"
+        )
+    if by == "model":
+        return (
+            f"COALESCE(answered_model, CASE outcome WHEN 'cache_hit' THEN '{CACHE_LABEL}' "
+            f"WHEN 'index' THEN '{INDEX_LABEL}' ELSE '{NO_MODEL_LABEL}' END)"
+        )
+    if by == "task":
+        return "kind"
+    return f"COALESCE(variant, '{NO_VARIANT}')"
+
+
+def _attempt_cost_sql(by: str) -> str:
+    where = "WHERE a.day BETWEEN ? AND ?"
+    if by == "provider":
+        return f"SELECT a.label, SUM(a.cost_usd), COUNT(*) - COUNT(a.cost_usd) FROM attempts a {where} GROUP BY 1"
+    if by == "model":
+        return f"SELECT a.model, SUM(a.cost_usd), COUNT(*) - COUNT(a.cost_usd) FROM attempts a {where} GROUP BY 1"
+    column = "r.kind" if by == "task" else f"COALESCE(r.variant, '{NO_VARIANT}')"
+    return (
+        f"SELECT {column}, SUM(a.cost_usd), COUNT(*) - COUNT(a.cost_usd) "
+        f"FROM attempts a JOIN requests r ON r.id = a.request_id {where} GROUP BY 1"
+    )
+
+
+def cost_groups(conn: sqlite3.Connection, since: str, until: str, by: str) -> tuple[GroupCost, ...]:
+    """Requests answered and money spent per group, largest first."""
+    counts = {
+        str(name): int(n)
+        for name, n in conn.execute(
+            f"SELECT {_request_label_sql(by)}, COUNT(*) FROM requests "
+            "WHERE day BETWEEN ? AND ? GROUP BY 1",
+            (since, until),
+        )
+    }
+    costs = {
+        str(name): (float(cost or 0.0), int(unpriced))
+        for name, cost, unpriced in conn.execute(_attempt_cost_sql(by), (since, until))
+    }
+    total = sum(counts.values())
+    groups = [
+        GroupCost(
+            name=name,
+            requests=counts.get(name, 0),
+            cost_usd=costs.get(name, (0.0, 0))[0],
+            unpriced=costs.get(name, (0.0, 0))[1],
+            share=counts.get(name, 0) / total if total else 0.0,
+        )
+        for name in set(counts) | set(costs)
+    ]
+    groups.sort(key=lambda g: (-g.requests, -g.cost_usd, g.name))
+    return tuple(groups)
+
+
+def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "provider") -> Report:
+    """Compute a :class:`Report` for the days ``since`` to ``until`` inclusive."""
+    if by not in DIMENSIONS:
+        raise LedgerError(f"cannot group by {by!r}; choose one of {', '.join(DIMENSIONS)}")
+    if until < since:
+        raise LedgerError(f"the period {since} to {until} ends before it starts")
+    lo, hi = since.isoformat(), until.isoformat()
+    success_in = ", ".join(f"'{o}'" for o in SUCCESS_OUTCOMES)
+    decided_in = ", ".join(f"'{o}'" for o in DECIDED_OUTCOMES)
+    row = conn.execute(
+        "SELECT COUNT(*),"
+        f" TOTAL(outcome IN ({success_in}) AND rejected = 0),"
+        f" TOTAL(outcome IN ({decided_in})),"
+        " TOTAL(premium_cost_usd),"
+        " TOTAL(CASE WHEN premium_cost_usd IS NOT NULL AND cost_usd IS NOT NULL"
+        "   THEN premium_cost_usd - cost_usd END),"
+        " TOTAL(outcome = 'cache_hit'), TOTAL(outcome = 'index'),"
+        " TOTAL(attempt_count > 1), TOTAL(attempt_count > 0),"
+        " COUNT(rating), AVG(rating), TOTAL(rejected = 1 OR outcome = 'rejected')"
+        " FROM requests WHERE day BETWEEN ? AND ?",
+        (lo, hi),
+    ).fetchone()
+    outcomes = {
+        str(o) if o is not None else "unfinished": int(n)
+        for o, n in conn.execute(
+            "SELECT outcome, COUNT(*) FROM requests WHERE day BETWEEN ? AND ? GROUP BY outcome",
+            (lo, hi),
+        )
+    }
+    spend = {
+        str(d): (float(c), int(u))
+        for d, c, u in conn.execute(
+            "SELECT day, cost_usd, unpriced FROM daily_spend WHERE day BETWEEN ? AND ?", (lo, hi)
+        )
+    }
+    per_day = {
+        str(d): int(n)
+        for d, n in conn.execute(
+            "SELECT day, COUNT(*) FROM requests WHERE day BETWEEN ? AND ? GROUP BY day", (lo, hi)
+        )
+    }
+    days = []
+    day = since
+    while day <= until:
+        key = day.isoformat()
+        cost, unpriced = spend.get(key, (0.0, 0))
+        days.append(DaySpend(day, per_day.get(key, 0), cost, unpriced))
+        day += timedelta(days=1)
+    latencies = [
+        float(v) for (v,) in conn.execute(
+            "SELECT latency_ms FROM requests WHERE day BETWEEN ? AND ? AND latency_ms IS NOT NULL"
+            " ORDER BY latency_ms",
+            (lo, hi),
+        )
+    ]
+    by_provider = cost_groups(conn, lo, hi, "provider")
+    groups = by_provider if by == "provider" else cost_groups(conn, lo, hi, by)
+    return Report(
+        since=since,
+        until=until,
+        by=by,
+        requests=int(row[0]),
+        successes=int(row[1]),
+        decided=int(row[2]),
+        cost_usd=float(sum(c for c, _ in spend.values())),
+        unpriced=sum(u for _, u in spend.values()),
+        premium_cost_usd=float(row[3]),
+        savings_usd=float(row[4]),
+        cache_hits=int(row[5]),
+        index_answers=int(row[6]),
+        escalations=int(row[7]),
+        model_requests=int(row[8]),
+        latency_p50=percentile(latencies, 50),
+        latency_p95=percentile(latencies, 95),
+        latency_p99=percentile(latencies, 99),
+        groups=groups,
+        by_provider=by_provider,
+        days=tuple(days),
+        outcomes=outcomes,
+        ratings=int(row[9]),
+        mean_rating=float(row[10]) if row[10] is not None else None,
+        rejections=int(row[11]),
+    )

@@ -1,0 +1,436 @@
+"""The ledger: one SQLite row per request and per model attempt, in the state directory.
+
+Several processes (two editor windows, the CLI) may write at once: the file is in WAL mode with a
+busy timeout, and every write is one short ``BEGIN IMMEDIATE`` transaction, so writers queue
+instead of failing and no row is lost. Within a process one connection is shared under a lock.
+
+What is stored: ids, times, workspace path, task kind, classification and its reasons, outcome,
+feedback, variant, and per attempt the provider, model, tier, token counts, cost, latency,
+confidence and error class. Prompt and response text are stored only when the
+``ledger.store_prompts`` setting asks for it; strings that look like API keys are masked in any
+free text that is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, tzinfo
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TextIO
+
+from lsp_server.config import ModelSettings, Settings
+from lsp_server.errors import LedgerError
+from lsp_server.ledger.labels import fallback_label, provider_label
+from lsp_server.ledger.schema import LATEST, migrate
+from lsp_server.paths import state_dir
+from lsp_server.providers.base import Usage
+
+if TYPE_CHECKING:
+    from lsp_server.ledger.compare import Comparison
+    from lsp_server.ledger.reports import Report
+
+LEDGER_FILENAME = "ledger.sqlite3"
+OUTCOMES = ("accepted", "rejected", "failed", "cancelled", "cache_hit", "index")
+BUSY_TIMEOUT_MS = 10_000
+MIN_PREFIX = 6
+_SECRET = re.compile(
+    r"(sk-[A-Za-z0-9_\-]{16,}|gsk_[A-Za-z0-9]{16,}|AIza[0-9A-Za-z_\-]{30,}"
+    r"|(?i:bearer)\s+[A-Za-z0-9._\-]{16,}|gh[pousr]_[A-Za-z0-9]{20,})"
+)
+
+
+def scrub(text: str, limit: int = 500) -> str:
+    """Mask key-looking strings and cap the length of free text bound for the ledger."""
+    return _SECRET.sub("[redacted]", text)[:limit]
+
+
+def _reasons_json(reasons: Sequence[str]) -> str:
+    return json.dumps([scrub(str(r), 200) for r in reasons])
+
+
+def as_date(value: date | datetime | str) -> date:
+    """A calendar day from a date, a datetime or an ISO string (YYYY-MM-DD)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise LedgerError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+class Ledger:
+    """Records requests and attempts, and answers the questions reports and the budget ask."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        settings: Settings | None = None,
+        tz: tzinfo | None = None,
+    ) -> None:
+        self._conn = conn
+        self.path = path
+        self.settings = settings or Settings()
+        self.tz = tz
+        self._lock = threading.RLock()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def default_path(cls, settings: Settings | None = None) -> Path:
+        return state_dir(settings) / LEDGER_FILENAME
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | None = None,
+        settings: Settings | None = None,
+        *,
+        tz: tzinfo | None = None,
+    ) -> Ledger:
+        """Open (creating and migrating as needed) the ledger; default ``<state_dir>/ledger.sqlite3``.
+
+        ``tz`` decides which calendar day a request belongs to (default: the system's local zone).
+        """
+        target = Path(path) if path is not None else cls.default_path(settings)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                str(target), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                check_same_thread=False,
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerError(f"cannot open the ledger at {target}: {exc}") from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(conn, LATEST)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise LedgerError(f"cannot use the ledger at {target}: {exc}") from None
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, target, settings, tz)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The underlying connection, for read-only reporting queries."""
+        return self._conn
+
+    # -- time ------------------------------------------------------------------------------
+
+    def _aware(self, now: datetime | None) -> datetime:
+        if now is None:
+            return datetime.now(UTC)
+        if now.tzinfo is None:
+            return now.replace(tzinfo=self.tz) if self.tz is not None else now.astimezone()
+        return now
+
+    def day_of(self, moment: datetime | None = None) -> date:
+        """The calendar day (in the ledger's time zone) that ``moment`` belongs to."""
+        aware = self._aware(moment)
+        return aware.astimezone(self.tz).date() if self.tz is not None else aware.astimezone().date()
+
+    def today(self, now: datetime | None = None) -> date:
+        return self.day_of(now)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise LedgerError(f"cannot write the ledger at {self.path}: {exc}") from None
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._conn.execute("ROLLBACK")
+                raise LedgerError(f"cannot write the ledger at {self.path}: {exc}") from None
+
+    def start_request(
+        self,
+        *,
+        kind: str,
+        workspace: str,
+        classification: str,
+        reasons: Sequence[str] = (),
+        variant: str | None = None,
+        request_id: str | None = None,
+        now: datetime | None = None,
+    ) -> str:
+        """Record a new request and return its id (generated unless given)."""
+        rid = request_id or uuid.uuid4().hex[:16]
+        moment = self._aware(now)
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT INTO requests (id, ts, day, workspace, kind, classification, reasons, "
+                    "variant) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (rid, moment.timestamp(), self.day_of(moment).isoformat(), workspace, kind,
+                     classification, _reasons_json(reasons), variant),
+                )
+        except sqlite3.IntegrityError:
+            raise LedgerError(f"request id {rid} is already in the ledger") from None
+        return rid
+
+    def label_for(self, provider: str, model: str, tier: str) -> str:
+        """The report label of the model behind an attempt (see :mod:`lsp_server.ledger.labels`)."""
+        found = self._model_settings(provider, model)
+        return provider_label(found) if found is not None else fallback_label(provider, model, tier)
+
+    def _model_settings(self, provider: str, model: str) -> ModelSettings | None:
+        configured = self.settings.model_named(provider)
+        if configured is not None:
+            return configured
+        candidates: Sequence[ModelSettings] = self.settings.models
+        if not candidates:
+            from lsp_server.providers.discovery import DEFAULT_MODELS
+
+            candidates = DEFAULT_MODELS
+        for m in candidates:
+            if m.name == provider or (m.model == model and provider in (m.provider, "")):
+                return m
+        return None
+
+    def record_attempt(
+        self,
+        request_id: str,
+        *,
+        provider: str,
+        model: str,
+        tier: str,
+        usage: Usage,
+        cost_usd: float | None,
+        latency_ms: float,
+        confidence: float | None,
+        error_class: str | None,
+        reasons: Sequence[str] = (),
+        label: str | None = None,
+        prompt: str | None = None,
+        response: str | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Record one model call of a request; returns its sequence number (1, 2, ...).
+
+        ``provider`` is the configured model's name (or the provider kind); ``cost_usd`` None
+        means unpriced. ``prompt``/``response`` are kept only with ``ledger.store_prompts``.
+        """
+        moment = self._aware(now)
+        day = self.day_of(moment).isoformat()
+        shown = label or self.label_for(provider, model, tier)
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT attempt_count FROM requests WHERE id = ?", (request_id,)
+            ).fetchone()
+            if row is None:
+                raise LedgerError(f"no request {request_id} in the ledger")
+            seq = int(row[0]) + 1
+            conn.execute(
+                "INSERT INTO attempts (request_id, seq, ts, day, provider, model, tier, "
+                "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, "
+                "latency_ms, confidence, error_class, reasons, label) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (request_id, seq, moment.timestamp(), day, provider, model, tier, usage.input,
+                 usage.output, usage.cache_read, usage.cache_write, cost_usd, latency_ms,
+                 confidence, scrub(error_class, 200) if error_class else None,
+                 _reasons_json(reasons), shown),
+            )
+            conn.execute(
+                "UPDATE requests SET attempt_count = ?, answered_by = ?, answered_model = ? "
+                "WHERE id = ?",
+                (seq, shown, model, request_id),
+            )
+            conn.execute(
+                "INSERT INTO daily_spend (day, cost_usd, unpriced) VALUES (?, ?, ?) "
+                "ON CONFLICT(day) DO UPDATE SET cost_usd = cost_usd + excluded.cost_usd, "
+                "unpriced = unpriced + excluded.unpriced",
+                (day, cost_usd or 0.0, 1 if cost_usd is None else 0),
+            )
+            if self.settings.ledger.store_prompts and (prompt is not None or response is not None):
+                conn.execute(
+                    "INSERT INTO prompts (request_id, seq, prompt, response) VALUES (?, ?, ?, ?)",
+                    (request_id, seq, prompt, response),
+                )
+        return seq
+
+    def finish_request(
+        self,
+        request_id: str,
+        *,
+        outcome: str,
+        cost_usd: float | None,
+        premium_cost_usd: float | None,
+        latency_ms: float,
+        now: datetime | None = None,
+    ) -> None:
+        """Close a request with its outcome, total cost, premium-equivalent cost and latency."""
+        if outcome not in OUTCOMES:
+            raise LedgerError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
+        moment = self._aware(now)
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE requests SET outcome = ?, finished_ts = ?, cost_usd = ?, "
+                "premium_cost_usd = ?, latency_ms = ? WHERE id = ?",
+                (outcome, moment.timestamp(), cost_usd, premium_cost_usd, latency_ms, request_id),
+            )
+            if cur.rowcount == 0:
+                raise LedgerError(f"no request {request_id} in the ledger")
+
+    def resolve_id(self, request_id: str) -> str:
+        """The full id for ``request_id`` or a unique prefix of at least six characters."""
+        wanted = request_id.strip()
+        with self._lock:
+            if self._conn.execute("SELECT 1 FROM requests WHERE id = ?", (wanted,)).fetchone():
+                return wanted
+            if len(wanted) >= MIN_PREFIX and re.fullmatch(r"[A-Za-z0-9_\-]+", wanted):
+                rows = self._conn.execute(
+                    "SELECT id FROM requests WHERE id >= ? AND id < ? LIMIT 2",
+                    (wanted, wanted + "\U0010ffff"),
+                ).fetchall()
+                if len(rows) == 1:
+                    return str(rows[0][0])
+                if len(rows) > 1:
+                    raise LedgerError(f"request id prefix {wanted!r} is ambiguous; give more of it")
+        raise LedgerError(f"no request {wanted!r} in the ledger (see `agentic-optimizer ledger export --csv`)")
+
+    def feedback(
+        self,
+        request_id: str,
+        *,
+        rating: int | None = None,
+        rejected: bool = False,
+        now: datetime | None = None,
+    ) -> str:
+        """Attach a rating (1..5) and/or a rejection to a request; returns the full request id.
+
+        A rejection may come later, e.g. when an accepted edit is undone in the editor.
+        """
+        if rating is None and not rejected:
+            raise LedgerError("feedback needs a rating (1 to 5) or a rejection")
+        if rating is not None and (isinstance(rating, bool) or rating not in range(1, 6)):
+            raise LedgerError(f"rating {rating!r}: expected a whole number from 1 to 5")
+        rid = self.resolve_id(request_id)
+        moment = self._aware(now)
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE requests SET rating = COALESCE(?, rating), rejected = MAX(rejected, ?), "
+                "feedback_ts = ? WHERE id = ?",
+                (rating, 1 if rejected else 0, moment.timestamp(), rid),
+            )
+        return rid
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def spent_on(self, day: date) -> tuple[float, int]:
+        """USD spent on ``day`` (priced attempts) and the number of unpriced attempts."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT cost_usd, unpriced FROM daily_spend WHERE day = ?", (day.isoformat(),)
+            ).fetchone()
+        return (float(row[0]), int(row[1])) if row else (0.0, 0)
+
+    def spent_today(self, now: datetime | None = None) -> float:
+        """USD spent today, in-flight requests included (one indexed row: cheap enough per call)."""
+        return self.spent_on(self.today(now))[0]
+
+    def request(self, request_id: str) -> dict[str, Any] | None:
+        """One request row as a dict, with its attempts under ``attempts``."""
+        with self._lock:
+            self._conn.row_factory = sqlite3.Row
+            try:
+                row = self._conn.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()
+                if row is None:
+                    return None
+                result = dict(row)
+                result["attempts"] = [
+                    dict(a) for a in self._conn.execute(
+                        "SELECT * FROM attempts WHERE request_id = ? ORDER BY seq", (request_id,)
+                    )
+                ]
+                prompts = self._conn.execute(
+                    "SELECT seq, prompt, response FROM prompts WHERE request_id = ? ORDER BY seq",
+                    (request_id,),
+                ).fetchall()
+                result["prompts"] = [dict(p) for p in prompts]
+            finally:
+                self._conn.row_factory = None
+        return result
+
+    def summary(
+        self,
+        since: date | datetime | str | None = None,
+        until: date | datetime | str | None = None,
+        by: str = "provider",
+    ) -> Report:
+        """Totals, cost groups, latency percentiles and daily spend for the days since..until."""
+        from lsp_server.ledger.reports import build_report
+
+        last = as_date(until) if until is not None else self.today()
+        first = as_date(since) if since is not None else last
+        with self._lock:
+            return build_report(self._conn, first, last, by)
+
+    def compare(
+        self,
+        a: str,
+        b: str,
+        since: date | datetime | str | None = None,
+        until: date | datetime | str | None = None,
+    ) -> Comparison:
+        """Variant ``a`` against variant ``b``: cost, success, latency, feedback and significance."""
+        from lsp_server.ledger.compare import build_comparison
+
+        first = as_date(since) if since is not None else None
+        last = as_date(until) if until is not None else None
+        with self._lock:
+            return build_comparison(self._conn, a, b, first, last)
+
+    def export_csv(
+        self,
+        out: TextIO,
+        since: date | datetime | str | None = None,
+        until: date | datetime | str | None = None,
+        *,
+        attempts: bool = False,
+    ) -> int:
+        """Write requests (or attempts) as CSV; returns the number of data rows."""
+        from lsp_server.ledger.export import write_csv
+
+        first = as_date(since) if since is not None else None
+        last = as_date(until) if until is not None else None
+        with self._lock:
+            return write_csv(self._conn, out, first, last, attempts=attempts)
