@@ -96,6 +96,7 @@ class ModelSettings(_Section):
     max_retries: int = Field(default=2, ge=0, le=10)
     max_output_tokens: int = Field(default=2048, gt=0)
     temperature: float = Field(default=0.0, ge=0, le=2)
+    keep_alive: str | None = "30m"  # Ollama: how long the model stays loaded after a call
     edit_format: Literal["search_replace", "whole_definition"] | None = None
     price: PriceOverride | None = None
 
