@@ -1,0 +1,179 @@
+"""What a request names: identifiers, paths, quoted code, words.
+
+A request is prose mixed with code: backticked names, fenced blocks, tracebacks with
+``file.py:12``, Rust paths ``a::b::C``, CLI flags ``--max-depth``. Text that *looks* like code
+(snake_case, CamelCase, a call, a path, or anything quoted) is a strong hint that the
+repository defines or uses that name; plain prose words only carry lexical weight. The same
+splitting (CamelCase and snake_case into lower-case parts) tokenizes definitions for BM25, so
+a request and the code meet on the same vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_STOPWORDS_TEXT = """
+    a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing don down during each else etc
+    few for from further get gets got had has have having he her here hers him his how i if in
+    into is it its itself just let like may me might more most must my no nor not now of off on
+    once only or other our out over own same see seems she should so some such than that the
+    their them then there these they this those through to too under until up use used using
+    very via was we were what when where which while who whom why will with would yes yet you
+    your e g eg ie i e ok thanks please hi hello issue bug work works working expected actual
+    version want need would example examples output input run running tried try
+    fn pub self mut ref impl struct enum let match return use mod crate super def class none
+    true false str string int bool none some ok err result option vec new
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+_FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.S)
+_BACKTICK = re.compile(r"`([^`\n]{1,200})`")
+_QUOTED = re.compile(r"""(?<![\w])(["'])([^"'\n]{3,160})\1""")
+_PATH = re.compile(
+    r"(?<![\w./-])((?:[\w.-]+/)*[\w.-]+\.(?:rs|py|pyi|toml|md|txt|cfg|ini|json|yml|yaml|sh))"
+    r"(?::(\d+))?(?![\w/])"
+)
+_PY_TRACE = re.compile(r'File "([^"]+)", line (\d+)(?:, in (\w+))?')
+_FLAG = re.compile(r"(?<![\w-])--?([A-Za-z][\w-]{1,40})")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:::|\.)[A-Za-z_][A-Za-z0-9_]*)*")
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z]|\d|\b)|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def split_identifier(name: str) -> list[str]:
+    """``parseHTTPResponse_v2`` → ``["parse", "http", "response", "v2"]`` (lower case)."""
+    parts: list[str] = []
+    for chunk in re.split(r"[^A-Za-z0-9]+", name):
+        if not chunk:
+            continue
+        pieces = _CAMEL.findall(chunk)
+        if not pieces:
+            continue
+        # Keep a digit suffix attached to its word ("v2", "utf8").
+        merged: list[str] = []
+        for piece in pieces:
+            if piece.isdigit() and merged:
+                merged[-1] += piece
+            else:
+                merged.append(piece)
+        parts.extend(p.lower() for p in merged)
+    return parts
+
+
+def _stem(word: str) -> str:
+    """A light plural/verb suffix strip so ``panics`` meets ``panic`` and ``walking`` ``walk``."""
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith("es") and word[-3] in "sxz":
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    if len(word) > 4 and word.endswith("ed") and not word.endswith("eed"):
+        return word[:-2]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens: each word's lower-case parts (stemmed), plus the whole compound name.
+
+    Stop words and one-letter parts are dropped; a compound like ``max_depth`` yields
+    ``max``, ``depth`` and ``max_depth`` so both exact and partial mentions match.
+    """
+    out: list[str] = []
+    for word in _WORD.findall(text):
+        if len(word) > 64:
+            continue
+        parts = split_identifier(word)
+        for part in parts:
+            if len(part) > 1 and part not in STOPWORDS and not part.isdigit():
+                out.append(_stem(part))
+        if len(parts) > 1:
+            out.append(word.lower().strip("_"))
+    return out
+
+
+def _looks_like_code(token: str) -> bool:
+    core = token.strip("_")
+    return (
+        "_" in core
+        or "::" in token
+        or ("." in token and not token.endswith("."))
+        or bool(re.search(r"[a-z][A-Z]", core))
+        or (core[:1].isupper() and any(c.islower() for c in core[1:]) and len(core) > 3
+            and bool(re.search(r"[A-Z]", core[1:])))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTerms:
+    """The request, read for code: each mention with a weight (code-like mentions weigh more)."""
+
+    identifiers: dict[str, float]  # simple names (last segment of a path) → weight
+    paths: dict[str, int | None]  # path-like mentions → a line number, when one was given
+    flags: tuple[str, ...]  # CLI flags as identifiers: --max-depth → max_depth
+    tokens: list[str]  # BM25 query tokens for the whole request
+
+    def names(self, min_weight: float = 0.0) -> list[str]:
+        return [n for n, w in self.identifiers.items() if w >= min_weight]
+
+
+def extract_terms(text: str, *extra: str) -> RequestTerms:
+    """Read ``text`` (and ``extra`` texts such as diagnostics) for what it names."""
+    whole = "\n".join((text, *extra))
+    weights: dict[str, float] = {}
+    paths: dict[str, int | None] = {}
+
+    def add(name: str, weight: float) -> None:
+        name = name.strip("_.:")  # keep inner underscores
+        if len(name) < 3 or name.lower() in STOPWORDS or name.isdigit():
+            return
+        weights[name] = max(weights.get(name, 0.0), weight)
+
+    def add_path(path: str, line: int | None) -> None:
+        path = path.replace("\\", "/").lstrip("./")
+        if path and (path not in paths or paths[path] is None):
+            paths[path] = line
+
+    for m in _PY_TRACE.finditer(whole):
+        add_path(m.group(1), int(m.group(2)))
+        if m.group(3):
+            add(m.group(3), 1.0)
+    for m in _PATH.finditer(whole):
+        add_path(m.group(1), int(m.group(2)) if m.group(2) else None)
+
+    code_spans = [m.group(1) for m in _FENCE.finditer(whole)]
+    code_spans += [m.group(1) for m in _BACKTICK.finditer(_FENCE.sub(" ", whole))]
+    code_spans += [m.group(2) for m in _QUOTED.finditer(whole)]
+    for span in code_spans:
+        for m in _IDENT.finditer(span):
+            call = span[m.end():m.end() + 1] == "("
+            for seg in re.split(r"::|\.", m.group(0)):
+                add(seg, 1.0 if call or _looks_like_code(seg) else 0.5)
+
+    flags: list[str] = []
+    for m in _FLAG.finditer(whole):
+        flag = m.group(1).replace("-", "_").strip("_")
+        if len(flag) >= 3 and flag not in flags:
+            flags.append(flag)
+            add(flag, 0.8)
+
+    prose = _FENCE.sub(" ", whole)
+    for m in _IDENT.finditer(prose):
+        segs = re.split(r"::|\.", m.group(0))
+        code = _looks_like_code(m.group(0)) or prose[m.end():m.end() + 1] == "("
+        for seg in segs:
+            if _looks_like_code(seg) or code:
+                add(seg, 1.0)
+            else:
+                add(seg, 0.25)
+
+    return RequestTerms(
+        identifiers=dict(weights),
+        paths=paths,
+        flags=tuple(flags),
+        tokens=tokenize(whole),
+    )

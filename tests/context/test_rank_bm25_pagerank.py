@@ -1,0 +1,51 @@
+"""BM25 and personalized PageRank on small inputs whose answers are known."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from lsp_server.context.bm25 import BM25
+from lsp_server.context.pagerank import personalized_pagerank
+
+
+def test_bm25_prefers_rare_terms_and_shorter_documents() -> None:
+    docs = {
+        "a": ["walk", "dir", "depth"],
+        "b": ["walk", "dir", "dir", "dir", "print", "color", "line", "match", "search", "buffer"],
+        "c": ["print", "color"],
+    }
+    bm = BM25(docs)
+    scores = bm.scores(["depth", "walk"])
+    assert scores["a"] > scores["b"] > 0
+    assert "c" not in scores
+    assert bm.idf("depth") > bm.idf("walk") > 0
+
+
+def test_bm25_matches_the_formula() -> None:
+    bm = BM25({"x": ["t", "u"], "y": ["u", "u", "v", "w"]}, k1=1.2, b=0.75)
+    idf = math.log(1 + (2 - 1 + 0.5) / (1 + 0.5))
+    avg = 3.0
+    norm = 1.2 * (1 - 0.75 + 0.75 * 2 / avg)
+    assert bm.scores(["t"])["x"] == pytest.approx(idf * 1 * 2.2 / (1 + norm))
+    assert bm.scores([]) == {}
+
+
+def test_pagerank_restarts_at_seeds_and_flows_along_edges() -> None:
+    edges = {"a": {"b": 1.0}, "b": {"c": 1.0}, "c": {"a": 1.0}, "x": {"y": 1.0}, "y": {"x": 1.0}}
+    rank = personalized_pagerank(edges, {"a": 1.0})
+    assert sum(rank.values()) == pytest.approx(1.0)
+    assert rank["a"] > rank["b"] > rank["c"] > 0
+    assert rank.get("x", 0.0) == pytest.approx(0.0)
+
+
+def test_pagerank_without_seeds_is_uniform_restart_and_handles_dangling_nodes() -> None:
+    rank = personalized_pagerank({"a": {"hub": 1.0}, "b": {"hub": 1.0}, "c": {"hub": 1.0}}, {})
+    assert sum(rank.values()) == pytest.approx(1.0)
+    assert rank["hub"] > rank["a"] == pytest.approx(rank["b"])
+
+
+def test_pagerank_weights_split_the_walk() -> None:
+    rank = personalized_pagerank({"s": {"heavy": 3.0, "light": 1.0}}, {"s": 1.0})
+    assert rank["heavy"] == pytest.approx(3 * rank["light"], rel=1e-6)

@@ -1,0 +1,60 @@
+"""Request-term extraction and the shared tokenizer."""
+
+from __future__ import annotations
+
+from lsp_server.context.terms import extract_terms, split_identifier, tokenize
+from lsp_server.context.tokens import count_tokens
+
+
+def test_split_identifier_handles_camel_snake_acronyms_and_digits() -> None:
+    assert split_identifier("parseHTTPResponse_v2") == ["parse", "http", "response", "v2"]
+    assert split_identifier("max_depth") == ["max", "depth"]
+    assert split_identifier("IOError") == ["io", "error"]
+    assert split_identifier("utf8") == ["utf8"]
+
+
+def test_tokenize_keeps_parts_and_the_compound_and_drops_stop_words() -> None:
+    toks = tokenize("The walker panics in WalkBuilder::max_depth")
+    assert "walker" in toks and "panic" in toks
+    assert {"walk", "builder", "walkbuilder", "max", "depth", "max_depth"} <= set(toks)
+    assert "the" not in toks and "in" not in toks
+
+
+def test_code_like_mentions_outweigh_prose_words() -> None:
+    terms = extract_terms("Crash when calling `load_dataset` from the plotting module with HueMapper")
+    assert terms.identifiers["load_dataset"] == 1.0
+    assert terms.identifiers["HueMapper"] == 1.0
+    assert terms.identifiers["plotting"] < 0.5
+    assert "the" not in terms.identifiers
+
+
+def test_paths_tracebacks_flags_and_rust_paths() -> None:
+    text = (
+        'Traceback:\n  File "src/pkg/core.py", line 42, in resolve_thing\n'
+        "see crates/core/main.rs:17 and `rg --max-depth 2`; crate::search::Searcher::new fails\n"
+    )
+    terms = extract_terms(text)
+    assert terms.paths["src/pkg/core.py"] == 42
+    assert terms.paths["crates/core/main.rs"] == 17
+    assert "max_depth" in terms.flags
+    assert terms.identifiers["resolve_thing"] == 1.0
+    assert terms.identifiers["Searcher"] == 1.0
+
+
+def test_fenced_code_identifiers_are_weighted_as_code() -> None:
+    terms = extract_terms("Example:\n```python\nsns.pairplot(iris, hue_order=['a'])\n```\n")
+    assert terms.identifiers["pairplot"] == 1.0
+    assert terms.identifiers["hue_order"] == 1.0
+
+
+def test_diagnostics_are_read_too() -> None:
+    terms = extract_terms("fix this", "error[E0425]: cannot find value `frobnicate_all` in this scope")
+    assert "frobnicate_all" in terms.identifiers
+
+
+def test_count_tokens_is_a_sane_estimate() -> None:
+    assert count_tokens("") == 0
+    assert count_tokens("hello world, this is a test of the system.") == 11
+    code = "fn main() {\n    let x = compute_value(42);\n    println!(\"{}\", x);\n}\n"
+    # Between 2.5 and 5 characters per token on ordinary code.
+    assert len(code) / 5 <= count_tokens(code) <= len(code) / 2.5
