@@ -108,7 +108,7 @@ def classify(signals: Signals, tier_order: Sequence[Tier] = TIERS) -> Classifica
     if kind == "ask":
         mode, why = _ask_mode(signals)
         reasons.append(why)
-        edit_kind = "rewrite" if mode == "edit" else None
+        edit_kind = "ask" if mode == "edit" else None
     score = prof.base_score
     reasons.append(f"{prof.label}: base {prof.base_score:g}")
 

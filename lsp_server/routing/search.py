@@ -146,10 +146,15 @@ def answer_search(index: SearchIndex, query: SearchQuery, *, all_definitions: Se
         files = len({r.path for r in refs})
         lines.append(f"{len(refs)} {noun}{'s' if len(refs) != 1 else ''} to `{query.written}` "
                      f"in {files} file{'s' if files != 1 else ''}:")
-        for r in refs[:limit]:
-            where = f" in `{r.enclosing}`" if r.enclosing else ""
-            lines.append(f"- {_loc(r.path, r.line)}{where} ({r.kind})")
-        return SearchAnswer(query, _finish(lines, len(refs), limit), len(refs))
+        grouped: dict[tuple[str, int, str | None, str], int] = {}
+        for r in refs:
+            key = (r.path, r.line, r.enclosing, r.kind)
+            grouped[key] = grouped.get(key, 0) + 1
+        for (path, line, enclosing, kind), count in list(grouped.items())[:limit]:
+            where = f" in `{enclosing}`" if enclosing else ""
+            times = f", {count}×" if count > 1 else ""
+            lines.append(f"- {_loc(path, line)}{where} ({kind}{times})")
+        return SearchAnswer(query, _finish(lines, len(grouped), limit), len(refs))
     impls = [d for d in all_definitions if _impl_of(d, query.name)]
     impls.sort(key=lambda d: (d.path, d.start_line))
     if not impls:
