@@ -12,7 +12,7 @@ from pathlib import Path, PurePath
 
 import tree_sitter_python
 import tree_sitter_rust
-from tree_sitter import Language, Parser
+from tree_sitter import Language, Parser, Query
 
 QUERIES = Path(__file__).parent / "queries"
 
@@ -22,6 +22,8 @@ class LanguageSpec:
     name: str
     extensions: tuple[str, ...]
     grammar: object  # the PyCapsule the grammar package returns
+    separator: str = "::"  # joins qualified names: crate::a::B / pkg.mod.Class
+    body_fields: tuple[str, ...] = ("body",)  # where a definition's header ends (its signature)
 
     @functools.cached_property
     def language(self) -> Language:
@@ -34,16 +36,28 @@ class LanguageSpec:
     def tags_query_source(self) -> str:
         return (QUERIES / f"{self.name}-tags.scm").read_text(encoding="utf-8")
 
+    @functools.cached_property
+    def tags_query(self) -> Query:
+        """The compiled tags query (compiled once per process; queries are immutable)."""
+        return Query(self.language, self.tags_query_source())
+
 
 LANGUAGES: dict[str, LanguageSpec] = {
-    "rust": LanguageSpec("rust", (".rs",), tree_sitter_rust.language()),
-    "python": LanguageSpec("python", (".py", ".pyi"), tree_sitter_python.language()),
+    "rust": LanguageSpec("rust", (".rs",), tree_sitter_rust.language(), "::"),
+    "python": LanguageSpec("python", (".py", ".pyi"), tree_sitter_python.language(), "."),
+}
+
+
+_BY_SUFFIX: dict[str, LanguageSpec] = {
+    ext: spec for spec in LANGUAGES.values() for ext in spec.extensions
 }
 
 
 def language_for(path: str | PurePath) -> LanguageSpec | None:
-    suffix = PurePath(path).suffix.lower()
-    for spec in LANGUAGES.values():
-        if suffix in spec.extensions:
-            return spec
-    return None
+    return _BY_SUFFIX.get(PurePath(path).suffix.lower())
+
+
+def language_for_name(name: str) -> LanguageSpec | None:
+    """The spec for a file name (a cheap suffix check used by the workspace walk)."""
+    dot = name.rfind(".")
+    return _BY_SUFFIX.get(name[dot:].lower()) if dot > 0 else None

@@ -40,6 +40,25 @@ class Import:
     line: int
     target: str | None
     names: tuple[str, ...] = ()
+    kind: str = ""  # Rust: mod, use, pub-use; Python: import, from
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolEdge:
+    """References from one place to one definition, aggregated.
+
+    ``source`` is the qualname of the definition holding the references (None at file level).
+    ``weight`` is ``count`` split over the definitions the name could mean after disambiguation
+    by imports (1.0 per reference when only one remains).
+    """
+
+    path: str
+    source: str | None
+    target_path: str
+    target: str
+    name: str
+    count: int
+    weight: float
 
 
 @dataclass(slots=True)

@@ -1,0 +1,674 @@
+"""The project index: symbols of every source file, persisted, refreshed by stat, updated live.
+
+``refresh()`` walks the tree and compares each file's mtime + size with the stored row; only
+files whose stat changed are read, and only those whose content hash changed are parsed — on
+a pool of worker processes when there are many, in-process when there are few. Everything
+parsed is written in one SQLite transaction. Symbol blobs are read from SQLite only when
+something asks for symbols, so a restart on an unchanged tree costs a walk and one query.
+
+Editor buffers override the disk: ``update_document`` (subscribed to
+:class:`~lsp_server.context.documents.Documents`) re-parses incrementally from the previous
+tree and re-extracts that one file; nothing is written to SQLite for a buffer (the store
+mirrors the disk, so a restart never sees unsaved text). Derived tables (module prefixes,
+import targets, name maps, symbol edges) are rebuilt lazily and only as far as a change
+requires.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tree_sitter import Tree
+
+from lsp_server.config import Settings
+from lsp_server.context import graph
+from lsp_server.context.documents import DocumentChange, Documents
+from lsp_server.context.languages import LANGUAGES, language_for
+from lsp_server.context.model import Definition, FileSymbols, Import, Reference, SymbolEdge
+from lsp_server.context.resolve_python import PythonResolver
+from lsp_server.context.resolve_rust import RustResolver, read_manifests
+from lsp_server.context.store import IndexStore, Row, StoredFile, store_path
+from lsp_server.context.tags import (
+    Extracted,
+    ParsedFile,
+    RawDef,
+    RawImport,
+    RawRef,
+    content_hash,
+    count_lines,
+    extract,
+    parse_batch,
+    parse_path,
+    parser_for,
+    unpack_imports,
+    unpack_symbols,
+)
+from lsp_server.context.walk import WalkEntry, walk
+from lsp_server.paths import state_dir as default_state_dir
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int], None]
+
+PARALLEL_MIN_FILES = 24  # fewer changed files than this are parsed in-process
+PARALLEL_MIN_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    files: int
+    definitions: int
+    references: int
+    parsed: int  # files read and parsed in this refresh
+    reused: int  # files whose stored rows were kept (same stat, or same hash)
+    removed: int
+    skipped: int  # files the walk left out (too large, unreadable, loops)
+    with_notes: int  # files that yielded less than usual (binary, syntax errors, unreadable)
+    elapsed: float  # seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class _File:
+    """What the index holds for a file on disk; blobs are None until first needed."""
+
+    stored: StoredFile
+    symbols: bytes | None = None
+    imports: bytes | None = None
+
+
+@dataclass(slots=True)
+class _Live:
+    """An open editor buffer, parsed."""
+
+    tree: Tree
+    source: bytes
+    extracted: Extracted
+    content_hash: str
+    version: int
+
+
+@dataclass(slots=True)
+class _Resolution:
+    rust: RustResolver
+    python: PythonResolver
+    imports: dict[str, list[Import]]
+    edges: dict[str, set[str]]
+
+
+def _workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _balanced_batches(items: list[tuple[str, str, str, int, int, str]], n: int) -> list[list[tuple[str, str, str, int, int, str]]]:
+    """Split into ``n`` batches of similar byte totals (largest files first)."""
+    batches: list[list[tuple[str, str, str, int, int, str]]] = [[] for _ in range(n)]
+    totals = [0] * n
+    for item in sorted(items, key=lambda it: -it[3]):
+        i = totals.index(min(totals))
+        batches[i].append(item)
+        totals[i] += item[3] + 2048
+    return [b for b in batches if b]
+
+
+class ProjectIndex:
+    """The symbol index of one project root. Thread-safe; see the module docstring."""
+
+    def __init__(
+        self,
+        root: Path,
+        store: IndexStore,
+        settings: Settings,
+        documents: Documents | None,
+        workers: int,
+    ) -> None:
+        self.root = root
+        self.settings = settings
+        self.documents = documents
+        self.workers = workers
+        self._store = store
+        self._lock = threading.RLock()
+        self._files: dict[str, _File] = {p: _File(s) for p, s in store.stats().items()}
+        self._manifests: list[WalkEntry] = []
+        self._live: dict[str, _Live] = {}
+        self._generation = 0
+        self._fs_cache: dict[str, FileSymbols] = {}
+        self._resolution: _Resolution | None = None
+        self._def_index: dict[str, dict[str, list[Definition]]] | None = None
+        self._ref_index: dict[str, dict[str, list[Reference]]] | None = None
+        self._stale_names: set[str] = set()
+        self._edges: dict[str, list[SymbolEdge]] | None = None
+        if documents is not None:
+            documents.subscribe(self.update_document)
+            for path in documents.open_paths():
+                doc = documents.get(path)
+                if doc is not None:
+                    self.update_document(DocumentChange(path, doc.text, doc.version, ()))
+
+    # --- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        root: Path,
+        settings: Settings | None = None,
+        documents: Documents | None = None,
+        state_dir: Path | None = None,
+        workers: int | None = None,
+    ) -> ProjectIndex:
+        """Open (or create) the index of ``root`` stored under the state directory.
+
+        Nothing is parsed here: call :meth:`refresh` to bring the index up to date.
+        """
+        settings = settings or Settings()
+        root = Path(root).expanduser().resolve()
+        base = state_dir if state_dir is not None else default_state_dir(settings)
+        store = IndexStore(store_path(base, root), root)
+        return cls(root, store, settings, documents, workers if workers is not None else _workers())
+
+    def close(self) -> None:
+        with self._lock:
+            self._store.close()
+
+    def __enter__(self) -> ProjectIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def generation(self) -> int:
+        """Grows whenever the indexed content changes (cheap cache key for callers)."""
+        return self._generation
+
+    @property
+    def store_path(self) -> Path:
+        return self._store.path
+
+    # --- refresh ------------------------------------------------------------------------------
+
+    def refresh(self, progress: ProgressFn | None = None) -> IndexStats:
+        """Bring the index in line with the disk: parse new and changed files, drop deleted."""
+        started = time.perf_counter()
+        found = walk(self.root, self.settings.context.max_file_bytes)
+        for path, reason in found.skipped:
+            log.info("index: skipped %s: %s", path, reason)
+        with self._lock:
+            current = {e.path: e for e in found.files}
+            removed = [p for p in self._files if p not in current]
+            todo: list[tuple[str, str, str, int, int, str]] = []
+            reused = 0
+            for e in found.files:
+                known = self._files.get(e.path)
+                if known is not None and known.stored.language == e.language:
+                    st = known.stored
+                    if st.mtime_ns == e.mtime_ns and st.size == e.size:
+                        reused += 1
+                        continue
+                    todo.append((e.path, str(self.root / e.path), e.language, e.size, e.mtime_ns, st.content_hash))
+                else:
+                    todo.append((e.path, str(self.root / e.path), e.language, e.size, e.mtime_ns, ""))
+            manifests_changed = [(m.path, m.mtime_ns, m.size) for m in found.manifests] != [
+                (m.path, m.mtime_ns, m.size) for m in self._manifests
+            ]
+            self._manifests = found.manifests
+
+        rows: list[Row] = []
+        touched: list[tuple[int, int, str]] = []
+        parsed: list[ParsedFile] = []
+        total = len(todo)
+        done = 0
+        if progress is not None:
+            progress(0, total)
+        for result in self._parse(todo):
+            done += 1
+            if progress is not None and (done % 16 == 0 or done == total):
+                progress(done, total)
+            if result.unchanged:
+                touched.append((result.mtime_ns, result.size, result.path))
+                continue
+            if result.note:
+                log.info("index: %s: %s", result.path, result.note)
+            parsed.append(result)
+            rows.append(
+                (
+                    result.path, result.language, result.mtime_ns, result.size, result.content_hash,
+                    result.lines, result.error_nodes, result.n_defs, result.n_refs, result.note,
+                    result.symbols, result.imports,
+                )
+            )
+
+        with self._lock:
+            if rows or touched or removed:
+                self._store.write(rows, touched, removed)
+            for mtime_ns, size, path in touched:
+                st = self._files[path].stored
+                st.mtime_ns, st.size = mtime_ns, size
+            for path in removed:
+                del self._files[path]
+            for r in parsed:
+                stored = StoredFile(
+                    r.path, r.language, r.mtime_ns, r.size, r.content_hash, r.lines,
+                    r.error_nodes, r.n_defs, r.n_refs, r.note,
+                )
+                self._files[r.path] = _File(stored, r.symbols, r.imports)
+            if parsed or removed or manifests_changed:
+                self._reset_derived()
+                self._generation += 1
+            if progress is not None and total == 0:
+                progress(0, 0)
+            return IndexStats(
+                files=len(self._files),
+                definitions=sum(f.stored.n_defs for f in self._files.values()),
+                references=sum(f.stored.n_refs for f in self._files.values()),
+                parsed=len(parsed),
+                reused=reused + len(touched),
+                removed=len(removed),
+                skipped=len(found.skipped),
+                with_notes=sum(1 for f in self._files.values() if f.stored.note),
+                elapsed=time.perf_counter() - started,
+            )
+
+    def _parse(self, todo: list[tuple[str, str, str, int, int, str]]) -> Iterator[ParsedFile]:
+        size = sum(item[3] for item in todo)
+        if self.workers < 2 or len(todo) < PARALLEL_MIN_FILES or size < PARALLEL_MIN_BYTES:
+            for item in todo:
+                yield parse_path(*item)
+            return
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+        batches = _balanced_batches(todo, self.workers * 6)
+        with ctx.Pool(self.workers) as pool:
+            for batch in pool.imap_unordered(parse_batch, batches):
+                yield from batch
+
+    # --- editor buffers -----------------------------------------------------------------------
+
+    def _rel(self, path: Path) -> str | None:
+        try:
+            rel = Path(path).absolute().relative_to(self.root)
+        except ValueError:
+            try:
+                rel = Path(path).resolve().relative_to(self.root)
+            except (ValueError, OSError):
+                return None
+        return rel.as_posix()
+
+    def update_document(self, change: DocumentChange) -> None:
+        """Re-index one buffer: incremental re-parse from the old tree when edits are given."""
+        rel = self._rel(change.path)
+        if rel is None:
+            return
+        spec = language_for(rel)
+        if spec is None:
+            return
+        with self._lock:
+            old = self._live.get(rel)
+            if change.closed:
+                if old is not None:
+                    del self._live[rel]
+                    self._changed(rel, old.extracted, None)
+                self._refresh_path(rel)
+                return
+            data = change.text.encode("utf-8", "surrogatepass")
+            parser = parser_for(spec)
+            if old is not None and change.edits:
+                tree = old.tree
+                for e in change.edits:
+                    tree.edit(
+                        start_byte=e.start_byte,
+                        old_end_byte=e.old_end_byte,
+                        new_end_byte=e.new_end_byte,
+                        start_point=e.start_point,
+                        old_end_point=e.old_end_point,
+                        new_end_point=e.new_end_point,
+                    )
+                tree = parser.parse(data, tree)
+            else:
+                tree = parser.parse(data)
+            extracted = extract(spec, tree, data)
+            before = old.extracted if old is not None else self._disk_extracted(rel)
+            self._live[rel] = _Live(tree, data, extracted, content_hash(data), change.version)
+            self._changed(rel, before, extracted)
+
+    def _refresh_path(self, rel: str) -> None:
+        """Re-read one file from disk (after its buffer closed), updating the store."""
+        spec = language_for(rel)
+        full = self.root / rel
+        try:
+            st = full.stat()
+        except OSError:
+            if self._files.pop(rel, None) is not None:
+                self._store.write((), (), [rel])
+                self._reset_derived()
+                self._generation += 1
+            return
+        known = self._files.get(rel)
+        if known is not None and known.stored.mtime_ns == st.st_mtime_ns and known.stored.size == st.st_size:
+            return
+        if spec is None or st.st_size > self.settings.context.max_file_bytes:
+            return
+        before = self._disk_extracted(rel) if known is not None else None
+        r = parse_path(rel, str(full), spec.name, st.st_size, st.st_mtime_ns,
+                       known.stored.content_hash if known else "")
+        if r.unchanged:
+            self._store.write((), [(r.mtime_ns, r.size, rel)], ())
+            if known is not None:
+                known.stored.mtime_ns, known.stored.size = r.mtime_ns, r.size
+            return
+        self._store.write([(r.path, r.language, r.mtime_ns, r.size, r.content_hash, r.lines,
+                            r.error_nodes, r.n_defs, r.n_refs, r.note, r.symbols, r.imports)])
+        self._files[rel] = _File(
+            StoredFile(r.path, r.language, r.mtime_ns, r.size, r.content_hash, r.lines,
+                       r.error_nodes, r.n_defs, r.n_refs, r.note),
+            r.symbols, r.imports,
+        )
+        defs, refs = unpack_symbols(r.symbols)
+        self._changed(rel, before, Extracted(defs, refs, unpack_imports(r.imports), r.error_nodes))
+
+    def _disk_extracted(self, rel: str) -> Extracted | None:
+        f = self._files.get(rel)
+        if f is None:
+            return None
+        self._load_blobs([rel])
+        assert f.symbols is not None and f.imports is not None
+        defs, refs = unpack_symbols(f.symbols)
+        return Extracted(defs, refs, unpack_imports(f.imports), f.stored.errors)
+
+    def _changed(self, rel: str, before: Extracted | None, after: Extracted | None) -> None:
+        """Invalidate what one file's new content affects, as narrowly as possible."""
+        self._generation += 1
+        self._fs_cache.pop(rel, None)
+        self._stale_names.add(rel)
+        def_keys_before = {(d[0], d[2]) for d in before.definitions} if before else set()
+        def_keys_after = {(d[0], d[2]) for d in after.definitions} if after else set()
+        imports_before = [(i[0], i[1], i[3], i[4], i[5]) for i in before.imports] if before else None
+        imports_after = [(i[0], i[1], i[3], i[4], i[5]) for i in after.imports] if after else None
+        if imports_before != imports_after or (before is None) != (after is None):
+            self._resolution = None
+            self._edges = None
+            return
+        if self._resolution is not None and after is not None:
+            self._resolution.imports[rel] = self._resolve_file(self._resolution, rel, after.imports)
+        if def_keys_before != def_keys_after:
+            self._edges = None
+        elif self._edges is not None:
+            self._edges.pop(rel, None)
+
+    # --- derived tables -----------------------------------------------------------------------
+
+    def _reset_derived(self) -> None:
+        self._fs_cache = {}
+        self._resolution = None
+        self._def_index = None
+        self._ref_index = None
+        self._stale_names = set()
+        self._edges = None
+
+    def _load_blobs(self, paths: Iterable[str] | None) -> None:
+        wanted = [p for p in (paths if paths is not None else self._files) if p in self._files
+                  and self._files[p].symbols is None]
+        if not wanted:
+            return
+        source = self._store.blobs(None if len(wanted) > 200 else wanted)
+        for path, symbols, imports in source:
+            f = self._files.get(path)
+            if f is not None and f.symbols is None:
+                f.symbols, f.imports = symbols, imports
+
+    def _raw_imports(self, rel: str) -> list[RawImport]:
+        live = self._live.get(rel)
+        if live is not None:
+            return live.extracted.imports
+        f = self._files.get(rel)
+        if f is None:
+            return []
+        if f.imports is None:
+            self._load_blobs([rel])
+        return unpack_imports(f.imports) if f.imports else []
+
+    def _raw_symbols(self, rel: str) -> tuple[list[RawDef], list[RawRef], int]:
+        live = self._live.get(rel)
+        if live is not None:
+            return live.extracted.definitions, live.extracted.references, live.extracted.error_nodes
+        f = self._files.get(rel)
+        if f is None:
+            return [], [], 0
+        if f.symbols is None:
+            self._load_blobs([rel])
+        defs, refs = unpack_symbols(f.symbols) if f.symbols else ([], [])
+        return defs, refs, f.stored.errors
+
+    def _all_paths(self) -> list[str]:
+        paths = set(self._files)
+        paths.update(self._live)
+        return sorted(paths)
+
+    def _language(self, rel: str) -> str:
+        f = self._files.get(rel)
+        if f is not None:
+            return f.stored.language
+        spec = language_for(rel)
+        return spec.name if spec is not None else ""
+
+    def _resolve(self) -> _Resolution:
+        res = self._resolution
+        if res is not None:
+            return res
+        self._load_blobs(None)
+        paths = self._all_paths()
+        langs = {p: self._language(p) for p in paths}
+        raw = {p: self._raw_imports(p) for p in paths}
+        rust_files = {p for p, lang in langs.items() if lang == "rust"}
+        manifests = read_manifests([m.path for m in self._manifests], self.text)
+        rust = RustResolver(rust_files, {p: raw[p] for p in rust_files}, manifests)
+        python = PythonResolver({p for p, lang in langs.items() if lang == "python"})
+        res = _Resolution(rust, python, {}, {})
+        for p in paths:
+            res.imports[p] = self._resolve_file(res, p, raw[p])
+        res.edges = graph.file_edges(res.imports)
+        self._resolution = res
+        return res
+
+    def _resolve_file(self, res: _Resolution, rel: str, raw: list[RawImport]) -> list[Import]:
+        out: list[Import] = []
+        if self._language(rel) == "rust":
+            for item in raw:
+                if item[0] == "inline-mod":
+                    continue
+                out.append(Import(rel, item[1], item[2], res.rust.resolve(rel, item), item[3], item[0]))
+        else:
+            for item in raw:
+                for r in res.python.resolve(rel, item):
+                    out.append(Import(rel, item[1], item[2], r.target, r.names, item[0]))
+        if res.edges:
+            res.edges[rel] = {i.target for i in out if i.target is not None and i.target != rel}
+        return out
+
+    def module_prefix(self, path: str) -> str:
+        """``crate::shapes::circle`` / ``inventory.models``: what qualnames in ``path`` start with."""
+        with self._lock:
+            res = self._resolve()
+            if self._language(path) == "rust":
+                return res.rust.module_prefix(path)
+            return res.python.module_prefix(path)
+
+    def _materialize(self, rel: str) -> FileSymbols | None:
+        cached = self._fs_cache.get(rel)
+        if cached is not None:
+            return cached
+        live = self._live.get(rel)
+        f = self._files.get(rel)
+        if live is None and f is None:
+            return None
+        res = self._resolve()
+        lang = self._language(rel)
+        spec = LANGUAGES.get(lang)
+        sep = spec.separator if spec is not None else "."
+        prefix = res.rust.module_prefix(rel) if lang == "rust" else res.python.module_prefix(rel)
+        head = prefix + sep if prefix else ""
+        defs, refs, errors = self._raw_symbols(rel)
+        definitions = [
+            Definition(rel, name, kind, head + qual, sig, sl, el, sb, eb,
+                       head + parent if parent else None)
+            for name, kind, qual, sig, sl, el, sb, eb, parent in defs
+        ]
+        references = [
+            Reference(rel, name, kind, line, head + enc if enc else None)
+            for name, kind, line, enc in refs
+        ]
+        if live is not None:
+            digest, size, lines = live.content_hash, len(live.source), count_lines(live.source)
+        else:
+            assert f is not None
+            digest, size, lines = f.stored.content_hash, f.stored.size, f.stored.lines
+        fs = FileSymbols(rel, lang, digest, size, lines, definitions, references,
+                         list(res.imports.get(rel, [])), errors)
+        self._fs_cache[rel] = fs
+        return fs
+
+    def _name_indexes(self) -> tuple[dict[str, dict[str, list[Definition]]], dict[str, dict[str, list[Reference]]]]:
+        if self._def_index is None or self._ref_index is None:
+            self._load_blobs(None)
+            defs: dict[str, dict[str, list[Definition]]] = {}
+            refs: dict[str, dict[str, list[Reference]]] = {}
+            for rel in self._all_paths():
+                fs = self._materialize(rel)
+                if fs is not None:
+                    self._add_names(fs, defs, refs)
+            self._def_index, self._ref_index = defs, refs
+            self._stale_names.clear()
+        elif self._stale_names:
+            for rel in self._stale_names:
+                for table in (self._def_index, self._ref_index):
+                    for name in [n for n, by_path in table.items() if rel in by_path]:
+                        del table[name][rel]
+                        if not table[name]:
+                            del table[name]
+                fs = self._materialize(rel)
+                if fs is not None:
+                    self._add_names(fs, self._def_index, self._ref_index)
+            self._stale_names.clear()
+        return self._def_index, self._ref_index
+
+    @staticmethod
+    def _add_names(
+        fs: FileSymbols,
+        defs: dict[str, dict[str, list[Definition]]],
+        refs: dict[str, dict[str, list[Reference]]],
+    ) -> None:
+        for d in fs.definitions:
+            defs.setdefault(d.name, {}).setdefault(fs.path, []).append(d)
+        for r in fs.references:
+            refs.setdefault(r.name, {}).setdefault(fs.path, []).append(r)
+
+    # --- queries ------------------------------------------------------------------------------
+
+    def files(self) -> list[str]:
+        """Relative POSIX paths of every indexed file (open unsaved buffers included)."""
+        with self._lock:
+            return self._all_paths()
+
+    def file(self, path: str) -> FileSymbols | None:
+        with self._lock:
+            return self._materialize(path)
+
+    def definitions_named(self, name: str) -> list[Definition]:
+        with self._lock:
+            by_path = self._name_indexes()[0].get(name)
+            return [d for ds in by_path.values() for d in ds] if by_path else []
+
+    def references_named(self, name: str) -> list[Reference]:
+        with self._lock:
+            by_path = self._name_indexes()[1].get(name)
+            return [r for rs in by_path.values() for r in rs] if by_path else []
+
+    def definition_at(self, path: str, line: int) -> Definition | None:
+        """The innermost definition whose lines enclose ``line`` (1-based)."""
+        with self._lock:
+            fs = self._materialize(path)
+            if fs is None:
+                return None
+            best: Definition | None = None
+            for d in fs.definitions:
+                if d.start_line <= line <= d.end_line and (
+                    best is None or d.end_byte - d.start_byte <= best.end_byte - best.start_byte
+                ):
+                    best = d
+            return best
+
+    def file_edges(self) -> dict[str, set[str]]:
+        """File → project files it imports, declares (``mod``) or uses, resolved."""
+        with self._lock:
+            return {k: set(v) for k, v in self._resolve().edges.items()}
+
+    def imports_of(self, path: str) -> list[Import]:
+        with self._lock:
+            return list(self._resolve().imports.get(path, []))
+
+    def symbol_edges(self) -> list[SymbolEdge]:
+        """Reference → definition edges of the whole project (cached; see :mod:`graph`)."""
+        with self._lock:
+            return [e for p in self._all_paths() for e in self._edges_from(p)]
+
+    def symbol_edges_from(self, path: str) -> list[SymbolEdge]:
+        with self._lock:
+            return list(self._edges_from(path))
+
+    def _edges_from(self, path: str) -> list[SymbolEdge]:
+        if self._edges is None:
+            self._edges = {}
+        edges_cache = self._edges
+        cached = edges_cache.get(path)
+        if cached is not None:
+            return cached
+        fs = self._materialize(path)
+        if fs is None:
+            return []
+        res = self._resolve()
+        def_index = self._name_indexes()[0]
+
+        def named(name: str) -> list[Definition]:
+            by_path = def_index.get(name)
+            return [d for ds in by_path.values() for d in ds] if by_path else []
+
+        edges = graph.edges_for_file(fs, named, res.edges.get(path, set()), self._group)
+        edges_cache[path] = edges
+        return edges
+
+    def _group(self, path: str) -> str:
+        """The crate (Rust) or top-level package (Python) a file belongs to."""
+        res = self._resolve()
+        if path.endswith(".rs"):
+            module = res.rust.module_of.get(path)
+            return "rust:" + (module.crate.package_dir if module is not None else "")
+        name = res.python.module_prefix(path)
+        return "py:" + name.split(".", 1)[0]
+
+    def text(self, path: str) -> str | None:
+        """The editor buffer if the file is open, else the file on disk, else None."""
+        full = self.root / path
+        if self.documents is not None:
+            return self.documents.text(full)
+        try:
+            return full.read_text(encoding="utf-8", errors="replace")
+        except (OSError, ValueError):
+            return None
+
+    def stored_files(self) -> dict[str, StoredFile]:
+        """The stat/hash rows as held now (for diagnostics and tests)."""
+        with self._lock:
+            return {p: f.stored for p, f in self._files.items()}
