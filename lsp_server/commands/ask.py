@@ -1,17 +1,201 @@
-"""``agentic-optimizer ask``: answer or edit with the cheapest capable model."""
+"""``agentic-optimizer ask``: answer or edit with the cheapest capable model.
+
+The answer (or the unified diff of an edit) goes to stdout; what it cost, which tier answered
+and any notes go to stderr, so the output can be piped. ``--json`` prints one object instead.
+Exit status: 0 when answered, 1 when no answer was accepted, 2 on an error (bad arguments, no
+model available, ...).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
-from lsp_server.errors import NotBuiltError
+from lsp_server.commands.common import add_config_arg, add_project_arg, project_root, settings_for
+from lsp_server.errors import ConfigError, StaleDocumentError
+from lsp_server.routing.kinds import TASK_KINDS
+
+USAGE_KEYS = ("input", "output", "cache_read", "cache_write")
 
 
 def register(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("ask", help="answer or edit with the cheapest capable model (not built yet)")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p: argparse.ArgumentParser = sub.add_parser(
+        "ask", help="answer or edit with the cheapest capable model",
+        description="Answer a question or make an edit with the cheapest model that passes "
+                    "verification. Index questions (\"where is X defined\", \"who calls Y\") "
+                    "are answered with no model.",
+    )
+    p.add_argument("instruction", help="what to do or ask, in words")
+    add_project_arg(p)
+    p.add_argument("--file", type=Path, metavar="F",
+                   help="the file the request is about (relative to the project, or absolute)")
+    p.add_argument("--range", dest="line_range", metavar="L1:L2",
+                   help="lines of --file, 1-based and inclusive (L1:L2, or L for one line)")
+    p.add_argument("--kind", choices=TASK_KINDS, default="ask",
+                   help="task kind (default: ask, which reads the instruction to decide)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--diff", action="store_true", help="print only the unified diff of an edit")
+    out.add_argument("--apply", action="store_true", help="write the edit to the files")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show the chosen tier and why, the context and the cost per tier; no call")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_config_arg(p)
+
+
+def parse_line_range(text: str) -> tuple[int, int]:
+    """``12:30`` → (12, 30); ``7`` → (7, 7). Lines are 1-based and inclusive."""
+    parts = text.replace("-", ":").split(":")
+    try:
+        numbers = [int(p) for p in parts if p.strip()]
+    except ValueError:
+        raise ConfigError(f"--range {text!r}: expected L1:L2 with line numbers, e.g. 10:24") from None
+    if len(numbers) == 1:
+        numbers = numbers * 2
+    if len(numbers) != 2 or numbers[0] < 1 or numbers[1] < numbers[0]:
+        raise ConfigError(f"--range {text!r}: expected L1:L2 with 1 <= L1 <= L2, e.g. 10:24")
+    return numbers[0], numbers[1]
+
+
+def _target_file(root: Path, file: Path | None) -> Path | None:
+    if file is None:
+        return None
+    path = (file if file.is_absolute() else root / file).resolve()
+    if not path.is_file():
+        raise ConfigError(f"--file {file}: no such file in {root}")
+    try:
+        path.relative_to(root)
+    except ValueError:
+        raise ConfigError(f"--file {file}: outside the project {root}") from None
+    return path
+
+
+def apply_changes(root: Path, changes: list[Any]) -> list[str]:
+    """Write each change whose file still holds the text the edit was computed against."""
+    written: list[str] = []
+    for change in changes:
+        path = root / change.path
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current != change.old_text:
+            raise StaleDocumentError(f"{change.path} changed while the request ran; nothing written")
+    for change in changes:
+        path = root / change.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(change.new_text, encoding="utf-8")
+        written.append(change.path)
+    return written
+
+
+def result_json(result: Any, applied: bool) -> dict[str, Any]:
+    return {
+        "request_id": result.request_id,
+        "kind": result.kind,
+        "answer": result.answer,
+        "diff": result.diff,
+        "applied": applied,
+        "cost_usd": result.cost_usd,
+        "premium_cost_usd": result.premium_cost_usd,
+        "attempts": [
+            {
+                "provider": a.provider, "model": a.model, "tier": a.tier,
+                "confidence": a.confidence, "reasons": list(a.reasons),
+                "usage": {k: getattr(a.usage, k) for k in USAGE_KEYS},
+                "cost_usd": a.cost_usd, "latency_ms": round(a.latency_ms, 1), "error": a.error,
+                "cached": a.cached,
+            }
+            for a in result.attempts
+        ],
+        "outcome": result.outcome,
+        "tier": result.tier,
+        "model": result.model,
+        "confidence": result.confidence,
+        "notes": list(result.notes),
+        "elapsed_ms": round(result.elapsed_ms, 1),
+    }
+
+
+def _money(value: float | None) -> str:
+    if value is None:
+        return "unpriced"
+    return "$0" if value == 0 else f"${value:.4f}"
+
+
+def _summary_line(result: Any) -> str:
+    who = f"{result.tier} · {result.model}" if result.model else ("index" if result.outcome == "index"
+                                                                   else "no model")
+    parts = [f"{result.outcome}: {who}", f"cost {_money(result.cost_usd)}"]
+    if result.premium_cost_usd is not None:
+        parts.append(f"premium alone {_money(result.premium_cost_usd)}")
+    calls = [a for a in result.attempts if not a.cached]
+    parts.append(f"{len(calls)} call{'s' if len(calls) != 1 else ''}")
+    parts.append(f"{result.elapsed_ms:.0f} ms")
+    if result.request_id:
+        parts.append(f"id {result.request_id}")
+    return " · ".join(parts)
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from lsp_server.assistant import Assistant, AssistRequest, format_plan
+
+    root = project_root(args)
+    settings = settings_for(args, root)
+    path = _target_file(root, args.file)
+    line_range = parse_line_range(args.line_range) if args.line_range else None
+    if line_range is not None and path is None:
+        raise ConfigError("--range needs --file")
+    if line_range is not None and path is not None:
+        total = len(path.read_text(encoding="utf-8", errors="replace").split("\n"))
+        if line_range[0] > total:
+            raise ConfigError(f"--range {args.line_range}: {args.file} has {total} lines")
+    request = AssistRequest(
+        kind=args.kind, instruction=args.instruction, path=path, line_range=line_range,
+        cursor=(line_range[0], 0) if line_range else None,
+    )
+    assistant = Assistant(root, settings)
+    try:
+        if args.dry_run:
+            plan = await assistant.plan(request)
+            if args.json:
+                print(json.dumps(plan, indent=2, default=str))
+            else:
+                print(format_plan(plan))
+            return 0
+        result = await assistant.run(request)
+    finally:
+        await assistant.aclose()
+    applied = False
+    if args.apply and result.changes:
+        written = apply_changes(root, result.changes)
+        applied = True
+        print(f"applied: {', '.join(written)}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result_json(result, applied), indent=2, default=_plain))
+    else:
+        if result.diff and not args.apply:
+            sys.stdout.write(result.diff if result.diff.endswith("\n") else result.diff + "\n")
+        elif result.answer and not args.diff:
+            print(result.answer.rstrip())
+        print(_summary_line(result), file=sys.stderr)
+        for note in result.notes:
+            print(f"note: {note}", file=sys.stderr)
+    if result.outcome in ("accepted", "cache_hit", "index"):
+        return 0
+    if result.outcome == "failed" and not args.json:
+        print("no model answered: check that the configured models are reachable "
+              "(`agentic-optimizer doctor`), start Ollama, or set an API key", file=sys.stderr)
+    return 1
+
+
+def _plain(obj: Any) -> Any:
+    try:
+        return asdict(obj)
+    except TypeError:
+        return str(obj)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotBuiltError("the 'ask' command is not built yet in this version")
+    return asyncio.run(_run(args))
