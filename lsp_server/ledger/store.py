@@ -221,10 +221,11 @@ class Ledger:
             from lsp_server.providers.discovery import DEFAULT_MODELS
 
             candidates = DEFAULT_MODELS
-        for m in candidates:
-            if m.name == provider or (m.model == model and provider in (m.provider, "")):
-                return m
-        return None
+        by_name = [m for m in candidates if m.name == provider]
+        by_model = [m for m in candidates if m.model == model]
+        same_kind = [m for m in by_model if m.provider == provider]
+        found = by_name or same_kind or by_model
+        return found[0] if found else None
 
     def record_attempt(
         self,

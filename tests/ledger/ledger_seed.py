@@ -1,0 +1,64 @@
+"""Helpers that fill a ledger with known traffic, shared by the ledger tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from lsp_server.ledger.store import Ledger
+from lsp_server.providers.base import Usage
+
+DAY = datetime(2025, 10, 15, 9, 0, tzinfo=UTC)
+DEFAULT_USAGE = Usage(input=1000, output=200)
+
+
+def add(
+    ledger: Ledger,
+    at: datetime,
+    attempts: list[tuple[str, str, str, float | None, float]],
+    outcome: str | None,
+    *,
+    latency_ms: float,
+    premium: float | None = None,
+    kind: str = "edit",
+    variant: str | None = None,
+    usage: Usage = DEFAULT_USAGE,
+) -> str:
+    """One request with attempts given as (name, model, tier, cost, latency_ms)."""
+    rid = ledger.start_request(kind=kind, workspace="/ws", classification="simple",
+                               reasons=["short instruction"], variant=variant, now=at)
+    for name, model, tier, cost, ms in attempts:
+        ledger.record_attempt(rid, provider=name, model=model, tier=tier, usage=usage,
+                              cost_usd=cost, latency_ms=ms, confidence=0.9, error_class=None,
+                              now=at)
+    if outcome is not None:
+        known = [a[3] for a in attempts]
+        total = None if any(c is None for c in known) else sum(c for c in known if c is not None)
+        ledger.finish_request(rid, outcome=outcome, cost_usd=total, premium_cost_usd=premium,
+                              latency_ms=latency_ms, now=at + timedelta(milliseconds=latency_ms))
+    return rid
+
+
+LOCAL = ("local-coder", "qwen2.5-coder:7b", "local", 0.0)
+GROQ = ("groq-llama", "llama-3.3-70b-versatile", "free", 0.002)
+SONNET = ("sonnet", "claude-sonnet-4-5", "premium", 0.05)
+
+
+def seed_day(ledger: Ledger, day: datetime = DAY) -> None:
+    """A day of traffic whose report is checked line by line in the golden test."""
+    t = day
+    for i, ms in enumerate((120, 150, 180, 200, 240, 300)):
+        add(ledger, t + timedelta(minutes=i), [(*LOCAL, ms)], "accepted", latency_ms=ms, premium=0.01)
+    add(ledger, t + timedelta(minutes=10), [(*GROQ, 800)], "accepted", latency_ms=800, premium=0.01)
+    add(ledger, t + timedelta(minutes=11), [(*GROQ, 900)], "rejected", latency_ms=900, premium=0.01)
+    # escalated: local then premium
+    add(ledger, t + timedelta(minutes=20), [(*LOCAL, 400), (*SONNET, 1700)], "accepted",
+        latency_ms=2100, premium=0.05)
+    # premium failed
+    add(ledger, t + timedelta(minutes=21), [(SONNET[0], SONNET[1], SONNET[2], 0.0, 3000)], "failed",
+        latency_ms=3000, premium=0.05)
+    add(ledger, t + timedelta(minutes=30), [], "cache_hit", latency_ms=5, premium=0.02)
+    add(ledger, t + timedelta(minutes=31), [], "index", latency_ms=20, premium=None)
+    add(ledger, t + timedelta(minutes=32), [(*LOCAL, 90)], "cancelled", latency_ms=90, premium=0.01)
+    # an unpriced model
+    add(ledger, t + timedelta(minutes=40), [("mystery", "mystery-1", "budget", None, 1000)],
+        "accepted", latency_ms=1000, premium=0.01)
