@@ -521,9 +521,11 @@ class Assistant:
                     all_defs.extend(symbols.definitions)
         found = answer_search(index, cls.search, all_definitions=all_defs)
         request_id = uuid.uuid4().hex[:16]
-        # What a premium model would have charged to answer from the project context.
-        usage = Usage(input=self.settings.context.budget_tokens + count_tokens(request.instruction),
-                      output=count_tokens(found.text))
+        # What the premium model would have charged: the context it would have been sent, and
+        # an answer as long as the index's.
+        ctx = _Contexts(self, request, _Target(None, None, None)).get(True)
+        sent = count_tokens(ANSWER_SYSTEM) + ctx.tokens + count_tokens(request.instruction)
+        usage = Usage(input=sent, output=count_tokens(found.text))
         premium = self.prices.premium_cost(usage)
         elapsed = (time.perf_counter() - t0) * 1000
         ledger = self.ledger

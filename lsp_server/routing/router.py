@@ -14,6 +14,7 @@ through ``record`` as it happens, so a cancelled request still leaves its attemp
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from lsp_server.providers.base import Completion, Prompt, Provider, Usage
 from lsp_server.routing.budget import Budget
 from lsp_server.routing.cache import ResponseCache
 from lsp_server.routing.health import Health
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -239,7 +242,9 @@ class Router:
                         result.attempts.append(info)
                         record(info)
                         raise
-                    except ProviderError as exc:
+                    except Exception as exc:  # any failure of one model falls back to the next
+                        if not isinstance(exc, ProviderError):
+                            log.exception("%s failed unexpectedly", model.name)
                         retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
                         cooling = self.health.failure(model.name, type(exc).__name__,
                                                       retry_after=retry_after)
@@ -258,7 +263,15 @@ class Router:
                                        completion.stop_reason, completion.raw_model or completion.model)
                     if progress is not None:
                         progress(f"checking the answer from {model.name}")
-                    judgement = await judge(model, completion.text, completion)
+                    try:
+                        judgement = await judge(model, completion.text, completion)
+                    except asyncio.CancelledError:
+                        info = AttemptInfo(model.name, model.model, tier, None, ["cancelled"],
+                                           completion.usage, self.cost(model, completion.usage),
+                                           completion.latency_ms or latency, "cancelled")
+                        result.attempts.append(info)
+                        record(info)
+                        raise
                     info = AttemptInfo(
                         provider=model.name, model=model.model, tier=tier,
                         confidence=judgement.confidence, reasons=list(judgement.reasons),
