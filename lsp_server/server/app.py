@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pygls.lsp.server import LanguageServer
 
@@ -12,6 +13,10 @@ from lsp_server import __version__
 from lsp_server.config import Settings, load_settings
 from lsp_server.context.documents import Documents
 from lsp_server.errors import ConfigError
+from lsp_server.hover_text import ExplanationCache
+
+if TYPE_CHECKING:
+    from lsp_server.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +33,20 @@ class AgenticServer(LanguageServer):
         self.init_options: dict[str, Any] = {}
         self.client_options: dict[str, Any] = {}
         self.pending_message: str | None = None
+        self.assistant: Assistant | None = None
+        self.explanations = ExplanationCache()
+        self.hover_tasks: dict[str, asyncio.Task[str | None]] = {}
+        self.background: set[asyncio.Future[None]] = set()
+
+    def get_assistant(self) -> Assistant:
+        """The one Assistant for this workspace, created on first use."""
+        if self.assistant is None:
+            from lsp_server.assistant import Assistant
+
+            if self.root is None:
+                raise ConfigError("no workspace folder is open; open a folder to use the assistant")
+            self.assistant = Assistant(self.root, self.settings, self.documents)
+        return self.assistant
 
     def reload_settings(self) -> str | None:
         """Re-read settings from every layer. On a bad value keep the last good settings and
@@ -41,6 +60,8 @@ class AgenticServer(LanguageServer):
         except ConfigError as exc:
             log.warning("settings rejected, keeping the previous ones: %s", exc)
             return f"Agentic Optimizer: {exc} (keeping the previous settings)"
+        if self.assistant is not None:
+            self.assistant.update_settings(self.settings)
         return None
 
 
@@ -56,8 +77,10 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 def create_server(*, config_path: Path | None = None) -> AgenticServer:
     """A server with every feature registered."""
-    from lsp_server.server import features_sync
+    from lsp_server.server import features_ai, features_hover, features_sync
 
     server = AgenticServer(config_path=config_path)
     features_sync.register(server)
+    features_ai.register(server)
+    features_hover.register(server)
     return server

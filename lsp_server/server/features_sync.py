@@ -6,6 +6,7 @@ settings loader); it holds no logic of its own.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from lsprotocol import types as lsp
 from lsp_server.config import CONFIG_FILENAME
 from lsp_server.server import convert
 from lsp_server.server.app import AgenticServer
+from lsp_server.server.handlers import index_in_background
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,10 @@ def register(server: AgenticServer) -> None:
             _show_error(ls, ls.pending_message)
             ls.pending_message = None
         log.info("initialized: root=%s encoding=%s", ls.root, ls.documents.encoding)
+        if ls.root is not None:
+            task = asyncio.ensure_future(index_in_background(ls))
+            ls.background.add(task)
+            task.add_done_callback(ls.background.discard)
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(
@@ -99,5 +105,11 @@ def register(server: AgenticServer) -> None:
                 _show_error(ls, message)
 
     @server.feature(lsp.SHUTDOWN)
-    def shutdown(ls: AgenticServer, params: None) -> None:
+    async def shutdown(ls: AgenticServer, params: None) -> None:
         log.info("shutdown requested")
+        for task in list(ls.background):
+            task.cancel()
+        for hover_task in list(ls.hover_tasks.values()):
+            hover_task.cancel()
+        if ls.assistant is not None:
+            await ls.assistant.aclose()

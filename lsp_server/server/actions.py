@@ -1,0 +1,84 @@
+"""Which assistant actions to offer for a selection or a diagnostic, as data.
+
+Listing is instant and free: titles carry the starting tier and estimated cost from
+``Assistant.estimate`` (no model call, no I/O).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lsprotocol import types as lsp
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    kind: str  # the assistant's task kind
+    lsp_kind: str
+    label: str
+    instruction: str
+    needs_selection: bool = True
+
+
+SELECTION_ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("rewrite", lsp.CodeActionKind.RefactorRewrite, "Simplify selection",
+               "Simplify this code without changing its behaviour."),
+    ActionSpec("explain", lsp.CodeActionKind.Empty, "Explain selection",
+               "Explain what this code does and why."),
+    ActionSpec("document", "source.agentic.document", "Document selection",
+               "Write documentation comments for the definitions in this code."),
+    ActionSpec("tests", "source.agentic.tests", "Generate tests for selection",
+               "Write unit tests for this code in the project's usual style."),
+)
+
+
+def format_cost(cost_usd: float | None) -> str:
+    """Short cost label for titles and status bars: $0, ~$0.0031, or ? when unpriced."""
+    if cost_usd is None:
+        return "$?"
+    if cost_usd == 0:
+        return "$0"
+    if cost_usd < 0.01:
+        return f"~${cost_usd:.4f}"
+    return f"~${cost_usd:.2f}"
+
+
+def title(label: str, tier: str, cost_usd: float | None) -> str:
+    return f"AI: {label} · {tier} · {format_cost(cost_usd)}"
+
+
+def short(message: str, limit: int = 48) -> str:
+    first = message.strip().splitlines()[0] if message.strip() else message
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def action_data(
+    spec_kind: str, instruction: str, uri: str, rng: lsp.Range, version: int | None,
+    diagnostics: list[str],
+) -> dict[str, Any]:
+    """What travels with a code action to resolve or to the runAction command."""
+    return {
+        "kind": spec_kind,
+        "instruction": instruction,
+        "uri": uri,
+        "range": {
+            "start": {"line": rng.start.line, "character": rng.start.character},
+            "end": {"line": rng.end.line, "character": rng.end.character},
+        },
+        "version": version,
+        "diagnostics": diagnostics,
+    }
+
+
+def is_empty(rng: lsp.Range) -> bool:
+    return rng.start.line == rng.end.line and rng.start.character == rng.end.character
+
+
+def supports_resolve_edit(caps: lsp.ClientCapabilities | None) -> bool:
+    """Whether the client resolves a code action's ``edit`` lazily (VS Code does)."""
+    try:
+        props = caps.text_document.code_action.resolve_support.properties  # type: ignore[union-attr]
+    except AttributeError:
+        return False
+    return "edit" in (props or [])

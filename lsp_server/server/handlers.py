@@ -1,0 +1,107 @@
+"""Running assistant requests from handlers: progress, the spend notification, and turning any
+failure into one readable message (the server never dies on a bad request)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+
+from lsprotocol import types as lsp
+
+from lsp_server.assistant import AssistRequest, AssistResult
+from lsp_server.errors import AgenticError
+from lsp_server.server.actions import format_cost
+from lsp_server.server.app import AgenticServer
+from lsp_server.server.progress import ProgressReporter
+
+log = logging.getLogger(__name__)
+
+SPEND_NOTIFICATION = "agentic/spend"
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def show(ls: AgenticServer, message: str, kind: lsp.MessageType = lsp.MessageType.Error) -> None:
+    ls.window_show_message(lsp.ShowMessageParams(type=kind, message=message))
+
+
+def user_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T | None]]:
+    """Decorate an async handler: engine errors become one message (and a None result); other
+    failures are logged in full. The server never dies on a bad request."""
+
+    @functools.wraps(fn)
+    async def inner(*args: P.args, **kwargs: P.kwargs) -> T | None:
+        ls = args[0]
+        assert isinstance(ls, AgenticServer)
+        try:
+            return await fn(*args, **kwargs)
+        except asyncio.CancelledError:
+            log.info("%s cancelled", getattr(fn, "__name__", "handler"))
+            raise
+        except AgenticError as exc:
+            log.info("%s: %s", getattr(fn, "__name__", "handler"), exc)
+            show(ls, f"Agentic Optimizer: {exc}")
+        except Exception:
+            log.exception("%s failed", getattr(fn, "__name__", "handler"))
+            show(ls, "Agentic Optimizer: internal error; details are in the server log")
+        return None
+
+    return inner
+
+
+def notify_spend(ls: AgenticServer) -> None:
+    """Today's spend and savings, for status bars (custom notification ``agentic/spend``)."""
+    try:
+        today = ls.get_assistant().today()
+    except AgenticError as exc:
+        log.debug("no spend summary: %s", exc)
+        return
+    ls.protocol.notify(SPEND_NOTIFICATION, today)
+
+
+async def run_request(ls: AgenticServer, request: AssistRequest, title: str) -> AssistResult:
+    """Run one request with progress; the spend notification follows every finished request."""
+    assistant = ls.get_assistant()
+    try:
+        async with ProgressReporter(ls, title) as progress:
+            result = await assistant.run(request, progress=progress.report)
+            progress.end_message = f"{result.tier or 'index'} · {format_cost(result.cost_usd)}"
+    finally:
+        notify_spend(ls)
+    return result
+
+
+def describe(result: AssistResult) -> str:
+    """One line for the user when there is no edit to show."""
+    notes = "; ".join(result.notes)
+    head = f"{result.outcome} ({result.tier or 'no model'}, {format_cost(result.cost_usd)})"
+    return f"Agentic Optimizer: {head}" + (f": {notes}" if notes else "")
+
+
+def result_message(result: AssistResult) -> str:
+    return result.answer.strip() if result.answer else describe(result)
+
+
+def kwargs_of(data: Any) -> dict[str, Any]:
+    return dict(data) if isinstance(data, dict) else {}
+
+
+async def index_in_background(ls: AgenticServer) -> None:
+    """Build or refresh the index after startup, with progress; failures are reported once."""
+    try:
+        assistant = ls.get_assistant()
+        async with ProgressReporter(ls, "Indexing") as progress:
+            stats = await asyncio.to_thread(assistant.reindex)
+            progress.end_message = f"{getattr(stats, 'files', '?')} files"
+    except asyncio.CancelledError:
+        raise
+    except AgenticError as exc:
+        show(ls, f"Agentic Optimizer: indexing failed: {exc}", lsp.MessageType.Warning)
+    except Exception:
+        log.exception("indexing failed")
+        show(ls, "Agentic Optimizer: indexing failed; details are in the server log",
+             lsp.MessageType.Warning)

@@ -1,0 +1,264 @@
+"""Editor features end to end over stdio, against a vendor stand-in, with VS Code and Neovim
+capability profiles: actions listed for free, resolved, run as commands, hover, cancel, stale."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsp_helpers import SERVER, initialize, open_doc
+from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
+from standins import Reply, StandinServer
+
+KEY_VAR = "AGENTIC_TEST_OPENAI_KEY"
+RECT = "src/shapes/rectangle.rs"
+FIX = f"""{RECT}
+<<<<<<< SEARCH
+        let unused = 0;
+        self.width == self.height
+=======
+        self.width == self.height
+>>>>>>> REPLACE
+"""
+
+
+@pytest.fixture(scope="module")
+def model_server() -> Iterator[StandinServer]:
+    with StandinServer("openai", api_key="sk-test-not-real") as server:
+        yield server
+
+
+@pytest.fixture
+def standin(model_server: StandinServer) -> StandinServer:
+    model_server.reset()
+    return model_server
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_VAR, "sk-test-not-real")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, rust_example: Path, model_server: StandinServer) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(rust_example, root)
+    (root / "agentic-optimizer.toml").write_text(
+        "[[models]]\n"
+        'name = "budget-gpt"\nprovider = "openai"\nmodel = "gpt-4.1-mini"\ntier = "budget"\n'
+        f'base_url = "{model_server.url}"\napi_key_env = "{KEY_VAR}"\nmax_retries = 0\n'
+        "[hover]\ntimeout_ms = 5000\n"
+    )
+    return root
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def client(lsp_client: LanguageClient) -> AsyncIterator[LanguageClient]:
+    yield lsp_client
+    await lsp_client.shutdown_session()
+
+
+def _unused_diag() -> lsp.Diagnostic:
+    return lsp.Diagnostic(
+        range=lsp.Range(start=lsp.Position(line=15, character=12), end=lsp.Position(line=15, character=18)),
+        message="unused variable: `unused`",
+        severity=lsp.DiagnosticSeverity.Warning,
+    )
+
+
+def _params(uri: str, diag: lsp.Diagnostic | None, rng: lsp.Range | None = None) -> lsp.CodeActionParams:
+    return lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri),
+        range=rng or (diag.range if diag else lsp.Range(start=lsp.Position(line=0, character=0),
+                                                          end=lsp.Position(line=0, character=0))),
+        context=lsp.CodeActionContext(diagnostics=[diag] if diag else []),
+    )
+
+
+async def _actions(client: LanguageClient, params: lsp.CodeActionParams) -> list[Any]:
+    """Code actions as they travel on the wire (plain JSON), whatever the client profile."""
+    raw = await client.protocol.send_request_async(lsp.TEXT_DOCUMENT_CODE_ACTION, params)
+    return list(raw or [])
+
+
+def _edited(text: str) -> str:
+    return text.replace("        let unused = 0;\n", "")
+
+
+@pytest.mark.parametrize("profile", ["visual-studio-code", "neovim"])
+async def test_listing_is_free_and_titles_say_tier_and_cost(
+    client: LanguageClient, workspace: Path, standin: StandinServer, profile: str
+) -> None:
+    await initialize(client, workspace, profile=profile)
+    uri = open_doc(client, workspace / RECT, "rust")
+    selection = lsp.Range(start=lsp.Position(line=14, character=0), end=lsp.Position(line=18, character=0))
+    actions = await _actions(client, _params(uri, _unused_diag(), selection))
+    titles = [a.title for a in actions]
+    assert titles[0].startswith("AI: Fix `unused variable: `unused``") or "Fix" in titles[0]
+    assert all(" · budget · " in t for t in titles), titles
+    assert {"AI: Explain selection", "AI: Simplify selection"} <= {t.split(" · ")[0] for t in titles}
+    assert standin.generations == []  # listing made no model call
+
+
+async def test_resolve_computes_the_edit_for_vscode(
+    client: LanguageClient, workspace: Path, standin: StandinServer
+) -> None:
+    await initialize(client, workspace, profile="visual-studio-code")
+    uri = open_doc(client, workspace / RECT, "rust")
+    standin.add(Reply(FIX, input=900, output=40))
+    actions = await _actions(client, _params(uri, _unused_diag()))
+    fix = actions[0]
+    assert fix.command is None and fix.edit is None  # computed lazily
+    resolved = await client.code_action_resolve_async(fix)
+    assert resolved.edit is not None and resolved.edit.document_changes
+    change = resolved.edit.document_changes[0]
+    assert isinstance(change, lsp.TextDocumentEdit)
+    assert change.text_document.version == 1 and change.text_document.uri == uri
+    assert len(standin.generations) == 1
+
+
+async def test_neovim_runs_the_command_and_answers_apply_edit(
+    client: LanguageClient, workspace: Path, standin: StandinServer
+) -> None:
+    applied: list[lsp.WorkspaceEdit] = []
+
+    @client.feature(lsp.WORKSPACE_APPLY_EDIT)
+    def on_apply(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
+        applied.append(params.edit)
+        return lsp.ApplyWorkspaceEditResult(applied=True)
+
+    await initialize(client, workspace, profile="neovim")
+    uri = open_doc(client, workspace / RECT, "rust")
+    standin.add(Reply(FIX, input=900, output=40))
+    actions = await _actions(client, _params(uri, _unused_diag()))
+    command = actions[0].command
+    assert command is not None and command.command == "agentic.runAction"
+    result = await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(command=command.command, arguments=command.arguments)
+    )
+    assert result["applied"] is True and result["tier"] == "budget" and result["request_id"]
+    assert result["cost_usd"] > 0 and result["attempts"][0]["model"] == "gpt-4.1-mini"
+    edit = applied[0].document_changes[0]
+    assert isinstance(edit, lsp.TextDocumentEdit) and edit.text_document.version == 1
+    # Applying the returned text edits to the buffer gives exactly the intended file.
+    text = (workspace / RECT).read_text()
+    assert _apply(text, edit.edits) == _edited(text)
+
+
+async def test_ask_command_and_spend_notification(
+    client: LanguageClient, workspace: Path, standin: StandinServer
+) -> None:
+    spend: list[Any] = []
+    applied: list[lsp.WorkspaceEdit] = []
+
+    @client.feature("agentic/spend")
+    def on_spend(params: Any) -> None:
+        spend.append(params)
+
+    @client.feature(lsp.WORKSPACE_APPLY_EDIT)
+    def on_apply(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
+        applied.append(params.edit)
+        return lsp.ApplyWorkspaceEditResult(applied=True)
+
+    await initialize(client, workspace)
+    uri = open_doc(client, workspace / RECT, "rust")
+    standin.add(Reply(FIX, input=900, output=40))
+    rng = {"start": {"line": 14, "character": 0}, "end": {"line": 17, "character": 0}}
+    result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(
+        command="agentic.ask", arguments=[uri, rng, "remove the unused variable"]))
+    assert result["applied"] is True
+    for _ in range(50):
+        if spend:
+            break
+        await asyncio.sleep(0.05)
+    assert spend and spend[-1].spent_usd == pytest.approx(result["cost_usd"])
+    assert spend[-1].requests >= 1
+
+
+async def test_a_stale_version_is_refused(
+    client: LanguageClient, workspace: Path, standin: StandinServer
+) -> None:
+    await initialize(client, workspace, profile="visual-studio-code")
+    uri = open_doc(client, workspace / RECT, "rust")
+    actions = await _actions(client, _params(uri, _unused_diag()))
+    # The user types before resolving: the action was listed against version 1.
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0)),
+            text="// edited\n")],
+    ))
+    standin.add(Reply(FIX, input=900, output=40))
+    resolved = await client.code_action_resolve_async(actions[0])
+    assert resolved is None or resolved.edit is None
+    for _ in range(50):
+        if client.messages:
+            break
+        await asyncio.sleep(0.05)
+    assert any("changed" in m.message for m in client.messages), client.messages
+
+
+async def test_hover_twice_second_from_cache(
+    client: LanguageClient, workspace: Path, standin: StandinServer
+) -> None:
+    await initialize(client, workspace)
+    uri = open_doc(client, workspace / "src/lib.rs", "rust")
+    standin.add(Reply("Adds up the area of every shape.", input=300, output=10))
+    await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="agentic.reindex"))
+    params = lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=uri),
+                             position=lsp.Position(line=9, character=8))
+    first = await client.text_document_hover_async(params)
+    assert first is not None and isinstance(first.contents, lsp.MarkupContent)
+    assert "total_area" in first.contents.value
+    assert "Adds up the area" in first.contents.value
+    calls = len(standin.generations)
+    second = await client.text_document_hover_async(params)
+    assert second is not None and "Adds up the area" in second.contents.value  # type: ignore[union-attr]
+    assert len(standin.generations) == calls == 1
+
+
+async def test_cancel_mid_stream_applies_nothing(
+    client: LanguageClient, workspace: Path, standin: StandinServer
+) -> None:
+    applied: list[Any] = []
+
+    @client.feature(lsp.WORKSPACE_APPLY_EDIT)
+    def on_apply(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
+        applied.append(params)
+        return lsp.ApplyWorkspaceEditResult(applied=True)
+
+    await initialize(client, workspace)
+    uri = open_doc(client, workspace / RECT, "rust")
+    standin.add(Reply(FIX, input=900, output=40, delay=3.0))
+    rng = {"start": {"line": 14, "character": 0}, "end": {"line": 17, "character": 0}}
+    future = client.protocol.send_request(lsp.WORKSPACE_EXECUTE_COMMAND, lsp.ExecuteCommandParams(
+        command="agentic.ask", arguments=[uri, rng, "remove the unused variable"]))
+    assert standin.wait_for(lambda reqs: any(r.path.endswith("/chat/completions") for r in reqs), 10)
+    msg_id = next(k for k, v in client.protocol._request_futures.items() if v is future)
+    client.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id=msg_id))
+    await asyncio.sleep(3.5)
+    assert applied == []
+    # The server is still healthy and the cancellation is in the ledger.
+    metrics = await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(command="agentic.showMetrics"))
+    assert metrics is not None and "text" in metrics
+    del os
+
+
+def _apply(text: str, edits: list[Any]) -> str:
+    from lsp_server.text import Position as P
+    from lsp_server.text import offset_at
+
+    out = text
+    for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        start = offset_at(out, P(e.range.start.line, e.range.start.character))
+        end = offset_at(out, P(e.range.end.line, e.range.end.character))
+        out = out[:start] + e.new_text + out[end:]
+    return out
