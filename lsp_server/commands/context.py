@@ -1,17 +1,106 @@
-"""``agentic-optimizer context``: show the ranked context a request would send."""
+"""``agentic-optimizer context``: show the ranked context a request would send.
+
+    agentic-optimizer context --project DIR --budget TOKENS [--file F --line N]
+                              [--format text|json] (REQUEST | --request-file F)
+
+Text output is the context itself (stable map, then the request's snippets) followed by the
+ranked files; JSON is the shape documented in the README: files best first (at least the top 50
+even beyond the budget), paths relative to the project, 1-based inclusive line ranges, tokens.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
-from lsp_server.errors import NotBuiltError
+from lsp_server.commands.common import add_config_arg, add_project_arg, project_root, settings_for
+from lsp_server.errors import ConfigError
 
 
 def register(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("context", help="show the ranked context a request would send (not built yet)")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p: argparse.ArgumentParser = sub.add_parser(
+        "context", help="show the ranked context a request would send"
+    )
+    add_project_arg(p)
+    add_config_arg(p)
+    p.add_argument("--budget", type=int, metavar="TOKENS",
+                   help="token budget (default: context.budget_tokens from the settings)")
+    p.add_argument("--file", metavar="F", help="the file under the cursor (relative to --project)")
+    p.add_argument("--line", type=int, metavar="N", help="the cursor line in --file (1-based)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--cloud", action="store_true",
+                   help="apply the privacy filter as for a cloud model (exclusions, redaction)")
+    p.add_argument("--request-file", type=Path, metavar="F", help="read the request from a file")
+    p.add_argument("request", nargs="?", help="the request text")
+
+
+def _request_text(args: argparse.Namespace) -> str:
+    if args.request_file is not None:
+        if args.request:
+            raise ConfigError("give the request as text or with --request-file, not both")
+        try:
+            return str(args.request_file.read_text(encoding="utf-8", errors="replace"))
+        except OSError as exc:
+            raise ConfigError(f"--request-file {args.request_file}: {exc.strerror or exc}") from exc
+    if not args.request:
+        raise ConfigError("no request: give it as text or with --request-file F")
+    return str(args.request)
+
+
+def _relative(root: Path, file: str | None) -> str | None:
+    if not file:
+        return None
+    path = Path(file)
+    if path.is_absolute() or not (root / path).exists():
+        candidate = path if path.is_absolute() else Path.cwd() / path
+        try:
+            return candidate.resolve().relative_to(root).as_posix()
+        except ValueError as exc:
+            if not path.is_absolute() and (root / path).exists():
+                return path.as_posix()
+            raise ConfigError(f"--file {file}: not inside the project {root}") from exc
+    return path.as_posix()
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotBuiltError("the 'context' command is not built yet in this version")
+    from lsp_server.context.builder import build_context
+    from lsp_server.context.index import ProjectIndex
+    from lsp_server.context.ranking import ContextRequest
+
+    root = project_root(args)
+    settings = settings_for(args, root)
+    text = _request_text(args)
+    budget = args.budget if args.budget is not None else settings.context.budget_tokens
+    if budget <= 0:
+        raise ConfigError(f"--budget {budget}: expected a positive number of tokens")
+    if args.line is not None and not args.file:
+        raise ConfigError("--line needs --file")
+    if args.line is not None and args.line < 1:
+        raise ConfigError(f"--line {args.line}: lines are numbered from 1")
+    rel = _relative(root, args.file)
+
+    index = ProjectIndex.open(root, settings=settings)
+    index.refresh()
+    request = ContextRequest(text=text, path=rel, line=args.line,
+                             open_paths=(rel,) if rel else ())
+    result = build_context(index, request, budget_tokens=budget, settings=settings,
+                           for_cloud=bool(args.cloud))
+    out = sys.stdout
+    if args.format == "json":
+        json.dump(result.to_json(), out, indent=2)
+        out.write("\n")
+        return 0
+    out.write(result.stable)
+    out.write(result.volatile)
+    out.write(f"\n# {result.tokens} of {result.budget} tokens, {result.elapsed_ms:.0f} ms\n")
+    for i, f in enumerate(result.files[:50], 1):
+        mark = "*" if f.in_context else " "
+        ranges = ",".join(f"{a}-{b}" for a, b in f.ranges)
+        why = "; ".join(f.reasons[:3])
+        out.write(f"{i:3}. {mark} {f.path}  score {f.score:.4f}  {ranges}  {why}\n")
+    if result.excluded:
+        out.write(f"# kept out by privacy settings: {', '.join(result.excluded)}\n")
+    return 0

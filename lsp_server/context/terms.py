@@ -28,6 +28,7 @@ _STOPWORDS_TEXT = """
 """
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
+MIN_PHRASE = 8
 _FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.S)
 _BACKTICK = re.compile(r"`([^`\n]{1,200})`")
 _QUOTED = re.compile(r"""(?<![\w])(["'])([^"'\n]{3,160})\1""")
@@ -116,6 +117,7 @@ class RequestTerms:
     paths: dict[str, int | None]  # path-like mentions → a line number, when one was given
     flags: tuple[str, ...]  # CLI flags as identifiers: --max-depth → max_depth
     tokens: list[str]  # BM25 query tokens for the whole request
+    phrases: tuple[str, ...] = ()  # verbatim text worth finding in files: quotes, code lines, flags
 
     def names(self, min_weight: float = 0.0) -> list[str]:
         return [n for n, w in self.identifiers.items() if w >= min_weight]
@@ -155,11 +157,19 @@ def extract_terms(text: str, *extra: str) -> RequestTerms:
                 add(seg, 1.0 if call or _looks_like_code(seg) else 0.5)
 
     flags: list[str] = []
+    phrases: dict[str, None] = {}
     for m in _FLAG.finditer(whole):
         flag = m.group(1).replace("-", "_").strip("_")
         if len(flag) >= 3 and flag not in flags:
             flags.append(flag)
             add(flag, 0.8)
+            if "-" in m.group(1) or len(m.group(1)) >= 5:
+                phrases[m.group(1)] = None
+    for span in code_spans:
+        for line in span.split("\n")[:60]:
+            line = line.strip().strip("$>#").strip()
+            if len(line) >= MIN_PHRASE and not line.startswith(("//", "# ")):
+                phrases[line[:160]] = None
 
     prose = _FENCE.sub(" ", whole)
     for m in _IDENT.finditer(prose):
@@ -176,4 +186,5 @@ def extract_terms(text: str, *extra: str) -> RequestTerms:
         paths=paths,
         flags=tuple(flags),
         tokens=tokenize(whole),
+        phrases=tuple(phrases),
     )

@@ -1,0 +1,247 @@
+"""How well the context engine picks what a real fix needed, against whole-file BM25.
+
+For each row of a bench-data JSONL file (see ``/work/shared/bench-data/README.md``) the repository
+is materialized at ``base_commit`` (from bare mirrors, cached in a scratch dir), indexed with
+``ProjectIndex``, and ranked twice in the same run on the same tree:
+
+* **method** — :func:`lsp_server.context.ranking.rank` (mentions + BM25 over definitions and
+  files + personalized PageRank), and the context :func:`build_context` builds at a budget;
+* **baseline** — whole-file BM25 (path + text, issue as the query), as in the SWE-bench paper.
+
+Printed: Acc@1/3/5 (every gold file in the top k), gold-file recall within 13k/27k/50k tokens
+(files taken in rank order, each costing its whole-file token estimate, until the budget is
+spent), the share of the fix's changed lines that the built context contains, context size, and
+per-request time. Gold = the source files the fix changed, minus files the fix created.
+
+    python bench/context_quality.py --data /work/shared/bench-data/rust-dev.jsonl --limit 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _repos import DEFAULT_REPOS_DIR, DEFAULT_SCRATCH, materialize  # noqa: E402
+
+from lsp_server.config import Settings  # noqa: E402
+from lsp_server.context.bm25 import BM25  # noqa: E402
+from lsp_server.context.builder import build_context  # noqa: E402
+from lsp_server.context.index import ProjectIndex  # noqa: E402
+from lsp_server.context.ranking import ContextRequest, prepared, rank  # noqa: E402
+from lsp_server.context.terms import STOPWORDS  # noqa: E402
+
+DEFAULT_DATA = [
+    Path("/work/shared/bench-data/rust-dev.jsonl"),
+    Path("/work/shared/bench-data/python-dev.jsonl"),
+]
+KS = (1, 3, 5)
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+
+
+def baseline_tokens(text: str) -> list[str]:
+    """A plain analyzer for the baseline: lower-cased words, English stop words removed."""
+    return [w for w in (m.lower() for m in _WORD.findall(text)) if w not in STOPWORDS and len(w) > 1]
+
+
+def created_files(patch: str) -> set[str]:
+    out: set[str] = set()
+    lines = patch.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("--- /dev/null") and i + 1 < len(lines) and lines[i + 1].startswith("+++ b/"):
+            out.add(lines[i + 1][6:].strip())
+    return out
+
+
+def changed_lines(patch: str) -> dict[str, set[int]]:
+    """Old-side line numbers the fix touches: removed lines, and the anchor of each insertion."""
+    out: dict[str, set[int]] = defaultdict(set)
+    path: str | None = None
+    old = 0
+    prev_added = False
+    for line in patch.splitlines():
+        if line.startswith("--- "):
+            src = line[4:].strip()
+            path = src[2:] if src.startswith("a/") else None
+            continue
+        if line.startswith("+++ "):
+            continue
+        m = re.match(r"@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@", line)
+        if m:
+            old = int(m.group(1))
+            prev_added = False
+            continue
+        if path is None or not line:
+            continue
+        tag = line[0]
+        if tag == "-":
+            out[path].add(old)
+            old += 1
+            prev_added = False
+        elif tag == "+":
+            if not prev_added:
+                out[path].add(max(1, old - 1))
+            prev_added = True
+        elif tag == " ":
+            old += 1
+            prev_added = False
+    return dict(out)
+
+
+def recall_within(ranked: list[str], gold: set[str], cost: dict[str, int], budget: int) -> float:
+    taken: set[str] = set()
+    used = 0
+    for path in ranked:
+        c = cost.get(path, 0)
+        if used + c > budget:
+            break
+        used += c
+        taken.add(path)
+    return len(gold & taken) / len(gold)
+
+
+@dataclass
+class Scores:
+    acc: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    recall: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, ranked: list[str], gold: set[str], cost: dict[str, int], budgets: list[int]) -> None:
+        for k in KS:
+            self.acc[k].append(1.0 if gold <= set(ranked[:k]) else 0.0)
+        for b in budgets:
+            self.recall[b].append(recall_within(ranked, gold, cost, b))
+
+
+def mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
+def run(args: argparse.Namespace) -> int:
+    budgets = [int(b) for b in args.budgets.split(",")]
+    settings = Settings()
+    for data in args.data:
+        rows = [json.loads(line) for line in data.read_text().splitlines() if line.strip()]
+        if args.repo:
+            rows = [r for r in rows if args.repo in r["repo"]]
+        if args.limit:
+            rows = rows[: args.limit]
+        method, base = Scores(), Scores()
+        ceiling: dict[int, list[float]] = defaultdict(list)
+        line_hits = line_total = 0
+        line_share: list[float] = []
+        ctx_bytes: dict[int, list[int]] = defaultdict(list)
+        elapsed: list[float] = []
+        index_s: list[float] = []
+        skipped = 0
+        for row in rows:
+            root = materialize(row["repo"], row["base_commit"], repos_dir=args.repos_dir, scratch=args.scratch)
+            t0 = time.perf_counter()
+            index = ProjectIndex.open(root, settings=settings, state_dir=args.scratch / "state" / root.name)
+            index.refresh()
+            prep = prepared(index)
+            index_s.append(time.perf_counter() - t0)
+            files = set(prep.files)
+            gold = {g for g in row["gold_files"] if g not in created_files(row["fix_patch"])} & files
+            if not gold:
+                skipped += 1
+                continue
+            for k in KS:
+                ceiling[k].append(1.0 if len(gold) <= k else 0.0)
+            cost = prep.file_tokens
+            request = ContextRequest(text=row["request"])
+
+            t1 = time.perf_counter()
+            ranked_files, _ = rank(index, request)
+            elapsed.append((time.perf_counter() - t1) * 1000)
+            ranked = [f.path for f in ranked_files]
+            method.add(ranked, gold, cost, budgets)
+
+            bm = _baseline_index(index, prep.files)
+            bscores = bm.scores(baseline_tokens(row["request"]))
+            branked = sorted(files, key=lambda p: (-bscores.get(p, 0.0), p))
+            base.add(branked, gold, cost, budgets)
+
+            changed = changed_lines(row["fix_patch"])
+            row_hits = row_total = 0
+            for budget in (args.context_budget, settings.context.budget_tokens):
+                ctx = build_context(index, request, budget_tokens=budget, settings=settings, for_cloud=False)
+                ctx_bytes[budget].append(len(ctx.text.encode("utf-8")))
+                if budget != args.context_budget:
+                    continue
+                in_ctx = {f.path: f.ranges for f in ctx.files if f.in_context}
+                for path in gold:
+                    for ln in changed.get(path, ()):
+                        row_total += 1
+                        if any(a <= ln <= b for a, b in in_ctx.get(path, ())):
+                            row_hits += 1
+            line_hits += row_hits
+            line_total += row_total
+            if row_total:
+                line_share.append(row_hits / row_total)
+            if args.verbose:
+                top = ranked[:5]
+                print(f"{row['instance_id']}: gold={sorted(gold)} method_top5={top} "
+                      f"hit@5={gold <= set(top)} base_hit@5={gold <= set(branked[:5])} "
+                      f"lines={row_hits}/{row_total}", flush=True)
+        n = len(method.acc[1])
+        print(f"\n== {data.name}: {n} rows scored ({skipped} without gold in the tree) ==")
+        print(f"{'':22}" + "".join(f"{'Acc@' + str(k):>9}" for k in KS)
+              + "".join(f"{'R@' + str(b // 1000) + 'k':>9}" for b in budgets))
+        for label, sc in (("whole-file BM25", base), ("method", method)):
+            print(f"{label:22}" + "".join(f"{mean(sc.acc[k]):9.3f}" for k in KS)
+                  + "".join(f"{mean(sc.recall[b]):9.3f}" for b in budgets))
+        print(f"{'ceiling':22}" + "".join(f"{mean(ceiling[k]):9.3f}" for k in KS))
+        for k in KS:
+            b, m = mean(base.acc[k]), mean(method.acc[k])
+            print(f"  Acc@{k}: method / BM25 = {m / b if b else float('inf'):.2f}x")
+        print(f"changed lines inside a {args.context_budget}-token context: "
+              f"{line_hits}/{line_total} = {line_hits / line_total if line_total else float('nan'):.3f}"
+              f" (mean per row {mean(line_share):.3f})")
+        for budget, sizes in sorted(ctx_bytes.items()):
+            print(f"context size at {budget} tokens: mean {statistics.mean(sizes) / 1024:.1f} KB, "
+                  f"max {max(sizes) / 1024:.1f} KB")
+        if elapsed:
+            el = sorted(elapsed)
+            print(f"rank time per request: p50 {statistics.median(el):.0f} ms, "
+                  f"p95 {el[min(len(el) - 1, int(0.95 * len(el)))]:.0f} ms; "
+                  f"index open+refresh+prepare mean {statistics.mean(index_s):.2f} s")
+    return 0
+
+
+_BASELINES: dict[tuple[str, int], Any] = {}
+
+
+def _baseline_index(index: ProjectIndex, files: list[str]) -> BM25[str]:
+    key = (str(getattr(index, "root", id(index))), len(files))
+    if key not in _BASELINES:
+        _BASELINES.clear()
+        docs = {p: baseline_tokens(p.replace("/", " ") + " " + (index.text(p) or "")) for p in files}
+        _BASELINES[key] = BM25(docs)
+    bm: BM25[str] = _BASELINES[key]
+    return bm
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, nargs="+", default=DEFAULT_DATA)
+    ap.add_argument("--limit", type=int, default=0, help="first N rows of each file")
+    ap.add_argument("--repo", default="", help="only rows whose repo contains this")
+    ap.add_argument("--repos-dir", type=Path, default=DEFAULT_REPOS_DIR)
+    ap.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH)
+    ap.add_argument("--budgets", default="13000,27000,50000")
+    ap.add_argument("--context-budget", type=int, default=13000)
+    ap.add_argument("--verbose", "-v", action="store_true")
+    return run(ap.parse_args())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

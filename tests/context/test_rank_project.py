@@ -1,0 +1,124 @@
+"""Ranking and the ``context`` command on real projects indexed by ProjectIndex."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lsp_server.cli import main
+from lsp_server.config import Settings
+from lsp_server.context.builder import build_context
+from lsp_server.context.index import ProjectIndex
+from lsp_server.context.ranking import ContextRequest, rank
+
+
+def _index(root: Path, state: Path) -> ProjectIndex:
+    index = ProjectIndex.open(root, settings=Settings(), state_dir=state)
+    index.refresh()
+    return index
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Path:
+    root = tmp_path / "svc"
+    (root / "svc").mkdir(parents=True)
+    (root / "svc" / "__init__.py").write_text("")
+    (root / "svc" / "handler.py").write_text(
+        "from .codec import decode_frame\n\n\n"
+        "def handle_request(raw):\n"
+        "    frame = decode_frame(raw)\n"
+        "    return frame.payload\n"
+    )
+    (root / "svc" / "codec.py").write_text(
+        "class Frame:\n    def __init__(self, payload):\n        self.payload = payload\n\n\n"
+        "def decode_frame(raw):\n    return Frame(raw[4:])\n"
+    )
+    for i in range(6):
+        (root / "svc" / f"report_{i}.py").write_text(
+            f"def render_report_{i}(rows):\n    return '\\n'.join(str(r) for r in rows)\n"
+        )
+    (root / "tests").mkdir()
+    (root / "tests" / "test_handler.py").write_text(
+        "from svc.handler import handle_request\n\n\n"
+        "def test_handle_request():\n    assert handle_request(b'abcdpayload') == b'payload'\n"
+    )
+    return root
+
+
+def test_named_definition_ranks_its_file_first_with_reasons(service: Path, tmp_path: Path) -> None:
+    index = _index(service, tmp_path / "state")
+    files, defs = rank(index, ContextRequest(text="handle_request drops the first byte of the payload"))
+    assert files[0].path == "svc/handler.py"
+    assert any("handle_request" in r for r in files[0].reasons)
+    assert defs[0].definition.name == "handle_request"
+    # Every indexed file is ranked once.
+    assert sorted(f.path for f in files) == sorted(index.files())
+
+
+def test_pagerank_lifts_what_the_named_code_depends_on(service: Path, tmp_path: Path) -> None:
+    index = _index(service, tmp_path / "state")
+    files, _ = rank(index, ContextRequest(text="handle_request drops the first byte"))
+    order = [f.path for f in files]
+    assert order.index("svc/codec.py") < min(order.index(f"svc/report_{i}.py") for i in range(6))
+    codec = files[order.index("svc/codec.py")]
+    assert any("linked" in r or "codec" in r for r in codec.reasons)
+    # The test file mentions the name too, but is ranked below the code.
+    assert order.index("tests/test_handler.py") > order.index("svc/handler.py")
+
+
+def test_cursor_and_path_mentions(service: Path, tmp_path: Path) -> None:
+    index = _index(service, tmp_path / "state")
+    files, defs = rank(index, ContextRequest(text="tidy this up", path="svc/report_3.py", line=2))
+    assert files[0].path == "svc/report_3.py"
+    assert defs[0].definition.name == "render_report_3"
+    files, _ = rank(index, ContextRequest(text="something is off in svc/report_5.py"))
+    assert files[0].path == "svc/report_5.py"
+
+
+def test_rust_example_context_has_definition_and_neighbour_signatures(
+    rust_example: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "crate"
+    shutil.copytree(rust_example, root)
+    index = _index(root, tmp_path / "state")
+    res = build_context(index, ContextRequest(text="Circle::area returns the wrong value"),
+                        budget_tokens=1500, settings=Settings(), for_cloud=True)
+    assert res.files[0].path == "src/shapes/circle.rs"
+    assert res.files[0].in_context and "fn area(&self) -> f64" in res.volatile
+    assert res.tokens <= 1500
+
+
+def test_context_command_json(service: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["context", "--project", str(service), "--budget", "600", "--format", "json",
+                 "handle_request drops the first byte"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["budget"] == 600 and 0 < out["tokens"] <= 600
+    assert isinstance(out["elapsed_ms"], float | int)
+    first = out["files"][0]
+    assert first["path"] == "svc/handler.py" and first["in_context"] is True
+    assert all(isinstance(a, int) and 1 <= a <= b for a, b in first["ranges"])
+    assert len(out["files"]) == 10  # fewer than 50 files: all of them, best first
+
+
+def test_context_command_text_cursor_and_request_file(
+    service: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    req = tmp_path / "req.txt"
+    req.write_text("make the report faster")
+    code = main(["context", "--project", str(service), "--budget", "800", "--file",
+                 "svc/report_2.py", "--line", "1", "--request-file", str(req)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "## svc/report_2.py" in out and "def render_report_2(rows):" in out
+    assert "1. * svc/report_2.py" in out
+
+
+def test_context_command_errors_are_one_line(service: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["context", "--project", str(service)]) == 2
+    assert "no request" in capsys.readouterr().err
+    assert main(["context", "--project", str(service), "--line", "3", "x"]) == 2
+    assert "--line needs --file" in capsys.readouterr().err
