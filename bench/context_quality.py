@@ -31,14 +31,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _repos import DEFAULT_REPOS_DIR, DEFAULT_SCRATCH, materialize  # noqa: E402
+from _repos import DEFAULT_REPOS_DIR, DEFAULT_SCRATCH, materialize
 
-from lsp_server.config import Settings  # noqa: E402
-from lsp_server.context.bm25 import BM25  # noqa: E402
-from lsp_server.context.builder import build_context  # noqa: E402
-from lsp_server.context.index import ProjectIndex  # noqa: E402
-from lsp_server.context.ranking import ContextRequest, prepared, rank  # noqa: E402
-from lsp_server.context.terms import STOPWORDS  # noqa: E402
+from lsp_server.config import Settings
+from lsp_server.context.bm25 import BM25
+from lsp_server.context.builder import build_context
+from lsp_server.context.index import ProjectIndex
+from lsp_server.context.ranking import ContextRequest, prepared, rank
+from lsp_server.context.terms import STOPWORDS
 
 DEFAULT_DATA = [
     Path("/work/shared/bench-data/rust-dev.jsonl"),

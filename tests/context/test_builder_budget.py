@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lsp_server.config import PrivacySettings, Settings
-from lsp_server.context.builder import build_context
 from lsp_server.context import graph
+from lsp_server.context.builder import build_context
 from lsp_server.context.model import Definition, FileSymbols, Reference, SymbolEdge
 from lsp_server.context.ranking import ContextRequest
 from lsp_server.context.tokens import count_tokens
