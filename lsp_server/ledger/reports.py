@@ -33,6 +33,7 @@ CACHE_LABEL = "Cache"
 INDEX_LABEL = "Index"
 NO_MODEL_LABEL = "No model"
 NO_VARIANT = "(none)"
+NO_MODEL_LABELS = {"cache_hit": CACHE_LABEL, "index": INDEX_LABEL}
 
 
 @dataclass(frozen=True)
@@ -131,20 +132,15 @@ def _attempt_cost_sql(by: str) -> str:
     )
 
 
-def cost_groups(conn: sqlite3.Connection, since: str, until: str, by: str) -> tuple[GroupCost, ...]:
-    """Requests answered and money spent per group, largest first."""
-    counts = {
-        str(name): int(n)
-        for name, n in conn.execute(
-            f"SELECT {_request_label_sql(by)}, COUNT(*) FROM requests "
-            "WHERE day BETWEEN ? AND ? GROUP BY 1",
-            (since, until),
-        )
-    }
-    costs = {
+def _attempt_costs(conn: sqlite3.Connection, since: str, until: str, by: str) -> dict[str, tuple[float, int]]:
+    return {
         str(name): (float(cost or 0.0), int(unpriced))
         for name, cost, unpriced in conn.execute(_attempt_cost_sql(by), (since, until))
     }
+
+
+def _groups(counts: dict[str, int], costs: dict[str, tuple[float, int]]) -> tuple[GroupCost, ...]:
+    """Requests answered and money spent per group, largest first."""
     total = sum(counts.values())
     groups = [
         GroupCost(
@@ -161,44 +157,58 @@ def cost_groups(conn: sqlite3.Connection, since: str, until: str, by: str) -> tu
 
 
 def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "provider") -> Report:
-    """Compute a :class:`Report` for the days ``since`` to ``until`` inclusive."""
+    """Compute a :class:`Report` for the days ``since`` to ``until`` inclusive.
+
+    One grouped pass over the requests (index-only for the default grouping), one over the
+    attempts, one read of the latencies, and the per-day spend table.
+    """
     if by not in DIMENSIONS:
         raise LedgerError(f"cannot group by {by!r}; choose one of {', '.join(DIMENSIONS)}")
     if until < since:
         raise LedgerError(f"the period {since} to {until} ends before it starts")
     lo, hi = since.isoformat(), until.isoformat()
-    success_in = ", ".join(f"'{o}'" for o in SUCCESS_OUTCOMES)
-    decided_in = ", ".join(f"'{o}'" for o in DECIDED_OUTCOMES)
-    row = conn.execute(
-        "SELECT COUNT(*),"
-        f" TOTAL(outcome IN ({success_in}) AND rejected = 0),"
-        f" TOTAL(outcome IN ({decided_in})),"
+    # GROUP BY in the covering index's column order: SQLite streams the groups, no sorting.
+    rows = conn.execute(
+        "SELECT day, outcome, rejected, attempt_count, answered_by, COUNT(*),"
         " TOTAL(premium_cost_usd),"
         " TOTAL(CASE WHEN premium_cost_usd IS NOT NULL AND cost_usd IS NOT NULL"
         "   THEN premium_cost_usd - cost_usd END),"
-        " TOTAL(outcome = 'cache_hit'), TOTAL(outcome = 'index'),"
-        " TOTAL(attempt_count > 1), TOTAL(attempt_count > 0),"
-        " COUNT(rating), AVG(rating), TOTAL(rejected = 1 OR outcome = 'rejected')"
-        " FROM requests WHERE day BETWEEN ? AND ?",
+        " COUNT(rating), TOTAL(rating)"
+        " FROM requests WHERE day BETWEEN ? AND ?"
+        " GROUP BY day, outcome, rejected, attempt_count, answered_by",
         (lo, hi),
-    ).fetchone()
-    outcomes = {
-        str(o) if o is not None else "unfinished": int(n)
-        for o, n in conn.execute(
-            "SELECT outcome, COUNT(*) FROM requests WHERE day BETWEEN ? AND ? GROUP BY outcome",
-            (lo, hi),
-        )
-    }
+    ).fetchall()
+    requests = successes = decided = cache_hits = index_answers = escalations = 0
+    model_requests = ratings = rejections = 0
+    premium = savings = rating_sum = 0.0
+    outcomes: dict[str, int] = {}
+    per_day: dict[str, int] = {}
+    provider_counts: dict[str, int] = {}
+    for day, outcome, rejected, attempts, answered_by, n, prem, saved, rated, rsum in rows:
+        requests += n
+        key = str(outcome) if outcome is not None else "unfinished"
+        outcomes[key] = outcomes.get(key, 0) + n
+        per_day[day] = per_day.get(day, 0) + n
+        label = str(answered_by) if answered_by is not None else NO_MODEL_LABELS.get(outcome, NO_MODEL_LABEL)
+        provider_counts[label] = provider_counts.get(label, 0) + n
+        if outcome in SUCCESS_OUTCOMES and not rejected:
+            successes += n
+        if outcome in DECIDED_OUTCOMES:
+            decided += n
+        if rejected or outcome == "rejected":
+            rejections += n
+        cache_hits += n if outcome == "cache_hit" else 0
+        index_answers += n if outcome == "index" else 0
+        escalations += n if attempts > 1 else 0
+        model_requests += n if attempts > 0 else 0
+        premium += prem
+        savings += saved
+        ratings += rated
+        rating_sum += rsum
     spend = {
         str(d): (float(c), int(u))
         for d, c, u in conn.execute(
             "SELECT day, cost_usd, unpriced FROM daily_spend WHERE day BETWEEN ? AND ?", (lo, hi)
-        )
-    }
-    per_day = {
-        str(d): int(n)
-        for d, n in conn.execute(
-            "SELECT day, COUNT(*) FROM requests WHERE day BETWEEN ? AND ? GROUP BY day", (lo, hi)
         )
     }
     days = []
@@ -208,30 +218,40 @@ def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "
         cost, unpriced = spend.get(key, (0.0, 0))
         days.append(DaySpend(day, per_day.get(key, 0), cost, unpriced))
         day += timedelta(days=1)
-    latencies = [
+    latencies = sorted(
         float(v) for (v,) in conn.execute(
-            "SELECT latency_ms FROM requests WHERE day BETWEEN ? AND ? AND latency_ms IS NOT NULL"
-            " ORDER BY latency_ms",
+            "SELECT latency_ms FROM requests WHERE day BETWEEN ? AND ? AND latency_ms IS NOT NULL",
             (lo, hi),
         )
-    ]
-    by_provider = cost_groups(conn, lo, hi, "provider")
-    groups = by_provider if by == "provider" else cost_groups(conn, lo, hi, by)
+    )
+    by_provider = _groups(provider_counts, _attempt_costs(conn, lo, hi, "provider"))
+    if by == "provider":
+        groups = by_provider
+    else:
+        dim_counts = {
+            str(name): int(n)
+            for name, n in conn.execute(
+                f"SELECT {_request_label_sql(by)}, COUNT(*) FROM requests"
+                " WHERE day BETWEEN ? AND ? GROUP BY 1",
+                (lo, hi),
+            )
+        }
+        groups = _groups(dim_counts, _attempt_costs(conn, lo, hi, by))
     return Report(
         since=since,
         until=until,
         by=by,
-        requests=int(row[0]),
-        successes=int(row[1]),
-        decided=int(row[2]),
+        requests=requests,
+        successes=successes,
+        decided=decided,
         cost_usd=float(sum(c for c, _ in spend.values())),
         unpriced=sum(u for _, u in spend.values()),
-        premium_cost_usd=float(row[3]),
-        savings_usd=float(row[4]),
-        cache_hits=int(row[5]),
-        index_answers=int(row[6]),
-        escalations=int(row[7]),
-        model_requests=int(row[8]),
+        premium_cost_usd=premium,
+        savings_usd=savings,
+        cache_hits=cache_hits,
+        index_answers=index_answers,
+        escalations=escalations,
+        model_requests=model_requests,
         latency_p50=percentile(latencies, 50),
         latency_p95=percentile(latencies, 95),
         latency_p99=percentile(latencies, 99),
@@ -239,7 +259,7 @@ def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "
         by_provider=by_provider,
         days=tuple(days),
         outcomes=outcomes,
-        ratings=int(row[9]),
-        mean_rating=float(row[10]) if row[10] is not None else None,
-        rejections=int(row[11]),
+        ratings=ratings,
+        mean_rating=rating_sum / ratings if ratings else None,
+        rejections=rejections,
     )

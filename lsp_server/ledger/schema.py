@@ -9,7 +9,8 @@ History:
 1. requests and attempts (tokens, cost, latency, confidence, outcome, feedback);
 2. per-attempt report labels, per-request answer summary (who answered, how many attempts) so
    reports read one table, a per-day spend table for the budget check, feedback time, and the
-   opt-in prompts table (``ledger.store_prompts``).
+   opt-in prompts table (``ledger.store_prompts``);
+3. covering indexes, so a report over a busy day reads indexes only, not the tables.
 """
 
 from __future__ import annotations
@@ -98,6 +99,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             response TEXT,
             PRIMARY KEY (request_id, seq)
         )""",
+    )),
+    Migration(3, "covering indexes for reports", (
+        "DROP INDEX requests_day",
+        "CREATE INDEX requests_report ON requests(day, outcome, rejected, attempt_count, "
+        "answered_by, cost_usd, premium_cost_usd, rating, latency_ms)",
+        "DROP INDEX attempts_day",
+        "CREATE INDEX attempts_report ON attempts(day, label, cost_usd)",
     )),
 )
 LATEST = MIGRATIONS[-1].version

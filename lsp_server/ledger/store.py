@@ -3,6 +3,9 @@
 Several processes (two editor windows, the CLI) may write at once: the file is in WAL mode with a
 busy timeout, and every write is one short ``BEGIN IMMEDIATE`` transaction, so writers queue
 instead of failing and no row is lost. Within a process one connection is shared under a lock.
+Commits do not fsync (``synchronous = NORMAL``, safe in WAL mode); the fsync-heavy WAL
+checkpoint runs on a background thread instead of inside a commit, so recording a request stays
+well under a millisecond even when a checkpoint is due.
 
 What is stored: ids, times, workspace path, task kind, classification and its reasons, outcome,
 feedback, variant, and per attempt the provider, model, tier, token counts, cost, latency,
@@ -19,7 +22,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +42,9 @@ if TYPE_CHECKING:
 LEDGER_FILENAME = "ledger.sqlite3"
 OUTCOMES = ("accepted", "rejected", "failed", "cancelled", "cache_hit", "index")
 BUSY_TIMEOUT_MS = 10_000
+CHECKPOINT_EVERY = 200  # commits between background WAL checkpoints
+WAL_LIMIT_FRAMES = 2000  # beyond this, the writer checkpoints inline so the WAL can restart
+WAL_SIZE_LIMIT = 8 * 1024 * 1024  # bytes the WAL file is cut back to when it restarts
 MIN_PREFIX = 6
 _SECRET = re.compile(
     r"(sk-[A-Za-z0-9_\-]{16,}|gsk_[A-Za-z0-9]{16,}|AIza[0-9A-Za-z_\-]{30,}"
@@ -67,6 +73,41 @@ def as_date(value: date | datetime | str) -> date:
         raise LedgerError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
+class _Checkpointer:
+    """Runs passive WAL checkpoints on its own connection and thread when poked."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._wake = threading.Event()
+        self._stopping = False
+        self.wal_frames = 0
+        self._thread = threading.Thread(target=self._run, name="ledger-checkpoint", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(str(self._path), timeout=BUSY_TIMEOUT_MS / 1000,
+                               isolation_level=None, check_same_thread=False)
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopping:
+                    return
+                with suppress(sqlite3.Error):  # busy or locked: the next poke retries
+                    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    self.wal_frames = int(row[1]) if row and row[1] is not None else 0
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+
 class Ledger:
     """Records requests and attempts, and answers the questions reports and the budget ask."""
 
@@ -82,6 +123,8 @@ class Ledger:
         self.settings = settings or Settings()
         self.tz = tz
         self._lock = threading.RLock()
+        self._commits = 0
+        self._checkpointer: _Checkpointer | None = None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -115,6 +158,8 @@ class Ledger:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # see _Checkpointer
+            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
             migrate(conn, LATEST)
         except sqlite3.DatabaseError as exc:
             conn.close()
@@ -125,7 +170,11 @@ class Ledger:
         return cls(conn, target, settings, tz)
 
     def close(self) -> None:
+        """Close the ledger (the last connection to close folds the WAL into the database)."""
         with self._lock:
+            if self._checkpointer is not None:
+                self._checkpointer.stop()
+                self._checkpointer = None
             self._conn.close()
 
     def __enter__(self) -> Ledger:
@@ -180,6 +229,23 @@ class Ledger:
             except sqlite3.Error as exc:
                 self._conn.execute("ROLLBACK")
                 raise LedgerError(f"cannot write the ledger at {self.path}: {exc}") from None
+            self._after_commit()
+
+    def _after_commit(self) -> None:
+        """Poke the background checkpoint now and then. Under sustained writes it never catches
+        up with the end of the WAL, so the WAL could not restart and would grow; past a limit the
+        writer checkpoints inline once, as SQLite's own auto-checkpoint would have."""
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY:
+            return
+        if self._checkpointer is None:
+            self._checkpointer = _Checkpointer(self.path)
+        elif self._checkpointer.wal_frames > WAL_LIMIT_FRAMES:
+            self._checkpointer.wal_frames = 0
+            with suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            return
+        self._checkpointer.poke()
 
     def start_request(
         self,

@@ -7,6 +7,7 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
+from ledger_seed import MODELS
 
 from lsp_server.config import Settings, parse_settings
 from lsp_server.ledger.store import Ledger
@@ -15,14 +16,7 @@ from lsp_server.ledger.store import Ledger
 @pytest.fixture
 def ledger_settings() -> Settings:
     return parse_settings({
-        "models": [
-            {"name": "local-coder", "provider": "ollama", "model": "qwen2.5-coder:7b", "tier": "local"},
-            {"name": "groq-llama", "provider": "openai", "model": "llama-3.3-70b-versatile",
-             "tier": "free", "base_url": "https://api.groq.com/openai/v1"},
-            {"name": "sonnet", "provider": "anthropic", "model": "claude-sonnet-4-5", "tier": "premium"},
-            {"name": "mystery", "provider": "openai", "model": "mystery-1",
-             "tier": "budget", "base_url": "https://llm.example.com/v1"},
-        ],
+        "models": MODELS,
         "variants": [{"name": "A", "weight": 1}, {"name": "B", "weight": 1}],
     })
 

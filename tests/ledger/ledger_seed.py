@@ -9,6 +9,14 @@ from lsp_server.providers.base import Usage
 
 DAY = datetime(2025, 10, 15, 9, 0, tzinfo=UTC)
 DEFAULT_USAGE = Usage(input=1000, output=200)
+MODELS = [  # the models the seeded traffic names, as settings describe them
+    {"name": "local-coder", "provider": "ollama", "model": "qwen2.5-coder:7b", "tier": "local"},
+    {"name": "groq-llama", "provider": "openai", "model": "llama-3.3-70b-versatile",
+     "tier": "free", "base_url": "https://api.groq.com/openai/v1"},
+    {"name": "sonnet", "provider": "anthropic", "model": "claude-sonnet-4-5", "tier": "premium"},
+    {"name": "mystery", "provider": "openai", "model": "mystery-1",
+     "tier": "budget", "base_url": "https://llm.example.com/v1"},
+]
 
 
 def add(

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from ledger_seed import GROQ, LOCAL, SONNET, add
+from ledger_seed import GROQ, LOCAL, MODELS, SONNET, add
 
 from lsp_server.cli import main
-from lsp_server.config import Settings, parse_settings
+from lsp_server.config import parse_settings
 from lsp_server.ledger.store import Ledger
 
 
@@ -23,9 +23,12 @@ def home(_isolated_state: Path) -> Path:
     return _isolated_state
 
 
-def _seed_today(settings: Settings | None = None) -> list[str]:
+def _seed_today(state: Path | None = None) -> list[str]:
     now = datetime.now(UTC).replace(microsecond=0)
-    with Ledger.open(settings=settings) as led:  # the default ledger in the state dir
+    layer: dict[str, object] = {"models": MODELS}
+    if state is not None:
+        layer["state_dir"] = str(state)
+    with Ledger.open(settings=parse_settings(layer)) as led:  # the default ledger in the state dir
         ids = [
             add(led, now, [(*LOCAL, 150)], "accepted", latency_ms=150, premium=0.01, variant="A"),
             add(led, now, [(*LOCAL, 200), (*SONNET, 900)], "accepted", latency_ms=1100,
@@ -154,7 +157,7 @@ def test_config_and_project_flags(tmp_path: Path, capsys: pytest.CaptureFixture[
     state = tmp_path / "elsewhere"
     config = tmp_path / "agentic-optimizer.toml"
     config.write_text(f'state_dir = "{state}"\n')
-    _seed_today(parse_settings({"state_dir": str(state)}))
+    _seed_today(state)
     assert main(["metrics", "--json", "--config", str(config)]) == 0
     assert json.loads(capsys.readouterr().out)["requests"] == 4
     assert main(["metrics", "--json", "--project", str(tmp_path)]) == 0  # finds the toml there

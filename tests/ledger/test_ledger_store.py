@@ -186,8 +186,29 @@ def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
 
 
 def test_labels_for_models_not_in_settings(tmp_path: Path) -> None:
+    from lsp_server.ledger.labels import provider_label
+    from lsp_server.providers.discovery import DEFAULT_MODELS
+
     with Ledger.open(tmp_path / "l.sqlite3", tz=UTC) as led:  # no models configured: defaults
-        assert led.label_for("groq-llama", "llama-3.3-70b-versatile", "free") == "Groq"
-        assert led.label_for("anthropic", "claude-haiku-4-5", "budget") == "Anthropic"
+        for m in DEFAULT_MODELS:
+            assert led.label_for(m.name, m.model, m.tier) == provider_label(m)
+        assert led.label_for("anthropic", "claude-imaginary", "budget") == "Anthropic"
         assert led.label_for("whatever", "some-model", "local") == "Local"
         assert led.label_for("custom", "some-model", "budget") == "some-model"
+
+
+def test_sustained_writes_keep_the_wal_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "busy.sqlite3"
+    with Ledger.open(path) as led:
+        for i in range(1500):
+            rid = led.start_request(kind="edit", workspace="/w", classification="c",
+                                    reasons=["x" * 200])
+            led.record_attempt(rid, provider="p", model="m", tier="free", usage=Usage(1, 1),
+                               cost_usd=0.0, latency_ms=1, confidence=None, error_class=None)
+            led.finish_request(rid, outcome="accepted", cost_usd=0.0, premium_cost_usd=0.0,
+                               latency_ms=1)
+            if i % 500 == 0:
+                assert Path(f"{path}-wal").stat().st_size < 4 * 8 * 1024 * 1024
+        assert Path(f"{path}-wal").stat().st_size < 4 * 8 * 1024 * 1024
+        assert led.connection.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 1500
+    assert not Path(f"{path}-wal").exists()  # folded back in on close
