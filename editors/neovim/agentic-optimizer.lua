@@ -36,6 +36,8 @@ M.defaults = {
 M.spend = nil
 M.last_result = nil
 M.last_request_id = nil
+-- How many agentic.* commands have completed (with or without a result).
+M.completed = 0
 
 local has = function(version)
   return vim.fn.has('nvim-' .. version) == 1
@@ -267,7 +269,9 @@ function M.execute(command, arguments, on_result, bufnr)
   end
   local params = { command = command, arguments = arguments or {} }
   client_request(client, 'workspace/executeCommand', params, function(err, result)
+    M.completed = M.completed + 1
     if err then
+      M.last_result = nil
       notify(command .. ': ' .. tostring(err.message or err), vim.log.levels.ERROR)
       return
     end
