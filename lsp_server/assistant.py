@@ -273,7 +273,7 @@ class Assistant:
         if privacy.local_only:
             return "privacy.local_only is set: the request stays on the local tier"
         if rel is not None and privacy.local_only_paths:
-            spec = pathspec.PathSpec.from_lines("gitwildmatch", privacy.local_only_paths)
+            spec = pathspec.GitIgnoreSpec.from_lines(privacy.local_only_paths)
             if spec.match_file(rel):
                 return f"{rel} matches privacy.local_only_paths: the request stays on the local tier"
         if rel is not None and self._privacy().is_excluded(rel):
