@@ -168,3 +168,48 @@ async def test_cancel_closes_the_call_and_records_cancelled(standin, tmp_path: P
     (outcome, attempts) = ledger.connection.execute(
         "SELECT outcome, attempt_count FROM requests ORDER BY ts DESC LIMIT 1").fetchone()
     assert outcome == "cancelled" and attempts == 1
+
+
+GITHUB_TOKEN = "ghp_" + "Zq7Xw2Lk9Pm4Rt6Yv8Bn1Cd3Fg5Hj0KsLa2Q"
+EXCLUDED_MARKER = "excluded-file-marker-7731"
+
+
+def add_secrets(root: Path) -> None:
+    """A file the default privacy globs exclude (``*secret*``) that the target imports, and a
+    token in the selected lines themselves."""
+    (root / "inventory" / "secret_config.py").write_text(
+        f'"""Rates from the vault ({EXCLUDED_MARKER})."""\n\n\n'
+        f"def vault_rate() -> float:\n    return 0.2  # {EXCLUDED_MARKER}\n"
+    )
+    pricing = root / "inventory" / "pricing.py"
+    text = pricing.read_text().replace(
+        "from .models import Stock\n",
+        "from .models import Stock\nfrom .secret_config import vault_rate\n")
+    text = text.replace(
+        "def discounted(value: float, percent: float) -> float:\n",
+        f'def discounted(value: float, percent: float) -> float:\n    token = "{GITHUB_TOKEN}"\n'
+        "    assert token and vault_rate()\n")
+    pricing.write_text(text)
+
+
+async def test_no_excluded_file_or_secret_reaches_a_cloud_model(standin, tmp_path: Path) -> None:  # noqa: F811
+    lineup = start_lineup(standin)
+    root = copy_example("python-pkg", tmp_path)
+    add_secrets(root)
+    lineup.servers["local"].add(Reply(text="It", stop_reason="length"))
+    lineup.servers["premium"].add(GOOD_EXPLANATION)
+    assistant = Assistant(root, lineup.settings(("local", "premium")), environ=lineup.environ)
+    request = AssistRequest(kind="explain", instruction="Explain `discounted` and `vault_rate`.",
+                            path=root / "inventory" / "pricing.py", line_range=(15, 19))
+    try:
+        result = await assistant.run(request)
+    finally:
+        await assistant.aclose()
+    assert result.tier == "premium"
+    local = lineup.servers["local"].generations[0].raw
+    assert GITHUB_TOKEN in local and EXCLUDED_MARKER in local  # the local model may see them
+    cloud = lineup.cloud_bodies()
+    assert cloud and "discounted" in cloud
+    assert GITHUB_TOKEN not in cloud and GITHUB_TOKEN[4:20] not in cloud
+    assert EXCLUDED_MARKER not in cloud and "secret_config.py" not in cloud.replace(
+        "from .secret_config", "")
