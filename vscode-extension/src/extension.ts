@@ -108,6 +108,12 @@ class AgenticExtension implements vscode.Disposable {
             );
           },
         },
+        // A resolved code action carries {request_id} in its data: remember it for feedback.
+        resolveCodeAction: async (item, token, next) => {
+          const resolved = await next(item, token);
+          this.remember((resolved as { data?: unknown } | null | undefined)?.data);
+          return resolved;
+        },
         executeCommand: async (cmd, args, next) => {
           const result: unknown = await next(cmd, args);
           this.remember(result);
@@ -191,7 +197,8 @@ class AgenticExtension implements vscode.Disposable {
             token,
           );
           this.remember(result);
-          return result;
+          // null: the server already told the user what went wrong (window/showMessage).
+          return result ?? undefined;
         } catch (err) {
           if (!token.isCancellationRequested) {
             void vscode.window.showErrorMessage(`${CLIENT_NAME}: ${message(err)}`);
@@ -259,7 +266,8 @@ class AgenticExtension implements vscode.Disposable {
   async reindex(): Promise<void> {
     const result = await this.execute("agentic.reindex", [], "indexing the workspace…");
     if (result !== undefined) {
-      const text = summarizeResult(result).text ?? "index updated";
+      const files = (result as { files?: unknown }).files;
+      const text = summarizeResult(result).text ?? (typeof files === "number" ? `indexed ${files} files` : "index updated");
       void vscode.window.showInformationMessage(`${CLIENT_NAME}: ${text}`);
     }
   }
