@@ -253,7 +253,7 @@ class Router:
                                            (time.perf_counter() - start) * 1000, _error_text(exc))
                         result.attempts.append(info)
                         record(info)
-                        note(f"{model.name} failed ({type(exc).__name__}); falling back"
+                        note(f"{model.name} failed ({_short(exc)}); falling back"
                              + (" and cooling it down" if cooling else ""))
                         continue
                     self.health.success(model.name)
@@ -304,6 +304,11 @@ class Router:
             result.winner_model = model
             return True
         return False
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _conf(judgement: Judgement | None) -> str:
