@@ -90,3 +90,11 @@ class Provider(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """Whether a model can be called right now, and why (never containing a key)."""
+
+    ok: bool
+    detail: str

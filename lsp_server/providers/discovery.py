@@ -4,26 +4,30 @@ environment offers (a running Ollama, API-key variables present)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
 
 from lsp_server.config import DEFAULT_BASE_URLS, ModelSettings, Settings, api_key
+from lsp_server.providers.ollama import installed_name
 
-# Current defaults per vendor; every one is overridable by listing models in the settings.
+# Current defaults per vendor (November 2026); every one is overridable by listing models in the
+# settings. Cheapest tier first.
 DEFAULT_MODELS: tuple[ModelSettings, ...] = (
     ModelSettings(name="ollama-coder", provider="ollama", model="qwen2.5-coder:7b", tier="local"),
     ModelSettings(
         name="groq-llama", provider="openai", model="llama-3.3-70b-versatile", tier="free",
         base_url="https://api.groq.com/openai/v1", api_key_env="GROQ_API_KEY",
     ),
-    ModelSettings(name="gemini-flash", provider="gemini", model="gemini-2.5-flash", tier="budget"),
-    ModelSettings(name="openai-mini", provider="openai", model="gpt-4.1-mini", tier="budget"),
+    ModelSettings(name="gemini-flash", provider="gemini", model="gemini-3.8-flash", tier="budget"),
+    ModelSettings(name="openai-mini", provider="openai", model="gpt-5.4-mini", tier="budget"),
     ModelSettings(
-        name="claude-sonnet", provider="anthropic", model="claude-sonnet-4-5", tier="premium"
+        name="claude-sonnet", provider="anthropic", model="claude-sonnet-5-5", tier="premium"
     ),
 )
+
+ENV_OLLAMA_HOST = "OLLAMA_HOST"
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,21 @@ class Probe:
     model: ModelSettings
     usable: bool
     detail: str
+
+
+def ollama_url(environ: Mapping[str, str] | None = None) -> str:
+    """Where Ollama listens: ``$OLLAMA_HOST`` (as Ollama itself reads it) or the default."""
+    env = environ if environ is not None else os.environ
+    host = env.get(ENV_OLLAMA_HOST, "").strip()
+    if not host:
+        return DEFAULT_BASE_URLS["ollama"]
+    if "://" not in host:
+        host = f"http://{host}"
+    url = httpx.URL(host)
+    host_part = url.host or "127.0.0.1"
+    if host_part == "0.0.0.0":
+        host_part = "127.0.0.1"
+    return f"{url.scheme}://{host_part}:{url.port or 11434}"
 
 
 def probe_ollama(base_url: str, timeout: float = 0.5) -> list[str] | None:
@@ -46,17 +65,30 @@ def probe_ollama(base_url: str, timeout: float = 0.5) -> list[str] | None:
     models = data.get("models") if isinstance(data, dict) else None
     if not isinstance(models, list):
         return None
-    return [str(m.get("name", "")) for m in models if isinstance(m, dict)]
+    return [str(m.get("model") or m.get("name") or "") for m in models if isinstance(m, dict)]
+
+
+def pick_ollama_model(names: Sequence[str], preferred: str) -> str | None:
+    """The model to use from those installed: the default if pulled, else a coder model, else
+    any chat model (embedding models cannot answer)."""
+    chat = [n for n in names if n and "embed" not in n.lower()]
+    full = preferred if ":" in preferred else f"{preferred}:latest"
+    for n in chat:
+        if n in (preferred, full):
+            return n
+    coders = [n for n in chat if "coder" in n.lower() or "code" in n.lower()]
+    pool = coders or chat
+    return pool[0] if pool else None
 
 
 def probe(model: ModelSettings, environ: Mapping[str, str] | None = None) -> Probe:
-    """A cheap check: Ollama answers and has the model; a cloud model has its key variable set."""
+    """A cheap synchronous check: Ollama answers and has the model; a cloud model has its key
+    variable set. (``Provider.diagnose()`` also asks the cloud endpoint.)"""
     if model.provider == "ollama":
         names = probe_ollama(model.effective_base_url)
         if names is None:
             return Probe(model, False, f"no Ollama answering at {model.effective_base_url}")
-        wanted = model.model if ":" in model.model else f"{model.model}:latest"
-        if wanted not in names and model.model not in names:
+        if not installed_name(model.model, names):
             return Probe(model, False, f"Ollama is up but the model is missing: ollama pull {model.model}")
         return Probe(model, True, f"Ollama at {model.effective_base_url} has {model.model}")
     env_name = model.effective_key_env or "(none)"
@@ -75,10 +107,14 @@ def discover(
     found: list[ModelSettings] = []
     for model in DEFAULT_MODELS:
         if model.provider == "ollama":
-            names = probe_ollama(DEFAULT_BASE_URLS["ollama"])
-            if names:
-                coder = next((n for n in names if "coder" in n), names[0])
-                found.append(model.model_copy(update={"model": coder}))
+            url = ollama_url(env)
+            names = probe_ollama(url)
+            chosen = pick_ollama_model(names or [], model.model)
+            if chosen:
+                update: dict[str, object] = {"model": chosen}
+                if url != DEFAULT_BASE_URLS["ollama"]:
+                    update["base_url"] = url
+                found.append(model.model_copy(update=update))
         elif api_key(model, env) is not None:
             found.append(model)
     return tuple(found)

@@ -1,0 +1,121 @@
+"""Behaviour every vendor adapter shares: retries around one attempt, latency, a cached
+availability check, token estimates, and a repr that never shows a key.
+
+A vendor module subclasses :class:`ProviderAdapter` and writes three things: one non-streamed
+attempt, one streamed attempt (an async generator of deltas ending with the Completion), and a
+cheap reachability check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+
+from lsp_server.config import ModelSettings
+from lsp_server.context.tokens import count_tokens
+from lsp_server.errors import AuthenticationError, MalformedResponseError
+from lsp_server.providers.base import Availability, Completion, Prompt, StreamDelta
+from lsp_server.providers.retry import RetryPolicy, call_with_retries, stream_with_retries
+
+AVAILABILITY_TTL_SECONDS = 10.0
+
+
+class ProviderAdapter:
+    """Base of the vendor adapters; implements the :class:`~lsp_server.providers.base.Provider`
+    protocol on top of ``_generate_once``, ``_stream_once`` and ``_check``."""
+
+    needs_key = True
+
+    def __init__(
+        self, settings: ModelSettings, *, api_key: str | None, policy: RetryPolicy | None = None
+    ) -> None:
+        self.settings = settings
+        self._api_key = api_key
+        self.policy = policy or RetryPolicy(max_retries=settings.max_retries)
+        self.label = f"{settings.name} ({settings.provider} {settings.model})"
+        self._availability: tuple[float, Availability] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(name={self.settings.name!r}, model={self.settings.model!r}, "
+            f"base_url={self.settings.effective_base_url!r})"
+        )
+
+    # -- what a vendor implements ---------------------------------------------------------
+
+    async def _generate_once(self, prompt: Prompt) -> Completion:
+        raise NotImplementedError
+
+    def _stream_once(self, prompt: Prompt) -> AsyncGenerator[StreamDelta | Completion, None]:
+        raise NotImplementedError
+
+    async def _check(self) -> Availability:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+
+    # -- the Provider protocol ------------------------------------------------------------
+
+    def _require_key(self) -> None:
+        if self.needs_key and not self._api_key:
+            env = self.settings.effective_key_env or "api_key_env"
+            raise AuthenticationError(
+                f"{self.label}: no API key; set the environment variable {env}",
+                provider=self.settings.name,
+            )
+
+    async def generate(self, prompt: Prompt) -> Completion:
+        """One complete answer, retrying transient failures per the policy."""
+        self._require_key()
+        start = time.perf_counter()
+        done = await call_with_retries(lambda: self._generate_once(prompt), self.policy, self.label)
+        return dataclasses.replace(done, latency_ms=(time.perf_counter() - start) * 1000)
+
+    async def stream(self, prompt: Prompt) -> AsyncIterator[StreamDelta | Completion]:
+        """Text deltas as they arrive, then the Completion. Cancelling closes the HTTP stream."""
+        self._require_key()
+        start = time.perf_counter()
+        first: float | None = None
+        parts: list[str] = []
+        async for item in stream_with_retries(lambda: self._stream_once(prompt), self.policy, self.label):
+            if isinstance(item, Completion):
+                if item.text != "".join(parts):
+                    raise MalformedResponseError(
+                        f"{self.label}: the streamed text does not add up to the final answer",
+                        provider=self.settings.name,
+                    )
+                now = time.perf_counter()
+                extra = dict(item.extra)
+                if first is not None:
+                    extra["first_token_ms"] = (first - start) * 1000
+                yield dataclasses.replace(item, latency_ms=(now - start) * 1000, extra=extra)
+                return
+            if first is None:
+                first = time.perf_counter()
+            parts.append(item.text)
+            yield item
+        raise MalformedResponseError(
+            f"{self.label}: the stream ended without a final answer", provider=self.settings.name
+        )
+
+    async def diagnose(self) -> Availability:
+        """Check reachability now (no cache, no retries)."""
+        if self.needs_key and not self._api_key:
+            env = self.settings.effective_key_env or "api_key_env"
+            return Availability(False, f"API key variable {env} is not set")
+        return await self._check()
+
+    async def available(self) -> bool:
+        """Whether the model can be called; the answer is cached for a few seconds."""
+        now = time.monotonic()
+        if self._availability is not None and now - self._availability[0] < AVAILABILITY_TTL_SECONDS:
+            return self._availability[1].ok
+        result = await self.diagnose()
+        self._availability = (time.monotonic(), result)
+        return result.ok
+
+    def count_tokens(self, text: str) -> int:
+        """An estimate good to about 15% (see :mod:`lsp_server.context.tokens`)."""
+        return count_tokens(text)

@@ -1,0 +1,190 @@
+"""Google's Gemini API (``generateContent`` / ``streamGenerateContent?alt=sse``) over httpx.
+
+The key travels in the ``x-goog-api-key`` header, never in the URL, so it cannot end up in an
+error message or a log line. ``promptTokenCount`` already includes ``cachedContentTokenCount``;
+thinking tokens (``thoughtsTokenCount``) are billed as output and counted there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import httpx
+
+from lsp_server.config import ModelSettings
+from lsp_server.errors import (
+    AuthenticationError,
+    FatalProviderError,
+    ProviderError,
+    RetryableProviderError,
+)
+from lsp_server.providers.adapter import ProviderAdapter
+from lsp_server.providers.base import Availability, Completion, Prompt, StreamDelta, Usage
+from lsp_server.providers.http import VendorHttp, as_int, json_event, vendor_message
+from lsp_server.providers.retry import RetryPolicy
+
+API_VERSION = "v1beta"
+
+
+def model_path(settings: ModelSettings) -> str:
+    return f"/{API_VERSION}/models/{settings.model.removeprefix('models/')}"
+
+
+def request_body(settings: ModelSettings, prompt: Prompt) -> dict[str, Any]:
+    """``contents`` with the stable prefix as its own first part, system text apart."""
+    parts: list[dict[str, Any]] = []
+    if prompt.stable:
+        parts.append({"text": prompt.stable})
+    tail = "\n\n".join(p for p in (prompt.volatile, prompt.instruction) if p)
+    if tail or not parts:
+        parts.append({"text": tail or "(no instruction)"})
+    body: dict[str, Any] = {
+        "contents": [{"role": "user", "parts": parts}],
+        "generationConfig": {
+            "temperature": settings.temperature if prompt.temperature is None else prompt.temperature,
+            "maxOutputTokens": prompt.max_output_tokens or settings.max_output_tokens,
+        },
+    }
+    if prompt.system:
+        body["systemInstruction"] = {"parts": [{"text": prompt.system}]}
+    return body
+
+
+def usage_from(raw: Any) -> Usage:
+    u = raw if isinstance(raw, dict) else {}
+    return Usage(
+        input=as_int(u.get("promptTokenCount")) + as_int(u.get("toolUsePromptTokenCount")),
+        output=as_int(u.get("candidatesTokenCount")) + as_int(u.get("thoughtsTokenCount")),
+        cache_read=as_int(u.get("cachedContentTokenCount")),
+    )
+
+
+def _retry_delay(body: Any) -> float | None:
+    """``RetryInfo.retryDelay`` ("30s") from a Google error body."""
+    err = body.get("error") if isinstance(body, dict) else None
+    details = err.get("details") if isinstance(err, dict) else None
+    for detail in details if isinstance(details, list) else ():
+        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                return float(delay[:-1])
+            except ValueError:
+                return None
+    return None
+
+
+class GeminiProvider(ProviderAdapter):
+    """Gemini models through the Generative Language API."""
+
+    def __init__(
+        self,
+        settings: ModelSettings,
+        *,
+        api_key: str | None,
+        policy: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(settings, api_key=api_key, policy=policy)
+        env = settings.effective_key_env or "api_key_env"
+        self._auth_hint = f"set {env} to a valid Gemini API key (aistudio.google.com/apikey)"
+        headers = {"accept": "application/json"}
+        if api_key:
+            headers["x-goog-api-key"] = api_key
+        self.http = VendorHttp(
+            settings, headers=headers, secret=api_key, transport=transport,
+            auth_hint=self._auth_hint, classify=self._classify,
+        )
+
+    def _classify(self, status: int, body: Any, raw: str) -> ProviderError | None:
+        """Google says "API key not valid" with a 400, and puts the retry hint in the body."""
+        if status == 400 and ("API_KEY_INVALID" in raw or "API key not valid" in raw):
+            return self.http.fail(
+                AuthenticationError,
+                f"the API key was rejected ({status} {vendor_message(body, raw)}); {self._auth_hint}",
+                status,
+            )
+        if status == 429:
+            hint = _retry_delay(body)
+            return self.http.rate_limited(f"rate limited (429 {vendor_message(body, raw)})", hint) if hint is not None else None
+        return None
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    def _candidate(self, data: dict[str, Any]) -> tuple[str, Any]:
+        """The text of the first candidate and its finish reason (None while streaming)."""
+        if "error" in data and "candidates" not in data:
+            raise self._error_in_body(data)
+        candidates = data.get("candidates")
+        if not candidates:
+            feedback = data.get("promptFeedback") or {}
+            if isinstance(feedback, dict) and feedback.get("blockReason"):
+                raise self.http.fail(
+                    FatalProviderError, f"the prompt was blocked ({feedback['blockReason']})"
+                )
+            if "usageMetadata" in data:
+                return "", None
+            raise self.http.malformed("expected candidates or usageMetadata")
+        first = candidates[0] if isinstance(candidates, list) else None
+        if not isinstance(first, dict):
+            raise self.http.malformed("a candidate is not an object")
+        parts = (first.get("content") or {}).get("parts") or []
+        text = "".join(
+            str(p.get("text", "")) for p in parts if isinstance(p, dict) and not p.get("thought")
+        )
+        return text, first.get("finishReason")
+
+    def _error_in_body(self, data: dict[str, Any]) -> ProviderError:
+        raw = data.get("error")
+        err: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        code = as_int(err.get("code"))
+        message = f"error in the response ({err.get('status', code)}: {err.get('message', '')})"
+        if code == 429:
+            return self.http.rate_limited(message, _retry_delay(data))
+        if code >= 500:
+            return self.http.fail(RetryableProviderError, message)
+        return self.http.fail(FatalProviderError, message)
+
+    def _completion(self, data: dict[str, Any], text: str, usage: Usage, stop: Any) -> Completion:
+        return Completion(
+            text=text,
+            model=self.settings.model,
+            usage=usage,
+            stop_reason=str(stop) if stop is not None else None,
+            provider=self.settings.name,
+            raw_model=str(data.get("modelVersion") or self.settings.model),
+            extra={"id": data.get("responseId", "")},
+        )
+
+    async def _generate_once(self, prompt: Prompt) -> Completion:
+        path = f"{model_path(self.settings)}:generateContent"
+        data = await self.http.post_json(path, request_body(self.settings, prompt))
+        text, stop = self._candidate(data)
+        if "usageMetadata" not in data:
+            raise self.http.malformed("no usageMetadata")
+        return self._completion(data, text, usage_from(data.get("usageMetadata")), stop)
+
+    async def _stream_once(self, prompt: Prompt) -> AsyncGenerator[StreamDelta | Completion, None]:
+        path = f"{model_path(self.settings)}:streamGenerateContent"
+        parts: list[str] = []
+        last: dict[str, Any] = {}
+        usage = Usage()
+        stop: Any = None
+        async for event in self.http.post_sse(path, request_body(self.settings, prompt), params={"alt": "sse"}):
+            data = json_event(self.http, event)
+            text, finish = self._candidate(data)
+            last = data
+            if "usageMetadata" in data:
+                usage = usage_from(data["usageMetadata"])
+            if text:
+                parts.append(text)
+                yield StreamDelta(text)
+            stop = finish or stop
+        if stop is None:
+            raise self.http.malformed("the stream ended without a finishReason")
+        yield self._completion(last, "".join(parts), usage, stop)
+
+    async def _check(self) -> Availability:
+        ok, detail = await self.http.check(model_path(self.settings))
+        return Availability(ok, detail)
