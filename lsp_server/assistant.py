@@ -100,6 +100,8 @@ class AssistResult:
     notes: list[str] = field(default_factory=list)
     outcome: str = "accepted"
     document_version: int | None = None
+    # Where the time went besides the models: classify_ms, context_ms, verify_ms.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -365,8 +367,10 @@ class Assistant:
                 notes=list(plan.get("notes", [])), outcome="dry_run",
             )
         t0 = time.perf_counter()
+        timings: dict[str, float] = {"classify_ms": 0.0, "context_ms": 0.0, "verify_ms": 0.0}
         target = self._target(request)
         first = classify(self._signals(request, target.rel, None), self.settings.routing.tier_order)
+        timings["classify_ms"] += (time.perf_counter() - t0) * 1000
         if first.search is not None:
             return await asyncio.to_thread(self._answer_search, request, first, t0)
         if not self.models():
@@ -374,8 +378,12 @@ class Assistant:
         if progress is not None:
             progress("building context")
         contexts = _Contexts(self, request, target)
+        t1 = time.perf_counter()
         local_ctx = await asyncio.to_thread(contexts.get, False)
+        t2 = time.perf_counter()
         cls = classify(self._signals(request, target.rel, local_ctx), self.settings.routing.tier_order)
+        timings["context_ms"] += (t2 - t1) * 1000
+        timings["classify_ms"] += (time.perf_counter() - t2) * 1000
         request_id = uuid.uuid4().hex[:16]
         threshold, variant = self._variant_threshold(request_id)
         notes: list[str] = []
@@ -405,7 +413,8 @@ class Assistant:
                 prompt_for=lambda model, failure: self._prompt(model, request, cls, target, contexts,
                                                                failure),
                 judge=lambda model, text, completion: self._judge(model, text, completion, cls,
-                                                                  target, request, threshold),
+                                                                  target, request, threshold,
+                                                                  timings),
                 record=record, spent_today=ledger.spent_today, progress=progress,
             )
         except asyncio.CancelledError:
@@ -414,7 +423,9 @@ class Assistant:
                                   cost_usd=sum(a.cost_usd or 0.0 for a in recorded),
                                   premium_cost_usd=None, latency_ms=elapsed)
             raise
-        return self._finish(request, cls, target, routed, request_id, t0, notes, local_ctx)
+        result = self._finish(request, cls, target, routed, request_id, t0, notes, local_ctx)
+        result.timings = timings
+        return result
 
     def _prompt(self, model: ModelSettings, request: AssistRequest, cls: Classification,
                 target: _Target, contexts: _Contexts, failure: str | None) -> Prompt:
@@ -454,7 +465,16 @@ class Assistant:
 
     async def _judge(self, model: ModelSettings, text: str, completion: Completion | None,
                      cls: Classification, target: _Target, request: AssistRequest,
-                     threshold: float) -> Judgement:
+                     threshold: float, timings: dict[str, float]) -> Judgement:
+        start = time.perf_counter()
+        try:
+            return await self._verdict(model, text, completion, cls, target, request, threshold)
+        finally:
+            timings["verify_ms"] += (time.perf_counter() - start) * 1000
+
+    async def _verdict(self, model: ModelSettings, text: str, completion: Completion | None,
+                       cls: Classification, target: _Target, request: AssistRequest,
+                       threshold: float) -> Judgement:
         if cls.mode != "edit":
             stop = completion.stop_reason if completion is not None else None
             confidence, reasons = judge_answer(text, stop)
