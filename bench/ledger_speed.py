@@ -6,7 +6,12 @@ the same run on the same disk:
 
 - recording: a bare SQLite insert of one row in its own WAL transaction;
 - report: one plain ``SELECT`` scanning the same ledger's requests table;
-- command: starting Python and importing sqlite3 (``python -c "import sqlite3"``).
+- command: starting Python and importing sqlite3 (``python -c "import sqlite3"``), and the
+  command line's own start-up (``python -m lsp_server --version``, which builds every command's
+  parser) so the part ``metrics`` adds is visible.
+
+Wall-clock tails on a busy machine include preemption (a scheduler tick is ~4 ms), so recording
+is also measured in thread CPU time, and the load average is printed with the figures.
 
 Usage: python bench/ledger_speed.py [--requests 100000] [--samples 2000] [--dir SCRATCH]
 """
@@ -15,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import random
 import sqlite3
 import statistics
@@ -41,20 +48,23 @@ MODELS = (  # (name, model, tier, label, cost per call, weight)
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[max(0, int(round(p / 100 * len(ordered))) - 1)]
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def timed(fn: Callable[[], object], repeat: int) -> list[float]:
-    """Milliseconds per call."""
+def timed(fn: Callable[[], object], repeat: int, cpu: list[float] | None = None) -> list[float]:
+    """Wall milliseconds per call (thread CPU milliseconds appended to ``cpu`` if given)."""
     out = []
     for _ in range(repeat):
+        c0 = time.thread_time()
         t0 = time.perf_counter()
         fn()
         out.append((time.perf_counter() - t0) * 1000)
+        if cpu is not None:
+            cpu.append((time.thread_time() - c0) * 1000)
     return out
 
 
-def bare_insert_baseline(path: Path, samples: int) -> list[float]:
+def bare_insert_baseline(path: Path, samples: int, cpu: list[float]) -> list[float]:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
@@ -65,7 +75,7 @@ def bare_insert_baseline(path: Path, samples: int) -> list[float]:
         conn.execute("INSERT INTO t VALUES (?, ?, ?)", (uuid.uuid4().hex, time.time(), "x" * 40))
         conn.execute("COMMIT")
 
-    result = timed(one, samples)
+    result = timed(one, samples, cpu)
     conn.close()
     return result
 
@@ -148,10 +158,15 @@ def python_baseline() -> None:
     subprocess.run([sys.executable, "-c", "import sqlite3"], check=True, capture_output=True)
 
 
+def cli_startup() -> None:
+    subprocess.run([sys.executable, "-m", "lsp_server", "--version"], check=True, capture_output=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100_000)
-    parser.add_argument("--samples", type=int, default=2000)
+    parser.add_argument("--samples", type=int, default=2000, help="recorded requests per round")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=None, help="scratch directory (default: a temp dir)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -159,15 +174,26 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="ledger-bench-", dir=args.dir))
     results: dict[str, float] = {}
 
-    base = bare_insert_baseline(scratch / "bare.sqlite3", args.samples)
+    base_cpu: list[float] = []
+    rec_cpu: list[float] = []
+    base = bare_insert_baseline(scratch / "bare.sqlite3", args.samples, base_cpu)
+    round_p95: list[float] = []
+    rec: list[float] = []
     with Ledger.open(scratch / "record.sqlite3") as ledger:
         for _ in range(50):  # warm up
             record_one(ledger, rng)
-        rec = timed(lambda: record_one(ledger, rng), args.samples)
+        for _ in range(args.rounds):  # several rounds: other processes' bursts hit some of them
+            this_round = timed(lambda: record_one(ledger, rng), args.samples, rec_cpu)
+            round_p95.append(pct(this_round, 95))
+            rec += this_round
         budget = timed(ledger.spent_today, args.samples)
     results.update({
+        "load_average_1min": os.getloadavg()[0],
         "bare_insert_p50_ms": statistics.median(base), "bare_insert_p95_ms": pct(base, 95),
+        "bare_insert_cpu_p95_ms": pct(base_cpu, 95),
         "record_request_p50_ms": statistics.median(rec), "record_request_p95_ms": pct(rec, 95),
+        "record_request_cpu_p95_ms": pct(rec_cpu, 95),
+        "record_request_best_round_p95_ms": min(round_p95),
         "spent_today_p95_ms": pct(budget, 95),
     })
 
@@ -181,29 +207,36 @@ def main() -> int:
         results[f"metrics_daily_{label}_inprocess_ms"] = statistics.median(inproc)
         results[f"scan_{label}_ms"] = statistics.median(scan)
         results[f"metrics_daily_{label}_cli_ms"] = statistics.median(cli)
-    py = timed(python_baseline, 3)
-    results["python_startup_ms"] = statistics.median(py)
+    results["python_startup_ms"] = statistics.median(timed(python_baseline, 3))
+    results["cli_startup_ms"] = statistics.median(timed(cli_startup, 3))
 
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
     r = results
-    print(f"Ledger speed ({args.samples} recorded requests; {args.requests:,}-request ledgers)")
+    print(f"Ledger speed ({args.rounds} x {args.samples} recorded requests; {args.requests:,}-request ledgers; "
+          f"load average {r['load_average_1min']:.1f})")
     print(f"  baseline bare SQLite insert+commit: p50 {r['bare_insert_p50_ms']:.3f} ms, "
-          f"p95 {r['bare_insert_p95_ms']:.3f} ms")
+          f"p95 {r['bare_insert_p95_ms']:.3f} ms (CPU p95 {r['bare_insert_cpu_p95_ms']:.3f} ms)")
     print(f"  record a request (start, 1-2 attempts, finish, budget read): "
           f"p50 {r['record_request_p50_ms']:.3f} ms, p95 {r['record_request_p95_ms']:.3f} ms "
-          f"= {r['record_request_p95_ms'] / r['bare_insert_p95_ms']:.1f}x bare insert p95 "
-          f"(target ≤ 2 ms: {'met' if r['record_request_p95_ms'] <= 2 else 'MISSED'})")
+          f"= {r['record_request_p95_ms'] / r['bare_insert_p95_ms']:.1f}x bare insert p95; "
+          f"CPU p95 {r['record_request_cpu_p95_ms']:.3f} ms "
+          f"= {r['record_request_cpu_p95_ms'] / r['bare_insert_cpu_p95_ms']:.1f}x; "
+          f"best of {args.rounds} rounds p95 {r['record_request_best_round_p95_ms']:.3f} ms "
+          f"(target ≤ 2 ms p95: {'met' if r['record_request_p95_ms'] <= 2 else 'MISSED'} overall, "
+          f"{'met' if r['record_request_best_round_p95_ms'] <= 2 else 'MISSED'} best round)")
     print(f"  spent_today (budget check): p95 {r['spent_today_p95_ms']:.3f} ms")
-    for label, what in (("today", "all 100k on today"), ("spread90", "spread over 90 days")):
+    print(f"  start-up baselines: bare Python {r['python_startup_ms']:.0f} ms, "
+          f"agentic-optimizer --version {r['cli_startup_ms']:.0f} ms")
+    for label, what in (("today", "all on today"), ("spread90", "spread over 90 days")):
         inproc = r[f"metrics_daily_{label}_inprocess_ms"]
         cli = r[f"metrics_daily_{label}_cli_ms"]
         scan = r[f"scan_{label}_ms"]
         print(f"  metrics --daily, {what}: in-process {inproc:.0f} ms "
-              f"= {inproc / scan:.1f}x a bare scan ({scan:.0f} ms); "
-              f"whole command {cli:.0f} ms = {cli / r['python_startup_ms']:.1f}x bare Python start "
-              f"({r['python_startup_ms']:.0f} ms) (target ≤ 1 s: {'met' if cli <= 1000 else 'MISSED'})")
+              f"= {inproc / scan:.2f}x one bare scan of the table ({scan:.0f} ms); "
+              f"whole command {cli:.0f} ms = {cli / r['cli_startup_ms']:.2f}x the CLI's own start-up "
+              f"(target ≤ 1 s: {'met' if cli <= 1000 else 'MISSED'})")
     print(f"  scratch: {scratch}")
     return 0
 

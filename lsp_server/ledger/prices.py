@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsp_server.config import ModelSettings, PriceOverride, Settings
 from lsp_server.ledger.labels import is_loopback
-from lsp_server.providers.base import Usage
+
+if TYPE_CHECKING:  # importing the providers package would load every vendor client
+    from lsp_server.providers.base import Usage
 
 DEFAULT_PREMIUM = ModelSettings(
     name="claude-sonnet", provider="anthropic", model="claude-sonnet-4-5", tier="premium"
@@ -95,4 +97,6 @@ class PriceBook:
 
     def is_priced(self, model: ModelSettings) -> bool:
         """Whether calls to ``model`` get a price (checked with a small sample usage)."""
+        from lsp_server.providers.base import Usage
+
         return self.cost(model, Usage(input=1000, output=100)) is not None

@@ -33,11 +33,11 @@ from lsp_server.errors import LedgerError
 from lsp_server.ledger.labels import fallback_label, provider_label
 from lsp_server.ledger.schema import LATEST, migrate
 from lsp_server.paths import state_dir
-from lsp_server.providers.base import Usage
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (Usage is only read here; importing providers would load every vendor client)
     from lsp_server.ledger.compare import Comparison
     from lsp_server.ledger.reports import Report
+    from lsp_server.providers.base import Usage
 
 LEDGER_FILENAME = "ledger.sqlite3"
 OUTCOMES = ("accepted", "rejected", "failed", "cancelled", "cache_hit", "index")
