@@ -165,6 +165,8 @@ class Assistant:
         self.environ = environ
         self._index: ProjectIndex | None = None
         self._index_stats: IndexStats | None = None
+        self._privacy_filter: PrivacyFilter | None = None
+        self._local_paths: pathspec.GitIgnoreSpec | None = None
         self._index_lock = threading.Lock()
         self._ledger: Ledger | None = None
         self._cache: ResponseCache | None = None
@@ -191,11 +193,13 @@ class Assistant:
             return
 
     def _rate_of(self, model: ModelSettings) -> _Rates | None:
-        cost_in = self.prices.cost(model, Usage(input=1_000_000))
-        cost_out = self.prices.cost(model, Usage(output=1_000_000))
+        # A request-sized probe: some vendors charge more per token above 200k input tokens.
+        probe = 10_000
+        cost_in = self.prices.cost(model, Usage(input=probe))
+        cost_out = self.prices.cost(model, Usage(output=probe))
         if cost_in is None or cost_out is None:
             return None
-        return _Rates(cost_in / 1_000_000, cost_out / 1_000_000)
+        return _Rates(cost_in / probe, cost_out / probe)
 
     def models(self) -> tuple[ModelSettings, ...]:
         """The models routed over: exactly the configured ones, else those discovered."""
@@ -267,7 +271,9 @@ class Assistant:
         return _Target(rel, text, version if version is not None else request.document_version)
 
     def _privacy(self) -> PrivacyFilter:
-        return PrivacyFilter.from_settings(self.settings.privacy)
+        if self._privacy_filter is None:
+            self._privacy_filter = PrivacyFilter.from_settings(self.settings.privacy)
+        return self._privacy_filter
 
     def _local_only(self, rel: str | None) -> str | None:
         """Why this request must stay on the local tier, or None."""
@@ -275,14 +281,25 @@ class Assistant:
         if privacy.local_only:
             return "privacy.local_only is set: the request stays on the local tier"
         if rel is not None and privacy.local_only_paths:
-            spec = pathspec.GitIgnoreSpec.from_lines(privacy.local_only_paths)
-            if spec.match_file(rel):
+            if self._local_paths is None:
+                self._local_paths = pathspec.GitIgnoreSpec.from_lines(privacy.local_only_paths)
+            if self._local_paths.match_file(rel):
                 return f"{rel} matches privacy.local_only_paths: the request stays on the local tier"
         if rel is not None and self._privacy().is_excluded(rel):
             return f"{rel} is excluded by the privacy settings: the request stays on the local tier"
         return None
 
     # -- classification -----------------------------------------------------------------------
+
+    def _symbol_refs(self, rel: str | None, request: AssistRequest) -> int | None:
+        """How widely the symbol being changed is used (a change to it ripples that far)."""
+        if rel is None or self._index is None:
+            return None
+        line = request.cursor[0] if request.cursor else (request.line_range[0] if request.line_range else None)
+        if line is None:
+            return None
+        defn = self._index.definition_at(rel, line)
+        return len(self._index.references_named(defn.name)) if defn is not None else None
 
     def _signals(self, request: AssistRequest, rel: str | None, ctx: ContextResult | None) -> Signals:
         lines = None
@@ -292,7 +309,9 @@ class Assistant:
         return Signals(
             kind=request.kind, instruction=request.instruction, has_path=rel is not None,
             target_lines=lines, context_tokens=ctx.tokens if ctx is not None else None,
-            files=max(1, files), symbol_refs=None, diagnostics=len(request.diagnostics),
+            files=max(1, files),
+            symbol_refs=self._symbol_refs(rel, request) if ctx is not None else None,
+            diagnostics=len(request.diagnostics),
         )
 
     def _variant_threshold(self, request_id: str) -> tuple[float, str | None]:
@@ -324,6 +343,8 @@ class Assistant:
         model = self._first_model(models, cls.tier, allowed)
         if model is None:
             return Estimate(cls.tier, None, None, [*reasons, "no model configured for this tier yet"])
+        if model.tier != cls.tier:
+            reasons.append(f"no usable {cls.tier} model: {model.name} on the {model.tier} tier")
         tokens_in = 400 + int(self.settings.context.budget_tokens * 0.75) + 12 * (lines or 20)
         tokens_out = profile(cls.kind).output_tokens
         if runs_locally(model) and model.price is None:
@@ -657,6 +678,8 @@ class Assistant:
         old_models = self._models
         self.settings = settings
         self.prices = PriceBook(settings)
+        self._privacy_filter = None
+        self._local_paths = None
         self.health.failures_before_cooldown = settings.routing.failures_before_cooldown
         self.health.cooldown_seconds = settings.routing.cooldown_seconds
         self._models = settings.models or None
