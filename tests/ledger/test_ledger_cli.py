@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -173,3 +174,23 @@ def test_metrics_in_a_real_process(home: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Daily Metrics (")
     assert "Total Requests: 4" in result.stdout
+
+
+def test_metrics_on_a_terminal_is_a_table(monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    _seed_today()
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setenv("COLUMNS", "120")
+    assert main(["metrics", "--days", "3"]) == 0
+    out = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
+    assert "┃ Provider" in out and "Spend per day" in out and "█" in out
+    assert "Anthropic" in out and "$0.10" in out
+
+
+def test_metrics_compare_json(capsys: pytest.CaptureFixture[str]) -> None:
+    _seed_today()
+    assert main(["metrics", "--compare", "A", "B", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["variants"]["A"]["requests"] == 1 and data["variants"]["B"]["requests"] == 1
+    assert all(not t["meaningful"] for t in data["tests"])
+    assert {t["test"] for t in data["tests"]} == {"two-proportion z-test", "Mann-Whitney U test"}
