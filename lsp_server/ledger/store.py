@@ -434,6 +434,21 @@ class Ledger:
         """USD spent today, in-flight requests included (one indexed row: cheap enough per call)."""
         return self.spent_on(self.today(now))[0]
 
+    def day_totals(self, day: date | None = None) -> dict[str, float | int]:
+        """Requests, spend, premium-equivalent and savings for one day (default today): a status
+        bar's figures from one pass over the day's index entries, cheaper than :meth:`summary`."""
+        wanted = (day or self.today()).isoformat()
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT COUNT(*), TOTAL(premium_cost_usd), TOTAL(CASE WHEN premium_cost_usd IS NOT"
+                " NULL AND cost_usd IS NOT NULL THEN premium_cost_usd - cost_usd END)"
+                " FROM requests WHERE day = ?",
+                (wanted,),
+            ).fetchone()
+        spent, unpriced = self.spent_on(date.fromisoformat(wanted))
+        return {"requests": int(row[0]), "spent_usd": spent, "unpriced_calls": unpriced,
+                "premium_usd": float(row[1]), "saved_usd": float(row[2])}
+
     def request(self, request_id: str) -> dict[str, Any] | None:
         """One request row as a dict, with its attempts under ``attempts``."""
         with self._lock:

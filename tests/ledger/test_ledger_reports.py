@@ -172,3 +172,15 @@ def test_day_boundary_follows_the_ledger_time_zone(tmp_path) -> None:  # type: i
                           now=datetime(2025, 10, 14, 20, 0, tzinfo=UTC))
         assert led.summary("2025-10-15", "2025-10-15").requests == 1
         assert led.summary("2025-10-14", "2025-10-14").requests == 0
+
+
+def test_day_totals_agree_with_the_report(ledger: Ledger) -> None:
+    seed_day(ledger)
+    report = ledger.summary(DAY.date(), DAY.date())
+    totals = ledger.day_totals(DAY.date())
+    assert totals["requests"] == report.requests
+    assert totals["spent_usd"] == pytest.approx(report.cost_usd)
+    assert totals["unpriced_calls"] == report.unpriced
+    assert totals["premium_usd"] == pytest.approx(report.premium_cost_usd)
+    assert totals["saved_usd"] == pytest.approx(report.savings_usd)
+    assert ledger.day_totals(DAY.date() + timedelta(days=1))["requests"] == 0
