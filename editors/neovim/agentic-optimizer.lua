@@ -144,7 +144,12 @@ end
 
 -- The client configuration shared by every start method.
 function M.client_config(cfg)
-  local settings = { agenticOptimizer = cfg.settings or {} }
+  -- An empty Lua table would go out as a JSON array: send an empty object instead.
+  local user = cfg.settings
+  if type(user) ~= 'table' or next(user) == nil then
+    user = vim.empty_dict()
+  end
+  local settings = { agenticOptimizer = user }
   return {
     name = M.name,
     cmd = cfg.cmd,
