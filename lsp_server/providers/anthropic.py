@@ -20,7 +20,9 @@ from lsp_server.providers.base import Availability, Completion, Prompt, StreamDe
 from lsp_server.providers.http import Failures, VendorHttp, as_int, json_event
 from lsp_server.providers.retry import RetryPolicy
 
-ANTHROPIC_VERSION = "2023-06-01"
+# The API version the official SDK (anthropic 2.12) sends. Its Messages schema has no sampling
+# parameters any more, so ``temperature`` is not sent to Anthropic.
+ANTHROPIC_VERSION = "2026-10-21"
 MESSAGES_PATH = "/v1/messages"
 MODELS_PATH = "/v1/models"
 _CACHE = {"type": "ephemeral"}
@@ -38,7 +40,6 @@ def request_body(settings: ModelSettings, prompt: Prompt, *, stream: bool) -> di
         "model": settings.model,
         "max_tokens": prompt.max_output_tokens or settings.max_output_tokens,
         "messages": [{"role": "user", "content": content}],
-        "temperature": settings.temperature if prompt.temperature is None else prompt.temperature,
     }
     if prompt.system:
         body["system"] = [{"type": "text", "text": prompt.system, "cache_control": _CACHE}]

@@ -47,7 +47,7 @@ def request_body(settings: ModelSettings, prompt: Prompt) -> dict[str, Any]:
         },
     }
     if prompt.system:
-        body["systemInstruction"] = {"parts": [{"text": prompt.system}]}
+        body["systemInstruction"] = {"role": "user", "parts": [{"text": prompt.system}]}
     return body
 
 

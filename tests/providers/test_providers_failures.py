@@ -241,7 +241,7 @@ async def test_nothing_listening_is_a_connection_error(vendor: str, connect: Mak
     dead = StandinServer(vendor).start()
     dead.stop()  # the port is now closed
     provider = connect(dead, max_retries=1)
-    with pytest.raises(RetryableProviderError, match="connect|not answering"):
+    with pytest.raises(RetryableProviderError, match=r"connect|not answering"):
         await provider.generate(PROMPT)
     assert await provider.available() is False
 

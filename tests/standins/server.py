@@ -27,7 +27,7 @@ _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"
             504: "Gateway Timeout", 529: "Overloaded"}
 
 
-_MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4.1-mini", "gemini": "gemini-2.5-flash",
+_MODELS = {"anthropic": "claude-sonnet-5-5", "openai": "gpt-5.4-mini", "gemini": "gemini-3.8-flash",
            "ollama": "qwen2.5-coder:7b"}
 
 

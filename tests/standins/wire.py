@@ -96,7 +96,7 @@ class Wire:
 
 class AnthropicWire(Wire):
     name = "anthropic"
-    default_model = "claude-sonnet-4-5-20250929"
+    default_model = "claude-sonnet-5-5"
     key_header = "x-api-key"
     _types: ClassVar[dict[int, str]] = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
               404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
@@ -179,7 +179,7 @@ class AnthropicWire(Wire):
 
 class OpenAIWire(Wire):
     name = "openai"
-    default_model = "gpt-4.1-mini-2025-04-14"
+    default_model = "gpt-5.4-mini-2026-03-17"
     key_header = "authorization"
     prefix = "/v1"
 
@@ -261,7 +261,7 @@ class OpenAIWire(Wire):
 
 class GeminiWire(Wire):
     name = "gemini"
-    default_model = "gemini-2.5-flash"
+    default_model = "gemini-3.8-flash"
     key_header = "x-goog-api-key"
     _status: ClassVar[dict[int, str]] = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
                429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
