@@ -42,7 +42,8 @@ local function run()
     filetypes = { 'rust' },
     settings = vim.json.decode(env.AO_SETTINGS),
   })
-  step('version', tostring(vim.version()))
+  local v = vim.version()
+  step('version', string.format('%d.%d.%d', v.major, v.minor, v.patch))
 
   vim.cmd('edit ' .. vim.fn.fnameescape(env.AO_FILE))
   local buf = vim.api.nvim_get_current_buf()
@@ -82,13 +83,26 @@ local function run()
   local before = buffer_text(buf)
   local pattern = env.AO_ACTION_TITLE
   vim.api.nvim_win_set_cursor(0, { first, 0 })
-  vim.lsp.buf.code_action({
-    apply = true,
-    range = { start = { first, 0 }, ['end'] = { last, 0 } },
-    filter = function(action)
-      return action.title:find(pattern, 1, true) ~= nil
-    end,
-  })
+  if vim.fn.has('nvim-0.8') == 1 then
+    vim.lsp.buf.code_action({
+      apply = true,
+      range = { start = { first, 0 }, ['end'] = { last, 0 } },
+      filter = function(action)
+        return action.title:find(pattern, 1, true) ~= nil
+      end,
+    })
+  else
+    -- 0.7 has no apply/filter: pick the action in the menu the way a user would.
+    vim.ui.select = function(items, opts, on_choice)
+      for i, item in ipairs(items) do
+        if opts.format_item(item):find(pattern, 1, true) then
+          return on_choice(item, i)
+        end
+      end
+      on_choice(nil, nil)
+    end
+    vim.lsp.buf.range_code_action(nil, { first, 0 }, { last, 0 })
+  end
   local seen = #report.messages
   local changed = vim.wait(60000, function()
     return buffer_text(buf) ~= before or #report.messages > seen

@@ -23,7 +23,11 @@ from typing import Any
 import pytest
 from standins import RecordedRequest, Reply, StandinServer
 from standins.wire import request_text
-from tests_editors_support import nvim_binary  # type: ignore[import-not-found]
+from tests_editors_support import (  # type: ignore[import-not-found]
+    nvim_binary,
+    nvim_version,
+    other_nvims,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "editors" / "neovim" / "agentic-optimizer.lua"
@@ -99,9 +103,18 @@ class Run:
         return steps
 
 
-@pytest.fixture(scope="module")
-def nvim_run(tmp_path_factory: pytest.TempPathFactory, rust_example_dir: Path) -> Run:
-    """Run the driver once; the tests below check different parts of what it did."""
+# The Neovim of the dev extra always; any other installed Neovim (e.g. Debian's 0.7) as well.
+NVIMS = ["dev-extra", *other_nvims()]
+
+
+@pytest.fixture(scope="module", params=NVIMS)
+def nvim_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, rust_example_dir: Path
+) -> Run:
+    """Run the driver once per Neovim; the tests below check different parts of what it did."""
+    binary = nvim_binary() if request.param == "dev-extra" else str(request.param)
+    if request.param != "dev-extra" and nvim_version(binary) < (0, 7):
+        pytest.fail(f"{binary}: the plugin supports Neovim 0.7 and later")
     base = tmp_path_factory.mktemp("nvim")
     crate = base / "crate"
     shutil.copytree(rust_example_dir, crate)
@@ -132,7 +145,7 @@ def nvim_run(tmp_path_factory: pytest.TempPathFactory, rust_example_dir: Path) -
             "AO_REPORT": str(report_path),
         })
         proc = subprocess.run(
-            [nvim_binary(), "--headless", "--clean", "-c", f"luafile {DRIVER}"],
+            [binary, "--headless", "--clean", "-c", f"luafile {DRIVER}"],
             cwd=crate, env=env, capture_output=True, text=True, timeout=240,
             stdin=subprocess.DEVNULL,
         )
@@ -168,7 +181,12 @@ def test_neovim_attaches_lists_actions_and_shows_metrics(nvim_run: Run) -> None:
     assert set(spend) >= {"spent_usd", "premium_usd", "saved_usd", "requests"}
     assert spend["requests"] >= 2, "the code action and the ask were both recorded"
     assert steps["statusline"].startswith("AI $"), context
+    # Applying the action (resolve) and :AgenticAsk each asked the model once, with the key.
+    assert len(run.generations) == 2, context
     assert all(g.key_presented and g.key_ok for g in run.generations)
+    asked = [request_text(g) for g in run.generations]
+    assert any("pub fn feet" in t for t in asked), "the resolved action sent the selected code"
+    assert any(ASK_INSTRUCTION in t for t in asked), "the ask sent the user's instruction"
 
 
 @pytest.mark.editor
