@@ -651,12 +651,12 @@ class Assistant:
 
     def today(self) -> dict[str, Any]:
         """Today's spend for status bars."""
-        report = self.ledger.summary()
+        totals = self.ledger.day_totals()
         return {
-            "spent_usd": round(report.cost_usd, 6),
-            "premium_usd": round(report.premium_cost_usd, 6),
-            "saved_usd": round(report.savings_usd, 6),
-            "requests": report.requests,
+            "spent_usd": round(float(totals["spent_usd"]), 6),
+            "premium_usd": round(float(totals["premium_usd"]), 6),
+            "saved_usd": round(float(totals["saved_usd"]), 6),
+            "requests": int(totals["requests"]),
         }
 
     def metrics_text(self) -> str:
