@@ -180,7 +180,10 @@ class AgenticExtension implements vscode.Disposable {
     }
   }
 
-  /** Run one of the server's commands with a cancellable progress indicator. */
+  /**
+   * Run one of the server's commands. The server shows its own cancellable progress
+   * ($/progress, with the tier being tried); this adds only a status-bar spinner.
+   */
   async execute(command: string, args: unknown[], title: string): Promise<unknown> {
     const client = this.client;
     if (client === undefined || !client.isRunning()) {
@@ -188,7 +191,7 @@ class AgenticExtension implements vscode.Disposable {
       return undefined;
     }
     return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `${CLIENT_NAME}: ${title}`, cancellable: true },
+      { location: vscode.ProgressLocation.Window, title: `${CLIENT_NAME}: ${title}` },
       async (_progress, token) => {
         try {
           const result: unknown = await client.sendRequest(
