@@ -1,43 +1,65 @@
-"""``agentic-optimizer doctor``: effective settings, state dir, and which models are usable."""
+"""``agentic-optimizer doctor``: effective settings, state dir, and whether each model is reachable.
+
+Each model is checked through its provider's ``diagnose()``: Ollama must answer and have the
+model pulled; a cloud model needs its key variable set and its endpoint must accept the key
+(a model-list request, which costs no tokens). All models are checked at once.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from lsp_server.commands.common import add_config_arg, add_project_arg, project_root, settings_for
-from lsp_server.config import redacted
+from lsp_server.config import ModelSettings, redacted
 from lsp_server.paths import state_dir
-from lsp_server.providers.discovery import discover, probe
+from lsp_server.providers.base import Availability
+from lsp_server.providers.discovery import discover
+from lsp_server.providers.factory import make_provider
 
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "doctor", help="show effective settings and which models are reachable",
         description="Print the effective settings (no secrets), the state directory, and whether "
-        "each model is usable. Exits 1 when no model is usable.",
+        "each model is reachable. Exits 1 when no model is reachable.",
     )
     add_project_arg(p)
     add_config_arg(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+async def check_models(models: Sequence[ModelSettings]) -> list[Availability]:
+    """Reachability of every model, checked concurrently."""
+
+    async def one(model: ModelSettings) -> Availability:
+        provider = make_provider(model)
+        try:
+            return await provider.diagnose()
+        finally:
+            await provider.aclose()
+
+    return list(await asyncio.gather(*(one(m) for m in models)))
+
+
 def run(args: argparse.Namespace) -> int:
     root = project_root(args)
     settings = settings_for(args, root)
     models = discover(settings)
-    probes = [probe(m) for m in models]
-    usable = any(p.usable for p in probes)
+    checks = asyncio.run(check_models(models)) if models else []
+    usable = any(c.ok for c in checks)
     if args.json:
         print(json.dumps({
             "project": str(root),
             "state_dir": str(state_dir(settings)),
             "settings": redacted(settings),
             "models": [
-                {"name": p.model.name, "provider": p.model.provider, "model": p.model.model,
-                 "tier": p.model.tier, "usable": p.usable, "detail": p.detail}
-                for p in probes
+                {"name": m.name, "provider": m.provider, "model": m.model, "tier": m.tier,
+                 "base_url": m.effective_base_url, "usable": c.ok, "detail": c.detail}
+                for m, c in zip(models, checks, strict=True)
             ],
             "usable": usable,
         }, indent=2))
@@ -49,14 +71,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {line}")
     source = "configured" if settings.models else "discovered from the environment"
     print(f"Models ({source}):")
-    if not probes:
+    if not models:
         print("  none")
-    for p in probes:
-        mark = "ok " if p.usable else "-- "
-        print(f"  {mark}{p.model.name} [{p.model.tier}] {p.model.provider}:{p.model.model} — {p.detail}")
+    for m, c in zip(models, checks, strict=True):
+        mark = "ok " if c.ok else "-- "
+        print(f"  {mark}{m.name} [{m.tier}] {m.provider}:{m.model} — {c.detail}")
     if not usable:
         print(
-            "\nNo usable model. Start Ollama and pull a model (ollama pull qwen2.5-coder:7b), or set "
+            "\nNo reachable model. Start Ollama and pull a model (ollama pull qwen2.5-coder:7b), or set "
             "an API key variable (GROQ_API_KEY, GEMINI_API_KEY, ANTHROPIC_API_KEY, OPENAI_API_KEY)."
         )
         return 1

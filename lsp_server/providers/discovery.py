@@ -45,13 +45,17 @@ def ollama_url(environ: Mapping[str, str] | None = None) -> str:
     host = env.get(ENV_OLLAMA_HOST, "").strip()
     if not host:
         return DEFAULT_BASE_URLS["ollama"]
-    if "://" not in host:
+    default_port = 11434  # as the ollama client does: a bare host gets Ollama's port,
+    if "://" not in host:  # an explicit scheme its usual one
         host = f"http://{host}"
+    else:
+        default_port = 443 if host.startswith("https://") else 80
     url = httpx.URL(host)
     host_part = url.host or "127.0.0.1"
     if host_part == "0.0.0.0":
         host_part = "127.0.0.1"
-    return f"{url.scheme}://{host_part}:{url.port or 11434}"
+    path = url.path.rstrip("/")
+    return f"{url.scheme}://{host_part}:{url.port or default_port}{path}"
 
 
 def probe_ollama(base_url: str, timeout: float = 0.5) -> list[str] | None:
