@@ -92,3 +92,24 @@ async def test_saving_the_settings_file_reloads_it(client: LanguageClient, works
     )
     messages = await _wait_for_message(client)
     assert any("budget.daily_usd = -1" in m for m in messages), messages
+
+
+async def test_overlay_serves_unsaved_text(client: LanguageClient, workspace: Path) -> None:
+    """A definition that exists only in the unsaved buffer is known to hover."""
+    await initialize(client, workspace, options={"hover": {"explain": False}})
+    lib = workspace / "src" / "lib.rs"
+    uri = lib.as_uri()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+        uri=uri, language_id="rust", version=1, text=lib.read_text())))
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(start=lsp.Position(line=7, character=0), end=lsp.Position(line=7, character=0)),
+            text="pub fn unsaved_helper(scale: f64) -> f64 { scale }\n")],
+    ))
+    hover = await client.text_document_hover_async(lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line=7, character=9)))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    assert "unsaved_helper" in hover.contents.value
+    assert "scale: f64" in hover.contents.value
+    assert "unsaved_helper" not in lib.read_text()

@@ -1,0 +1,153 @@
+"""LSP latency over stdio on a real repository.
+
+Starts `agentic-optimizer serve` on DIR with one model served by a local stand-in whose answers
+take a few seconds, opens the largest Rust file, and measures, each as p50/p95 and as a ratio to
+a baseline round trip measured in the same run (a request the server rejects at once):
+
+- codeAction listing (a diagnostic plus a selection), idle and while a model request is in flight
+- the index part of hover (explanations off)
+- didChange handling while a model request is in flight (didChange + a following request,
+  minus that request alone)
+
+Usage: python bench/lsp_latency.py DIR [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.client import LanguageClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from standins import Reply, StandinServer
+
+KEY_VAR = "AGENTIC_BENCH_KEY"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def largest_rust_file(root: Path) -> Path:
+    files = [p for p in root.rglob("*.rs") if "target" not in p.parts]
+    return max(files, key=lambda p: p.stat().st_size)
+
+
+async def timed(coro: Any) -> float:
+    t0 = time.perf_counter()
+    await coro
+    return (time.perf_counter() - t0) * 1000
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("root", type=Path)
+    ap.add_argument("--rounds", type=int, default=200)
+    args = ap.parse_args()
+    root: Path = args.root.resolve()
+    home = tempfile.mkdtemp(prefix="agentic-bench-")
+    stand = StandinServer("openai", fallback=Reply("It matches lines.", delay=4.0), api_key="sk-bench")
+    stand.start()
+    config = Path(home) / "bench.toml"
+    config.write_text(
+        "[[models]]\nname = \"m\"\nprovider = \"openai\"\nmodel = \"gpt-4.1-mini\"\ntier = \"budget\"\n"
+        f"base_url = \"{stand.url}\"\napi_key_env = \"{KEY_VAR}\"\nmax_retries = 0\n"
+        "[hover]\nexplain = false\n[cache]\nenabled = false\n"
+    )
+    env = dict(os.environ, AGENTIC_OPTIMIZER_HOME=home, **{KEY_VAR: "sk-bench"})
+    client = LanguageClient("bench", "1")
+    await client.start_io(sys.executable, "-m", "lsp_server", "serve", "--config", str(config),
+                          "--log-level", "warning", env=env)
+    await client.initialize_async(lsp.InitializeParams(
+        capabilities=lsp.ClientCapabilities(), root_uri=root.as_uri(),
+        workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))
+    client.initialized(lsp.InitializedParams())
+    t0 = time.perf_counter()
+    await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="agentic.reindex"))
+    print(f"repository: {root} (index ready in {time.perf_counter() - t0:.2f} s)")
+
+    target = largest_rust_file(root)
+    text = target.read_text(errors="replace")
+    uri = target.as_uri()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+        uri=uri, language_id="rust", version=1, text=text)))
+    lines = text.count("\n")
+    print(f"file: {target.relative_to(root)} ({lines} lines)")
+
+    mid = lines // 2
+    rng = lsp.Range(start=lsp.Position(line=mid, character=0), end=lsp.Position(line=mid + 6, character=0))
+    diag = lsp.Diagnostic(range=rng, message="unused variable: `x`")
+    action_params = lsp.CodeActionParams(text_document=lsp.TextDocumentIdentifier(uri=uri), range=rng,
+                                         context=lsp.CodeActionContext(diagnostics=[diag]))
+    idents = [(i, line.index("fn ") + 3) for i, line in enumerate(text.splitlines()) if "fn " in line]
+
+    async def baseline() -> None:
+        with contextlib.suppress(Exception):  # the server answers "method not found" at once
+            await client.protocol.send_request_async("agentic/unknownMethod", {})
+
+    async def list_actions() -> None:
+        await client.text_document_code_action_async(action_params)
+
+    async def hover(i: int) -> None:
+        line, col = idents[i % len(idents)]
+        await client.text_document_hover_async(lsp.HoverParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line=line, character=col)))
+
+    version = [1]
+
+    async def change_then_list() -> None:
+        version[0] += 1
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version[0]),
+            content_changes=[lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(start=lsp.Position(line=mid, character=0), end=lsp.Position(line=mid, character=0)),
+                text="// x\n" if version[0] % 2 == 0 else "")]))
+        await list_actions()
+
+    for _ in range(20):  # warm up
+        await baseline()
+        await list_actions()
+    base = [await timed(baseline()) for _ in range(args.rounds)]
+    idle_actions = [await timed(list_actions()) for _ in range(args.rounds)]
+    hovers = [await timed(hover(i)) for i in range(args.rounds)]
+
+    ask = asyncio.ensure_future(client.workspace_execute_command_async(lsp.ExecuteCommandParams(
+        command="agentic.explain", arguments=[uri, {"start": {"line": mid, "character": 0},
+                                                    "end": {"line": mid + 3, "character": 0}}])))
+    stand.wait_for(lambda reqs: any(r.path.endswith("/chat/completions") for r in reqs), 20)
+    busy_actions = [await timed(list_actions()) for _ in range(args.rounds // 2)]
+    busy_change = [await timed(change_then_list()) for _ in range(args.rounds // 2)]
+    in_flight = not ask.done()
+    await ask
+
+    b50 = statistics.median(base)
+    print(f"\nbaseline round trip (rejected request): p50 {b50:.2f} ms, p95 {pct(base, .95):.2f} ms")
+    print(f"{'measure':<44}{'p50 ms':>9}{'p95 ms':>9}{'p95/base p50':>14}")
+    change_cost = [c - statistics.median(busy_actions) for c in busy_change]
+    for name, values in (
+        ("codeAction listing (idle)", idle_actions),
+        ("hover, index part", hovers),
+        ("codeAction listing (model request in flight)", busy_actions),
+        ("didChange handling (model request in flight)", change_cost),
+    ):
+        print(f"{name:<44}{statistics.median(values):>9.2f}{pct(values, .95):>9.2f}{pct(values, .95) / b50:>14.1f}")
+    print(f"\nmodel request still in flight during the busy rounds: {in_flight}")
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    stand.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
