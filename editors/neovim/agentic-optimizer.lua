@@ -38,6 +38,8 @@ M.last_result = nil
 M.last_request_id = nil
 -- How many agentic.* commands have completed (with or without a result).
 M.completed = 0
+-- How the client is started: 'enable' (0.11+), 'start' (0.8-0.10) or 'start_client' (0.7).
+M.mode = nil
 
 local has = function(version)
   return vim.fn.has('nvim-' .. version) == 1
@@ -420,11 +422,13 @@ function M.setup(opts)
   end
   M.config = cfg
   if vim.lsp.config and vim.lsp.enable then -- 0.11+
+    M.mode = 'enable'
     local conf = M.client_config(cfg)
     conf.name = nil
     vim.lsp.config(M.name, conf)
     vim.lsp.enable(M.name)
   else
+    M.mode = vim.lsp.start and 'start' or 'start_client'
     local group = vim.api.nvim_create_augroup('AgenticOptimizer', { clear = true })
     vim.api.nvim_create_autocmd('FileType', {
       group = group,

@@ -37,11 +37,16 @@ local function run()
     table.insert(report.messages, params.message)
     save()
   end
+  if env.AO_WITHOUT_ENABLE == '1' then
+    -- Take the Neovim 0.8-0.10 path (vim.lsp.start per buffer) on a newer Neovim.
+    vim.lsp.enable = nil
+  end
   plugin.setup({
     cmd = vim.json.decode(env.AO_CMD),
     filetypes = { 'rust' },
     settings = vim.json.decode(env.AO_SETTINGS),
   })
+  step('mode', plugin.mode)
   local v = vim.version()
   step('version', string.format('%d.%d.%d', v.major, v.minor, v.patch))
 

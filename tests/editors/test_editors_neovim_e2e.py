@@ -90,6 +90,7 @@ def line_of(path: Path, needle: str) -> int:
 class Run:
     """One headless Neovim session and what it left behind."""
 
+    variant: str
     crate: Path
     report: dict[str, Any]
     returncode: int
@@ -103,8 +104,9 @@ class Run:
         return steps
 
 
-# The Neovim of the dev extra always; any other installed Neovim (e.g. Debian's 0.7) as well.
-NVIMS = ["dev-extra", *other_nvims()]
+# The Neovim of the dev extra always, once through vim.lsp.enable (0.11+) and once through the
+# vim.lsp.start path of 0.8-0.10; any other installed Neovim (e.g. Debian's 0.7) as well.
+NVIMS = ["dev-extra", "dev-extra-lsp-start", *other_nvims()]
 
 
 @pytest.fixture(scope="module", params=NVIMS)
@@ -112,8 +114,9 @@ def nvim_run(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, rust_example_dir: Path
 ) -> Run:
     """Run the driver once per Neovim; the tests below check different parts of what it did."""
-    binary = nvim_binary() if request.param == "dev-extra" else str(request.param)
-    if request.param != "dev-extra" and nvim_version(binary) < (0, 7):
+    bundled = request.param.startswith("dev-extra")
+    binary = nvim_binary() if bundled else str(request.param)
+    if not bundled and nvim_version(binary) < (0, 7):
         pytest.fail(f"{binary}: the plugin supports Neovim 0.7 and later")
     base = tmp_path_factory.mktemp("nvim")
     crate = base / "crate"
@@ -143,6 +146,7 @@ def nvim_run(
             "AO_ASK_LINE2": str(total + 2),
             "AO_ASK_INSTRUCTION": ASK_INSTRUCTION,
             "AO_REPORT": str(report_path),
+            "AO_WITHOUT_ENABLE": "1" if request.param == "dev-extra-lsp-start" else "0",
         })
         proc = subprocess.run(
             [binary, "--headless", "--clean", "-c", f"luafile {DRIVER}"],
@@ -157,7 +161,7 @@ def nvim_run(
         f"stderr: {proc.stderr[-2000:]}\nserver log tail: "
         f"{log_path.read_text()[-3000:] if log_path.exists() else '(none)'}"
     )
-    return Run(crate, report, proc.returncode, generations, model, context)
+    return Run(str(request.param), crate, report, proc.returncode, generations, model, context)
 
 
 @pytest.mark.editor
@@ -168,6 +172,14 @@ def test_neovim_attaches_lists_actions_and_shows_metrics(nvim_run: Run) -> None:
     assert run.returncode == 0, context
     assert steps["filetype"] == "rust", context
     assert steps["attached"] is True, context
+    major, minor = (int(x) for x in steps["version"].split(".")[:2])
+    expected_mode = (
+        "start" if run.variant == "dev-extra-lsp-start"
+        else "enable" if (major, minor) >= (0, 11)
+        else "start" if (major, minor) >= (0, 8)
+        else "start_client"
+    )
+    assert steps["mode"] == expected_mode, context
 
     simplify = [a for a in steps["listed"] if ACTION_TITLE in a["title"]]
     assert len(simplify) == 1, context
