@@ -16,7 +16,7 @@ import {
 } from "vscode-languageclient/node";
 
 import { describeCommand, discoverServer, ServerNotFoundError } from "./discovery";
-import { describeSummary, parseVerdict, summarizeResult, type Verdict } from "./results";
+import { describeSummary, summarizeResult, type Verdict } from "./results";
 import {
   buildServerSettings,
   explicitValue,
@@ -291,7 +291,7 @@ class AgenticExtension implements vscode.Disposable {
     const choices: (vscode.QuickPickItem & { verdict: Verdict })[] = [
       { label: "$(check) Accept", description: "the result was right", verdict: "accept" },
       { label: "$(x) Reject", description: "the result was wrong", verdict: "reject" },
-      ...[5, 4, 3, 2, 1].map((n) => ({ label: `${"★".repeat(n)}${"☆".repeat(5 - n)}`, description: `rate ${n} of 5`, verdict: parseVerdict(String(n)) ?? n })),
+      ...[5, 4, 3, 2, 1].map((n) => ({ label: `${"★".repeat(n)}${"☆".repeat(5 - n)}`, description: `rate ${n} of 5`, verdict: n })),
     ];
     const picked = await vscode.window.showQuickPick(choices, { title: `${CLIENT_NAME}: feedback on request ${requestId}` });
     if (picked === undefined) {
