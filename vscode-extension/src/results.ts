@@ -1,5 +1,5 @@
 /**
- * Reading what `workspace/executeCommand` returns, and the feedback verdicts the user can give.
+ * Reading what `workspace/executeCommand` returns.
  *
  * Results carry the request id, tier, model, cost, confidence and attempts; explanations and
  * metrics carry text. Keys may come snake_case (the server's JSON) or camelCase. No `vscode`
@@ -94,14 +94,5 @@ export function describeSummary(summary: ResultSummary): string {
 
 export type Verdict = "accept" | "reject" | number;
 
-/** "accept", "reject", or a rating 1–5 (as typed or picked); undefined for anything else. */
-export function parseVerdict(input: string): Verdict | undefined {
-  const v = input.trim().toLowerCase();
-  if (v === "accept" || v === "reject") {
-    return v;
-  }
-  if (/^[1-5]$/.test(v)) {
-    return Number(v);
-  }
-  return undefined;
-}
+/** What `agentic.feedback` accepts after the request id. */
+export type Verdict = "accept" | "reject" | number;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { describeSummary, parseVerdict, summarizeResult } from "../src/results";
+import { describeSummary, summarizeResult } from "../src/results";
 
 describe("summarizeResult", () => {
   it("reads snake_case results", () => {
@@ -43,16 +43,5 @@ describe("describeSummary", () => {
     assert.equal(line, "request r-1 · budget (m) · $0.0012 · confidence 0.90 · 2 attempts");
     assert.equal(describeSummary({ costUsd: 0, attempts: 1 }), "$0 · 1 attempt");
     assert.equal(describeSummary({}), "");
-  });
-});
-
-describe("parseVerdict", () => {
-  it("accepts accept, reject and ratings 1-5", () => {
-    assert.equal(parseVerdict(" Accept "), "accept");
-    assert.equal(parseVerdict("reject"), "reject");
-    assert.equal(parseVerdict("4"), 4);
-    assert.equal(parseVerdict("6"), undefined);
-    assert.equal(parseVerdict("0"), undefined);
-    assert.equal(parseVerdict("maybe"), undefined);
   });
 });
