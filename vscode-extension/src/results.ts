@@ -92,7 +92,5 @@ export function describeSummary(summary: ResultSummary): string {
   return parts.join(" · ");
 }
 
-export type Verdict = "accept" | "reject" | number;
-
 /** What `agentic.feedback` accepts after the request id. */
 export type Verdict = "accept" | "reject" | number;
