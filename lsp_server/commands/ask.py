@@ -77,15 +77,20 @@ def _target_file(root: Path, file: Path | None) -> Path | None:
 def apply_changes(root: Path, changes: list[Any]) -> list[str]:
     """Write each change whose file still holds the text the edit was computed against."""
     written: list[str] = []
+    crlf: dict[str, bool] = {}
     for change in changes:
         path = root / change.path
-        current = path.read_text(encoding="utf-8") if path.exists() else ""
-        if current != change.old_text:
+        raw = path.read_text(encoding="utf-8", newline="") if path.exists() else ""
+        crlf[change.path] = "\r\n" in raw
+        if raw.replace("\r\n", "\n") != change.old_text.replace("\r\n", "\n"):
             raise StaleDocumentError(f"{change.path} changed while the request ran; nothing written")
     for change in changes:
         path = root / change.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(change.new_text, encoding="utf-8")
+        text = change.new_text
+        if crlf[change.path] and "\r\n" not in text:
+            text = text.replace("\n", "\r\n")  # keep the file's line endings
+        path.write_text(text, encoding="utf-8", newline="")
         written.append(change.path)
     return written
 
