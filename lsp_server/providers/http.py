@@ -149,13 +149,16 @@ class Failures:
             return self.rate_limited(f"rate limited (429 {reason})", parse_retry_after(headers))
         if status in RETRYABLE_STATUSES or status >= 500:
             what = "overloaded" if status in (503, 529) else "server error"
+            hint = parse_retry_after(headers)
+            if hint is not None:  # "come back later" with a time: treated like a rate limit
+                return self.rate_limited(f"{what} ({status} {reason})", hint, status)
             return self.fail(RetryableProviderError, f"{what} ({status} {reason})", status)
         return self.fail(FatalProviderError, f"the request was rejected ({status} {reason})", status)
 
-    def rate_limited(self, message: str, retry_after: float | None) -> RateLimitedError:
+    def rate_limited(self, message: str, retry_after: float | None, status: int = 429) -> RateLimitedError:
         return RateLimitedError(
             scrub(f"{self.label}: {message}", self._secrets),
-            provider=self.settings.name, status=429, retry_after=retry_after,
+            provider=self.settings.name, status=status, retry_after=retry_after,
         )
 
     def transport_error(self, exc: httpx.HTTPError) -> ProviderError:

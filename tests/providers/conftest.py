@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from provider_helpers import SECRET, MakeProvider, RecordingSleep
 from standins import StandinServer
 from standins.fixtures import standin  # noqa: F401  (re-exported fixture)
 
@@ -14,25 +15,10 @@ from lsp_server.providers import make_provider
 from lsp_server.providers.adapter import ProviderAdapter
 from lsp_server.providers.retry import RetryPolicy
 
-SECRET = "sk-test-SECRET-0123456789abcdef"
-
-
-class RecordingSleep:
-    """An injected sleep: records every wait and returns at once."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
 
 @pytest.fixture
 def sleeps() -> RecordingSleep:
     return RecordingSleep()
-
-
-MakeProvider = Callable[..., ProviderAdapter]
 
 
 @pytest.fixture

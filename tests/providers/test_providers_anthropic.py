@@ -7,7 +7,7 @@ from typing import Any
 
 import anthropic
 import pytest
-from conftest import SECRET, MakeProvider
+from provider_helpers import SECRET, MakeProvider
 from standins import Reply
 
 from lsp_server.errors import MalformedResponseError

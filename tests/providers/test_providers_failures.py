@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 import pytest
-from conftest import SECRET, MakeProvider, RecordingSleep
+from provider_helpers import SECRET, MakeProvider, RecordingSleep
 from standins import Reply, StandinServer
 
 from lsp_server.errors import (

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import SECRET, MakeProvider
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
+from provider_helpers import SECRET, MakeProvider
 from standins import Reply
 
 from lsp_server.errors import AuthenticationError, ModelNotFoundError

@@ -7,7 +7,7 @@ from typing import Any
 
 import ollama
 import pytest
-from conftest import MakeProvider
+from provider_helpers import MakeProvider
 from standins import Reply
 
 from lsp_server.errors import FatalProviderError, ModelNotFoundError

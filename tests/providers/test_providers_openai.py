@@ -7,7 +7,7 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import SECRET, MakeProvider
+from provider_helpers import SECRET, MakeProvider
 from standins import Reply
 
 from lsp_server.config import ModelSettings

@@ -78,7 +78,10 @@ def test_status_codes_map_to_typed_errors_naming_model_and_fix() -> None:
     limited = f.status_error(429, "", {"retry-after": "2"})
     assert isinstance(limited, RateLimitedError) and limited.retry_after == 2.0
     for status in (408, 500, 502, 503, 504, 529):
-        assert isinstance(f.status_error(status, "<html>oops</html>", {}), RetryableProviderError)
+        plain = f.status_error(status, "<html>oops</html>", {})
+        assert type(plain) is RetryableProviderError and plain.status == status
+    overloaded = f.status_error(529, "", {"retry-after": "4"})
+    assert isinstance(overloaded, RateLimitedError) and (overloaded.status, overloaded.retry_after) == (529, 4.0)
     bad = f.status_error(400, '{"error": {"type": "invalid_request_error", "message": "max_tokens"}}', {})
     assert type(bad) is FatalProviderError and "invalid_request_error: max_tokens" in str(bad)
     assert isinstance(f.transport_error(httpx.ConnectTimeout("t")), RetryableProviderError)
