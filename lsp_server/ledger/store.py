@@ -20,6 +20,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -125,6 +126,8 @@ class Ledger:
         self._lock = threading.RLock()
         self._commits = 0
         self._checkpointer: _Checkpointer | None = None
+        self._labels: dict[tuple[str, str, str], str] = {}
+        self._labels_settings: Settings | None = None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -205,7 +208,9 @@ class Ledger:
     def day_of(self, moment: datetime | None = None) -> date:
         """The calendar day (in the ledger's time zone) that ``moment`` belongs to."""
         aware = self._aware(moment)
-        return aware.astimezone(self.tz).date() if self.tz is not None else aware.astimezone().date()
+        if self.tz is not None:
+            return aware.astimezone(self.tz).date()
+        return date(*time.localtime(aware.timestamp())[:3])  # the system zone, DST included
 
     def today(self, now: datetime | None = None) -> date:
         return self.day_of(now)
@@ -275,8 +280,16 @@ class Ledger:
 
     def label_for(self, provider: str, model: str, tier: str) -> str:
         """The report label of the model behind an attempt (see :mod:`lsp_server.ledger.labels`)."""
-        found = self._model_settings(provider, model)
-        return provider_label(found) if found is not None else fallback_label(provider, model, tier)
+        if self._labels_settings is not self.settings:  # settings replaced: labels may change
+            self._labels.clear()
+            self._labels_settings = self.settings
+        key = (provider, model, tier)
+        label = self._labels.get(key)
+        if label is None:
+            found = self._model_settings(provider, model)
+            label = provider_label(found) if found is not None else fallback_label(provider, model, tier)
+            self._labels[key] = label
+        return label
 
     def _model_settings(self, provider: str, model: str) -> ModelSettings | None:
         configured = self.settings.model_named(provider)

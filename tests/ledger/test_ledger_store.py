@@ -212,3 +212,12 @@ def test_sustained_writes_keep_the_wal_bounded(tmp_path: Path) -> None:
         assert Path(f"{path}-wal").stat().st_size < 4 * 8 * 1024 * 1024
         assert led.connection.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 1500
     assert not Path(f"{path}-wal").exists()  # folded back in on close
+
+
+def test_labels_follow_replaced_settings(tmp_path: Path) -> None:
+    with Ledger.open(tmp_path / "l.sqlite3") as led:
+        assert led.label_for("mine", "custom-model", "budget") == "custom-model"
+        led.settings = parse_settings({"models": [{
+            "name": "mine", "provider": "openai", "model": "custom-model", "tier": "budget",
+            "base_url": "https://api.groq.com/openai/v1"}]})
+        assert led.label_for("mine", "custom-model", "budget") == "Groq"
