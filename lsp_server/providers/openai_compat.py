@@ -152,7 +152,9 @@ class OpenAICompatProvider(ProviderAdapter):
             if "error" in data and "choices" not in data:
                 raise body_error(self.http, data)
             first = first or data
-            usage = usage_from(data.get("usage")) or usage
+            groq = data.get("x_groq")  # Groq's own place for stream usage
+            usage = usage_from(data.get("usage")) or (
+                usage_from(groq.get("usage")) if isinstance(groq, dict) else None) or usage
             for choice in data.get("choices") or ():
                 if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                     continue

@@ -177,6 +177,20 @@ async def test_connection_dropped_mid_stream_is_never_a_whole_answer(
     assert len(srv.generations) == 1  # partial text went out: no silent retry
 
 
+@pytest.mark.parametrize("vendor", ["anthropic", "openai", "ollama"])  # Gemini: its own test
+async def test_a_stream_that_ends_without_its_closing_event_is_malformed(
+    vendor: str, standin: Any, connect: MakeProvider
+) -> None:
+    srv = standin(vendor, Reply("cut short here", truncate=True))
+    seen: list[str] = []
+    with pytest.raises(MalformedResponseError):
+        async for item in connect(srv).stream(PROMPT):
+            assert not isinstance(item, Completion)
+            seen.append(item.text)
+    assert "".join(seen) == "cut short here"
+    assert len(srv.generations) == 1
+
+
 @pytest.mark.parametrize("vendor", VENDORS)
 async def test_connection_dropped_before_any_text_is_retried(vendor: str, standin: Any, connect: MakeProvider) -> None:
     srv = standin(vendor, Reply("lost", drop_after=0), Reply("second try", input=5, output=2))

@@ -3,6 +3,7 @@ Google's error shapes, and the stand-in checked with the official ``google-genai
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from google.genai import types
 from provider_helpers import SECRET, MakeProvider
 from standins import Reply
 
-from lsp_server.errors import AuthenticationError, ModelNotFoundError
+from lsp_server.errors import AuthenticationError, MalformedResponseError, ModelNotFoundError
 from lsp_server.providers import Completion, Prompt, StreamDelta, Usage
 from lsp_server.providers.gemini import _retry_delay
 
@@ -119,3 +120,12 @@ async def test_our_request_carries_what_the_sdk_sends(standin: Any, connect: Mak
     assert (ours.method, ours.path, ours.query) == (theirs.method, theirs.path, theirs.query)
     assert ours.body == theirs.body
     assert ours.headers["x-goog-api-key"] == theirs.headers["x-goog-api-key"] == "***"
+
+
+async def test_a_stream_without_a_finish_reason_is_malformed(standin: Any, connect: MakeProvider) -> None:
+    chunk = {"candidates": [{"content": {"parts": [{"text": "half"}], "role": "model"}, "index": 0}],
+             "usageMetadata": {"promptTokenCount": 5, "totalTokenCount": 5}, "modelVersion": "gemini-3.8-flash"}
+    srv = standin("gemini", Reply(raw_events=[json.dumps(chunk)]))
+    with pytest.raises(MalformedResponseError, match="finishReason"):
+        [_ async for _ in connect(srv).stream(PROMPT)]
+    assert len(srv.generations) == 1

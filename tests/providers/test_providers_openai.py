@@ -3,6 +3,7 @@ stand-in checked with the official ``openai`` SDK."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import openai
@@ -123,3 +124,18 @@ async def test_our_request_carries_what_the_sdk_sends(standin: Any, connect: Mak
     assert (ours.method, ours.path) == (theirs.method, theirs.path)
     assert ours.headers["authorization"] == theirs.headers["authorization"] == "***"
     assert ours.headers["content-type"] == theirs.headers["content-type"] == "application/json"
+
+
+async def test_groq_usage_in_x_groq_is_read(standin: Any, connect: MakeProvider) -> None:
+    chunks = [
+        {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "llama",
+         "choices": [{"index": 0, "delta": {"role": "assistant", "content": "hey"}, "finish_reason": None}]},
+        {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "llama",
+         "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+         "x_groq": {"id": "req_1", "usage": {"prompt_tokens": 77, "completion_tokens": 1, "total_tokens": 78}}},
+    ]
+    srv = standin("openai", Reply(raw_events=[*map(json.dumps, chunks), "[DONE]"]))
+    items = [i async for i in connect(srv).stream(PROMPT)]
+    final = items[-1]
+    assert isinstance(final, Completion) and final.text == "hey"
+    assert final.usage == Usage(input=77, output=1) and "usage_estimated" not in final.extra

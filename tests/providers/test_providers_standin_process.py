@@ -35,6 +35,7 @@ def process(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        proc.stdout.close()
 
 
 async def test_a_separate_process_serves_scripts_and_reports_its_log(process: tuple[str, subprocess.Popen[str]]) -> None:

@@ -8,9 +8,9 @@ In a test::
         ...
         assert srv.generations[0].body["model"] == "claude-sonnet-4-5"
 
-As a process (for editor tests and benchmarks)::
+As a process (for editor tests and benchmarks), with ``tests/`` on the path::
 
-    python -m standins --vendor anthropic --port 0 --script replies.json
+    PYTHONPATH=tests python -m standins --vendor anthropic --port 0 --script replies.json
 
 prints the base URL on its first stdout line; ``GET /_standin/requests`` returns the log,
 ``POST /_standin/replies`` queues replies and ``POST /_standin/reset`` clears both.

@@ -33,6 +33,8 @@ class Reply:
     chunks: list[str] | None = None  # how a stream splits ``text`` (default: word by word)
     drop_after: int | None = None  # close the connection after this many text chunks
     malformed: str | None = None  # send this instead of the vendor's JSON (status 200)
+    truncate: bool = False  # end the stream cleanly after the last text chunk, without closing events
+    raw_events: list[str] | None = None  # stream these data payloads instead of the vendor's events
     stream_error: str | None = None  # an error event in the stream after drop_after (or 0) chunks
     stop_reason: str | None = None
     model: str | None = None

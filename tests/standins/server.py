@@ -304,6 +304,11 @@ class StandinServer:
             await _send(writer, 200, data, extra=extra)
             return True
         events = wire.stream(reply, req, usage)
+        if reply.raw_events is not None:
+            events = [(wire.malformed_event(e), True) for e in reply.raw_events]
+        if reply.truncate:
+            last_text = max((i for i, (_, has_text) in enumerate(events) if has_text), default=-1)
+            events = events[: last_text + 1]
         if reply.malformed is not None:
             events.insert(0, (wire.malformed_event(reply.malformed), False))
         drop_after = reply.drop_after
