@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+
+import httpx
 
 from lsp_server.config import ModelSettings
 from lsp_server.context.tokens import count_tokens
 from lsp_server.errors import AuthenticationError, MalformedResponseError
-from lsp_server.providers.base import Availability, Completion, Prompt, StreamDelta
+from lsp_server.providers.base import Availability, Completion, Prompt, StreamDelta, Usage
+from lsp_server.providers.http import Classifier, VendorHttp
 from lsp_server.providers.retry import RetryPolicy, call_with_retries, stream_with_retries
 
 AVAILABILITY_TTL_SECONDS = 10.0
@@ -119,3 +122,49 @@ class ProviderAdapter:
     def count_tokens(self, text: str) -> int:
         """An estimate good to about 15% (see :mod:`lsp_server.context.tokens`)."""
         return count_tokens(text)
+
+    def completion(
+        self, text: str, usage: Usage, stop: object, raw_model: object, extra: dict[str, object]
+    ) -> Completion:
+        """A Completion for this model (``model`` as configured, ``raw_model`` as reported)."""
+        return Completion(
+            text=text,
+            model=self.settings.model,
+            usage=usage,
+            stop_reason=str(stop) if stop is not None else None,
+            provider=self.settings.name,
+            raw_model=str(raw_model or self.settings.model),
+            extra=extra,
+        )
+
+
+class HttpProviderAdapter(ProviderAdapter):
+    """An adapter that talks to its vendor through :class:`VendorHttp` (all but Ollama)."""
+
+    def __init__(
+        self,
+        settings: ModelSettings,
+        *,
+        api_key: str | None,
+        policy: RetryPolicy | None,
+        headers: Mapping[str, str],
+        auth_hint: str,
+        classify: Classifier | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(settings, api_key=api_key, policy=policy)
+        self.http = VendorHttp(
+            settings, headers={"accept": "application/json", **headers}, secret=api_key,
+            auth_hint=auth_hint, classify=classify, transport=transport,
+        )
+
+    def check_path(self) -> str:
+        """A cheap GET that needs a valid key (a model list)."""
+        raise NotImplementedError
+
+    async def _check(self) -> Availability:
+        ok, detail = await self.http.check(self.check_path())
+        return Availability(ok, detail)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

@@ -15,9 +15,9 @@ import httpx
 
 from lsp_server.config import ModelSettings
 from lsp_server.errors import FatalProviderError, ProviderError, RetryableProviderError
-from lsp_server.providers.adapter import ProviderAdapter
-from lsp_server.providers.base import Availability, Completion, Prompt, StreamDelta, Usage
-from lsp_server.providers.http import Failures, VendorHttp, as_int, json_event
+from lsp_server.providers.adapter import HttpProviderAdapter
+from lsp_server.providers.base import Completion, Prompt, StreamDelta, Usage
+from lsp_server.providers.http import Failures, as_int, json_event
 from lsp_server.providers.retry import RetryPolicy
 
 # The API version the official SDK (anthropic 2.12) sends. Its Messages schema has no sampling
@@ -74,7 +74,7 @@ def stream_error(failures: Failures, data: dict[str, Any]) -> ProviderError:
     return failures.fail(FatalProviderError, message)
 
 
-class AnthropicProvider(ProviderAdapter):
+class AnthropicProvider(HttpProviderAdapter):
     """Claude models through ``POST /v1/messages``."""
 
     def __init__(
@@ -85,29 +85,20 @@ class AnthropicProvider(ProviderAdapter):
         policy: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        super().__init__(settings, api_key=api_key, policy=policy)
         env = settings.effective_key_env or "api_key_env"
-        headers = {"anthropic-version": ANTHROPIC_VERSION, "accept": "application/json"}
+        headers = {"anthropic-version": ANTHROPIC_VERSION}
         if api_key:
             headers["x-api-key"] = api_key
-        self.http = VendorHttp(
-            settings, headers=headers, secret=api_key, transport=transport,
+        super().__init__(
+            settings, api_key=api_key, policy=policy, headers=headers, transport=transport,
             auth_hint=f"set {env} to a valid Anthropic API key (console.anthropic.com)",
         )
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    def check_path(self) -> str:
+        return MODELS_PATH
 
     def _completion(self, message: dict[str, Any], text: str, usage: Usage, stop: Any) -> Completion:
-        return Completion(
-            text=text,
-            model=self.settings.model,
-            usage=usage,
-            stop_reason=str(stop) if stop is not None else None,
-            provider=self.settings.name,
-            raw_model=str(message.get("model") or self.settings.model),
-            extra={"id": message.get("id", "")},
-        )
+        return self.completion(text, usage, stop, message.get("model"), {"id": message.get("id", "")})
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         data = await self.http.post_json(MESSAGES_PATH, request_body(self.settings, prompt, stream=False))
@@ -150,7 +141,3 @@ class AnthropicProvider(ProviderAdapter):
             elif kind == "error":
                 raise stream_error(self.http, data)
         raise self.http.malformed("the stream ended before message_stop")
-
-    async def _check(self) -> Availability:
-        ok, detail = await self.http.check(MODELS_PATH)
-        return Availability(ok, detail)

@@ -19,9 +19,9 @@ from lsp_server.errors import (
     ProviderError,
     RetryableProviderError,
 )
-from lsp_server.providers.adapter import ProviderAdapter
-from lsp_server.providers.base import Availability, Completion, Prompt, StreamDelta, Usage
-from lsp_server.providers.http import VendorHttp, as_int, json_event, vendor_message
+from lsp_server.providers.adapter import HttpProviderAdapter
+from lsp_server.providers.base import Completion, Prompt, StreamDelta, Usage
+from lsp_server.providers.http import as_int, json_event, vendor_message
 from lsp_server.providers.retry import RetryPolicy
 
 API_VERSION = "v1beta"
@@ -74,7 +74,7 @@ def _retry_delay(body: Any) -> float | None:
     return None
 
 
-class GeminiProvider(ProviderAdapter):
+class GeminiProvider(HttpProviderAdapter):
     """Gemini models through the Generative Language API."""
 
     def __init__(
@@ -85,16 +85,16 @@ class GeminiProvider(ProviderAdapter):
         policy: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        super().__init__(settings, api_key=api_key, policy=policy)
         env = settings.effective_key_env or "api_key_env"
         self._auth_hint = f"set {env} to a valid Gemini API key (aistudio.google.com/apikey)"
-        headers = {"accept": "application/json"}
-        if api_key:
-            headers["x-goog-api-key"] = api_key
-        self.http = VendorHttp(
-            settings, headers=headers, secret=api_key, transport=transport,
+        super().__init__(
+            settings, api_key=api_key, policy=policy, transport=transport,
+            headers={"x-goog-api-key": api_key} if api_key else {},
             auth_hint=self._auth_hint, classify=self._classify,
         )
+
+    def check_path(self) -> str:
+        return model_path(self.settings)
 
     def _classify(self, status: int, body: Any, raw: str) -> ProviderError | None:
         """Google says "API key not valid" with a 400, and puts the retry hint in the body."""
@@ -108,9 +108,6 @@ class GeminiProvider(ProviderAdapter):
             hint = _retry_delay(body)
             return self.http.rate_limited(f"rate limited (429 {vendor_message(body, raw)})", hint) if hint is not None else None
         return None
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
 
     def _candidate(self, data: dict[str, Any]) -> tuple[str, Any]:
         """The text of the first candidate and its finish reason (None while streaming)."""
@@ -147,15 +144,7 @@ class GeminiProvider(ProviderAdapter):
         return self.http.fail(FatalProviderError, message)
 
     def _completion(self, data: dict[str, Any], text: str, usage: Usage, stop: Any) -> Completion:
-        return Completion(
-            text=text,
-            model=self.settings.model,
-            usage=usage,
-            stop_reason=str(stop) if stop is not None else None,
-            provider=self.settings.name,
-            raw_model=str(data.get("modelVersion") or self.settings.model),
-            extra={"id": data.get("responseId", "")},
-        )
+        return self.completion(text, usage, stop, data.get("modelVersion"), {"id": data.get("responseId", "")})
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         path = f"{model_path(self.settings)}:generateContent"
@@ -184,7 +173,3 @@ class GeminiProvider(ProviderAdapter):
         if stop is None:
             raise self.http.malformed("the stream ended without a finishReason")
         yield self._completion(last, "".join(parts), usage, stop)
-
-    async def _check(self) -> Availability:
-        ok, detail = await self.http.check(model_path(self.settings))
-        return Availability(ok, detail)

@@ -124,15 +124,9 @@ class OllamaProvider(ProviderAdapter):
         return {"model": s.model, "messages": messages, "options": options, "keep_alive": s.keep_alive}
 
     def _completion(self, part: ollama.ChatResponse, text: str, num_ctx: int) -> Completion:
-        return Completion(
-            text=text,
-            model=self.settings.model,
-            usage=Usage(input=part.prompt_eval_count or 0, output=part.eval_count or 0),
-            stop_reason=part.done_reason,
-            provider=self.settings.name,
-            raw_model=part.model or self.settings.model,
-            extra={"num_ctx": num_ctx, "load_ms": (part.load_duration or 0) / 1e6},
-        )
+        usage = Usage(input=part.prompt_eval_count or 0, output=part.eval_count or 0)
+        extra: dict[str, object] = {"num_ctx": num_ctx, "load_ms": (part.load_duration or 0) / 1e6}
+        return self.completion(text, usage, part.done_reason, part.model, extra)
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         request = self._request(prompt)

@@ -19,9 +19,9 @@ import httpx
 
 from lsp_server.config import ModelSettings
 from lsp_server.errors import FatalProviderError, ProviderError, RetryableProviderError
-from lsp_server.providers.adapter import ProviderAdapter
-from lsp_server.providers.base import Availability, Completion, Prompt, StreamDelta, Usage
-from lsp_server.providers.http import Failures, VendorHttp, as_int, is_loopback, json_event
+from lsp_server.providers.adapter import HttpProviderAdapter
+from lsp_server.providers.base import Completion, Prompt, StreamDelta, Usage
+from lsp_server.providers.http import Failures, as_int, is_loopback, json_event
 from lsp_server.providers.retry import RetryPolicy
 
 CHAT_PATH = "/chat/completions"
@@ -83,7 +83,7 @@ def body_error(failures: Failures, data: dict[str, Any]) -> ProviderError:
     return failures.fail(FatalProviderError, message)
 
 
-class OpenAICompatProvider(ProviderAdapter):
+class OpenAICompatProvider(HttpProviderAdapter):
     """Chat models behind an OpenAI-compatible ``/chat/completions``."""
 
     def __init__(
@@ -94,19 +94,16 @@ class OpenAICompatProvider(ProviderAdapter):
         policy: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        super().__init__(settings, api_key=api_key, policy=policy)
-        self.needs_key = not is_loopback(settings.effective_base_url)
         env = settings.effective_key_env or "api_key_env"
-        headers = {"accept": "application/json"}
-        if api_key:
-            headers["authorization"] = f"Bearer {api_key}"
-        self.http = VendorHttp(
-            settings, headers=headers, secret=api_key, transport=transport,
+        super().__init__(
+            settings, api_key=api_key, policy=policy, transport=transport,
+            headers={"authorization": f"Bearer {api_key}"} if api_key else {},
             auth_hint=f"set {env} to a valid key for {settings.effective_base_url}",
         )
+        self.needs_key = not is_loopback(settings.effective_base_url)
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    def check_path(self) -> str:
+        return MODELS_PATH
 
     def _completion(
         self, data: dict[str, Any], text: str, usage: Usage | None, stop: Any, prompt: Prompt
@@ -115,15 +112,7 @@ class OpenAICompatProvider(ProviderAdapter):
         if usage is None:
             usage = Usage(input=self.count_tokens(prompt.text()), output=self.count_tokens(text))
             extra["usage_estimated"] = True
-        return Completion(
-            text=text,
-            model=self.settings.model,
-            usage=usage,
-            stop_reason=str(stop) if stop is not None else None,
-            provider=self.settings.name,
-            raw_model=str(data.get("model") or self.settings.model),
-            extra=extra,
-        )
+        return self.completion(text, usage, stop, data.get("model"), extra)
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         data = await self.http.post_json(CHAT_PATH, request_body(self.settings, prompt, stream=False))
@@ -164,7 +153,3 @@ class OpenAICompatProvider(ProviderAdapter):
                     yield StreamDelta(str(content))
                 stop = choice.get("finish_reason") or stop
         raise self.http.malformed("the stream ended before [DONE]")
-
-    async def _check(self) -> Availability:
-        ok, detail = await self.http.check(MODELS_PATH)
-        return Availability(ok, detail)
