@@ -3,7 +3,8 @@
 The system text and the stable context prefix each end with a ``cache_control`` breakpoint, so
 a repeated request reads them from the prompt cache (billed at a tenth of the input price).
 Anthropic reports cached tokens apart from ``input_tokens``; :class:`Usage` adds them back so
-``input`` counts every prompt token.
+``input`` counts every prompt token. The request carries no ``temperature``: the API version the
+official SDK uses has no sampling parameters.
 """
 
 from __future__ import annotations

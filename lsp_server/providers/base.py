@@ -77,7 +77,13 @@ class StreamDelta:
 
 @runtime_checkable
 class Provider(Protocol):
-    """What every vendor adapter offers. Errors are subclasses of ``ProviderError``."""
+    """What every vendor adapter offers. Errors are subclasses of ``ProviderError``.
+
+    ``stream`` yields :class:`StreamDelta` items, then one :class:`Completion`; if it raises
+    instead, the text already yielded is not an answer and must be dropped. Cancelling the
+    consuming task closes the HTTP stream; a consumer that stops early without cancelling
+    should iterate inside ``contextlib.aclosing(provider.stream(prompt))``.
+    """
 
     settings: ModelSettings
 
