@@ -438,9 +438,11 @@ class Assistant:
                                                                   timings),
                 record=record, spent_today=ledger.spent_today, progress=progress,
             )
-        except asyncio.CancelledError:
+        except BaseException as exc:
+            # Cancelled, or an engine error: the request still gets an outcome and its spend.
             elapsed = (time.perf_counter() - t0) * 1000
-            ledger.finish_request(request_id, outcome="cancelled",
+            outcome = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
+            ledger.finish_request(request_id, outcome=outcome,
                                   cost_usd=sum(a.cost_usd or 0.0 for a in recorded),
                                   premium_cost_usd=None, latency_ms=elapsed)
             raise
