@@ -21,15 +21,18 @@ class BM25(Generic[K]):
     def __init__(self, docs: Mapping[K, Iterable[str]], *, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1 = k1
         self.b = b
-        self.postings: dict[str, list[tuple[K, int]]] = {}
-        self.lengths: dict[K, int] = {}
-        for key, tokens in docs.items():
-            counts = Counter(tokens)
-            self.lengths[key] = sum(counts.values())
-            for term, tf in counts.items():
-                self.postings.setdefault(term, []).append((key, tf))
+        counted = {key: Counter(tokens) for key, tokens in docs.items()}
+        self.lengths: dict[K, int] = {key: sum(c.values()) for key, c in counted.items()}
         self.n = len(self.lengths)
         self.avg_len = (sum(self.lengths.values()) / self.n) if self.n else 0.0
+        # Each posting holds the document's term weight tf·(k1+1)/(tf+k1·(1-b+b·len/avg)),
+        # so a query only multiplies by idf and adds.
+        self.postings: dict[str, list[tuple[K, float]]] = {}
+        avg = self.avg_len or 1.0
+        for key, counts in counted.items():
+            norm = k1 * (1.0 - b + b * self.lengths[key] / avg)
+            for term, tf in counts.items():
+                self.postings.setdefault(term, []).append((key, tf * (k1 + 1.0) / (tf + norm)))
 
     def idf(self, term: str) -> float:
         df = len(self.postings.get(term, ()))
@@ -38,15 +41,12 @@ class BM25(Generic[K]):
     def scores(self, query: Iterable[str]) -> dict[K, float]:
         """Each matching document's BM25 score; repeated query tokens count again (as Lucene)."""
         out: dict[K, float] = {}
-        if not self.n:
-            return out
-        k1, b, avg = self.k1, self.b, self.avg_len or 1.0
+        get = out.get
         for term, qtf in Counter(query).items():
             posting = self.postings.get(term)
             if not posting:
                 continue
             idf = self.idf(term) * qtf
-            for key, tf in posting:
-                norm = k1 * (1.0 - b + b * self.lengths[key] / avg)
-                out[key] = out.get(key, 0.0) + idf * tf * (k1 + 1.0) / (tf + norm)
+            for key, weight in posting:
+                out[key] = get(key, 0.0) + idf * weight
         return out

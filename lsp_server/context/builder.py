@@ -29,8 +29,10 @@ from lsp_server.context.ranking import (
     Prepared,
     RankedDefinition,
     RankedFile,
+    Signals,
+    fuse,
     prepared,
-    rank,
+    signals,
 )
 from lsp_server.context.tokens import count_tokens
 
@@ -44,6 +46,11 @@ MAX_PIECE_SHARE = 0.3
 NEIGHBOURS_PER_DEF = 4
 MAP_DEFS_PER_FILE = 8
 JSON_MIN_FILES = 50
+# The map stops when what is left could not hold a line, or nothing has fit for a while.
+MIN_USEFUL = 8
+# Full snippets come from the best-ranked files only; the rest of the list gets the map.
+UNIT_FILES = 50
+MAX_MISSES = 64
 
 
 @dataclass
@@ -96,27 +103,45 @@ class _Piece:
 class _Selection:
     """Line ranges chosen per file, with their running token cost."""
 
-    def __init__(self, index: IndexView, budget: int) -> None:
-        self.index = index
+    def __init__(self, prep: Prepared, budget: int) -> None:
+        self.prep = prep
         self.budget = budget
         self.used = 0
         self.ranges: dict[str, list[tuple[int, int]]] = defaultdict(list)
         self._lines: dict[str, list[str]] = {}
         self.order: list[str] = []
+        self.log: list[tuple[str, list[tuple[int, int]], int]] = []  # undo: path, before, cost
 
     def lines(self, path: str) -> list[str]:
         if path not in self._lines:
-            self._lines[path] = (self.index.text(path) or "").split("\n")
+            self._lines[path] = self.prep.texts.get(path, "").split("\n")
         return self._lines[path]
 
     def covered(self, path: str, start: int, end: int) -> bool:
         return any(a <= start and end <= b for a, b in self.ranges.get(path, ()))
 
+    def _prefix(self, path: str) -> list[int]:
+        """Running token count per line (each line with its newline), for O(1) range costs."""
+        return self.prep.line_prefix.get(path) or [0]
+
     def _tokens(self, path: str, ranges: list[tuple[int, int]]) -> int:
-        return count_tokens(self._render(path, ranges)) if ranges else 0
+        """Tokens of the rendered block: header, the lines, and a ``⋮`` line per gap."""
+        if not ranges:
+            return 0
+        sums = self._prefix(path)
+        total = count_tokens(f"\n## {path}\n")
+        prev_end = 0
+        for a, b in ranges:
+            if a > prev_end + 1:
+                total += 2
+            total += sums[b] - sums[a - 1]
+            prev_end = b
+        if prev_end < len(sums) - 1:
+            total += 2
+        return total
 
     def cost(self, path: str, start: int, end: int) -> int:
-        """Exact marginal cost: the file's rendered block with the range, minus without."""
+        """Marginal cost: the file's rendered block with the range, minus without."""
         old = self.ranges.get(path, [])
         return self._tokens(path, _merge([*old, (start, end)])) - self._tokens(path, old)
 
@@ -131,8 +156,19 @@ class _Selection:
         self.used += cost
         if path not in self.ranges:
             self.order.append(path)
+        self.log.append((path, list(self.ranges[path]), cost))
         self.ranges[path] = _merge([*self.ranges[path], (start, end)])
         return True
+
+    def undo(self) -> None:
+        """Take back the last range added."""
+        path, before, cost = self.log.pop()
+        self.used -= cost
+        if before:
+            self.ranges[path] = before
+        else:
+            del self.ranges[path]
+            self.order.remove(path)
 
     def render(self, path: str) -> str:
         return self._render(path, self.ranges[path])
@@ -214,8 +250,9 @@ def build_context(
 ) -> ContextResult:
     """Rank, select snippets within ``budget_tokens``, and apply the privacy filter."""
     t0 = time.perf_counter()
-    files, defs = rank(index, request)
     prep = prepared(index)
+    sig = signals(prep, request)
+    files, defs = fuse(prep, sig)
     privacy = PrivacyFilter.from_settings(settings.privacy)
     excluded = [f.path for f in files if privacy.is_excluded(f.path)] if for_cloud else []
     blocked = set(excluded)
@@ -225,17 +262,21 @@ def build_context(
     stable_tokens = count_tokens(stable)
     # Redaction markers can be a little longer than what they hide: keep slack for the cloud.
     room = budget_tokens - stable_tokens
-    sel = _Selection(index, max(0, int(room * 0.97) if for_cloud else room))
+    sel = _Selection(prep, max(0, int(room * 0.97) if for_cloud else room))
     full_limit = int(sel.budget * FULL_SHARE)
     max_piece = int(sel.budget * MAX_PIECE_SHARE)
 
-    # 1. The definitions the request needs, in full; their neighbours as signatures.
-    for rd in defs:
-        d = rd.definition
-        if d.path in blocked:
-            continue
+    # 1. The code the request needs, most valuable first: whole definitions (their parent's
+    #    signature and their neighbours' signatures with them), or, for a definition too
+    #    large to send whole, its signature and its best-matching passages.
+    for unit in _units(prep, sig, files, blocked):
         if sel.used >= full_limit:
             break
+        if unit.passage is not None:
+            sel.add(unit.path, *prep.passage_span[unit.passage], limit=full_limit)
+            continue
+        d = unit.definition
+        assert d is not None
         span = d.end_line - d.start_line + 1
         if (d.kind in CONTAINER_KINDS and span > 40) or sel.cost(d.path, d.start_line, d.end_line) > max_piece:
             sel.add(d.path, *_signature_span(d), limit=full_limit)
@@ -251,8 +292,9 @@ def build_context(
                 sel.add(n.path, *_signature_span(n), limit=full_limit)
 
     # 2. A compact map of the next-ranked files: one signature line per definition.
+    misses = 0
     for f in files:
-        if sel.used >= sel.budget:
+        if sel.budget - sel.used < MIN_USEFUL or misses > MAX_MISSES:
             break
         if f.path in blocked:
             continue
@@ -261,7 +303,12 @@ def build_context(
             continue
         for d in fs.definitions[: MAP_DEFS_PER_FILE * 2]:
             a, _ = _signature_span(d)
-            sel.add(f.path, a, a)
+            misses = 0 if sel.add(f.path, a, a) else misses + 1
+
+    # Line-sum costs track the exact count closely; if the exact count is over, take back
+    # the last additions until it fits.
+    while sel.log and sum(count_tokens(sel.render(p)) for p in sel.ranges) > sel.budget:
+        sel.undo()
 
     # Render in rank order; redact for the cloud.
     rank_of = {f.path: i for i, f in enumerate(files)}
@@ -297,6 +344,53 @@ def build_context(
         redactions=redactions,
         definitions=defs,
     )
+
+
+@dataclass
+class _Unit:
+    value: float
+    path: str
+    definition: Definition | None = None
+    passage: int | None = None
+
+
+def _units(prep: Prepared, sig: Signals, files: list[RankedFile], blocked: set[str]) -> list[_Unit]:
+    """Candidate snippets, valued as (how likely the file matters) × (how much of the
+    file's evidence the snippet holds): the file's fused score relative to the best file,
+    times the snippet's best lexical or mention score relative to the best in its file."""
+    top = files[0].score if files and files[0].score > 0 else 1.0
+    file_weight = {f.path: f.score / top for f in files[:UNIT_FILES]
+                   if f.score > 0 and f.path not in blocked}
+    best_in_file: dict[str, float] = {}
+    for k, s in sig.passage_lex.items():
+        p = prep.passage_owner[k][0]
+        if p in file_weight:
+            best_in_file[p] = max(best_in_file.get(p, 0.0), s)
+    mention_top: dict[str, float] = {}
+    for di, m in sig.mention_def.items():
+        p = prep.defs[di].path
+        mention_top[p] = max(mention_top.get(p, 0.0), m)
+    units: list[_Unit] = []
+    for di in sorted(set(sig.def_lex) | set(sig.mention_def)):
+        d = prep.defs[di]
+        fw = file_weight.get(d.path)
+        if fw is None:
+            continue
+        lex = sig.def_lex.get(di, 0.0) / (best_in_file.get(d.path) or 1.0)
+        named = sig.mention_def.get(di, 0.0) / (mention_top.get(d.path) or 1.0)
+        units.append(_Unit(fw * max(lex, named), d.path, definition=d))
+    for k, s in sig.passage_lex.items():
+        p, owner = prep.passage_owner[k]
+        fw = file_weight.get(p)
+        if fw is None:
+            continue
+        a, b = prep.passage_span[k]
+        od = prep.defs[owner] if owner is not None else None
+        if od is not None and (od.kind in CONTAINER_KINDS or (a, b) == (od.start_line, od.end_line)):
+            continue  # the whole definition is already a unit
+        units.append(_Unit(fw * s / (best_in_file.get(p) or 1.0), p, passage=k))
+    units.sort(key=lambda u: (-u.value, u.path, u.passage if u.passage is not None else -1))
+    return units
 
 
 def _parent(prep: Prepared, d: Definition) -> Definition | None:

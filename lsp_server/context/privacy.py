@@ -24,6 +24,10 @@ from lsp_server.config import PrivacySettings
 
 _PLUGINS_LOCK = threading.Lock()
 _PLUGINS: list[Any] | None = None
+# Detection is per line and deterministic, and consecutive contexts share most lines:
+# remember each line's verdict (keyed with the file type, which picks the plugin patterns).
+_LINE_CACHE: dict[tuple[str, str], tuple[str, int]] = {}
+_LINE_CACHE_MAX = 200_000
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9_\-+/=.~]")
 _KEY_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key-File-\d")
 _KEY_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|Private-MAC:")
@@ -104,6 +108,12 @@ class PrivacyFilter:
                 in_key = not _KEY_END.search(line, begin.end())
                 lines[i] = line[: begin.start()] + "[REDACTED:private_key]"
                 continue
+            key = (filename.rsplit(".", 1)[-1], line)
+            cached = _LINE_CACHE.get(key)
+            if cached is not None:
+                lines[i], n = cached
+                count += n
+                continue
             spans: list[tuple[int, int, str]] = []
             for plugin in plugins:
                 try:
@@ -119,9 +129,12 @@ class PrivacyFilter:
                         s, e = _expand(line, pos, pos + len(value))
                         spans.append((s, e, _label(secret.type)))
                         pos = line.find(value, pos + len(value))
-            if spans:
-                lines[i], n = _mask(line, spans)
-                count += n
+            masked, n = _mask(line, spans) if spans else (line, 0)
+            if len(_LINE_CACHE) >= _LINE_CACHE_MAX:
+                _LINE_CACHE.clear()
+            _LINE_CACHE[key] = (masked, n)
+            lines[i] = masked
+            count += n
         return "\n".join(lines), count
 
 

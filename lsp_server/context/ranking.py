@@ -17,6 +17,7 @@ signals; each ranked file and definition carries the reasons it was picked.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import math
 import threading
@@ -28,7 +29,7 @@ from typing import Protocol
 
 from lsp_server.context.bm25 import BM25
 from lsp_server.context.model import Definition, FileSymbols, SymbolEdge
-from lsp_server.context.pagerank import personalized_pagerank
+from lsp_server.context.pagerank import Graph, personalized_pagerank
 from lsp_server.context.terms import RequestTerms, extract_terms, split_identifier, tokenize
 from lsp_server.context.tokens import count_tokens
 
@@ -42,6 +43,15 @@ LEXICAL_SEEDS = 10
 IMPORT_WEIGHT = 1.0
 REVERSE_WEIGHT = 0.5
 USE_WEIGHT = 0.5
+# The walk follows each file's strongest links only: the long tail of weak links moves
+# little rank and dominates the cost on large repositories.
+MAX_OUT_EDGES = 16
+# Verbatim search is for what the user quoted or pasted, not whole logs.
+MAX_PHRASES = 24
+MAX_RANKED_DEFS = 300
+# BM25 runs over passages of at most this many lines, so a long function or a file of
+# module-level tables is matched where its words are, not diluted over its whole length.
+PASSAGE_LINES = 60
 CONTAINER_KINDS = frozenset({"class", "impl", "trait", "module", "mod", "interface"})
 BODY_KINDS = frozenset({"function", "method", "macro", "const", "static", "type", "struct",
                         "enum", "field", "variable", "constant"})
@@ -116,13 +126,20 @@ class Prepared:
     files: list[str]
     symbols: dict[str, FileSymbols]
     texts: dict[str, str]
+    blob: bytes  # every file's UTF-8 text, NUL-separated, in ``files`` order (fast search)
+    blob_starts: list[int]
     defs: list[Definition]
     def_ids: dict[tuple[str, int, str], int]  # (path, start byte, qualname) → index in defs
     defs_by_name: dict[str, list[int]]
-    def_bm25: BM25[int]
+    defs_by_parts: dict[str, list[int]]  # "max_depth" for maxDepth, MaxDepth, max_depth
+    passage_bm25: BM25[int]  # definitions cut into passages, plus code outside definitions
+    passage_owner: list[tuple[str, int | None]]
+    passage_span: list[tuple[int, int]]
     file_bm25: BM25[str]
-    graph: dict[str, dict[str, float]]
+    path_bm25: BM25[str]  # path components only: file names say what a file is about
+    graph: Graph
     file_tokens: dict[str, int]
+    line_prefix: dict[str, list[int]]  # per file: running token count, line by line
     global_rank: dict[str, float]
     callees: dict[DefKey, list[DefKey]]  # what a definition's body refers to
     callers: dict[DefKey, list[DefKey]]  # the definitions whose bodies refer to it
@@ -130,9 +147,26 @@ class Prepared:
     users: dict[str, set[str]]  # name → files that reference it
 
 
-def _def_body(text_bytes: bytes, d: Definition, limit: int = 6000) -> str:
-    end = min(d.end_byte, d.start_byte + limit)
-    return text_bytes[d.start_byte:end].decode("utf-8", "replace")
+def _passages(start: int, end: int) -> list[tuple[int, int]]:
+    """Lines ``start..end`` (1-based, inclusive) cut into passages of at most PASSAGE_LINES."""
+    return [(a, min(end, a + PASSAGE_LINES - 1)) for a in range(start, end + 1, PASSAGE_LINES)]
+
+
+def _flat(line_toks: list[list[str]], a: int, b: int) -> list[str]:
+    return [t for toks in line_toks[a - 1:b] for t in toks]
+
+
+def _uncovered(nlines: int, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Line ranges of a file that no definition covers (module-level code, macros, tables)."""
+    out: list[tuple[int, int]] = []
+    line = 1
+    for a, b in sorted(spans):
+        if a > line:
+            out.append((line, a - 1))
+        line = max(line, b + 1)
+    if line <= nlines:
+        out.append((line, nlines))
+    return out
 
 
 def _prepare(index: IndexView) -> Prepared:
@@ -140,55 +174,96 @@ def _prepare(index: IndexView) -> Prepared:
     symbols: dict[str, FileSymbols] = {}
     texts: dict[str, str] = {}
     defs: list[Definition] = []
-    def_docs: dict[int, list[str]] = {}
+    passages: dict[int, list[str]] = {}
+    passage_owner: list[tuple[str, int | None]] = []  # passage → (file, definition or None)
+    passage_span: list[tuple[int, int]] = []  # passage → its lines
     file_docs: dict[str, list[str]] = {}
+    path_docs: dict[str, list[str]] = {}
     file_tokens: dict[str, int] = {}
+    line_prefix: dict[str, list[int]] = {}
     users: dict[str, set[str]] = defaultdict(set)
     for path in files:
         fs = index.file(path)
         text = index.text(path) or ""
         texts[path] = text
-        ptoks = tokenize(path.replace("/", " ").replace(".", " "))
-        file_docs[path] = ptoks + tokenize(text)
-        file_tokens[path] = count_tokens(text)
+        ptoks = tokenize(path.rsplit(".", 1)[0].replace("/", " ").replace(".", " "))
+        path_docs[path] = ptoks
+        lines = text.split("\n")
+        line_toks = [tokenize(line) for line in lines]
+        file_docs[path] = ptoks + [t for toks in line_toks for t in toks]
+        prefix = [0]
+        for line in text.split("\n"):
+            prefix.append(prefix[-1] + count_tokens(line) + 1)
+        line_prefix[path] = prefix
+        file_tokens[path] = prefix[-1]
         if fs is None:
             continue
         symbols[path] = fs
         for r in fs.references:
             users[r.name].add(path)
-        raw = text.encode("utf-8")
+        leaf_spans: list[tuple[int, int]] = []
         for d in fs.definitions:
             i = len(defs)
             defs.append(d)
-            doc = tokenize(d.name) * 2 + tokenize(d.qualname) + ptoks
+            head = tokenize(d.name) * 2 + tokenize(d.qualname) + ptoks
             if d.kind in CONTAINER_KINDS:
-                doc += tokenize(d.signature)
-            else:
-                doc += tokenize(_def_body(raw, d))
-            def_docs[i] = doc
+                passages[len(passage_owner)] = head + tokenize(d.signature)
+                passage_owner.append((path, i))
+                passage_span.append((d.start_line, d.start_line))
+                continue
+            leaf_spans.append((d.start_line, d.end_line))
+            for a, b in _passages(d.start_line, d.end_line):
+                passages[len(passage_owner)] = head + _flat(line_toks, a, b)
+                passage_owner.append((path, i))
+                passage_span.append((a, b))
+        for start, end in _uncovered(len(lines), leaf_spans):
+            for a, b in _passages(start, end):
+                toks = _flat(line_toks, a, b)
+                if toks:
+                    passages[len(passage_owner)] = ptoks + toks
+                    passage_owner.append((path, None))
+                    passage_span.append((a, b))
     defs_by_name: dict[str, list[int]] = defaultdict(list)
     def_ids: dict[tuple[str, int, str], int] = {}
     by_key: dict[DefKey, Definition] = {}
+    defs_by_parts: dict[str, list[int]] = defaultdict(list)
     for i, d in enumerate(defs):
         defs_by_name[d.name].append(i)
         def_ids[(d.path, d.start_byte, d.qualname)] = i
         by_key.setdefault((d.path, d.qualname), d)
+    for name, ids in defs_by_name.items():
+        defs_by_parts["_".join(split_identifier(name))].extend(ids)
     graph: dict[str, dict[str, float]] = defaultdict(dict)
     callees: dict[DefKey, list[DefKey]] = defaultdict(list)
     callers: dict[DefKey, list[DefKey]] = defaultdict(list)
     _add_edges(index, graph, callees, callers)
+    compiled = Graph.compile(graph, tuple(files))
+    encoded = [texts[p].encode("utf-8", "replace") for p in files]
+    blob_starts: list[int] = []
+    offset = 0
+    for data in encoded:
+        blob_starts.append(offset)
+        offset += len(data) + 1
+    blob = b"\x00".join(encoded)
     return Prepared(
         files=files,
         symbols=symbols,
         texts=texts,
+        blob=blob,
+        blob_starts=blob_starts,
         defs=defs,
         def_ids=def_ids,
         defs_by_name=dict(defs_by_name),
-        def_bm25=BM25(def_docs),
+        defs_by_parts=dict(defs_by_parts),
+        passage_bm25=BM25(passages),
+        passage_owner=passage_owner,
+        passage_span=passage_span,
         file_bm25=BM25(file_docs),
-        graph=dict(graph),
+        path_bm25=BM25(path_docs),
+        graph=compiled,
         file_tokens=file_tokens,
-        global_rank=personalized_pagerank(graph, {}),
+        line_prefix=line_prefix,
+        global_rank=personalized_pagerank(compiled, {}),
         callees=dict(callees),
         callers=dict(callers),
         by_key=by_key,
@@ -230,6 +305,10 @@ def _add_edges(
                 callers[dst_key].append(src_key)
     for (a, b), w in pair.items():
         add(a, b, math.sqrt(w))
+    for node, out in list(graph.items()):
+        if len(out) > MAX_OUT_EDGES:
+            keep = sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_OUT_EDGES]
+            graph[node] = dict(keep)
 
 
 _CACHE_LOCK = threading.Lock()
@@ -288,7 +367,7 @@ def _match_paths(prep: Prepared, mentioned: dict[str, int | None]) -> dict[str, 
                 best.append(path)
         if best and len(best) <= AMBIGUOUS_DEFS:
             for path in best:
-                out[path] = max(out.get(path, 0.0), best_len / len(parts) / len(best))
+                out[path] = max(out.get(path, 0.0), 1.0 / len(best))
     return out
 
 
@@ -318,7 +397,9 @@ class Signals:
     explicit: set[str] = field(default_factory=set)  # named by path, under the cursor, open
     mention_def: dict[int, float] = field(default_factory=lambda: defaultdict(float))
     def_lex: dict[int, float] = field(default_factory=dict)
+    passage_lex: dict[int, float] = field(default_factory=dict)
     file_lex: dict[str, float] = field(default_factory=dict)
+    path_lex: dict[str, float] = field(default_factory=dict)
     file_deflex: dict[str, float] = field(default_factory=dict)
     walk: dict[str, float] = field(default_factory=dict)
     reasons: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -356,12 +437,16 @@ def signals(prep: Prepared, request: ContextRequest) -> Signals:
                 reasons[path].append(label)
 
     query = terms.tokens
-    sig.def_lex = prep.def_bm25.scores(query)
     sig.file_lex = prep.file_bm25.scores(query)
-    for i, s in sig.def_lex.items():
-        p = prep.defs[i].path
+    sig.path_lex = prep.path_bm25.scores(query)
+    # A definition (and a file) scores as its best passage.
+    sig.passage_lex = prep.passage_bm25.scores(query)
+    for k, s in sig.passage_lex.items():
+        p, di = prep.passage_owner[k]
         if s > sig.file_deflex.get(p, 0.0):
             sig.file_deflex[p] = s
+        if di is not None and s > sig.def_lex.get(di, 0.0):
+            sig.def_lex[di] = s
 
     # Structure: restart the walk at the mentions and the head of the lexical lists.
     seeds: dict[str, float] = defaultdict(float)
@@ -412,7 +497,7 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
     for di in list(def_scores):
         def_scores[di] += 0.5 / (RRF_K + file_rank.get(prep.defs[di].path, len(files)) + 1)
     ranked_defs: list[RankedDefinition] = []
-    for i in sorted(def_scores, key=lambda x: (-def_scores[x], x)):
+    for i in sorted(def_scores, key=lambda x: (-def_scores[x], x))[:MAX_RANKED_DEFS]:
         why = list(dict.fromkeys(sig.def_reasons.get(i, [])))
         if sig.def_lex.get(i):
             why.append(f"lexical match (bm25 {sig.def_lex[i]:.1f})")
@@ -427,8 +512,10 @@ def rank(index: IndexView, request: ContextRequest) -> tuple[list[RankedFile], l
 
 
 def _uses(prep: Prepared, name: str, weight: float, sig: Signals) -> None:
-    """Files that use a name the request names (half the weight of defining it)."""
+    """Files that refer to a name the request names (half the weight of defining it)."""
     users = prep.users.get(name)
+    if not users and ("_" in name or any(c.isupper() for c in name[1:])):
+        users = prep.users.get("_".join(split_identifier(name)))
     if not users or len(users) > AMBIGUOUS_DEFS:
         return
     w = USE_WEIGHT * weight / len(users)
@@ -439,8 +526,15 @@ def _uses(prep: Prepared, name: str, weight: float, sig: Signals) -> None:
 
 def _phrases(prep: Prepared, terms: RequestTerms, sig: Signals) -> None:
     """Verbatim text from the request (quotes, pasted code, flags) found in few files."""
-    for phrase in terms.phrases:
-        hits = [p for p, text in prep.texts.items() if phrase in text]
+    blob, starts = prep.blob, prep.blob_starts
+    for phrase in terms.phrases[:MAX_PHRASES]:
+        hits: list[str] = []
+        needle = phrase.encode("utf-8")
+        pos = blob.find(needle)
+        while pos >= 0 and len(hits) <= AMBIGUOUS_DEFS:
+            i = bisect.bisect_right(starts, pos) - 1
+            hits.append(prep.files[i])
+            pos = blob.find(needle, starts[i + 1] if i + 1 < len(starts) else len(blob))
         if not hits or len(hits) > AMBIGUOUS_DEFS:
             continue
         w = 1.0 / len(hits)
@@ -456,16 +550,11 @@ def _ranked_ids(scores: dict[int, float]) -> list[int]:
 
 def _mentions(prep: Prepared, terms: RequestTerms, sig: Signals) -> None:
     """Identifiers the request names that the project defines; rarer names weigh more."""
-    lowered: dict[str, list[int]] | None = None
     for name, weight in terms.identifiers.items():
         ids: list[int] | None = prep.defs_by_name.get(name)
         if not ids and ("_" in name or any(c.isupper() for c in name[1:])):
             # ``--max-depth`` / ``maxDepth`` / ``MaxDepth`` can all name ``max_depth``.
-            if lowered is None:
-                lowered = defaultdict(list)
-                for key, vals in prep.defs_by_name.items():
-                    lowered["_".join(split_identifier(key))].extend(vals)
-            ids = lowered.get("_".join(split_identifier(name)))
+            ids = prep.defs_by_parts.get("_".join(split_identifier(name)))
         if weight >= 0.5:
             _uses(prep, name, weight, sig)
         if not ids or len(ids) > AMBIGUOUS_DEFS:

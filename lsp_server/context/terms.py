@@ -85,16 +85,31 @@ def tokenize(text: str) -> list[str]:
     ``max``, ``depth`` and ``max_depth`` so both exact and partial mentions match.
     """
     out: list[str] = []
+    memo = _WORD_TOKENS
     for word in _WORD.findall(text):
-        if len(word) > 64:
-            continue
-        parts = split_identifier(word)
-        for part in parts:
-            if len(part) > 1 and part not in STOPWORDS and not part.isdigit():
-                out.append(_stem(part))
-        if len(parts) > 1:
-            out.append(word.lower().strip("_"))
+        toks = memo.get(word)
+        if toks is None:
+            toks = _word_tokens(word)
+            if len(memo) < _MEMO_MAX:
+                memo[word] = toks
+        out.extend(toks)
     return out
+
+
+# Source code repeats its words endlessly: splitting each distinct word once makes
+# tokenizing a whole repository several times faster.
+_MEMO_MAX = 500_000
+_WORD_TOKENS: dict[str, tuple[str, ...]] = {}
+
+
+def _word_tokens(word: str) -> tuple[str, ...]:
+    if len(word) > 64:
+        return ()
+    parts = split_identifier(word)
+    out = [_stem(p) for p in parts if len(p) > 1 and p not in STOPWORDS and not p.isdigit()]
+    if len(parts) > 1:
+        out.append(word.lower().strip("_"))
+    return tuple(out)
 
 
 def _looks_like_code(token: str) -> bool:
@@ -123,8 +138,27 @@ class RequestTerms:
         return [n for n, w in self.identifiers.items() if w >= min_weight]
 
 
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_HEADER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t].*$", re.M)
+
+
+def clean_request(text: str) -> str:
+    """Drop what an issue template adds around the user's words: HTML comments and the
+    template's markdown section headings ("#### What version are you using?"). Fenced code
+    is kept as written (a ``# comment`` inside a code block is not a heading)."""
+    text = _COMMENT.sub(" ", text)
+    parts = re.split(r"(```.*?(?:```|\Z))", text, flags=re.S)
+    return "".join(p if p.startswith("```") else _HEADER.sub("", p) for p in parts)
+
+
 def extract_terms(text: str, *extra: str) -> RequestTerms:
-    """Read ``text`` (and ``extra`` texts such as diagnostics) for what it names."""
+    """Read ``text`` (and ``extra`` texts such as diagnostics) for what it names.
+
+    The first line (an issue's title, a commit-style summary) says what the request is
+    about most densely, so its words count twice in the lexical query.
+    """
+    text = clean_request(text)
+    title = text.strip().split("\n", 1)[0] if text.strip() else ""
     whole = "\n".join((text, *extra))
     weights: dict[str, float] = {}
     paths: dict[str, int | None] = {}
@@ -185,6 +219,6 @@ def extract_terms(text: str, *extra: str) -> RequestTerms:
         identifiers=dict(weights),
         paths=paths,
         flags=tuple(flags),
-        tokens=tokenize(whole),
+        tokens=tokenize(title) + tokenize(whole),
         phrases=tuple(phrases),
     )

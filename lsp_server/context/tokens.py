@@ -18,4 +18,4 @@ def count_tokens(text: str) -> int:
     """Estimated tokens in ``text`` (see the module docstring for the rule)."""
     if not text:
         return 0
-    return sum(1 for _ in _PIECE.finditer(text))
+    return len(_PIECE.findall(text))

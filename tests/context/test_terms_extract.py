@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lsp_server.context.terms import extract_terms, split_identifier, tokenize
+from lsp_server.context.terms import clean_request, extract_terms, split_identifier, tokenize
 from lsp_server.context.tokens import count_tokens
 
 
@@ -58,3 +58,20 @@ def test_count_tokens_is_a_sane_estimate() -> None:
     code = "fn main() {\n    let x = compute_value(42);\n    println!(\"{}\", x);\n}\n"
     # Between 2.5 and 5 characters per token on ordinary code.
     assert len(code) / 5 <= count_tokens(code) <= len(code) / 2.5
+
+
+def test_issue_template_noise_is_dropped_but_code_kept() -> None:
+    text = (
+        "Walker skips hidden dirs\n<!-- Please fill in the template below -->\n"
+        "#### What version of the tool are you using?\n13.0\n"
+        "```python\n# this comment stays\nwalk_tree(hidden=True)\n```\n"
+    )
+    cleaned = clean_request(text)
+    assert "template" not in cleaned and "What version" not in cleaned
+    assert "# this comment stays" in cleaned and "walk_tree(hidden=True)" in cleaned
+    terms = extract_terms(text)
+    assert "template" not in terms.tokens
+    # The first line (the title) counts twice in the lexical query.
+    assert terms.tokens.count("walker") == 2
+    assert terms.identifiers["walk_tree"] == 1.0
+    assert "walk_tree(hidden=True)" in terms.phrases
