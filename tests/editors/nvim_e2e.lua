@@ -140,7 +140,22 @@ local function run()
   step('ask_written', not vim.bo[ask_buf].modified)
   step('last_request_id', plugin.last_request_id or false)
 
-  -- 4. :AgenticMetrics answers with today's summary.
+  -- 4. :AgenticExplain on a line range: the answer lands in a scratch buffer.
+  done = plugin.completed
+  vim.cmd(string.format('%s,%sAgenticExplain', env.AO_EXPLAIN_LINE1, env.AO_EXPLAIN_LINE2))
+  vim.wait(60000, function()
+    return plugin.completed > done
+  end, 50)
+  step('explain_result', plugin.last_result or false)
+  local shown = false
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(b):find('agentic://explanation', 1, true) then
+      shown = buffer_text(b)
+    end
+  end
+  step('explain_shown', shown)
+
+  -- 5. :AgenticMetrics answers with today's summary.
   done = plugin.completed
   vim.cmd('AgenticMetrics')
   vim.wait(20000, function()

@@ -47,6 +47,8 @@ ACTION_REPLY = """src/units.rs
     }
 >>>>>>> REPLACE
 """
+EXPLAIN_MARKER = "Explain what this code does"
+EXPLANATION = "It returns the shape with the largest area, or None when the slice is empty."
 ASK_INSTRUCTION = "add the areas with fold instead of sum"
 ASK_REPLY = """src/lib.rs
 <<<<<<< SEARCH
@@ -69,6 +71,8 @@ def answer(req: RecordedRequest) -> Reply:
     text = request_text(req)
     if ASK_INSTRUCTION in text:
         return Reply(ASK_REPLY, input=900, output=60)
+    if EXPLAIN_MARKER in text:
+        return Reply(EXPLANATION, input=700, output=20)
     if "pub fn feet" in text:
         return Reply(ACTION_REPLY, input=900, output=70)
     return Reply("I cannot help with that.", input=100, output=8)
@@ -131,6 +135,7 @@ def nvim_run(
         settings = {"models": [model], "hover": {"explain": False}}
         feet = line_of(units, "pub fn feet")
         total = line_of(lib, "pub fn total_area")
+        largest = line_of(lib, "pub fn largest")
         env.update({
             "AGENTIC_OPTIMIZER_HOME": str(base / "state"),
             KEY_ENV: "test-key",
@@ -145,6 +150,8 @@ def nvim_run(
             "AO_ASK_LINE1": str(total),
             "AO_ASK_LINE2": str(total + 2),
             "AO_ASK_INSTRUCTION": ASK_INSTRUCTION,
+            "AO_EXPLAIN_LINE1": str(largest),
+            "AO_EXPLAIN_LINE2": str(largest + 5),
             "AO_REPORT": str(report_path),
             "AO_WITHOUT_ENABLE": "1" if request.param == "dev-extra-lsp-start" else "0",
         })
@@ -191,10 +198,17 @@ def test_neovim_attaches_lists_actions_and_shows_metrics(nvim_run: Run) -> None:
     spend = steps["spend"]
     assert isinstance(spend, dict), "the agentic/spend notification never reached the plugin"
     assert set(spend) >= {"spent_usd", "premium_usd", "saved_usd", "requests"}
-    assert spend["requests"] >= 2, "the code action and the ask were both recorded"
+    assert spend["requests"] >= 3, "the code action, the ask and the explanation were recorded"
     assert steps["statusline"].startswith("AI $"), context
-    # Applying the action (resolve) and :AgenticAsk each asked the model once, with the key.
-    assert len(run.generations) == 2, context
+    # :AgenticExplain: the model's answer comes back and is shown in a scratch buffer.
+    explained = steps["explain_result"]
+    assert isinstance(explained, dict), context
+    assert explained.get("answer", "").strip() == EXPLANATION, context
+    assert explained.get("tier") == "budget", context
+    assert isinstance(steps["explain_shown"], str) and EXPLANATION in steps["explain_shown"], context
+
+    # Applying the action (resolve), :AgenticAsk and :AgenticExplain each asked the model once.
+    assert len(run.generations) == 3, context
     assert all(g.key_presented and g.key_ok for g in run.generations)
     asked = [request_text(g) for g in run.generations]
     assert any("pub fn feet" in t for t in asked), "the resolved action sent the selected code"
@@ -227,5 +241,3 @@ def test_neovim_code_action_and_ask_change_files(nvim_run: Run) -> None:
     assert "shapes.iter().fold(0.0, |acc, s| acc + s.area())" in lib.read_text()
     assert steps["last_request_id"] == result["request_id"]
 
-    # One model call per edit; the priced stand-in model cost something.
-    assert len(run.generations) == 2, context
