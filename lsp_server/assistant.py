@@ -23,11 +23,10 @@ from lsp_server.config import ModelSettings, Settings, Tier
 from lsp_server.context.documents import Documents
 from lsp_server.context.privacy import PrivacyFilter
 from lsp_server.context.tokens import count_tokens
-from lsp_server.edits.protocol import FileChange
+from lsp_server.edits import FileChange, Verdict, system_prompt, unified_diff, verify
 from lsp_server.errors import (
     ConfigError,
     NoModelAvailableError,
-    NotBuiltError,
 )
 from lsp_server.ledger.prices import PriceBook, runs_locally
 from lsp_server.ledger.store import Ledger
@@ -125,21 +124,6 @@ class _Rates:
 
     input: float
     output: float
-
-
-def _edits_function(name: str) -> Any:
-    """A function of the edits engine (verify, unified_diff), found where it is defined."""
-    import importlib
-
-    for module in ("lsp_server.edits", "lsp_server.edits.verify", "lsp_server.edits.verifier",
-                   "lsp_server.edits.diff"):
-        try:
-            found = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            continue
-        if found is not None:
-            return found
-    raise NotBuiltError(f"the edits engine's {name}() is not available in this version")
 
 
 def _make_provider(model: ModelSettings, environ: Mapping[str, str] | None) -> Provider:
@@ -455,12 +439,8 @@ class Assistant:
         cloud = model.tier != "local"
         ctx = contexts.get(cloud)
         if cls.mode == "edit":
-            from lsp_server.edits.prompts import system_prompt
-
             system = system_prompt(cls.edit_kind or "rewrite", model.effective_edit_format)
         elif cls.kind == "explain":
-            from lsp_server.edits.prompts import system_prompt
-
             system = system_prompt("explain", model.effective_edit_format)
         else:
             system = ANSWER_SYSTEM
@@ -502,18 +482,15 @@ class Assistant:
             stop = completion.stop_reason if completion is not None else None
             confidence, reasons = judge_answer(text, stop)
             return Judgement(confidence >= threshold, confidence, reasons, text)
-        verify = _edits_function("verify")
-
         def read_text(rel: str) -> str | None:
             return self.documents.text(self.root / rel)
 
-        verdict = await asyncio.to_thread(
+        verdict: Verdict = await asyncio.to_thread(
             verify, text, edit_format=model.effective_edit_format, read_text=read_text,
             root=self.root, settings=self.settings, target_path=target.rel,
             target_lines=request.line_range, threshold=threshold, run_check=True,
         )
-        return Judgement(bool(verdict.accepted), float(verdict.confidence), list(verdict.reasons),
-                         verdict)
+        return Judgement(verdict.accepted, verdict.confidence, list(verdict.reasons), verdict)
 
     def _finish(self, request: AssistRequest, cls: Classification, target: _Target,
                 routed: RouteResult, request_id: str, t0: float, notes: list[str],
@@ -526,7 +503,7 @@ class Assistant:
         if judgement is not None:
             if cls.mode == "edit":
                 changes = list(judgement.payload.changes)
-                diff = str(_edits_function("unified_diff")(changes))
+                diff = unified_diff(changes)
             else:
                 answer = str(judgement.payload)
         elif routed.best is not None:

@@ -80,7 +80,10 @@ def apply_changes(root: Path, changes: list[Any]) -> list[str]:
     crlf: dict[str, bool] = {}
     for change in changes:
         path = root / change.path
-        raw = path.read_text(encoding="utf-8", newline="") if path.exists() else ""
+        raw = ""
+        if path.exists():
+            with path.open(encoding="utf-8", newline="") as fh:
+                raw = fh.read()
         crlf[change.path] = "\r\n" in raw
         if raw.replace("\r\n", "\n") != change.old_text.replace("\r\n", "\n"):
             raise StaleDocumentError(f"{change.path} changed while the request ran; nothing written")
