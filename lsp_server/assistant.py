@@ -22,6 +22,7 @@ import pathspec
 from lsp_server.config import ModelSettings, Settings, Tier
 from lsp_server.context.documents import Documents
 from lsp_server.context.privacy import PrivacyFilter
+from lsp_server.context.terms import extract_terms
 from lsp_server.context.tokens import count_tokens
 from lsp_server.edits import FileChange, Verdict, system_prompt, unified_diff, verify
 from lsp_server.errors import (
@@ -275,26 +276,30 @@ class Assistant:
 
     # -- classification -----------------------------------------------------------------------
 
-    def _symbol_refs(self, rel: str | None, request: AssistRequest) -> int | None:
-        """How widely the symbol being changed is used (a change to it ripples that far)."""
+    def _symbol_use(self, rel: str | None, request: AssistRequest) -> tuple[int | None, int | None]:
+        """How widely the symbol being changed is used: references, and files they are in."""
         if rel is None or self._index is None:
-            return None
+            return None, None
         line = request.cursor[0] if request.cursor else (request.line_range[0] if request.line_range else None)
         if line is None:
-            return None
+            return None, None
         defn = self._index.definition_at(rel, line)
-        return len(self._index.references_named(defn.name)) if defn is not None else None
+        if defn is None:
+            return None, None
+        refs = self._index.references_named(defn.name)
+        return len(refs), len({r.path for r in refs})
 
-    def _signals(self, request: AssistRequest, rel: str | None, ctx: ContextResult | None) -> Signals:
+    def _signals(self, request: AssistRequest, rel: str | None, *, with_index: bool) -> Signals:
         lines = None
         if request.line_range is not None:
             lines = max(1, request.line_range[1] - request.line_range[0] + 1)
-        files = sum(1 for f in ctx.files if f.in_context) if ctx is not None else 1
+        named = set(extract_terms(request.instruction).paths)
+        if rel is not None:
+            named.add(rel)
+        refs, ref_files = self._symbol_use(rel, request) if with_index else (None, None)
         return Signals(
             kind=request.kind, instruction=request.instruction, has_path=rel is not None,
-            target_lines=lines, context_tokens=ctx.tokens if ctx is not None else None,
-            files=max(1, files),
-            symbol_refs=self._symbol_refs(rel, request) if ctx is not None else None,
+            target_lines=lines, files=max(1, len(named)), symbol_refs=refs, ref_files=ref_files,
             diagnostics=len(request.diagnostics),
         )
 
@@ -374,7 +379,7 @@ class Assistant:
         t0 = time.perf_counter()
         timings: dict[str, float] = {"classify_ms": 0.0, "context_ms": 0.0, "verify_ms": 0.0}
         target = self._target(request)
-        first = classify(self._signals(request, target.rel, None), self.settings.routing.tier_order)
+        first = classify(self._signals(request, target.rel, with_index=False), self.settings.routing.tier_order)
         timings["classify_ms"] += (time.perf_counter() - t0) * 1000
         if first.search is not None:
             return await asyncio.to_thread(self._answer_search, request, first, t0)
@@ -386,7 +391,7 @@ class Assistant:
         t1 = time.perf_counter()
         local_ctx = await asyncio.to_thread(contexts.get, False)
         t2 = time.perf_counter()
-        cls = classify(self._signals(request, target.rel, local_ctx), self.settings.routing.tier_order)
+        cls = classify(self._signals(request, target.rel, with_index=True), self.settings.routing.tier_order)
         timings["context_ms"] += (t2 - t1) * 1000
         timings["classify_ms"] += (time.perf_counter() - t2) * 1000
         request_id = uuid.uuid4().hex[:16]
@@ -564,14 +569,14 @@ class Assistant:
     async def plan(self, request: AssistRequest) -> dict[str, Any]:
         """The ``--dry-run`` view: the tier and why, the context, the cost on each tier. No call."""
         target = self._target(request)
-        first = classify(self._signals(request, target.rel, None), self.settings.routing.tier_order)
+        first = classify(self._signals(request, target.rel, with_index=False), self.settings.routing.tier_order)
         if first.search is not None:
             return {"mode": "search", "tier": None, "model": None, "reasons": list(first.reasons),
                     "search": first.search.describe(), "tiers": [], "notes": [],
                     "context": None}
         contexts = _Contexts(self, request, target)
         local_ctx = await asyncio.to_thread(contexts.get, False)
-        cls = classify(self._signals(request, target.rel, local_ctx), self.settings.routing.tier_order)
+        cls = classify(self._signals(request, target.rel, with_index=True), self.settings.routing.tier_order)
         assert cls.tier is not None
         allowed = self._allowed(target.rel)
         notes = [r for r in (self._local_only(target.rel),) if r]

@@ -1,8 +1,10 @@
 """Pick the starting tier for a request, deterministically and with reasons.
 
 A request earns complexity points from its kind, its wording (design questions, concurrency,
-security), the size of the range, how many files its context spans and how widely the symbols
-involved are used. The points map onto the tier order, cheapest first. No I/O and no model:
+security), the size of the range, how many files it names, and what the index says about the
+symbol being changed: how often and from how many files it is used (a change ripples that far).
+The context builder always fills its token budget, so the size of the context says nothing about
+the request and is not a signal. The points map onto the tier order, cheapest first. No I/O and no model:
 it runs in microseconds, so the code-action titles can show the tier before anything is sent.
 Search questions the index can answer are recognised here and never reach a model.
 """
@@ -49,9 +51,9 @@ class Signals:
     instruction: str
     has_path: bool = False
     target_lines: int | None = None
-    context_tokens: int | None = None
-    files: int = 1
-    symbol_refs: int | None = None
+    files: int = 1  # files the request names or targets
+    symbol_refs: int | None = None  # references to the symbol being changed
+    ref_files: int | None = None  # files those references are in
     diagnostics: int = 0
 
 
@@ -134,17 +136,16 @@ def classify(signals: Signals, tier_order: Sequence[Tier] = TIERS) -> Classifica
         elif lines > 60:
             add(0.5, f"medium range ({lines} lines)")
     if signals.files >= 6:
-        add(1.5, f"context spread over {signals.files} files")
+        add(1.5, f"names {signals.files} files")
     elif signals.files >= 3:
-        add(0.5, f"context spread over {signals.files} files")
-    if signals.context_tokens is not None and signals.context_tokens > 6000:
-        add(0.5, f"large context (~{signals.context_tokens} tokens)")
+        add(0.5, f"names {signals.files} files")
     refs = signals.symbol_refs
     if refs is not None and mode == "edit":
-        if refs >= 30:
-            add(1.0, f"the symbol is used in {refs} places")
-        elif refs >= 10:
-            add(0.5, f"the symbol is used in {refs} places")
+        where = f" in {signals.ref_files} files" if signals.ref_files else ""
+        if refs >= 30 or (signals.ref_files or 0) >= 10:
+            add(1.0, f"the symbol is used {refs} times{where}")
+        elif refs >= 10 or (signals.ref_files or 0) >= 4:
+            add(0.5, f"the symbol is used {refs} times{where}")
     if signals.diagnostics >= 3:
         add(0.5, f"{signals.diagnostics} diagnostics at once")
     tier = tier_for(score, tier_order)

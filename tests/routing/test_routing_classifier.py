@@ -66,7 +66,7 @@ def test_design_question_across_the_project_starts_high() -> None:
 def test_size_and_spread_raise_the_tier() -> None:
     small = classify(Signals("rewrite", "Simplify this", has_path=True, target_lines=10))
     large = classify(Signals("rewrite", "Simplify this", has_path=True, target_lines=500, files=7,
-                             context_tokens=7000))
+                             symbol_refs=40, ref_files=12))
     order = ("local", "free", "budget", "premium")
     assert small.tier is not None and large.tier is not None
     assert order.index(large.tier) > order.index(small.tier)
