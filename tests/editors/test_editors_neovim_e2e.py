@@ -216,11 +216,6 @@ def test_neovim_attaches_lists_actions_and_shows_metrics(nvim_run: Run) -> None:
 
 
 @pytest.mark.editor
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs the edits engine's verify() (lsp_server/edits): until it lands the Assistant "
-    "raises NotBuiltError after the model answers, so no WorkspaceEdit reaches Neovim",
-)
 def test_neovim_code_action_and_ask_change_files(nvim_run: Run) -> None:
     """Resolve + apply a code action and write it; :AgenticAsk applies the server's applyEdit."""
     run, steps, context = nvim_run, nvim_run.steps, nvim_run.context
