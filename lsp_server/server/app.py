@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from lsp_server import __version__
 from lsp_server.config import Settings, load_settings
@@ -21,11 +22,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class AgenticProtocol(LanguageServerProtocol):
+    """Makes ``$/cancelRequest`` reach the handler's task.
+
+    pygls runs some requests (``workspace/executeCommand`` among them) behind a generator whose
+    outer future is what a cancel cancels; the handler's own task would keep running. Handlers
+    register their task under the request id (:meth:`AgenticServer.track`) and are cancelled too.
+    """
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        super()._handle_cancel_notification(msg_id)
+        server = self._server
+        if isinstance(server, AgenticServer):
+            task = server.running.pop(msg_id, None)
+            if task is not None:
+                task.cancel()
+
+
 class AgenticServer(LanguageServer):
     """Holds the settings, the documents overlay and the workspace root for the handlers."""
 
     def __init__(self, *, config_path: Path | None = None) -> None:
-        super().__init__("agentic-optimizer", __version__)
+        super().__init__("agentic-optimizer", __version__, protocol_cls=AgenticProtocol)
         self.config_path = config_path
         self.documents = Documents()
         self.root: Path | None = None
@@ -37,6 +55,15 @@ class AgenticServer(LanguageServer):
         self.explanations = ExplanationCache()
         self.hover_tasks: dict[str, asyncio.Task[str | None]] = {}
         self.background: set[asyncio.Future[None]] = set()
+        self.running: dict[Any, asyncio.Task[Any]] = {}
+
+    def track(self) -> Any:
+        """Register the current task under the current request id, so a cancel reaches it."""
+        msg_id = self.protocol.msg_id
+        task = asyncio.current_task()
+        if msg_id is not None and task is not None:
+            self.running[msg_id] = task
+        return msg_id
 
     def get_assistant(self) -> Assistant:
         """The one Assistant for this workspace, created on first use."""

@@ -37,6 +37,7 @@ def user_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T | None
     async def inner(*args: P.args, **kwargs: P.kwargs) -> T | None:
         ls = args[0]
         assert isinstance(ls, AgenticServer)
+        msg_id = ls.track()
         try:
             return await fn(*args, **kwargs)
         except asyncio.CancelledError:
@@ -48,6 +49,8 @@ def user_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T | None
         except Exception:
             log.exception("%s failed", getattr(fn, "__name__", "handler"))
             show(ls, "Agentic Optimizer: internal error; details are in the server log")
+        finally:
+            ls.running.pop(msg_id, None)
         return None
 
     return inner

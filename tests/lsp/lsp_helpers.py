@@ -18,9 +18,13 @@ async def initialize(
     *,
     options: dict[str, Any] | None = None,
     profile: str = "visual-studio-code",
+    resolve_edits: bool = True,
 ) -> lsp.InitializeResult:
+    caps = client_capabilities(profile)
+    if not resolve_edits and caps.text_document and caps.text_document.code_action:
+        caps.text_document.code_action.resolve_support = None  # e.g. Neovim before 0.10
     params = lsp.InitializeParams(
-        capabilities=client_capabilities(profile),
+        capabilities=caps,
         root_uri=root.as_uri(),
         workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
         initialization_options=options,

@@ -4,7 +4,6 @@ capability profiles: actions listed for free, resolved, run as commands, hover, 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -54,6 +53,8 @@ def workspace(tmp_path: Path, rust_example: Path, model_server: StandinServer) -
         "[[models]]\n"
         'name = "budget-gpt"\nprovider = "openai"\nmodel = "gpt-4.1-mini"\ntier = "budget"\n'
         f'base_url = "{model_server.url}"\napi_key_env = "{KEY_VAR}"\nmax_retries = 0\n'
+        # A loopback endpoint counts as local ($0) unless it carries a price.
+        "price = { input = 0.4, output = 1.6 }\n"
         "[hover]\ntimeout_ms = 5000\n"
     )
     return root
@@ -82,10 +83,22 @@ def _params(uri: str, diag: lsp.Diagnostic | None, rng: lsp.Range | None = None)
     )
 
 
-async def _actions(client: LanguageClient, params: lsp.CodeActionParams) -> list[Any]:
-    """Code actions as they travel on the wire (plain JSON), whatever the client profile."""
-    raw = await client.protocol.send_request_async(lsp.TEXT_DOCUMENT_CODE_ACTION, params)
-    return list(raw or [])
+async def _actions(client: LanguageClient, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    """Code actions read from the wire as CodeActions.
+
+    The client's own parsing takes a CodeAction that carries a ``command`` for a Command (the
+    result is typed ``Command | CodeAction``), so the raw JSON is read and structured here.
+    """
+    proto = client.protocol
+    original = proto.get_result_type
+    proto.get_result_type = lambda method: None if method == lsp.TEXT_DOCUMENT_CODE_ACTION else original(method)  # type: ignore[method-assign]
+    try:
+        raw = await proto.send_request_async(lsp.TEXT_DOCUMENT_CODE_ACTION, params)
+    finally:
+        proto.get_result_type = original  # type: ignore[method-assign]
+    # A CodeAction's command is an object; a bare Command would carry a string there.
+    assert all(isinstance(a.get("command", {}), dict) for a in raw or [])
+    return [proto._converter.structure(a, lsp.CodeAction) for a in raw or []]
 
 
 def _edited(text: str) -> str:
@@ -102,7 +115,7 @@ async def test_listing_is_free_and_titles_say_tier_and_cost(
     actions = await _actions(client, _params(uri, _unused_diag(), selection))
     titles = [a.title for a in actions]
     assert titles[0].startswith("AI: Fix `unused variable: `unused``") or "Fix" in titles[0]
-    assert all(" · budget · " in t for t in titles), titles
+    assert all(" · budget · ~$0.00" in t for t in titles), titles
     assert {"AI: Explain selection", "AI: Simplify selection"} <= {t.split(" · ")[0] for t in titles}
     assert standin.generations == []  # listing made no model call
 
@@ -124,7 +137,31 @@ async def test_resolve_computes_the_edit_for_vscode(
     assert len(standin.generations) == 1
 
 
-async def test_neovim_runs_the_command_and_answers_apply_edit(
+async def test_resolve_for_neovim_uses_utf8_positions(
+    client: LanguageClient, workspace: Path, standin: StandinServer
+) -> None:
+    result = await initialize(client, workspace, profile="neovim")
+    assert result.capabilities.position_encoding == lsp.PositionEncodingKind.Utf8
+    path = workspace / RECT
+    path.write_text(path.read_text().replace(
+        "        let unused = 0;", '        let s = "Größe😀"; let unused = 0; let t = s;'))
+    uri = open_doc(client, path, "rust")
+    fix = (f"{RECT}\n<<<<<<< SEARCH\n"
+           '        let s = "Größe😀"; let unused = 0; let t = s;\n'
+           "=======\n"
+           '        let s = "Größe😀"; let t = s;\n'
+           ">>>>>>> REPLACE\n")
+    standin.add(Reply(fix, input=900, output=40))
+    actions = await _actions(client, _params(uri, _unused_diag()))
+    resolved = await client.code_action_resolve_async(actions[0])
+    assert resolved.edit is not None and resolved.edit.document_changes
+    edit = resolved.edit.document_changes[0]
+    assert isinstance(edit, lsp.TextDocumentEdit)
+    text = path.read_text()
+    assert _apply(text, edit.edits, "utf-8") == text.replace(" let unused = 0;", "")
+
+
+async def test_command_path_for_clients_without_lazy_edits(
     client: LanguageClient, workspace: Path, standin: StandinServer
 ) -> None:
     applied: list[lsp.WorkspaceEdit] = []
@@ -134,7 +171,7 @@ async def test_neovim_runs_the_command_and_answers_apply_edit(
         applied.append(params.edit)
         return lsp.ApplyWorkspaceEditResult(applied=True)
 
-    await initialize(client, workspace, profile="neovim")
+    await initialize(client, workspace, profile="neovim", resolve_edits=False)
     uri = open_doc(client, workspace / RECT, "rust")
     standin.add(Reply(FIX, input=900, output=40))
     actions = await _actions(client, _params(uri, _unused_diag()))
@@ -149,7 +186,7 @@ async def test_neovim_runs_the_command_and_answers_apply_edit(
     assert isinstance(edit, lsp.TextDocumentEdit) and edit.text_document.version == 1
     # Applying the returned text edits to the buffer gives exactly the intended file.
     text = (workspace / RECT).read_text()
-    assert _apply(text, edit.edits) == _edited(text)
+    assert _apply(text, edit.edits, "utf-8") == _edited(text)
 
 
 async def test_ask_command_and_spend_notification(
@@ -249,16 +286,14 @@ async def test_cancel_mid_stream_applies_nothing(
     metrics = await client.workspace_execute_command_async(
         lsp.ExecuteCommandParams(command="agentic.showMetrics"))
     assert metrics is not None and "text" in metrics
-    del os
 
 
-def _apply(text: str, edits: list[Any]) -> str:
-    from lsp_server.text import Position as P
-    from lsp_server.text import offset_at
+def _apply(text: str, edits: list[Any], encoding: Any = "utf-16") -> str:
+    from lsp_server.text import Position, offset_at
 
     out = text
     for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
-        start = offset_at(out, P(e.range.start.line, e.range.start.character))
-        end = offset_at(out, P(e.range.end.line, e.range.end.character))
+        start = offset_at(out, Position(e.range.start.line, e.range.start.character), encoding)
+        end = offset_at(out, Position(e.range.end.line, e.range.end.character), encoding)
         out = out[:start] + e.new_text + out[end:]
     return out
