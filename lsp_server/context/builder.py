@@ -40,9 +40,9 @@ from lsp_server.context.tokens import count_tokens
 MAP_SHARE = 0.08
 MAP_MAX_TOKENS = 1500
 # Full definitions may use this share of the snippet budget; the rest maps the next files.
-FULL_SHARE = 0.8
+FULL_SHARE = 0.9
 # A single definition larger than this share is shown by its signature and children instead.
-MAX_PIECE_SHARE = 0.3
+MAX_PIECE_SHARE = 0.1
 NEIGHBOURS_PER_DEF = 4
 MAP_DEFS_PER_FILE = 8
 JSON_MIN_FILES = 50
@@ -356,10 +356,10 @@ class _Unit:
 
 def _units(prep: Prepared, sig: Signals, files: list[RankedFile], blocked: set[str]) -> list[_Unit]:
     """Candidate snippets, valued as (how likely the file matters) × (how much of the
-    file's evidence the snippet holds): the file's fused score relative to the best file,
-    times the snippet's best lexical or mention score relative to the best in its file."""
-    top = files[0].score if files and files[0].score > 0 else 1.0
-    file_weight = {f.path: f.score / top for f in files[:UNIT_FILES]
+    file's evidence the snippet holds): 1 / (1 + the file's rank) — the chance that the r-th
+    file is the one falls off about that fast — times the snippet's best lexical or mention
+    score relative to the best in its file."""
+    file_weight = {f.path: 1.0 / (1 + r) for r, f in enumerate(files[:UNIT_FILES])
                    if f.score > 0 and f.path not in blocked}
     best_in_file: dict[str, float] = {}
     for k, s in sig.passage_lex.items():

@@ -41,7 +41,7 @@ def personalized_pagerank(
     seeds: Mapping[str, float],
     *,
     damping: float = 0.85,
-    iterations: int = 30,
+    iterations: int = 20,
     tolerance: float = 1e-5,
 ) -> dict[str, float]:
     """Stationary distribution of a walk that restarts at ``seeds`` with probability 1 - damping.

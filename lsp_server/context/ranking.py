@@ -17,8 +17,8 @@ signals; each ranked file and definition carries the reasons it was picked.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
+import heapq
 import math
 import threading
 import weakref
@@ -45,7 +45,7 @@ REVERSE_WEIGHT = 0.5
 USE_WEIGHT = 0.5
 # The walk follows each file's strongest links only: the long tail of weak links moves
 # little rank and dominates the cost on large repositories.
-MAX_OUT_EDGES = 16
+MAX_OUT_EDGES = 12
 # Verbatim search is for what the user quoted or pasted, not whole logs.
 MAX_PHRASES = 24
 MAX_RANKED_DEFS = 300
@@ -126,8 +126,6 @@ class Prepared:
     files: list[str]
     symbols: dict[str, FileSymbols]
     texts: dict[str, str]
-    blob: bytes  # every file's UTF-8 text, NUL-separated, in ``files`` order (fast search)
-    blob_starts: list[int]
     defs: list[Definition]
     def_ids: dict[tuple[str, int, str], int]  # (path, start byte, qualname) → index in defs
     defs_by_name: dict[str, list[int]]
@@ -238,19 +236,10 @@ def _prepare(index: IndexView) -> Prepared:
     callers: dict[DefKey, list[DefKey]] = defaultdict(list)
     _add_edges(index, graph, callees, callers)
     compiled = Graph.compile(graph, tuple(files))
-    encoded = [texts[p].encode("utf-8", "replace") for p in files]
-    blob_starts: list[int] = []
-    offset = 0
-    for data in encoded:
-        blob_starts.append(offset)
-        offset += len(data) + 1
-    blob = b"\x00".join(encoded)
     return Prepared(
         files=files,
         symbols=symbols,
         texts=texts,
-        blob=blob,
-        blob_starts=blob_starts,
         defs=defs,
         def_ids=def_ids,
         defs_by_name=dict(defs_by_name),
@@ -497,7 +486,7 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
     for di in list(def_scores):
         def_scores[di] += 0.5 / (RRF_K + file_rank.get(prep.defs[di].path, len(files)) + 1)
     ranked_defs: list[RankedDefinition] = []
-    for i in sorted(def_scores, key=lambda x: (-def_scores[x], x))[:MAX_RANKED_DEFS]:
+    for i in heapq.nsmallest(MAX_RANKED_DEFS, def_scores, key=lambda x: (-def_scores[x], x)):
         why = list(dict.fromkeys(sig.def_reasons.get(i, [])))
         if sig.def_lex.get(i):
             why.append(f"lexical match (bm25 {sig.def_lex[i]:.1f})")
@@ -526,15 +515,19 @@ def _uses(prep: Prepared, name: str, weight: float, sig: Signals) -> None:
 
 def _phrases(prep: Prepared, terms: RequestTerms, sig: Signals) -> None:
     """Verbatim text from the request (quotes, pasted code, flags) found in few files."""
-    blob, starts = prep.blob, prep.blob_starts
+    postings = prep.file_bm25.postings
     for phrase in terms.phrases[:MAX_PHRASES]:
+        # Only files holding the phrase's rarest word can hold the phrase.
+        lists = [postings.get(t) for t in set(tokenize(phrase))]
+        if not lists or any(not lst for lst in lists):
+            continue
+        rarest = min(lists, key=lambda lst: len(lst or ()))
         hits: list[str] = []
-        needle = phrase.encode("utf-8")
-        pos = blob.find(needle)
-        while pos >= 0 and len(hits) <= AMBIGUOUS_DEFS:
-            i = bisect.bisect_right(starts, pos) - 1
-            hits.append(prep.files[i])
-            pos = blob.find(needle, starts[i + 1] if i + 1 < len(starts) else len(blob))
+        for path, _ in rarest or ():
+            if phrase in prep.texts[path]:
+                hits.append(path)
+                if len(hits) > AMBIGUOUS_DEFS:
+                    break
         if not hits or len(hits) > AMBIGUOUS_DEFS:
             continue
         w = 1.0 / len(hits)
@@ -544,8 +537,10 @@ def _phrases(prep: Prepared, terms: RequestTerms, sig: Signals) -> None:
             sig.reasons[p].append(f"contains text quoted in the request: {shown!r}")
 
 
-def _ranked_ids(scores: dict[int, float]) -> list[int]:
-    return [k for k, v in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])) if v > 0]
+def _ranked_ids(scores: dict[int, float], limit: int = 1000) -> list[int]:
+    """The ``limit`` best keys (beyond that, a rank-fusion share is negligible)."""
+    best = heapq.nsmallest(limit, scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [k for k, v in best if v > 0]
 
 
 def _mentions(prep: Prepared, terms: RequestTerms, sig: Signals) -> None:
