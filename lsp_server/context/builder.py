@@ -41,8 +41,11 @@ MAP_SHARE = 0.08
 MAP_MAX_TOKENS = 1500
 # Full definitions may use this share of the snippet budget; the rest maps the next files.
 FULL_SHARE = 0.9
-# A single definition larger than this share is shown by its signature and children instead.
+# A definition larger than this share of the budget is sent as its signature and its best
+# passages instead of whole.
 MAX_PIECE_SHARE = 0.1
+MAX_PIECE_TOKENS = 1000  # ... or this many tokens, within MAX_PIECE_CAP of a small budget
+MAX_PIECE_CAP = 0.4
 NEIGHBOURS_PER_DEF = 4
 MAP_DEFS_PER_FILE = 8
 JSON_MIN_FILES = 50
@@ -264,7 +267,8 @@ def build_context(
     room = budget_tokens - stable_tokens
     sel = _Selection(prep, max(0, int(room * 0.97) if for_cloud else room))
     full_limit = int(sel.budget * FULL_SHARE)
-    max_piece = int(sel.budget * MAX_PIECE_SHARE)
+    max_piece = max(int(sel.budget * MAX_PIECE_SHARE),
+                    min(int(sel.budget * MAX_PIECE_CAP), MAX_PIECE_TOKENS))
 
     # 1. The code the request needs, most valuable first: whole definitions (their parent's
     #    signature and their neighbours' signatures with them), or, for a definition too
