@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -36,6 +37,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
@@ -86,8 +88,8 @@ class EditCase:
 def load_cases(data_dir: Path, limit: int, max_roots: int, max_lines: int) -> list[EditCase]:
     """Small real edits from the edits corpus, in trees materialized at their base commit.
 
-    Takes hunks of at most ``max_lines`` requested lines from at most ``max_roots`` trees (each
-    tree is indexed once), with the issue's title as the instruction.
+    Takes hunks of at most ``max_lines`` requested lines, at most two per fix, from at most
+    ``max_roots`` trees (each tree is indexed once), with the issue's title as the instruction.
     """
     from _repos import materialize
     from edits_corpus import good_answer, load_corpus, variants
@@ -98,14 +100,21 @@ def load_cases(data_dir: Path, limit: int, max_roots: int, max_lines: int) -> li
             if row.strip():
                 data = json.loads(row)
                 titles[data["instance_id"]] = data["request"].strip().split("\n")[0][:200]
-    corpus = load_corpus(data_dir)
+    by_repo: dict[str, list[Any]] = {}
+    for edit in load_corpus(data_dir):
+        by_repo.setdefault(edit.repo, []).append(edit)
+    # Interleave the repositories (Rust and Python alike) instead of taking the first one's fixes.
+    corpus = [e for group in itertools.zip_longest(*by_repo.values()) for e in group if e is not None]
     roots: dict[tuple[str, str], Path] = {}
     cases: list[EditCase] = []
+    per_instance: Counter[str] = Counter()
     for index, edit in enumerate(corpus):
         if len(cases) >= limit:
             break
         lo, hi = edit.target_lines
         if hi - lo + 1 > max_lines:
+            continue
+        if per_instance[edit.instance_id] >= 2:
             continue
         key = (edit.repo, edit.base_commit)
         if key not in roots:
@@ -123,6 +132,7 @@ def load_cases(data_dir: Path, limit: int, max_roots: int, max_lines: int) -> li
         broken = [(v.kind, v.raw) for v in variants(edit, text)]
         if len(broken) < 3:
             continue
+        per_instance[edit.instance_id] += 1
         cases.append(EditCase(root, edit.path, edit.target_lines,
                               titles.get(edit.instance_id, "Fix the issue in the selected code."),
                               good_answer(edit, index), broken, edit.instance_id))
@@ -272,6 +282,7 @@ def settings_for(servers: dict[str, StandinServer], home: Path) -> Settings:
 class DayResult:
     rate: float
     cost: float = 0.0
+    cost_free_plan: float = 0.0  # the same day with the free tier on a free plan ($0)
     premium: float = 0.0
     requests: int = 0
     model_requests: int = 0
@@ -314,6 +325,7 @@ async def run_day(items: Sequence[Item], rate: float, args: argparse.Namespace,
             result = await assistant.run(request)
             out.requests += 1
             out.cost += result.cost_usd
+            out.cost_free_plan += sum(a.cost_usd or 0.0 for a in result.attempts if a.tier != "free")
             out.premium += result.premium_cost_usd or 0.0
             if result.outcome in ("accepted", "cache_hit", "index"):
                 out.accepted += 1
@@ -329,6 +341,12 @@ async def run_day(items: Sequence[Item], rate: float, args: argparse.Namespace,
                 out.verify_ms.append(t.get("verify_ms", 0.0))
                 out.cost_by_kind[item.kind] += result.cost_usd
                 out.nonmodel_ms.append(max(0.0, result.elapsed_ms - model_ms))
+            if args.verbose:
+                trail = " > ".join(f"{a.tier}:{script.served.get((i, a.tier), '?')}:"
+                                   f"{a.confidence if a.confidence is not None else a.error}"
+                                   for a in result.attempts)
+                print(f"  [{i}] {item.kind} {result.outcome} {result.cost_usd:.4f} {trail} "
+                      f"{'; '.join(r for a in result.attempts for r in a.reasons)[:200]}")
             winner = next((a for a in result.attempts if a.accepted), None)
             if winner is not None:
                 out.by_tier[winner.tier] += 1
@@ -363,9 +381,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--data", type=Path, default=BENCH.parents[1] / "shared" / "bench-data",
                     help="bench-data directory (rust-dev.jsonl, python-dev.jsonl)")
-    ap.add_argument("--roots", type=int, default=3, help="distinct repository trees in the day")
+    ap.add_argument("--roots", type=int, default=8, help="distinct repository trees in the day")
     ap.add_argument("--max-lines", type=int, default=25, help="largest requested range of an edit")
     ap.add_argument("--days", type=int, default=3, help="days per rate (different answer draws)")
+    ap.add_argument("--verbose", action="store_true", help="print every model request's attempts")
     ap.add_argument("--example-rounds", type=int, default=60,
                     help="edit requests per example workspace for the overhead figure")
     args = ap.parse_args(argv)
@@ -381,8 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"premium {args.premium:.0%}; prices: genai-prices for "
           + ", ".join(f"{m.model}" for m in PLAYS.values()))
     print()
-    header = (f"{'local ok':>8} {'day $':>9} {'all-premium $':>13} {'ratio':>7} {'escalated':>9} "
-              f"{'accepted':>8} {'broken acc.':>11}  answered by")
+    header = (f"{'local ok':>8} {'day $':>9} {'all-premium $':>13} {'ratio':>7} {'free plan':>10} "
+              f"{'escalated':>9} {'accepted':>8} {'broken acc.':>11}  answered by (per day)")
     print(header)
     print("-" * len(header))
     overhead: list[float] = []
@@ -394,6 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         premium = sum(d.premium for d in days)
         model_requests = sum(d.model_requests for d in days)
         ratio = cost / premium if premium else 0.0
+        ratio_free = sum(d.cost_free_plan for d in days) / premium if premium else 0.0
         esc = sum(d.escalated for d in days) / model_requests if model_requests else 0.0
         acc = sum(d.accepted for d in days) / max(1, sum(d.requests for d in days))
         broken = sum(d.broken_accepted for d in days)
@@ -402,13 +422,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             by_tier.update(d.by_tier)
         who = " ".join(f"{t}:{by_tier[t] / args.days:.1f}" for t in ("index", *TIERS) if by_tier[t])
         print(f"{rate:>8.0%} {cost / args.days:>9.4f} {premium / args.days:>13.4f} {ratio:>7.2%} "
-              f"{esc:>9.0%} {acc:>8.0%} {broken:>11d}  {who}   ({time.perf_counter() - t0:.0f} s)")
+              f"{ratio_free:>10.2%} {esc:>9.0%} {acc:>8.0%} {broken:>11d}  {who}   "
+              f"({time.perf_counter() - t0:.0f} s)")
         for d in days:
             overhead += d.overhead_ms
             nonmodel += d.nonmodel_ms
     print()
     print(f"(each row: the mean day over {args.days} days with different answer draws; "
-          f"'broken acc.' is the total over those days)")
+          f"'broken acc.' is the total over those days; 'ratio' prices the free tier at the "
+          f"paid rate genai-prices lists, 'free plan' at $0 as on the vendor's free plan)")
     share = statistics.fmean(overhead) / statistics.fmean(nonmodel) if nonmodel and statistics.fmean(nonmodel) else 0.0
     print(f"router overhead on the corpus repositories (classification + verification, no model or "
           f"context time) over {len(overhead)} model requests: p50 {pct(overhead, 0.5):.1f} ms, "
