@@ -3,10 +3,12 @@
 The context is two strings. ``stable`` is a compact map of the project (its most central files
 by plain PageRank, with their top-level definitions), sorted by path: it depends only on the
 project's state, so consecutive requests share it and a provider's prompt cache hits.
-``volatile`` is what this request needs, in rank order: the best definitions in full, the
-signatures of what they call and what calls them, then a one-line-per-definition map of the
-next-ranked files while budget remains. Nothing is sent as a whole file unless the whole file
-is one definition.
+``volatile`` is what this request needs, grouped by file in rank order: the definitions that
+carry the request's evidence in full (a very large one as its signature and best-matching
+passages), the signatures of what they call and what calls them, then a one-line-per-definition
+map of the next-ranked files while budget remains. Snippets are valued as 1 / (1 + file rank)
+times their share of the file's evidence, and taken best first. Nothing is sent as a whole
+file unless the whole file is one definition.
 
 For a cloud model, files the privacy settings exclude are left out entirely and secrets in
 what remains are redacted.

@@ -204,6 +204,11 @@ def extract_terms(text: str, *extra: str) -> RequestTerms:
             line = line.strip().strip("$>#").strip()
             if len(line) >= MIN_PHRASE and not line.startswith(("//", "# ")):
                 phrases[line[:160]] = None
+                # "ValueError: message", "error: message": programs print a prefix that
+                # the source does not contain next to the message.
+                head, sep, tail = line.partition(": ")
+                if sep and len(tail) >= MIN_PHRASE and len(head) <= 40:
+                    phrases[tail[:160]] = None
 
     prose = _FENCE.sub(" ", whole)
     for m in _IDENT.finditer(prose):

@@ -122,3 +122,17 @@ def test_context_command_errors_are_one_line(service: Path, capsys: pytest.Captu
     assert "no request" in capsys.readouterr().err
     assert main(["context", "--project", str(service), "--line", "3", "x"]) == 2
     assert "--line needs --file" in capsys.readouterr().err
+
+
+def test_quoted_error_message_finds_the_file_that_emits_it(service: Path, tmp_path: Path) -> None:
+    (service / "svc" / "report_4.py").write_text(
+        "def render_report_4(rows):\n"
+        "    if not rows:\n"
+        "        raise ValueError('nothing to render for this period')\n"
+        "    return rows\n"
+    )
+    index = _index(service, tmp_path / "state")
+    files, _ = rank(index, ContextRequest(
+        text='I get `ValueError: nothing to render for this period` when the list is empty'))
+    assert files[0].path == "svc/report_4.py"
+    assert any("quoted in the request" in r for r in files[0].reasons)
