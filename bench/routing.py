@@ -194,11 +194,9 @@ def scripted_day(cases: Sequence[EditCase], total: int, rng: random.Random) -> l
         items.append(Item("explain", "Explain what this code does and why.", c.root, c.path, c.line_range))
     for i in range(n_design):
         items.append(Item("design", DESIGN_QUESTIONS[i % len(DESIGN_QUESTIONS)], roots[i % len(roots)]))
-    per_root = max(1, n_search // len(roots))
-    for root in roots:
-        for q in searches_for(root, per_root, rng):
-            if sum(1 for it in items if it.kind == "search") < n_search:
-                items.append(Item("search", q, root))
+    for k, root in enumerate(roots):
+        share = n_search // len(roots) + (1 if k < n_search % len(roots) else 0)
+        items += [Item("search", q, root) for q in searches_for(root, share, rng)]
     rng.shuffle(items)
     return items
 

@@ -119,12 +119,15 @@ def classify(signals: Signals, tier_order: Sequence[Tier] = TIERS) -> Classifica
         score += points
         reasons.append(f"{why} (+{points:g})")
 
+    # Wording weighs half for edits: the verifier catches a cheap model's broken edit and the
+    # cascade escalates, while a prose answer cannot be checked that way.
+    weight = 0.5 if mode == "edit" else 1.0
     if m := _DESIGN.search(text):
-        add(2.0, f"design wording ({m.group(0)!r})")
+        add(2.0 * weight, f"design wording ({m.group(0)!r})")
     if m := _WIDE.search(text):
-        add(1.5, f"spans the project ({m.group(0)!r})")
+        add(1.5 * weight, f"spans the project ({m.group(0)!r})")
     if m := _HARD.search(text):
-        add(1.0, f"hard topic ({m.group(0)!r})")
+        add(1.0 * weight, f"hard topic ({m.group(0)!r})")
     if len(text) > 400:
         add(0.5, f"long instruction ({len(text)} characters)")
     lines = signals.target_lines
