@@ -628,7 +628,12 @@ class Assistant:
             return None
         if rel is None:
             return None
-        return symbol_at(self.index, rel, line, column, self.documents.text(self.root / rel))
+        index = self._index
+        if index is None:
+            if self._index_lock.locked():
+                return None  # the index is being built in the background: do not block a hover
+            index = self.index
+        return symbol_at(index, rel, line, column, self.documents.text(self.root / rel))
 
     def feedback(self, request_id: str, *, rating: int | None = None, rejected: bool = False) -> None:
         self.ledger.feedback(request_id, rating=rating, rejected=rejected)
