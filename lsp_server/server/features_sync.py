@@ -24,11 +24,14 @@ SETTINGS_SECTION = "agenticOptimizer"
 
 
 def _options(value: Any) -> dict[str, Any]:
-    """Settings as editors send them: bare, or under an ``agenticOptimizer`` key."""
+    """Settings as editors send them: bare, or under an ``agenticOptimizer`` key. An empty
+    section may arrive as a JSON array (an empty Lua table): it means no settings."""
     if not isinstance(value, dict):
         return {}
-    inner = value.get(SETTINGS_SECTION)
-    return dict(inner) if isinstance(inner, dict) else dict(value)
+    if SETTINGS_SECTION in value:
+        inner = value[SETTINGS_SECTION]
+        return dict(inner) if isinstance(inner, dict) else {}
+    return dict(value)
 
 
 def _show_error(server: AgenticServer, message: str) -> None:
@@ -64,6 +67,11 @@ def register(server: AgenticServer) -> None:
     def did_change_configuration(
         ls: AgenticServer, params: lsp.DidChangeConfigurationParams
     ) -> None:
+        if params.settings is None:  # a pull-model client: nothing to take
+            return
+        # Editors send their whole set each time: it replaces the startup options, so a
+        # setting the user removed stops applying.
+        ls.init_options = {}
         ls.client_options = _options(params.settings)
         message = ls.reload_settings()
         if message:

@@ -113,3 +113,21 @@ async def test_overlay_serves_unsaved_text(client: LanguageClient, workspace: Pa
     assert "unsaved_helper" in hover.contents.value
     assert "scale: f64" in hover.contents.value
     assert "unsaved_helper" not in lib.read_text()
+
+
+async def test_changed_editor_settings_replace_the_startup_ones(
+    client: LanguageClient, workspace: Path
+) -> None:
+    """A setting removed in the editor stops applying; an empty Lua table means no settings."""
+    (workspace / "agentic-optimizer.toml").write_text("[budget]\ndaily_usd = 3.0\n")
+    await initialize(client, workspace, options={"agenticOptimizer": {"budget": {"dailyUsd": "bad"}}})
+    assert await _wait_for_message(client)
+    client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(settings={"agenticOptimizer": []})
+    )
+    result = await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(command="agentic.showMetrics"))
+    await asyncio.sleep(0.2)
+    assert result is not None
+    assert len(client.messages) == 2  # the startup error, then the metrics text; no new error
+    assert "invalid" not in client.messages[1].message
