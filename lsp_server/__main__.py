@@ -6,4 +6,6 @@ import sys
 
 from lsp_server.cli import main
 
-sys.exit(main())
+# Guarded: multiprocessing's forkserver and spawn re-import the main module in workers.
+if __name__ == "__main__":
+    sys.exit(main())
