@@ -12,13 +12,15 @@ and cut off at the output limit, empty or a refusal when not.
 
 For each local success rate the same day (same requests, same token counts) is priced with the
 real prices of the models the stand-ins play (genai-prices) and compared with an all-premium
-run: each request priced as one premium call with the tokens it used. Printed per rate: the
-day's cost, the all-premium cost, their ratio, the escalation rate, the accepted rate and the
-number of broken answers accepted. The router's own time (classification + verification,
-excluding model and context time) is printed as p50/p95 with the share of the request's
-non-model time it takes.
+run: each request priced as one premium call with the tokens it used (a search, with the context
+a premium call would have been sent). Each rate runs ``--days`` days with different answer
+draws and prints the mean day: its cost, the all-premium cost, their ratio (the free tier at the
+paid rate genai-prices lists, and at $0 as on a free plan), the escalation rate, the accepted
+rate and the number of broken answers accepted. The router's own time (classification +
+verification, excluding model and context time) is printed as p50/p95, on the corpus
+repositories and on ``examples/`` (the target's workspace).
 
-    python bench/routing.py [--local 0.3,0.5,0.7,0.9] [--requests 45] [--seed 7]
+    python bench/routing.py [--local 0.3,0.5,0.7,0.9] [--days 6] [--requests 45] [--seed 7]
 """
 
 from __future__ import annotations
