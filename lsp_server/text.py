@@ -7,6 +7,7 @@ without any LSP library, so the core can apply editor changes itself.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,19 +30,13 @@ class Span:
     end: Position
 
 
+NEWLINE_RE = re.compile(r"\r\n|\r|\n")
+
+
 def line_starts(text: str) -> list[int]:
     """String offsets at which each line starts (``\\n``, ``\\r\\n`` and ``\\r`` end lines)."""
     starts = [0]
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\r":
-            if i + 1 < n and text[i + 1] == "\n":
-                i += 1
-            starts.append(i + 1)
-        elif ch == "\n":
-            starts.append(i + 1)
-        i += 1
+    starts.extend(m.end() for m in NEWLINE_RE.finditer(text))
     return starts
 
 

@@ -7,12 +7,21 @@ are told of each change with the byte-level edit tree-sitter needs for an increm
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lsp_server.text import Encoding, Span, byte_offset, byte_point, line_starts, offset_at
+from lsp_server.text import (
+    NEWLINE_RE,
+    Encoding,
+    Position,
+    Span,
+    byte_offset,
+    line_starts,
+    offset_at,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +64,12 @@ class Document:
     text: str
     version: int
     language_id: str = ""
+    starts: list[int] | None = None  # line start offsets of ``text``, kept up to date on edits
+
+    def line_starts(self) -> list[int]:
+        if self.starts is None:
+            self.starts = line_starts(self.text)
+        return self.starts
 
 
 Listener = Callable[[DocumentChange], None]
@@ -92,17 +107,20 @@ class Documents:
                 doc = Document(path, text, version)
                 self._docs[path] = doc
             text = doc.text
+            starts = doc.line_starts()
             edits: list[ByteEdit] = []
             full = False
             for ch in changes:
                 if ch.span is None:
                     text = ch.text
+                    starts = line_starts(text)
                     full = True
                     edits.clear()
                     continue
-                text, edit = _apply(text, ch, self.encoding)
+                text, starts, edit = _apply(text, starts, ch, self.encoding)
                 edits.append(edit)
             doc.text = text
+            doc.starts = starts
             doc.version = version
             event = DocumentChange(path, text, version, () if full else tuple(edits))
         self._notify(event)
@@ -120,6 +138,14 @@ class Documents:
         with self._lock:
             doc = self._docs.get(path.absolute())
             return Document(doc.path, doc.text, doc.version, doc.language_id) if doc else None
+
+    def offset(self, path: Path, pos: Position) -> int | None:
+        """String offset of an LSP position in an open buffer (None when not open)."""
+        with self._lock:
+            doc = self._docs.get(path.absolute())
+            if doc is None:
+                return None
+            return offset_at(doc.text, pos, self.encoding, doc.line_starts())
 
     def version(self, path: Path) -> int | None:
         doc = self.get(path)
@@ -144,22 +170,56 @@ def _read_disk(path: Path) -> str | None:
         return None
 
 
-def _apply(text: str, change: TextChange, encoding: Encoding) -> tuple[str, ByteEdit]:
+def _apply(
+    text: str, starts: list[int], change: TextChange, encoding: Encoding
+) -> tuple[str, list[int], ByteEdit]:
+    """Apply one ranged change; return the new text, its line starts and the byte edit.
+
+    Work is proportional to the edited region plus one pass over the line-start list, so a
+    keystroke in a large file stays cheap.
+    """
     assert change.span is not None
-    starts = line_starts(text)
     start = offset_at(text, change.span.start, encoding, starts)
     end = max(start, offset_at(text, change.span.end, encoding, starts))
     new_text = text[:start] + change.text + text[end:]
+    start_point = _point(text, start)
+    old_end_point = _point(text, end)
     start_b = byte_offset(text, start)
     old_end_b = start_b + len(text[start:end].encode("utf-8", "surrogatepass"))
-    new_end_b = start_b + len(change.text.encode("utf-8", "surrogatepass"))
-    new_starts = line_starts(new_text)
+    inserted = change.text.encode("utf-8", "surrogatepass")
+    new_end_b = start_b + len(inserted)
+    # New line starts: unchanged before the edit, recomputed around it, shifted after it. The
+    # recomputed region reaches one line either side, so a CR and an LF that an edit joins or
+    # splits are counted right.
+    lo = max(0, bisect.bisect_right(starts, start) - 2)
+    hi = bisect.bisect_right(starts, end + 1)
+    delta = len(change.text) - (end - start)
+    region_start = starts[lo]
+    if hi < len(starts):
+        region_end = starts[hi] + delta
+        middle = [m.end() for m in NEWLINE_RE.finditer(new_text, region_start, region_end)
+                  if m.end() < region_end]
+    else:
+        middle = [m.end() for m in NEWLINE_RE.finditer(new_text, region_start)]
+    new_starts = [*starts[: lo + 1], *middle, *(o + delta for o in starts[hi:])]
+    nl = inserted.rfind(b"\n")
+    if nl < 0:
+        new_end_point = (start_point[0], start_point[1] + len(inserted))
+    else:
+        new_end_point = (start_point[0] + inserted.count(b"\n"), len(inserted) - nl - 1)
     edit = ByteEdit(
         start_byte=start_b,
         old_end_byte=old_end_b,
         new_end_byte=new_end_b,
-        start_point=byte_point(text, start, starts),
-        old_end_point=byte_point(text, end, starts),
-        new_end_point=byte_point(new_text, start + len(change.text), new_starts),
+        start_point=start_point,
+        old_end_point=old_end_point,
+        new_end_point=new_end_point,
     )
-    return new_text, edit
+    return new_text, new_starts, edit
+
+
+def _point(text: str, offset: int) -> tuple[int, int]:
+    """Tree-sitter point of a string offset: rows counted by LF only, as tree-sitter does, and
+    the column in bytes since the last LF."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset), len(text[line_start:offset].encode("utf-8", "surrogatepass"))

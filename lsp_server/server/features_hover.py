@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from lsprotocol import types as lsp
 
@@ -17,22 +18,20 @@ from lsp_server.errors import AgenticError
 from lsp_server.hover_text import content_key, symbol_markdown
 from lsp_server.server.app import AgenticServer
 from lsp_server.server.convert import uri_to_path
-from lsp_server.text import Position, line_starts, offset_at
+from lsp_server.text import Position
 
 log = logging.getLogger(__name__)
 
 PENDING_NOTE = "_An explanation is on its way: hover again, or run **Agentic: Explain**._"
 
 
-def _column(text: str | None, pos: lsp.Position, encoding: str) -> int:
+def _column(ls: AgenticServer, path: Path, pos: lsp.Position) -> int:
     """String column of an LSP position (the client counts in its negotiated encoding)."""
-    if not text:
+    offset = ls.documents.offset(path, Position(pos.line, pos.character))
+    if offset is None:
         return pos.character
-    starts = line_starts(text)
-    if pos.line >= len(starts):
-        return pos.character
-    offset = offset_at(text, Position(pos.line, pos.character), encoding, starts)  # type: ignore[arg-type]
-    return offset - starts[pos.line]
+    text = ls.documents.text(path) or ""
+    return offset - (text.rfind("\n", 0, offset) + 1)
 
 
 async def _explain(ls: AgenticServer, key: str, request: AssistRequest) -> str | None:
@@ -58,8 +57,7 @@ def register(server: AgenticServer) -> None:
             return None
         try:
             assistant = ls.get_assistant()
-            text = ls.documents.text(path)
-            column = _column(text, params.position, ls.documents.encoding)
+            column = _column(ls, path, params.position)
             info = assistant.symbol_info(path, params.position.line + 1, column)
         except AgenticError as exc:
             log.info("hover: %s", exc)

@@ -73,3 +73,38 @@ def test_positions_past_the_end_clamp(tmp_path: Path) -> None:
     assert docs.text(f) == "abX\ncd"
     docs.change(f, [TextChange("Y", _span(9, 0, 9, 0))], 3)
     assert docs.text(f) == "abX\ncdY"
+
+
+def test_random_edits_keep_line_starts_and_byte_edits_exact(tmp_path: Path) -> None:
+    """Incremental line starts and tree-sitter points equal a recomputation from scratch."""
+    import random
+
+    from lsp_server.text import line_starts, position_at
+
+    rng = random.Random(7)
+    alphabet = ["a", "é", "😀", "\n", "\r", "\r\n", " "]
+    docs = Documents(encoding="utf-16")
+    f = tmp_path / "r.txt"
+    text = "".join(rng.choice(alphabet) for _ in range(200))
+    docs.open(f, text, 1)
+    for version in range(2, 400):
+        cur = docs.text(f) or ""
+        a, b = sorted(rng.randrange(len(cur) + 1) for _ in range(2))
+        insert = "".join(rng.choice(alphabet) for _ in range(rng.randrange(6)))
+        span = Span(position_at(cur, a), position_at(cur, b))
+        event = docs.change(f, [TextChange(insert, span)], version)
+        # The offsets the positions name may differ from a, b when they split a surrogate
+        # pair or a CRLF; recompute the expected text from the positions themselves.
+        starts = line_starts(cur)
+        sa, sb = offset_at(cur, span.start, "utf-16", starts), offset_at(cur, span.end, "utf-16", starts)
+        expected = cur[:sa] + insert + cur[sb:]
+        assert docs.text(f) == expected
+        doc = docs._docs[f.absolute()]
+        assert doc.starts == line_starts(expected)
+        edit = event.edits[0]
+        assert edit.new_end_byte == len(expected[: sa + len(insert)].encode())
+        head = expected[: sa + len(insert)]
+        last = head.rfind("\n") + 1
+        assert edit.new_end_point == (head.count("\n"), len(head[last:].encode()))
+        before = cur[:sa]
+        assert edit.start_point == (before.count("\n"), len(before[before.rfind("\n") + 1 :].encode()))
