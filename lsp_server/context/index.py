@@ -39,15 +39,19 @@ from lsp_server.context.store import IndexStore, Row, StoredFile, store_path
 from lsp_server.context.tags import (
     Extracted,
     ParsedFile,
+    Positioned,
     RawDef,
     RawImport,
     RawRef,
     content_hash,
     count_lines,
-    extract,
+    edited_region,
+    extract_positioned,
     parse_batch,
     parse_path,
     parser_for,
+    shift,
+    splice,
     unpack_imports,
     unpack_symbols,
 )
@@ -89,13 +93,27 @@ class _File:
 
 @dataclass(slots=True)
 class _Live:
-    """An open editor buffer, parsed."""
+    """An open editor buffer, parsed. The flat view and the hash are computed when first read,
+    so a keystroke costs the re-parse and the re-extraction of the edited items only."""
 
     tree: Tree
     source: bytes
-    extracted: Extracted
-    content_hash: str
+    positioned: Positioned
     version: int
+    _extracted: Extracted | None = None
+    _hash: str | None = None
+
+    @property
+    def extracted(self) -> Extracted:
+        if self._extracted is None:
+            self._extracted = self.positioned.to_extracted()
+        return self._extracted
+
+    @property
+    def content_hash(self) -> str:
+        if self._hash is None:
+            self._hash = content_hash(self.source)
+        return self._hash
 
 
 @dataclass(slots=True)
@@ -288,8 +306,13 @@ class ProjectIndex:
             for item in todo:
                 yield parse_path(*item)
             return
+        # fork is fastest, but forking a process that runs other threads (the language server's
+        # event loop and thread pool) can deadlock the children on a lock held at fork time.
         methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+        single_threaded = threading.active_count() == 1
+        method = "fork" if "fork" in methods and single_threaded else (
+            "forkserver" if "forkserver" in methods else None)
+        ctx = multiprocessing.get_context(method)
         batches = _balanced_batches(todo, self.workers * 6)
         with ctx.Pool(self.workers) as pool:
             for batch in pool.imap_unordered(parse_batch, batches):
@@ -320,13 +343,16 @@ class ProjectIndex:
             if change.closed:
                 if old is not None:
                     del self._live[rel]
-                    self._changed(rel, old.extracted, None)
+                    self._changed(rel, old.positioned.definitions, old.positioned.imports, None, None)
                 self._refresh_path(rel)
                 return
             data = change.text.encode("utf-8", "surrogatepass")
             parser = parser_for(spec)
+            positioned: Positioned | None = None
             if old is not None and change.edits:
                 tree = old.tree
+                pos = old.positioned
+                ranges: list[tuple[int, int]] = []
                 for e in change.edits:
                     tree.edit(
                         start_byte=e.start_byte,
@@ -336,13 +362,36 @@ class ProjectIndex:
                         old_end_point=e.old_end_point,
                         new_end_point=e.new_end_point,
                     )
-                tree = parser.parse(data, tree)
+                    rows = e.new_end_point[0] - e.old_end_point[0]
+                    pos = shift(pos, e.start_byte, e.old_end_byte, e.new_end_byte, rows)
+                    delta = e.new_end_byte - e.old_end_byte
+                    ranges = [(a + delta if a >= e.old_end_byte else min(a, e.start_byte),
+                               b + delta if b >= e.old_end_byte else max(min(b, e.start_byte), e.new_end_byte))
+                              for a, b in ranges]
+                    ranges.append((e.start_byte, e.new_end_byte))
+                new_tree = parser.parse(data, tree)
+                ranges.extend((r.start_byte, r.end_byte) for r in tree.changed_ranges(new_tree))
+                region = edited_region(new_tree, ranges)
+                positioned = splice(pos, extract_positioned(spec, new_tree, data, region), region)
+                tree = new_tree
             else:
                 tree = parser.parse(data)
-            extracted = extract(spec, tree, data)
-            before = old.extracted if old is not None else self._disk_extracted(rel)
-            self._live[rel] = _Live(tree, data, extracted, content_hash(data), change.version)
-            self._changed(rel, before, extracted)
+            if positioned is None:
+                positioned = extract_positioned(spec, tree, data)
+            self._live[rel] = _Live(tree, data, positioned, change.version)
+            if old is not None and positioned.replaced is not None:
+                removed, added = positioned.replaced
+                same = sorted(removed) == sorted(added)
+                self._changed(rel, None if same else old.positioned.definitions, old.positioned.imports,
+                              None if same else positioned.definitions, positioned.imports)
+            elif old is not None:
+                self._changed(rel, old.positioned.definitions, old.positioned.imports,
+                              positioned.definitions, positioned.imports)
+            else:
+                disk = self._disk_extracted(rel)
+                self._changed(rel, disk.definitions if disk else None,
+                              [(0, i) for i in disk.imports] if disk else None,
+                              positioned.definitions, positioned.imports)
 
     def _refresh_path(self, rel: str) -> None:
         """Re-read one file from disk (after its buffer closed), updating the store."""
@@ -376,8 +425,10 @@ class ProjectIndex:
                        r.error_nodes, r.n_defs, r.n_refs, r.note),
             r.symbols, r.imports,
         )
-        defs, refs = unpack_symbols(r.symbols)
-        self._changed(rel, before, Extracted(defs, refs, unpack_imports(r.imports), r.error_nodes))
+        defs, _refs = unpack_symbols(r.symbols)
+        self._changed(rel, before.definitions if before else None,
+                      [(0, i) for i in before.imports] if before else None,
+                      defs, [(0, i) for i in unpack_imports(r.imports)])
 
     def _disk_extracted(self, rel: str) -> Extracted | None:
         f = self._files.get(rel)
@@ -388,22 +439,32 @@ class ProjectIndex:
         defs, refs = unpack_symbols(f.symbols)
         return Extracted(defs, refs, unpack_imports(f.imports), f.stored.errors)
 
-    def _changed(self, rel: str, before: Extracted | None, after: Extracted | None) -> None:
+    def _changed(
+        self,
+        rel: str,
+        defs_before: list[RawDef] | None,
+        imports_before: list[tuple[int, RawImport]] | None,
+        defs_after: list[RawDef] | None,
+        imports_after: list[tuple[int, RawImport]] | None,
+    ) -> None:
         """Invalidate what one file's new content affects, as narrowly as possible."""
         self._generation += 1
         self._fs_cache.pop(rel, None)
         self._stale_names.add(rel)
-        def_keys_before = {(d[0], d[2]) for d in before.definitions} if before else set()
-        def_keys_after = {(d[0], d[2]) for d in after.definitions} if after else set()
-        imports_before = [(i[0], i[1], i[3], i[4], i[5]) for i in before.imports] if before else None
-        imports_after = [(i[0], i[1], i[3], i[4], i[5]) for i in after.imports] if after else None
-        if imports_before != imports_after or (before is None) != (after is None):
+
+        def import_keys(items: list[tuple[int, RawImport]] | None) -> list[tuple[Any, ...]] | None:
+            return [(i[0], i[1], i[3], i[4], i[5]) for _b, i in items] if items is not None else None
+
+        if import_keys(imports_before) != import_keys(imports_after):
             self._resolution = None
             self._edges = None
             return
-        if self._resolution is not None and after is not None:
-            self._resolution.imports[rel] = self._resolve_file(self._resolution, rel, after.imports)
-        if def_keys_before != def_keys_after:
+        if self._resolution is not None and imports_after is not None:
+            raw = [i for _b, i in imports_after]
+            self._resolution.imports[rel] = self._resolve_file(self._resolution, rel, raw)
+        keys_before = {(d[0], d[2]) for d in defs_before} if defs_before else set()
+        keys_after = {(d[0], d[2]) for d in defs_after} if defs_after else set()
+        if keys_before != keys_after:
             self._edges = None
         elif self._edges is not None:
             self._edges.pop(rel, None)

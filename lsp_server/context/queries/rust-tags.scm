@@ -33,3 +33,7 @@
 (use_declaration) @import
 
 (ERROR) @error
+
+; Macro bodies in item position (cfg_rt! { pub mod runtime; ... }) are re-parsed as items.
+(source_file (macro_invocation (token_tree) @macro))
+(declaration_list (macro_invocation (token_tree) @macro))
