@@ -1,0 +1,119 @@
+"""Editor buffers: incremental re-parse from the Documents overlay equals a full re-parse."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lsp_server.context.documents import Documents, TextChange
+from lsp_server.context.index import ProjectIndex
+from lsp_server.context.languages import LANGUAGES
+from lsp_server.context.tags import extract_positioned, parser_for
+from lsp_server.text import Position, Span
+
+
+@pytest.fixture
+def tree(tmp_path: Path, rust_example: Path, python_example: Path) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(rust_example, root)
+    shutil.copytree(python_example / "inventory", root / "inventory")
+    return root
+
+
+def full_extraction(lang: str, text: str) -> tuple[object, ...]:
+    spec = LANGUAGES[lang]
+    data = text.encode()
+    fresh = extract_positioned(spec, parser_for(spec).parse(data), data)
+    return (fresh.definitions, fresh.refs, fresh.imports)
+
+
+SNIPPETS = ["x", " ", "\n", "fn q() {}\n", "}", "{", "(", ";", "let v = 1;", "mod m;", "use crate::units::Length;",
+            "def f(a):\n    return g(a)\n", "class K:\n    pass\n", "import os\n", ":", "    "]
+
+
+@pytest.mark.parametrize(("rel", "lang", "seed"), [
+    ("src/lib.rs", "rust", 1), ("src/shapes/mod.rs", "rust", 2), ("src/units.rs", "rust", 3),
+    ("inventory/models.py", "python", 4), ("inventory/pricing.py", "python", 5),
+])
+def test_random_edits_match_a_full_reparse(tree: Path, tmp_path: Path, rel: str, lang: str, seed: int) -> None:
+    docs = Documents()
+    idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    idx.refresh()
+    path = tree / rel
+    docs.open(path, path.read_text(), 1)
+    rng = random.Random(seed)
+    for version in range(2, 160):
+        text = docs.text(path) or ""
+        lines = text.split("\n")
+        line = rng.randrange(len(lines))
+        col = rng.randrange(len(lines[line]) + 1)
+        if rng.random() < 0.6:
+            end = Position(line, col)
+            insert = rng.choice(SNIPPETS)
+        else:
+            end = Position(line, min(len(lines[line]), col + rng.randrange(1, 8)))
+            insert = ""
+        docs.change(path, [TextChange(insert, Span(Position(line, col), end))], version)
+        live = idx._live[rel]
+        # the spliced extraction equals a full extraction of the same (incrementally parsed) tree
+        data = (docs.text(path) or "").encode()
+        spec = LANGUAGES[lang]
+        whole = extract_positioned(spec, live.tree, data)
+        got = live.positioned
+        assert (got.definitions, got.refs, got.imports, got.errors) == (
+            whole.definitions, whole.refs, whole.imports, whole.errors,
+        ), f"after edit {version}"
+        if not live.tree.root_node.has_error:
+            assert (got.definitions, got.refs, got.imports) == full_extraction(lang, docs.text(path) or "")
+    idx.close()
+
+
+def test_buffer_overrides_disk_and_close_restores(tree: Path, tmp_path: Path) -> None:
+    docs = Documents()
+    idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    idx.refresh()
+    units = tree / "src/units.rs"
+    disk = units.read_text()
+    generation = idx.generation
+    docs.open(units, disk, 1)
+    pos = Position(disk.count("\n"), 0)
+    docs.change(units, [TextChange("pub fn yards(v: f64) -> Length { Length::feet(v * 3.0) }\n", Span(pos, pos))], 2)
+    assert idx.generation > generation
+    yards = idx.definitions_named("yards")
+    assert [d.qualname for d in yards] == ["crate::units::yards"]
+    assert ("src/units.rs", "crate::units::yards") in {(r.path, r.enclosing) for r in idx.references_named("feet")}
+    assert idx.text("src/units.rs") != disk
+    fs = idx.file("src/units.rs")
+    assert fs is not None and fs.content_hash != idx.stored_files()["src/units.rs"].content_hash
+    # nothing unsaved reaches the store
+    assert idx.stored_files()["src/units.rs"].n_defs == len([d for d in fs.definitions]) - 1
+    docs.close(units)
+    assert idx.definitions_named("yards") == []
+    idx.close()
+
+
+def test_unsaved_new_buffer_and_edits_to_imports(tree: Path, tmp_path: Path) -> None:
+    docs = Documents()
+    idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    idx.refresh()
+    lib = tree / "src/lib.rs"
+    text = lib.read_text()
+    docs.open(lib, text, 1)
+    assert "src/units.rs" in idx.file_edges()["src/lib.rs"]
+    new = tree / "inventory/reports.py"
+    docs.open(new, "from .pricing import total_value\n\ndef report(stock):\n    return total_value(stock)\n", 1)
+    assert "inventory/reports.py" in idx.files()
+    assert idx.file_edges()["inventory/reports.py"] == {"inventory/pricing.py"}
+    edges = [e for e in idx.symbol_edges_from("inventory/reports.py") if e.name == "total_value"]
+    assert [(e.source, e.target_path, e.target) for e in edges] == [
+        ("inventory.reports.report", "inventory/pricing.py", "inventory.pricing.total_value"),
+    ]
+    # removing `pub mod units;` from the buffer drops the edge (resolution follows the buffer)
+    start = text.index("pub mod units;")
+    line = text[:start].count("\n")
+    docs.change(lib, [TextChange("", Span(Position(line, 0), Position(line + 1, 0)))], 2)
+    assert "src/units.rs" not in {i.target for i in idx.imports_of("src/lib.rs") if i.kind == "mod"}
+    idx.close()
