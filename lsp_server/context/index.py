@@ -168,6 +168,7 @@ class ProjectIndex:
         self._def_index: dict[str, dict[str, list[Definition]]] | None = None
         self._ref_index: dict[str, dict[str, list[Reference]]] | None = None
         self._stale_names: set[str] = set()
+        self._names_of: dict[str, tuple[set[str], set[str]]] = {}
         self._edges: dict[str, list[SymbolEdge]] | None = None
         if documents is not None:
             documents.subscribe(self.update_document)
@@ -606,6 +607,7 @@ class ProjectIndex:
             self._load_blobs(None)
             defs: dict[str, dict[str, list[Definition]]] = {}
             refs: dict[str, dict[str, list[Reference]]] = {}
+            self._names_of = {}
             for rel in self._all_paths():
                 fs = self._materialize(rel)
                 if fs is not None:
@@ -614,19 +616,22 @@ class ProjectIndex:
             self._stale_names.clear()
         elif self._stale_names:
             for rel in self._stale_names:
-                for table in (self._def_index, self._ref_index):
-                    for name in [n for n, by_path in table.items() if rel in by_path]:
-                        del table[name][rel]
-                        if not table[name]:
-                            del table[name]
+                def_names, ref_names = self._names_of.pop(rel, ((), ()))
+                for table, names in ((self._def_index, def_names), (self._ref_index, ref_names)):
+                    for name in names:
+                        by_path = table.get(name)
+                        if by_path is not None:
+                            by_path.pop(rel, None)
+                            if not by_path:
+                                del table[name]
                 fs = self._materialize(rel)
                 if fs is not None:
                     self._add_names(fs, self._def_index, self._ref_index)
             self._stale_names.clear()
         return self._def_index, self._ref_index
 
-    @staticmethod
     def _add_names(
+        self,
         fs: FileSymbols,
         defs: dict[str, dict[str, list[Definition]]],
         refs: dict[str, dict[str, list[Reference]]],
@@ -635,6 +640,7 @@ class ProjectIndex:
             defs.setdefault(d.name, {}).setdefault(fs.path, []).append(d)
         for r in fs.references:
             refs.setdefault(r.name, {}).setdefault(fs.path, []).append(r)
+        self._names_of[fs.path] = ({d.name for d in fs.definitions}, {r.name for r in fs.references})
 
     # --- queries ------------------------------------------------------------------------------
 
