@@ -332,7 +332,21 @@ class ProjectIndex:
         return rel.as_posix()
 
     def update_document(self, change: DocumentChange) -> None:
-        """Re-index one buffer: incremental re-parse from the old tree when edits are given."""
+        """Re-index one buffer: incremental re-parse from the old tree when edits are given.
+
+        Called synchronously by :class:`Documents` on every change, so it never raises: on an
+        unexpected failure the buffer is dropped from the overlay (the disk version stays).
+        """
+        try:
+            self._update_document(change)
+        except Exception:
+            log.exception("index: could not update %s from its buffer", change.path)
+            rel = self._rel(change.path)
+            with self._lock:
+                if rel is not None and self._live.pop(rel, None) is not None:
+                    self._changed(rel, None, None, None, None)
+
+    def _update_document(self, change: DocumentChange) -> None:
         rel = self._rel(change.path)
         if rel is None:
             return
