@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from lsp_server.commands.common import add_config_arg
@@ -33,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
     from lsp_server.server import create_server
 
     address = parse_address(args.tcp) if args.tcp else None
+    # Context building and verification run in worker threads; a short GIL switch interval lets
+    # the event loop answer the editor (code actions, hover, didChange) while they run.
+    sys.setswitchinterval(0.0005)
     setup_logging(args.log_level, args.log_file)
     server = create_server(config_path=args.config)
     if address is not None:
