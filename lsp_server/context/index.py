@@ -477,12 +477,21 @@ class ProjectIndex:
         if self._resolution is not None and imports_after is not None:
             raw = [i for _b, i in imports_after]
             self._resolution.imports[rel] = self._resolve_file(self._resolution, rel, raw)
+        if self._edges is None:
+            return
+        self._edges.pop(rel, None)
         keys_before = {(d[0], d[2]) for d in defs_before} if defs_before else set()
         keys_after = {(d[0], d[2]) for d in defs_after} if defs_after else set()
-        if keys_before != keys_after:
+        if keys_before == keys_after:
+            return
+        # A definition appeared, vanished or moved: only files that refer to one of those
+        # names can resolve differently (files edited since the last query were popped).
+        if self._ref_index is None:
             self._edges = None
-        elif self._edges is not None:
-            self._edges.pop(rel, None)
+            return
+        for name in {k[0] for k in keys_before ^ keys_after}:
+            for user in self._ref_index.get(name, {}):
+                self._edges.pop(user, None)
 
     # --- derived tables -----------------------------------------------------------------------
 
@@ -704,6 +713,15 @@ class ProjectIndex:
         """Reference → definition edges of the whole project (cached; see :mod:`graph`)."""
         with self._lock:
             return [e for p in self._all_paths() for e in self._edges_from(p)]
+
+    def edges_by_file(self) -> dict[str, list[SymbolEdge]]:
+        """Each file's outgoing reference edges, as the cached lists themselves (read only).
+
+        A file whose edges did not change keeps the same list object, so a caller holding
+        derived tables can redo only the files whose list is a new one.
+        """
+        with self._lock:
+            return {p: self._edges_from(p) for p in self._all_paths()}
 
     def symbol_edges_from(self, path: str) -> list[SymbolEdge]:
         with self._lock:

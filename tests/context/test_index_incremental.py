@@ -117,3 +117,38 @@ def test_unsaved_new_buffer_and_edits_to_imports(tree: Path, tmp_path: Path) -> 
     docs.change(lib, [TextChange("", Span(Position(line, 0), Position(line + 1, 0)))], 2)
     assert "src/units.rs" not in {i.target for i in idx.imports_of("src/lib.rs") if i.kind == "mod"}
     idx.close()
+
+
+def _edges(idx: ProjectIndex) -> dict[str, list[tuple[object, ...]]]:
+    return {p: sorted((e.source or "", e.target_path, e.target, e.name, e.count, round(e.weight, 9))
+                      for e in es)
+            for p, es in idx.edges_by_file().items()}
+
+
+def test_edges_after_new_and_removed_definitions_match_a_fresh_index(tree: Path, tmp_path: Path) -> None:
+    """Only files naming a changed definition are re-resolved; the result equals a cold index."""
+    docs = Documents()
+    idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    idx.refresh()
+    before = idx.edges_by_file()
+    lib = tree / "src/lib.rs"
+    units = tree / "src/units.rs"
+    # units.rs gains a function that lib.rs (untouched) does not call, and lib.rs's list stays cached
+    docs.open(units, units.read_text() + "\npub fn brand_new_helper() -> u32 { 1 }\n", 1)
+    after = idx.edges_by_file()
+    assert after["src/lib.rs"] is before["src/lib.rs"]
+    # lib.rs starts calling it: an edge to units.rs appears
+    docs.open(lib, lib.read_text() + "\npub fn caller() -> u32 { units::brand_new_helper() }\n", 1)
+    assert any(e.target == "crate::units::brand_new_helper" for e in idx.edges_by_file()["src/lib.rs"])
+    # units.rs loses every definition named `brand_new_helper`: lib.rs is re-resolved
+    docs.change(units, [TextChange(units.read_text(), Span(Position(0, 0), Position(10**6, 0)))], 2)
+    got = _edges(idx)
+    # the same content, written to disk and indexed cold
+    for path in (lib, units):
+        path.write_text(docs.text(path) or "")
+    fresh = ProjectIndex.open(tree, state_dir=tmp_path / "fresh")
+    fresh.refresh()
+    assert got == _edges(fresh)
+    assert not any(e.target.endswith("brand_new_helper") for e in idx.edges_by_file()["src/lib.rs"])
+    idx.close()
+    fresh.close()
