@@ -4,7 +4,9 @@ The tree is materialized from a bare mirror, indexed with ``ProjectIndex`` (warm
 first run), then every request of a bench-data file is answered with ``build_context`` at the
 default budget. Printed: the one-off preparation of the ranking tables, per-request p50/p95
 (the target is p95 ≤ 300 ms on tokio), and the same figures for scoring the request with
-whole-file BM25 alone in the same run, as the ratio baseline.
+whole-file BM25 alone in the same run, as the ratio baseline. Then the editor's side: the
+largest file is opened as a buffer and edited (a keystroke in a body; a new function), and
+bringing the ranking tables up to date after each edit is timed against building them anew.
 
     python bench/context_speed.py --repo tokio-rs/tokio --requests /work/shared/bench-data/rust-dev.jsonl
 """
@@ -25,9 +27,12 @@ from _repos import DEFAULT_REPOS_DIR, DEFAULT_SCRATCH, git_dir, materialize
 
 from lsp_server.config import Settings
 from lsp_server.context.builder import build_context
+from lsp_server.context.documents import Documents, TextChange
 from lsp_server.context.index import ProjectIndex
-from lsp_server.context.ranking import ContextRequest, prepared
+from lsp_server.context.ranking import ContextRequest, prepared, tables_for
+from lsp_server.context.tables import build_tables
 from lsp_server.context.terms import tokenize
+from lsp_server.text import Position, Span
 
 
 def pct(values: list[float], p: float) -> float:
@@ -41,6 +46,7 @@ def main() -> int:
     ap.add_argument("--commit", default="HEAD")
     ap.add_argument("--requests", type=Path, default=Path("/work/shared/bench-data/rust-dev.jsonl"))
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--edits", type=int, default=20, help="editor change rounds timed after the requests")
     ap.add_argument("--budget", type=int, default=Settings().context.budget_tokens)
     ap.add_argument("--repos-dir", type=Path, default=DEFAULT_REPOS_DIR)
     ap.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH)
@@ -52,7 +58,9 @@ def main() -> int:
     ).stdout.strip()
     root = materialize(args.repo, commit, repos_dir=args.repos_dir, scratch=args.scratch)
     settings = Settings()
-    index = ProjectIndex.open(root, settings=settings, state_dir=args.scratch / "state" / root.name)
+    docs = Documents()
+    index = ProjectIndex.open(root, settings=settings, documents=docs,
+                              state_dir=args.scratch / "state" / root.name)
     t0 = time.perf_counter()
     stats = index.refresh()
     t_refresh = time.perf_counter() - t0
@@ -84,7 +92,41 @@ def main() -> int:
     print(f"  whole-file BM25     p50 {statistics.median(base):7.1f} ms   p95 {pct(base, 95):7.1f} ms")
     print(f"  ratio p95: {pct(ours, 95) / max(pct(base, 95), 1e-9):.1f}x whole-file BM25 scoring alone")
     print(f"  context size mean {statistics.mean(sizes) / 1024:.1f} KB, max {max(sizes) / 1024:.1f} KB")
+    edits(index, docs, root, prep.file_tokens, args.edits)
     return 0
+
+
+def edits(index: ProjectIndex, docs: Documents, root: Path, sizes: dict[str, int], rounds: int) -> None:
+    """Tables kept current after editor changes, against building them from scratch."""
+    rel = max(sizes, key=lambda p: sizes[p])
+    path = root / rel
+    text = path.read_text()
+    docs.open(path, text, 1)
+    lines = text.split("\n")
+    middle = len(lines) // 2
+    keystroke: list[float] = []
+    new_fn: list[float] = []
+    for i in range(rounds):
+        version = 2 * i + 2
+        docs.change(path, [TextChange(" ", Span(Position(middle, 0), Position(middle, 0)))], version)
+        t0 = time.perf_counter()
+        with tables_for(index):
+            pass
+        keystroke.append((time.perf_counter() - t0) * 1000)
+        fn = f"\nfn bench_added_{i}() -> usize {{ {i} }}\n" if rel.endswith(".rs") else f"\ndef bench_added_{i}():\n    return {i}\n"
+        last = (docs.text(path) or "").count("\n")
+        docs.change(path, [TextChange(fn, Span(Position(last, 0), Position(last, 0)))], version + 1)
+        t0 = time.perf_counter()
+        with tables_for(index):
+            pass
+        new_fn.append((time.perf_counter() - t0) * 1000)
+    t0 = time.perf_counter()
+    build_tables(index)
+    scratch = (time.perf_counter() - t0) * 1000
+    print(f"editing {rel} ({len(lines)} lines) as an open buffer, {rounds} rounds; tables from scratch {scratch:.0f} ms")
+    for label, values in (("keystroke in a body", keystroke), ("new function", new_fn)):
+        print(f"  tables after a {label:<20} p50 {statistics.median(values):7.1f} ms   p95 {pct(values, 95):7.1f} ms"
+              f"   = {pct(values, 95) / scratch:.3f}x from scratch")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,13 @@
-"""Okapi BM25 over any keyed collection of token lists.
+"""Okapi BM25 over any keyed collection of token lists, updatable one document at a time.
 
-Used twice: over definitions (name, qualified name, signature and body) to find the code a
-request talks about, and over whole files (path + text) as the lexical baseline the benchmark
+Used over definitions (name, qualified name, signature and body) to find the code a request
+talks about, and over whole files (path + text) as the lexical baseline the benchmark
 compares against. Standard parameters (k1 = 1.2, b = 0.75) and the non-negative idf of Lucene.
+
+Each posting holds the document's precomputed term weight, which depends on the average
+document length. When documents are added or removed (an editor buffer changed), weights
+keep the average they were computed with until it drifts by more than ``REWEIGHT_DRIFT``;
+then every weight is recomputed. Document frequencies and counts are always exact.
 """
 
 from __future__ import annotations
@@ -14,25 +19,91 @@ from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
+REWEIGHT_DRIFT = 0.1
+
 
 class BM25(Generic[K]):
     """An inverted index; :meth:`scores` ranks documents for a bag of query tokens."""
 
-    def __init__(self, docs: Mapping[K, Iterable[str]], *, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, docs: Mapping[K, Iterable[str]] | None = None, *,
+                 k1: float = 1.2, b: float = 0.75) -> None:
         self.k1 = k1
         self.b = b
-        counted = {key: Counter(tokens) for key, tokens in docs.items()}
-        self.lengths: dict[K, int] = {key: sum(c.values()) for key, c in counted.items()}
-        self.n = len(self.lengths)
-        self.avg_len = (sum(self.lengths.values()) / self.n) if self.n else 0.0
-        # Each posting holds the document's term weight tf·(k1+1)/(tf+k1·(1-b+b·len/avg)),
-        # so a query only multiplies by idf and adds.
-        self.postings: dict[str, list[tuple[K, float]]] = {}
-        avg = self.avg_len or 1.0
-        for key, counts in counted.items():
-            norm = k1 * (1.0 - b + b * self.lengths[key] / avg)
+        self.lengths: dict[K, int] = {}
+        self.postings: dict[str, dict[K, float]] = {}
+        self._counts: dict[K, Counter[str]] = {}
+        self._total = 0
+        self._weighted_avg = 0.0  # the average length the stored weights were computed with
+        if docs:
+            for key, tokens in docs.items():
+                counts = Counter(tokens)
+                self._counts[key] = counts
+                length = sum(counts.values())
+                self.lengths[key] = length
+                self._total += length
+            self.reweight()
+
+    @property
+    def n(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def avg_len(self) -> float:
+        return self._total / len(self.lengths) if self.lengths else 0.0
+
+    def _weight(self, tf: int, length: int) -> float:
+        norm = self.k1 * (1.0 - self.b + self.b * length / (self._weighted_avg or 1.0))
+        return tf * (self.k1 + 1.0) / (tf + norm)
+
+    def reweight(self) -> None:
+        """Recompute every weight with the current average length."""
+        # tf·(k1+1)/(tf+k1·(1-b+b·len/avg)) per posting, so a query only multiplies by idf.
+        self._weighted_avg = self.avg_len
+        postings: dict[str, dict[K, float]] = {}
+        for key, counts in self._counts.items():
+            length = self.lengths[key]
             for term, tf in counts.items():
-                self.postings.setdefault(term, []).append((key, tf * (k1 + 1.0) / (tf + norm)))
+                slot = postings.get(term)
+                if slot is None:
+                    postings[term] = slot = {}
+                slot[key] = self._weight(tf, length)
+        self.postings = postings
+
+    def add(self, key: K, tokens: Iterable[str]) -> None:
+        """Index one document (replacing any document under the same key)."""
+        if key in self.lengths:
+            self.remove(key)
+        counts = Counter(tokens)
+        length = sum(counts.values())
+        self._counts[key] = counts
+        self.lengths[key] = length
+        self._total += length
+        if not self._weighted_avg:
+            self._weighted_avg = self.avg_len
+        for term, tf in counts.items():
+            slot = self.postings.get(term)
+            if slot is None:
+                self.postings[term] = slot = {}
+            slot[key] = self._weight(tf, length)
+
+    def remove(self, key: K) -> None:
+        """Drop one document; unknown keys are ignored."""
+        counts = self._counts.pop(key, None)
+        if counts is None:
+            return
+        self._total -= self.lengths.pop(key)
+        for term in counts:
+            slot = self.postings.get(term)
+            if slot is not None:
+                slot.pop(key, None)
+                if not slot:
+                    del self.postings[term]
+
+    def settle(self) -> None:
+        """Recompute weights if the average length drifted since they were computed."""
+        avg = self.avg_len
+        if self._weighted_avg and abs(avg - self._weighted_avg) > REWEIGHT_DRIFT * self._weighted_avg:
+            self.reweight()
 
     def idf(self, term: str) -> float:
         df = len(self.postings.get(term, ()))
@@ -47,6 +118,6 @@ class BM25(Generic[K]):
             if not posting:
                 continue
             idf = self.idf(term) * qtf
-            for key, weight in posting:
+            for key, weight in posting.items():
                 out[key] = get(key, 0.0) + idf * weight
         return out

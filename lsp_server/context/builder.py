@@ -33,8 +33,8 @@ from lsp_server.context.ranking import (
     RankedFile,
     Signals,
     fuse,
-    prepared,
     signals,
+    tables_for,
 )
 from lsp_server.context.tokens import count_tokens
 
@@ -212,7 +212,7 @@ def _neighbours(prep: Prepared, d: Definition) -> list[Definition]:
     key = (d.path, d.qualname)
     out: list[Definition] = []
     seen: set[tuple[str, str]] = {key}
-    for k in [*prep.callees.get(key, []), *prep.callers.get(key, [])]:
+    for k in [*prep.callees.get(key, []), *prep.callers_of(key)]:
         n = prep.by_key.get(k)
         if n is not None and k not in seen and n.kind not in CONTAINER_KINDS:
             seen.add(k)
@@ -255,7 +255,20 @@ def build_context(
 ) -> ContextResult:
     """Rank, select snippets within ``budget_tokens``, and apply the privacy filter."""
     t0 = time.perf_counter()
-    prep = prepared(index)
+    with tables_for(index) as prep:
+        return _select(prep, request, budget_tokens=budget_tokens, settings=settings,
+                       for_cloud=for_cloud, started=t0)
+
+
+def _select(
+    prep: Prepared,
+    request: ContextRequest,
+    *,
+    budget_tokens: int,
+    settings: Settings,
+    for_cloud: bool,
+    started: float,
+) -> ContextResult:
     sig = signals(prep, request)
     files, defs = fuse(prep, sig)
     privacy = PrivacyFilter.from_settings(settings.privacy)
@@ -345,7 +358,7 @@ def build_context(
         volatile=volatile,
         tokens=count_tokens(stable) + count_tokens(volatile),
         budget=budget_tokens,
-        elapsed_ms=(time.perf_counter() - t0) * 1000.0,
+        elapsed_ms=(time.perf_counter() - started) * 1000.0,
         excluded=excluded,
         redactions=redactions,
         definitions=defs,
@@ -395,8 +408,14 @@ def _units(prep: Prepared, sig: Signals, files: list[RankedFile], blocked: set[s
         if od is not None and (od.kind in CONTAINER_KINDS or (a, b) == (od.start_line, od.end_line)):
             continue  # the whole definition is already a unit
         units.append(_Unit(fw * s / (best_in_file.get(p) or 1.0), p, passage=k))
-    units.sort(key=lambda u: (-u.value, u.path, u.passage if u.passage is not None else -1))
+    units.sort(key=lambda u: (-u.value, u.path, _first_line(prep, u), u.passage is not None))
     return units
+
+
+def _first_line(prep: Prepared, unit: _Unit) -> int:
+    if unit.passage is not None:
+        return prep.passage_span[unit.passage][0]
+    return unit.definition.start_line if unit.definition is not None else 0
 
 
 def _parent(prep: Prepared, d: Definition) -> Definition | None:

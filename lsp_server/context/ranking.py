@@ -19,59 +19,32 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import math
-import threading
-import weakref
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from lsp_server.context.bm25 import BM25
-from lsp_server.context.model import Definition, FileSymbols, SymbolEdge
-from lsp_server.context.pagerank import Graph, personalized_pagerank
+from lsp_server.context.model import Definition, FileSymbols
+from lsp_server.context.pagerank import personalized_pagerank
+from lsp_server.context.tables import CONTAINER_KINDS, IndexView, Prepared, tables_of
+
+__all__ = ["CONTAINER_KINDS", "ContextRequest", "IndexView", "Prepared", "RankedDefinition",
+           "RankedFile", "Signals", "fuse", "prepared", "rank", "signals", "tables_for"]
 from lsp_server.context.terms import RequestTerms, extract_terms, split_identifier, tokenize
-from lsp_server.context.tokens import count_tokens
 
 RRF_K = 60.0
 # Names defined in more places than this say little about where to look (``new``, ``fmt``).
 AMBIGUOUS_DEFS = 12
 # Only the best lexical hits restart the walk: the head of the list, not its long tail.
 LEXICAL_SEEDS = 10
-# A file → file import edge counts as much as one resolved reference; users of a definition
-# receive rank back at half the weight of the reference itself.
-IMPORT_WEIGHT = 1.0
-REVERSE_WEIGHT = 0.5
 USE_WEIGHT = 0.5
-# The walk follows each file's strongest links only: the long tail of weak links moves
-# little rank and dominates the cost on large repositories.
-MAX_OUT_EDGES = 12
 # Verbatim search is for what the user quoted or pasted, not whole logs.
 MAX_PHRASES = 24
 MAX_RANKED_DEFS = 300
-# BM25 runs over passages of at most this many lines, so a long function or a file of
-# module-level tables is matched where its words are, not diluted over its whole length.
-PASSAGE_LINES = 60
-CONTAINER_KINDS = frozenset({"class", "impl", "trait", "module", "mod", "interface"})
 BODY_KINDS = frozenset({"function", "method", "macro", "const", "static", "type", "struct",
                         "enum", "field", "variable", "constant"})
 # Tests, benches and examples rarely need the change a request asks for, unless named.
 TEST_PENALTY = 0.5
 TEST_HINTS = ("test", "tests", "testing", "bench", "benches", "example", "examples", "fixtures")
-
-
-class IndexView(Protocol):
-    """What ranking reads from :class:`~lsp_server.context.index.ProjectIndex`."""
-
-    def files(self) -> list[str]: ...
-
-    def file(self, path: str) -> FileSymbols | None: ...
-
-    def text(self, path: str) -> str | None: ...
-
-    def file_edges(self) -> dict[str, set[str]]: ...
-
-    def symbol_edges(self) -> list[SymbolEdge]: ...
 
 
 @dataclass(frozen=True)
@@ -116,222 +89,19 @@ def is_test_path(path: str) -> bool:
     )
 
 
-DefKey = tuple[str, str]  # (path, qualname)
-
-
-@dataclass
-class Prepared:
-    """Everything about the project that does not depend on the request (cached per state)."""
-
-    files: list[str]
-    symbols: dict[str, FileSymbols]
-    texts: dict[str, str]
-    defs: list[Definition]
-    def_ids: dict[tuple[str, int, str], int]  # (path, start byte, qualname) → index in defs
-    defs_by_name: dict[str, list[int]]
-    defs_by_parts: dict[str, list[int]]  # "max_depth" for maxDepth, MaxDepth, max_depth
-    passage_bm25: BM25[int]  # definitions cut into passages, plus code outside definitions
-    passage_owner: list[tuple[str, int | None]]
-    passage_span: list[tuple[int, int]]
-    file_bm25: BM25[str]
-    path_bm25: BM25[str]  # path components only: file names say what a file is about
-    graph: Graph
-    file_tokens: dict[str, int]
-    line_prefix: dict[str, list[int]]  # per file: running token count, line by line
-    global_rank: dict[str, float]
-    callees: dict[DefKey, list[DefKey]]  # what a definition's body refers to
-    callers: dict[DefKey, list[DefKey]]  # the definitions whose bodies refer to it
-    by_key: dict[DefKey, Definition]
-    users: dict[str, set[str]]  # name → files that reference it
-
-
-def _passages(start: int, end: int) -> list[tuple[int, int]]:
-    """Lines ``start..end`` (1-based, inclusive) cut into passages of at most PASSAGE_LINES."""
-    return [(a, min(end, a + PASSAGE_LINES - 1)) for a in range(start, end + 1, PASSAGE_LINES)]
-
-
-def _flat(line_toks: list[list[str]], a: int, b: int) -> list[str]:
-    return [t for toks in line_toks[a - 1:b] for t in toks]
-
-
-def _uncovered(nlines: int, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Line ranges of a file that no definition covers (module-level code, macros, tables)."""
-    out: list[tuple[int, int]] = []
-    line = 1
-    for a, b in sorted(spans):
-        if a > line:
-            out.append((line, a - 1))
-        line = max(line, b + 1)
-    if line <= nlines:
-        out.append((line, nlines))
-    return out
-
-
-def _prepare(index: IndexView) -> Prepared:
-    files = sorted(index.files())
-    symbols: dict[str, FileSymbols] = {}
-    texts: dict[str, str] = {}
-    defs: list[Definition] = []
-    passages: dict[int, list[str]] = {}
-    passage_owner: list[tuple[str, int | None]] = []  # passage → (file, definition or None)
-    passage_span: list[tuple[int, int]] = []  # passage → its lines
-    file_docs: dict[str, list[str]] = {}
-    path_docs: dict[str, list[str]] = {}
-    file_tokens: dict[str, int] = {}
-    line_prefix: dict[str, list[int]] = {}
-    users: dict[str, set[str]] = defaultdict(set)
-    for path in files:
-        fs = index.file(path)
-        text = index.text(path) or ""
-        texts[path] = text
-        ptoks = tokenize(path.rsplit(".", 1)[0].replace("/", " ").replace(".", " "))
-        path_docs[path] = ptoks
-        lines = text.split("\n")
-        line_toks = [tokenize(line) for line in lines]
-        file_docs[path] = ptoks + [t for toks in line_toks for t in toks]
-        prefix = [0]
-        for line in text.split("\n"):
-            prefix.append(prefix[-1] + count_tokens(line) + 1)
-        line_prefix[path] = prefix
-        file_tokens[path] = prefix[-1]
-        if fs is None:
-            continue
-        symbols[path] = fs
-        for r in fs.references:
-            users[r.name].add(path)
-        leaf_spans: list[tuple[int, int]] = []
-        for d in fs.definitions:
-            i = len(defs)
-            defs.append(d)
-            head = tokenize(d.name) * 2 + tokenize(d.qualname) + ptoks
-            if d.kind in CONTAINER_KINDS:
-                passages[len(passage_owner)] = head + tokenize(d.signature)
-                passage_owner.append((path, i))
-                passage_span.append((d.start_line, d.start_line))
-                continue
-            leaf_spans.append((d.start_line, d.end_line))
-            for a, b in _passages(d.start_line, d.end_line):
-                passages[len(passage_owner)] = head + _flat(line_toks, a, b)
-                passage_owner.append((path, i))
-                passage_span.append((a, b))
-        for start, end in _uncovered(len(lines), leaf_spans):
-            for a, b in _passages(start, end):
-                toks = _flat(line_toks, a, b)
-                if toks:
-                    passages[len(passage_owner)] = ptoks + toks
-                    passage_owner.append((path, None))
-                    passage_span.append((a, b))
-    defs_by_name: dict[str, list[int]] = defaultdict(list)
-    def_ids: dict[tuple[str, int, str], int] = {}
-    by_key: dict[DefKey, Definition] = {}
-    defs_by_parts: dict[str, list[int]] = defaultdict(list)
-    for i, d in enumerate(defs):
-        defs_by_name[d.name].append(i)
-        def_ids[(d.path, d.start_byte, d.qualname)] = i
-        by_key.setdefault((d.path, d.qualname), d)
-    for name, ids in defs_by_name.items():
-        defs_by_parts["_".join(split_identifier(name))].extend(ids)
-    graph: dict[str, dict[str, float]] = defaultdict(dict)
-    callees: dict[DefKey, list[DefKey]] = defaultdict(list)
-    callers: dict[DefKey, list[DefKey]] = defaultdict(list)
-    _add_edges(index, graph, callees, callers)
-    compiled = Graph.compile(graph, tuple(files))
-    return Prepared(
-        files=files,
-        symbols=symbols,
-        texts=texts,
-        defs=defs,
-        def_ids=def_ids,
-        defs_by_name=dict(defs_by_name),
-        defs_by_parts=dict(defs_by_parts),
-        passage_bm25=BM25(passages),
-        passage_owner=passage_owner,
-        passage_span=passage_span,
-        file_bm25=BM25(file_docs),
-        path_bm25=BM25(path_docs),
-        graph=compiled,
-        file_tokens=file_tokens,
-        line_prefix=line_prefix,
-        global_rank=personalized_pagerank(compiled, {}),
-        callees=dict(callees),
-        callers=dict(callers),
-        by_key=by_key,
-        users=dict(users),
-    )
-
-
-def _add_edges(
-    index: IndexView,
-    graph: dict[str, dict[str, float]],
-    callees: dict[DefKey, list[DefKey]],
-    callers: dict[DefKey, list[DefKey]],
-) -> None:
-    """File → file weights from imports (1 each) and resolved references, both directions.
-
-    The index resolves each reference to the definitions it most plausibly means (imports
-    first) and splits its weight when several remain; repeated references grow as a square
-    root. Each edge gets a reverse edge at half weight, so rank also flows from a definition
-    to its users. Definition-level edges are kept for the builder's callers and callees.
-    """
-
-    def add(a: str, b: str, w: float) -> None:
-        if a == b or w <= 0:
-            return
-        graph[a][b] = graph[a].get(b, 0.0) + w
-        graph[b][a] = graph[b].get(a, 0.0) + REVERSE_WEIGHT * w
-
-    for src, targets in index.file_edges().items():
-        for dst in targets:
-            add(src, dst, IMPORT_WEIGHT)
-    pair: dict[tuple[str, str], float] = defaultdict(float)
-    for e in index.symbol_edges():
-        pair[(e.path, e.target_path)] += e.weight
-        if e.source is not None:
-            src_key, dst_key = (e.path, e.source), (e.target_path, e.target)
-            if len(callees[src_key]) < 16:
-                callees[src_key].append(dst_key)
-            if len(callers[dst_key]) < 16:
-                callers[dst_key].append(src_key)
-    for (a, b), w in pair.items():
-        add(a, b, math.sqrt(w))
-    for node, out in list(graph.items()):
-        if len(out) > MAX_OUT_EDGES:
-            keep = sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_OUT_EDGES]
-            graph[node] = dict(keep)
-
-
-_CACHE_LOCK = threading.Lock()
-_CACHE: weakref.WeakKeyDictionary[object, tuple[tuple[tuple[str, str], ...], Prepared]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _fingerprint(index: IndexView) -> tuple[tuple[str, str], ...]:
-    """The index's generation counter when it has one (cheap), else every file's content hash."""
-    generation = getattr(index, "generation", None)
-    if isinstance(generation, int):
-        return (("generation", str(generation)),)
-    out: list[tuple[str, str]] = []
-    for path in index.files():
-        fs = index.file(path)
-        out.append((path, fs.content_hash if fs is not None else ""))
-    return tuple(sorted(out))
+@contextlib.contextmanager
+def tables_for(index: IndexView) -> Iterator[Prepared]:
+    """The ranking tables of ``index``, synced and locked for as long as the caller reads."""
+    prep = tables_of(index)
+    with prep.lock:
+        prep.sync(index)
+        yield prep
 
 
 def prepared(index: IndexView) -> Prepared:
-    """The request-independent tables for ``index``, rebuilt only when its files changed."""
-    key = _fingerprint(index)
-    with _CACHE_LOCK:
-        try:
-            hit = _CACHE.get(index)
-        except TypeError:
-            hit = None
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    prep = _prepare(index)
-    with _CACHE_LOCK, contextlib.suppress(TypeError):
-        _CACHE[index] = (key, prep)
-    return prep
+    """The synced tables of ``index``, unlocked: for single-threaded callers (benchmarks)."""
+    with tables_for(index) as prep:
+        return prep
 
 
 def _match_paths(prep: Prepared, mentioned: dict[str, int | None]) -> dict[str, float]:
@@ -480,13 +250,14 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
     # Definitions: their own evidence, plus the standing of their file.
     file_rank = {f.path: i for i, f in enumerate(files)}
     def_scores: dict[int, float] = defaultdict(float)
-    for id_ranking in (_ranked_ids(dict(sig.mention_def)), _ranked_ids(sig.def_lex)):
+    for id_ranking in (_ranked_ids(prep, dict(sig.mention_def)), _ranked_ids(prep, sig.def_lex)):
         for pos, di in enumerate(id_ranking):
             def_scores[di] += 1.0 / (RRF_K + pos + 1)
     for di in list(def_scores):
         def_scores[di] += 0.5 / (RRF_K + file_rank.get(prep.defs[di].path, len(files)) + 1)
     ranked_defs: list[RankedDefinition] = []
-    for i in heapq.nsmallest(MAX_RANKED_DEFS, def_scores, key=lambda x: (-def_scores[x], x)):
+    for i in heapq.nsmallest(MAX_RANKED_DEFS, def_scores,
+                            key=lambda x: (-def_scores[x], *_place(prep, x))):
         why = list(dict.fromkeys(sig.def_reasons.get(i, [])))
         if sig.def_lex.get(i):
             why.append(f"lexical match (bm25 {sig.def_lex[i]:.1f})")
@@ -496,8 +267,8 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
 
 def rank(index: IndexView, request: ContextRequest) -> tuple[list[RankedFile], list[RankedDefinition]]:
     """Every file ranked best first, and the definitions that matter, both with reasons."""
-    prep = prepared(index)
-    return fuse(prep, signals(prep, request))
+    with tables_for(index) as prep:
+        return fuse(prep, signals(prep, request))
 
 
 def _uses(prep: Prepared, name: str, weight: float, sig: Signals) -> None:
@@ -523,7 +294,7 @@ def _phrases(prep: Prepared, terms: RequestTerms, sig: Signals) -> None:
             continue
         rarest = min(lists, key=lambda lst: len(lst or ()))
         hits: list[str] = []
-        for path, _ in rarest or ():
+        for path in rarest or ():
             if phrase in prep.texts[path]:
                 hits.append(path)
                 if len(hits) > AMBIGUOUS_DEFS:
@@ -537,9 +308,15 @@ def _phrases(prep: Prepared, terms: RequestTerms, sig: Signals) -> None:
             sig.reasons[p].append(f"contains text quoted in the request: {shown!r}")
 
 
-def _ranked_ids(scores: dict[int, float], limit: int = 1000) -> list[int]:
+def _place(prep: Prepared, di: int) -> tuple[str, int, str]:
+    """Where a definition is: the tie-break between equal scores, whatever its id."""
+    d = prep.defs[di]
+    return (d.path, d.start_byte, d.qualname)
+
+
+def _ranked_ids(prep: Prepared, scores: dict[int, float], limit: int = 1000) -> list[int]:
     """The ``limit`` best keys (beyond that, a rank-fusion share is negligible)."""
-    best = heapq.nsmallest(limit, scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    best = heapq.nsmallest(limit, scores.items(), key=lambda kv: (-kv[1], *_place(prep, kv[0])))
     return [k for k, v in best if v > 0]
 
 
