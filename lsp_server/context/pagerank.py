@@ -2,15 +2,21 @@
 
 The random surfer restarts at the request's seeds (what it names, the cursor, open buffers)
 instead of anywhere, so rank flows from those seeds along references to the code they depend
-on and that depends on them. Dangling nodes send their rank back to the seeds. Pure Python:
-the graph is compiled once per project state into integer adjacency lists, and each request
-only iterates over them.
+on and that depends on them. Dangling nodes send their rank back to the seeds. The graph is
+compiled once per project state into edge arrays, and each request runs the iteration as a
+few vectorized operations (numpy releases the GIL, so the editor's thread is not held up).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,10 @@ class Graph:
     nodes: tuple[str, ...]
     index: dict[str, int]
     out: tuple[tuple[tuple[int, float], ...], ...]
+    src: IntArray = field(compare=False, repr=False)
+    dst: IntArray = field(compare=False, repr=False)
+    weight: FloatArray = field(compare=False, repr=False)
+    dangling: npt.NDArray[np.bool_] = field(compare=False, repr=False)
 
     @classmethod
     def compile(cls, edges: Mapping[str, Mapping[str, float]], extra: tuple[str, ...] = ()) -> Graph:
@@ -33,7 +43,11 @@ class Graph:
             targets = {t: w for t, w in edges.get(n, {}).items() if w > 0 and t != n}
             total = sum(targets.values())
             out.append(tuple((index[t], w / total) for t, w in sorted(targets.items())) if total else ())
-        return cls(nodes, index, tuple(out))
+        src = np.fromiter((i for i, links in enumerate(out) for _ in links), dtype=np.intp)
+        dst = np.fromiter((t for links in out for t, _ in links), dtype=np.intp)
+        weight = np.fromiter((w for links in out for _, w in links), dtype=np.float64)
+        dangling = np.array([not links for links in out], dtype=np.bool_)
+        return cls(nodes, index, tuple(out), src, dst, weight, dangling)
 
 
 def personalized_pagerank(
@@ -54,36 +68,19 @@ def personalized_pagerank(
     n = len(graph.nodes)
     if n == 0:
         return {}
-    restart = [0.0] * n
-    total_seed = sum(w for s, w in seeds.items() if w > 0 and s in graph.index)
-    if total_seed > 0:
-        for s, w in seeds.items():
-            if w > 0 and s in graph.index:
-                restart[graph.index[s]] += w / total_seed
-    else:
-        restart = [1.0 / n] * n
-    out = graph.out
-    rank = list(restart)
+    restart = np.zeros(n, dtype=np.float64)
+    for s, w in seeds.items():
+        if w > 0 and s in graph.index:
+            restart[graph.index[s]] += w
+    total = float(restart.sum())
+    restart = restart / total if total > 0 else np.full(n, 1.0 / n)
+    rank = restart.copy()
     for _ in range(iterations):
-        nxt = [0.0] * n
-        dangling = 0.0
-        for i, r in enumerate(rank):
-            if r == 0.0:
-                continue
-            links = out[i]
-            if not links:
-                dangling += r
-                continue
-            share = damping * r
-            for t, w in links:
-                nxt[t] += share * w
-        back = (1.0 - damping) + damping * dangling
-        delta = 0.0
-        for i in range(n):
-            v = nxt[i] + back * restart[i]
-            delta += abs(v - rank[i])
-            nxt[i] = v
+        flow = np.bincount(graph.dst, weights=rank[graph.src] * graph.weight, minlength=n)
+        back = (1.0 - damping) + damping * float(rank[graph.dangling].sum())
+        nxt = damping * flow + back * restart
+        delta = float(np.abs(nxt - rank).sum())
         rank = nxt
         if delta < tolerance:
             break
-    return {graph.nodes[i]: r for i, r in enumerate(rank) if r > 0.0}
+    return {graph.nodes[i]: float(r) for i, r in enumerate(rank.tolist()) if r > 0.0}

@@ -69,18 +69,33 @@ class PrivacyFilter:
     exclude: tuple[str, ...] = ()
     redact_secrets: bool = True
     _spec: pathspec.GitIgnoreSpec = field(init=False, repr=False)
+    _verdicts: dict[str, bool] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._spec = pathspec.GitIgnoreSpec.from_lines(self.exclude)
 
     @classmethod
     def from_settings(cls, privacy: PrivacySettings) -> PrivacyFilter:
-        return cls(exclude=tuple(privacy.exclude), redact_secrets=privacy.redact_secrets)
+        """The filter for these settings; built once and shared while they stay the same."""
+        key = (tuple(privacy.exclude), privacy.redact_secrets)
+        with _FILTERS_LOCK:
+            hit = _FILTERS.get(key)
+            if hit is None:
+                if len(_FILTERS) > 16:
+                    _FILTERS.clear()
+                hit = _FILTERS[key] = cls(exclude=key[0], redact_secrets=key[1])
+            return hit
 
     def is_excluded(self, path: str) -> bool:
         """True when ``path`` (relative, POSIX) matches an exclude glob, at any depth."""
-        path = path.replace("\\", "/").lstrip("/")
-        return bool(path) and self._spec.match_file(path)
+        verdict = self._verdicts.get(path)
+        if verdict is None:
+            clean = path.replace("\\", "/").lstrip("/")
+            verdict = bool(clean) and self._spec.match_file(clean)
+            if len(self._verdicts) > 100_000:
+                self._verdicts.clear()
+            self._verdicts[path] = verdict
+        return verdict
 
     def excluded(self, paths: Iterable[str]) -> list[str]:
         return [p for p in paths if self.is_excluded(p)]
@@ -136,6 +151,10 @@ class PrivacyFilter:
             lines[i] = masked
             count += n
         return "\n".join(lines), count
+
+
+_FILTERS_LOCK = threading.Lock()
+_FILTERS: dict[tuple[tuple[str, ...], bool], PrivacyFilter] = {}
 
 
 def _mask(line: str, spans: list[tuple[int, int, str]]) -> tuple[str, int]:

@@ -257,7 +257,7 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
         def_scores[di] += 0.5 / (RRF_K + file_rank.get(prep.defs[di].path, len(files)) + 1)
     ranked_defs: list[RankedDefinition] = []
     for i in heapq.nsmallest(MAX_RANKED_DEFS, def_scores,
-                            key=lambda x: (-def_scores[x], *_place(prep, x))):
+                            key=lambda x: (-def_scores[x], prep.place[x])):
         why = list(dict.fromkeys(sig.def_reasons.get(i, [])))
         if sig.def_lex.get(i):
             why.append(f"lexical match (bm25 {sig.def_lex[i]:.1f})")
@@ -308,15 +308,14 @@ def _phrases(prep: Prepared, terms: RequestTerms, sig: Signals) -> None:
             sig.reasons[p].append(f"contains text quoted in the request: {shown!r}")
 
 
-def _place(prep: Prepared, di: int) -> tuple[str, int, str]:
-    """Where a definition is: the tie-break between equal scores, whatever its id."""
-    d = prep.defs[di]
-    return (d.path, d.start_byte, d.qualname)
-
-
 def _ranked_ids(prep: Prepared, scores: dict[int, float], limit: int = 1000) -> list[int]:
-    """The ``limit`` best keys (beyond that, a rank-fusion share is negligible)."""
-    best = heapq.nsmallest(limit, scores.items(), key=lambda kv: (-kv[1], *_place(prep, kv[0])))
+    """The ``limit`` best keys (beyond that, a rank-fusion share is negligible).
+
+    Equal scores are ordered by where the definitions are, so the order does not depend on
+    the ids the tables happened to give them.
+    """
+    place = prep.place
+    best = heapq.nsmallest(limit, scores.items(), key=lambda kv: (-kv[1], place[kv[0]]))
     return [k for k, v in best if v > 0]
 
 

@@ -122,6 +122,7 @@ class Prepared:
         self.texts: dict[str, str] = {}
         self.defs: dict[int, Definition] = {}
         self.def_ids: dict[tuple[str, int, str], int] = {}  # (path, start byte, qualname) → id
+        self.place: dict[int, tuple[str, int, str]] = {}  # id → (path, start byte, qualname)
         self.defs_by_name: dict[str, list[int]] = {}
         self.defs_by_parts: dict[str, list[int]] = {}  # "max_depth" for maxDepth, MaxDepth
         # Definitions cut into passages, plus code outside definitions.
@@ -229,6 +230,7 @@ class Prepared:
             self.defs_by_name.setdefault(d.name, []).append(i)
             self.defs_by_parts.setdefault("_".join(split_identifier(d.name)), []).append(i)
             self.def_ids[(d.path, d.start_byte, d.qualname)] = i
+            self.place[i] = (d.path, d.start_byte, d.qualname)
             self.by_key.setdefault((d.path, d.qualname), d)
             head = tokenize(d.name) * 2 + tokenize(d.qualname) + ptoks
             if d.kind in CONTAINER_KINDS:
@@ -247,6 +249,7 @@ class Prepared:
         rows = self._rows.pop(path)
         for i in rows.def_ids:
             d = self.defs.pop(i)
+            del self.place[i]
             for table, name in ((self.defs_by_name, d.name),
                                 (self.defs_by_parts, "_".join(split_identifier(d.name)))):
                 ids = table.get(name)
