@@ -42,9 +42,13 @@ MAX_PHRASES = 24
 MAX_RANKED_DEFS = 300
 BODY_KINDS = frozenset({"function", "method", "macro", "const", "static", "type", "struct",
                         "enum", "field", "variable", "constant"})
-# Tests, benches and examples rarely need the change a request asks for, unless named.
-TEST_PENALTY = 0.5
-TEST_HINTS = ("test", "tests", "testing", "bench", "benches", "example", "examples", "fixtures")
+# Tests, benches, examples, documentation and vendored copies of other projects rarely need
+# the change a request asks for, unless named.
+PERIPHERAL_PENALTY = 0.5
+PERIPHERAL_DIRS = frozenset({
+    "test", "tests", "testing", "bench", "benches", "example", "examples", "fixtures",
+    "doc", "docs", "vendor", "vendored", "_vendor", "third_party", "thirdparty",
+})
 
 
 @dataclass(frozen=True)
@@ -77,12 +81,17 @@ class RankedDefinition:
     reasons: list[str] = field(default_factory=list)
 
 
-def is_test_path(path: str) -> bool:
-    """Tests, benches, examples and fixtures: rarely what a request asks to change."""
+def is_peripheral_path(path: str) -> bool:
+    """Tests, benches, examples, docs and vendored code: rarely what a request asks to change.
+
+    A ``packages`` directory below the top level is a vendored copy in Python projects
+    (``requests/packages/urllib3``); at the top level it is a monorepo's own code.
+    """
     parts = path.lower().split("/")
     stem = parts[-1].rsplit(".", 1)[0]
     return (
-        any(p in TEST_HINTS for p in parts[:-1])
+        any(p in PERIPHERAL_DIRS for p in parts[:-1])
+        or "packages" in parts[1:-1]
         or stem.startswith("test_")
         or stem.endswith("_test")
         or stem in ("tests", "test", "conftest")
@@ -232,8 +241,8 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
         for p, s in _rrf(ranking).items():
             fused[p] += s
     for p in list(fused):
-        if is_test_path(p) and p not in sig.explicit:
-            fused[p] *= TEST_PENALTY
+        if is_peripheral_path(p) and p not in sig.explicit:
+            fused[p] *= PERIPHERAL_PENALTY
 
     files: list[RankedFile] = []
     for p in _ranked(dict(fused)) + sorted(set(prep.files) - set(fused)):
