@@ -380,34 +380,26 @@ def _units(prep: Prepared, sig: Signals, files: list[RankedFile], blocked: set[s
     score relative to the best in its file."""
     file_weight = {f.path: 1.0 / (1 + r) for r, f in enumerate(files[:UNIT_FILES])
                    if f.score > 0 and f.path not in blocked}
-    best_in_file: dict[str, float] = {}
-    for k, s in sig.passage_lex.items():
-        p = prep.passage_owner[k][0]
-        if p in file_weight:
-            best_in_file[p] = max(best_in_file.get(p, 0.0), s)
-    mention_top: dict[str, float] = {}
-    for di, m in sig.mention_def.items():
-        p = prep.defs[di].path
-        mention_top[p] = max(mention_top.get(p, 0.0), m)
     units: list[_Unit] = []
-    for di in sorted(set(sig.def_lex) | set(sig.mention_def)):
-        d = prep.defs[di]
-        fw = file_weight.get(d.path)
-        if fw is None:
-            continue
-        lex = sig.def_lex.get(di, 0.0) / (best_in_file.get(d.path) or 1.0)
-        named = sig.mention_def.get(di, 0.0) / (mention_top.get(d.path) or 1.0)
-        units.append(_Unit(fw * max(lex, named), d.path, definition=d))
-    for k, s in sig.passage_lex.items():
-        p, owner = prep.passage_owner[k]
-        fw = file_weight.get(p)
-        if fw is None:
-            continue
-        a, b = prep.passage_span[k]
-        od = prep.defs[owner] if owner is not None else None
-        if od is not None and (od.kind in CONTAINER_KINDS or (a, b) == (od.start_line, od.end_line)):
-            continue  # the whole definition is already a unit
-        units.append(_Unit(fw * s / (best_in_file.get(p) or 1.0), p, passage=k))
+    # Only the weighted files' own definitions and passages: a few thousand, not the project.
+    for path, fw in file_weight.items():
+        def_ids, passage_ids = prep.file_rows(path)
+        passage_scores = [(k, sig.passage_lex[k]) for k in passage_ids if k in sig.passage_lex]
+        best = max((v for _, v in passage_scores), default=0.0) or 1.0
+        mention_top = max((sig.mention_def.get(di, 0.0) for di in def_ids), default=0.0) or 1.0
+        for di in def_ids:
+            lex = sig.def_lex.get(di, 0.0)
+            mention = sig.mention_def.get(di, 0.0)
+            if lex or mention:
+                units.append(_Unit(fw * max(lex / best, mention / mention_top), path,
+                                   definition=prep.defs[di]))
+        for k, v in passage_scores:
+            a, b = prep.passage_span[k]
+            owner = prep.passage_owner[k][1]
+            od = prep.defs[owner] if owner is not None else None
+            if od is not None and (od.kind in CONTAINER_KINDS or (a, b) == (od.start_line, od.end_line)):
+                continue  # the whole definition is already a unit
+            units.append(_Unit(fw * v / best, path, passage=k))
     units.sort(key=lambda u: (-u.value, u.path, _first_line(prep, u), u.passage is not None))
     return units
 

@@ -148,6 +148,11 @@ class Prepared:
 
     # --- reading --------------------------------------------------------------------------
 
+    def file_rows(self, path: str) -> tuple[list[int], list[int]]:
+        """The ids of one file's definitions and passages (empty for an unknown file)."""
+        rows = self._rows.get(path)
+        return (rows.def_ids, rows.passage_ids) if rows is not None else ([], [])
+
     def callers_of(self, key: DefKey) -> list[DefKey]:
         """The definitions whose bodies refer to ``key`` (at most MAX_NEIGHBOURS)."""
         by_file = self._callers.get(key)
