@@ -16,8 +16,10 @@ what remains are redacted.
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +58,9 @@ MIN_USEFUL = 8
 # Full snippets come from the best-ranked files only; the rest of the list gets the map.
 UNIT_FILES = 50
 MAX_MISSES = 64
+# A snippet's value halves for every this share of the budget already taken from its file,
+# so the best snippets of the next files come before the long tail of the first file.
+FILE_HALF_SHARE = 0.25
 
 
 @dataclass
@@ -115,6 +120,7 @@ class _Selection:
         self.ranges: dict[str, list[tuple[int, int]]] = defaultdict(list)
         self._lines: dict[str, list[str]] = {}
         self.order: list[str] = []
+        self.per_file: dict[str, int] = defaultdict(int)  # tokens taken from each file
         self.log: list[tuple[str, list[tuple[int, int]], int]] = []  # undo: path, before, cost
 
     def lines(self, path: str) -> list[str]:
@@ -159,6 +165,7 @@ class _Selection:
         if self.used + cost > (self.budget if limit is None else limit):
             return False
         self.used += cost
+        self.per_file[path] += cost
         if path not in self.ranges:
             self.order.append(path)
         self.log.append((path, list(self.ranges[path]), cost))
@@ -169,6 +176,7 @@ class _Selection:
         """Take back the last range added."""
         path, before, cost = self.log.pop()
         self.used -= cost
+        self.per_file[path] -= cost
         if before:
             self.ranges[path] = before
         else:
@@ -288,7 +296,7 @@ def _select(
     # 1. The code the request needs, most valuable first: whole definitions (their parent's
     #    signature and their neighbours' signatures with them), or, for a definition too
     #    large to send whole, its signature and its best-matching passages.
-    for unit in _units(prep, sig, files, blocked):
+    for unit in _spread(_units(prep, sig, files, blocked), sel, max(1.0, sel.budget * FILE_HALF_SHARE)):
         if sel.used >= full_limit:
             break
         if unit.passage is not None:
@@ -402,6 +410,25 @@ def _units(prep: Prepared, sig: Signals, files: list[RankedFile], blocked: set[s
             units.append(_Unit(fw * v / best, path, passage=k))
     units.sort(key=lambda u: (-u.value, u.path, _first_line(prep, u), u.passage is not None))
     return units
+
+
+def _spread(units: list[_Unit], sel: _Selection, half: float) -> Iterator[_Unit]:
+    """``units`` best first, each discounted by half for every ``half`` tokens already taken
+    from its file, so the best snippets of the next files come before the long tail of the
+    first one.
+
+    Lazy greedy: a popped unit whose discounted value fell below the next one goes back
+    on the heap with its new value (discounts only ever lower a value).
+    """
+    heap = [(-u.value, i, u) for i, u in enumerate(units)]
+    heapq.heapify(heap)
+    while heap:
+        neg, i, unit = heapq.heappop(heap)
+        value = unit.value * 0.5 ** (sel.per_file.get(unit.path, 0) / half)
+        if heap and value < -neg and value < -heap[0][0]:
+            heapq.heappush(heap, (-value, i, unit))
+            continue
+        yield unit
 
 
 def _first_line(prep: Prepared, unit: _Unit) -> int:

@@ -138,3 +138,19 @@ def test_cloud_context_excludes_private_files_and_redacts(project: MemoryIndex) 
     local = build_context(project, req, budget_tokens=3000,
                           settings=Settings(privacy=PrivacySettings(exclude=())), for_cloud=True)
     assert local.excluded == []
+
+
+def test_snippets_spread_over_files_before_the_first_files_long_tail() -> None:
+    """Values halve per share of budget already taken from a file (lazy greedy order)."""
+    from types import SimpleNamespace
+
+    from lsp_server.context.builder import _spread, _Unit
+
+    units = [_Unit(1.0, "a.rs"), _Unit(0.9, "a.rs"), _Unit(0.8, "a.rs"), _Unit(0.6, "b.rs")]
+    sel = SimpleNamespace(per_file={})
+    order = []
+    for unit in _spread(units, sel, half=100.0):  # type: ignore[arg-type]
+        order.append((unit.path, unit.value))
+        sel.per_file[unit.path] = sel.per_file.get(unit.path, 0) + 100  # each takes a half-life
+    # a.rs 1.0, then a.rs 0.9 is worth 0.45 < b.rs 0.6
+    assert order == [("a.rs", 1.0), ("b.rs", 0.6), ("a.rs", 0.9), ("a.rs", 0.8)]
