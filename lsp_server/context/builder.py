@@ -318,6 +318,16 @@ def _select(
             if n.path not in blocked:
                 sel.add(n.path, *_signature_span(n), limit=full_limit)
 
+    # 1b. The imports of each file sent in part: what its code's names refer to, and where
+    #     a change that needs a new name adds it.
+    for path in list(sel.order):
+        fs = prep.symbols.get(path)
+        if fs is None:
+            continue
+        for imp in fs.imports:
+            if not _inside_body(fs.definitions, imp.line):
+                sel.add(path, imp.line, imp.line + imp.text.count("\n"))
+
     # 2. A compact map of the next-ranked files: one signature line per definition.
     misses = 0
     for f in files:
@@ -429,6 +439,11 @@ def _spread(units: list[_Unit], sel: _Selection, half: float) -> Iterator[_Unit]
             heapq.heappush(heap, (-value, i, unit))
             continue
         yield unit
+
+
+def _inside_body(definitions: list[Definition], line: int) -> bool:
+    """True when ``line`` is inside a function-like body (a local import, not the file's)."""
+    return any(d.start_line < line <= d.end_line and d.kind not in CONTAINER_KINDS for d in definitions)
 
 
 def _first_line(prep: Prepared, unit: _Unit) -> int:
