@@ -89,6 +89,8 @@ def test_rust_example_context_has_definition_and_neighbour_signatures(
     assert res.files[0].path == "src/shapes/circle.rs"
     assert res.files[0].in_context and "fn area(&self) -> f64" in res.volatile
     assert res.tokens <= 1500
+    # the file's imports go with it; a `use` inside a test module body does not count as one
+    assert res.files[0].ranges[0][0] == 1 and "use crate::units::Length;" in res.volatile
 
 
 def test_context_command_json(service: Path, capsys: pytest.CaptureFixture[str]) -> None:
