@@ -89,8 +89,28 @@ def test_rust_example_context_has_definition_and_neighbour_signatures(
     assert res.files[0].path == "src/shapes/circle.rs"
     assert res.files[0].in_context and "fn area(&self) -> f64" in res.volatile
     assert res.tokens <= 1500
-    # the file's imports go with it; a `use` inside a test module body does not count as one
-    assert res.files[0].ranges[0][0] == 1 and "use crate::units::Length;" in res.volatile
+
+
+def test_file_sent_in_part_carries_its_imports(rust_example: Path, tmp_path: Path) -> None:
+    root = tmp_path / "crate"
+    shutil.copytree(rust_example, root)
+    fillers = "\n".join(
+        f"pub fn filler_{i}(x: u64) -> u64 {{\n" + "    let y = x + 1;\n" * 30 + "    y\n}\n" for i in range(40)
+    )
+    (root / "src" / "convert.rs").write_text(
+        "use std::collections::HashMap;\nuse crate::units::Length;\n\n" + fillers
+        + "\npub fn to_lookup_table(v: &[Length]) -> HashMap<u32, f64> {\n"
+          "    fn helper() { use std::fmt::Write as _; }\n    HashMap::new()\n}\n" + fillers.replace("filler", "more")
+    )
+    (root / "src" / "lib.rs").write_text((root / "src" / "lib.rs").read_text() + "\npub mod convert;\n")
+    index = _index(root, tmp_path / "state")
+    res = build_context(index, ContextRequest(text="to_lookup_table drops entries"),
+                        budget_tokens=2000, settings=Settings(), for_cloud=False)
+    top = res.files[0]
+    assert top.path == "src/convert.rs" and top.in_context
+    assert top.ranges[0] == (1, 2)  # the module-level imports, not the local one in a body
+    assert "pub fn to_lookup_table" in res.volatile and "    HashMap::new()" in res.volatile
+    assert "let y = x + 1;" not in res.volatile  # the fillers' bodies stayed out
 
 
 def test_context_command_json(service: Path, capsys: pytest.CaptureFixture[str]) -> None:
