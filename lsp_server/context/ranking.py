@@ -40,6 +40,10 @@ USE_WEIGHT = 0.5
 # Verbatim search is for what the user quoted or pasted, not whole logs.
 MAX_PHRASES = 24
 MAX_RANKED_DEFS = 300
+# The innermost project frames of a traceback (or a panic's location), at most this many,
+# each counting half as much as the one below it.
+MAX_RAISE_SITES = 3
+RAISE_SITE_RRF = 2.0
 BODY_KINDS = frozenset({"function", "method", "macro", "const", "static", "type", "struct",
                         "enum", "field", "variable", "constant"})
 # Tests, benches, examples, documentation and vendored copies of other projects rarely need
@@ -170,6 +174,7 @@ class Signals:
     path_lex: dict[str, float] = field(default_factory=dict)
     file_deflex: dict[str, float] = field(default_factory=dict)
     walk: dict[str, float] = field(default_factory=dict)
+    raise_site: dict[str, float] = field(default_factory=dict)
     reasons: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     def_reasons: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
 
@@ -185,6 +190,7 @@ def signals(prep: Prepared, request: ContextRequest) -> Signals:
         mention_file[path] += 2.0 * w
         sig.explicit.add(path)
         reasons[path].append("path named in the request")
+    _raise_sites(prep, terms, sig)
     if request.path and request.path in prep.symbols:
         mention_file[request.path] += 3.0
         sig.explicit.add(request.path)
@@ -240,6 +246,10 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
                     _ranked(sig.file_lex), _ranked(sig.walk)):
         for p, s in _rrf(ranking).items():
             fused[p] += s
+    # A raise site is precise where present: the innermost counts as two first places,
+    # the frames above it half as much each, so their order survives the fusion.
+    for p, w in sig.raise_site.items():
+        fused[p] += RAISE_SITE_RRF * w / (RRF_K + 1.0)
     for p in list(fused):
         if is_peripheral_path(p) and p not in sig.explicit:
             fused[p] *= PERIPHERAL_PENALTY
@@ -315,6 +325,30 @@ def _phrases(prep: Prepared, terms: RequestTerms, sig: Signals) -> None:
         for p in hits:
             sig.mention_file[p] += w
             sig.reasons[p].append(f"contains text quoted in the request: {shown!r}")
+
+
+def _raise_sites(prep: Prepared, terms: RequestTerms, sig: Signals) -> None:
+    """The project's own code nearest to where the error was raised weighs most.
+
+    A traceback names every frame from the entry point down; the fix is usually in the
+    innermost frames that belong to the project (not in the test that triggered them, nor
+    in the library code below them), so those files get extra weight, halving outward.
+    """
+    weight = 1.0
+    seen: set[str] = set()
+    for site in terms.raise_sites:
+        matched = [p for p in _match_paths(prep, {site: None}) if not is_peripheral_path(p)]
+        fresh = [p for p in matched if p not in seen]
+        if not fresh:
+            continue
+        for path in fresh:
+            sig.raise_site[path] = weight / len(fresh)
+            sig.explicit.add(path)
+            sig.reasons[path].append("where the reported error was raised")
+        seen.update(fresh)
+        weight /= 2.0
+        if len(seen) >= MAX_RAISE_SITES:
+            break
 
 
 def _ranked_ids(prep: Prepared, scores: dict[int, float], limit: int = 1000) -> list[int]:

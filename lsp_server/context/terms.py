@@ -37,6 +37,8 @@ _PATH = re.compile(
     r"(?::(\d+))?(?![\w/])"
 )
 _PY_TRACE = re.compile(r'File "([^"]+)", line (\d+)(?:, in (\w+))?')
+# Rust: "thread 'main' panicked at src/walk.rs:12:5" (and "panicked at 'msg', src/walk.rs:12:5").
+_RUST_PANIC = re.compile(r"panicked at (?:'[^'\n]*', )?([\w./\\-]+\.rs):(\d+)")
 _FLAG = re.compile(r"(?<![\w-])--?([A-Za-z][\w-]{1,40})")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:::|\.)[A-Za-z_][A-Za-z0-9_]*)*")
 _WORD = re.compile(r"[A-Za-z0-9_]+")
@@ -133,9 +135,20 @@ class RequestTerms:
     flags: tuple[str, ...]  # CLI flags as identifiers: --max-depth → max_depth
     tokens: list[str]  # BM25 query tokens for the whole request
     phrases: tuple[str, ...] = ()  # verbatim text worth finding in files: quotes, code lines, flags
+    # Where an error was raised, innermost first: the frames of Python tracebacks (each
+    # traceback read from its last frame up) and the locations of Rust panics.
+    raise_sites: tuple[str, ...] = ()
 
     def names(self, min_weight: float = 0.0) -> list[str]:
         return [n for n, w in self.identifiers.items() if w >= min_weight]
+
+
+# Each "Traceback (most recent call last):" starts a new chain of frames.
+_TRACEBACK_SPLIT = re.compile(r"Traceback \(most recent call last\)")
+
+
+def _clean_path(path: str) -> str:
+    return path.replace("\\", "/").lstrip("./")
 
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
@@ -170,14 +183,21 @@ def extract_terms(text: str, *extra: str) -> RequestTerms:
         weights[name] = max(weights.get(name, 0.0), weight)
 
     def add_path(path: str, line: int | None) -> None:
-        path = path.replace("\\", "/").lstrip("./")
+        path = _clean_path(path)
         if path and (path not in paths or paths[path] is None):
             paths[path] = line
 
-    for m in _PY_TRACE.finditer(whole):
+    sites: list[str] = []
+    for block in _TRACEBACK_SPLIT.split(whole):
+        frames = list(_PY_TRACE.finditer(block))
+        for m in frames:
+            add_path(m.group(1), int(m.group(2)))
+            if m.group(3):
+                add(m.group(3), 1.0)
+        sites.extend(_clean_path(m.group(1)) for m in reversed(frames))
+    for m in _RUST_PANIC.finditer(whole):
         add_path(m.group(1), int(m.group(2)))
-        if m.group(3):
-            add(m.group(3), 1.0)
+        sites.insert(0, _clean_path(m.group(1)))
     for m in _PATH.finditer(whole):
         add_path(m.group(1), int(m.group(2)) if m.group(2) else None)
 
@@ -226,4 +246,5 @@ def extract_terms(text: str, *extra: str) -> RequestTerms:
         flags=tuple(flags),
         tokens=tokenize(title) + tokenize(whole),
         phrases=tuple(phrases),
+        raise_sites=tuple(dict.fromkeys(s for s in sites if s)),
     )

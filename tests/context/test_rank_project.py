@@ -158,3 +158,25 @@ def test_quoted_error_message_finds_the_file_that_emits_it(service: Path, tmp_pa
         text='I get `ValueError: nothing to render for this period` when the list is empty'))
     assert files[0].path == "svc/report_4.py"
     assert any("quoted in the request" in r for r in files[0].reasons)
+
+
+def test_innermost_project_frame_of_a_traceback_ranks_first(service: Path, tmp_path: Path) -> None:
+    index = _index(service, tmp_path / "state")
+    # Outer frames name the handler several times; the error was raised in the codec, below
+    # the test that triggered it and above the interpreter's own code.
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/home/me/svc/tests/test_handler.py", line 5, in test_handle_request\n'
+        '  File "/home/me/svc/svc/handler.py", line 5, in handle_request\n'
+        '  File "/home/me/svc/svc/handler.py", line 5, in handle_request\n'
+        '  File "/home/me/svc/svc/codec.py", line 7, in decode_frame\n'
+        '  File "/usr/lib/python3.11/abc.py", line 1, in check\n'
+        "IndexError: frame too short\n"
+    )
+    files, _ = rank(index, ContextRequest(text=trace))
+    assert files[0].path == "svc/codec.py"
+    assert "where the reported error was raised" in files[0].reasons
+    handler = next(f for f in files if f.path == "svc/handler.py")
+    assert "where the reported error was raised" in handler.reasons
+    test = next(f for f in files if f.path == "tests/test_handler.py")
+    assert "where the reported error was raised" not in test.reasons

@@ -75,3 +75,23 @@ def test_issue_template_noise_is_dropped_but_code_kept() -> None:
     assert terms.tokens.count("walker") == 2
     assert terms.identifiers["walk_tree"] == 1.0
     assert "walk_tree(hidden=True)" in terms.phrases
+
+
+def test_raise_sites_are_innermost_frames_first() -> None:
+    text = (
+        "Traceback (most recent call last):\n"
+        '  File "/venv/bin/tool", line 8, in <module>\n'
+        '  File "/venv/lib/site-packages/pkg/cli.py", line 20, in main\n'
+        '  File "/venv/lib/site-packages/pkg/core.py", line 42, in resolve\n'
+        "ValueError: boom\n"
+        "and later: thread 'main' panicked at src/walk.rs:12:5:\n"
+    )
+    terms = extract_terms(text)
+    assert terms.raise_sites == (
+        "src/walk.rs",
+        "venv/lib/site-packages/pkg/core.py",
+        "venv/lib/site-packages/pkg/cli.py",
+        "venv/bin/tool",
+    )
+    assert terms.paths["src/walk.rs"] == 12
+    assert extract_terms("no traceback here").raise_sites == ()
