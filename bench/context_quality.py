@@ -14,6 +14,9 @@ spent), the share of the fix's changed lines that the built context contains, co
 per-request time. Gold = the source files the fix changed, minus files the fix created.
 
     python bench/context_quality.py --data /work/shared/bench-data/rust-dev.jsonl --limit 10
+
+Rows mined from other repositories' history by ``bench/mine_commits.py`` (commit message as
+the request, parent as the tree) check that a change carries over beyond the dev sets.
 """
 
 from __future__ import annotations
