@@ -23,6 +23,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.context import ForkContext, ForkServerContext, SpawnContext
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +42,20 @@ from lsp_server.context.store import IndexStore, Row, StoredFile, store_path
 from lsp_server.context.tags import (
     Extracted,
     ParsedFile,
+    ParsedRow,
     Positioned,
     RawDef,
     RawImport,
     RawRef,
+    Task,
     content_hash,
     count_lines,
     edited_region,
     extract_positioned,
-    parse_batch,
+    from_row,
+    parse_claimed,
     parse_path,
+    parse_worker,
     parser_for,
     shift,
     splice,
@@ -131,15 +138,15 @@ def _workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _balanced_batches(items: list[tuple[str, str, str, int, int, str]], n: int) -> list[list[tuple[str, str, str, int, int, str]]]:
-    """Split into ``n`` batches of similar byte totals (largest files first)."""
-    batches: list[list[tuple[str, str, str, int, int, str]]] = [[] for _ in range(n)]
-    totals = [0] * n
-    for item in sorted(items, key=lambda it: -it[3]):
-        i = totals.index(min(totals))
-        batches[i].append(item)
-        totals[i] += item[3] + 2048
-    return [b for b in batches if b]
+def _process_context() -> ForkContext | ForkServerContext | SpawnContext:
+    """fork is fastest, but forking a process that runs other threads (the language server's
+    event loop and thread pool) can deadlock the children on a lock held at fork time."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
 
 
 class ProjectIndex:
@@ -228,7 +235,7 @@ class ProjectIndex:
         with self._lock:
             current = {e.path: e for e in found.files}
             removed = [p for p in self._files if p not in current]
-            todo: list[tuple[str, str, str, int, int, str]] = []
+            todo: list[Task] = []
             reused = 0
             for e in found.files:
                 known = self._files.get(e.path)
@@ -301,23 +308,52 @@ class ProjectIndex:
                 elapsed=time.perf_counter() - started,
             )
 
-    def _parse(self, todo: list[tuple[str, str, str, int, int, str]]) -> Iterator[ParsedFile]:
+    def _parse(self, todo: list[Task]) -> Iterator[ParsedFile]:
         size = sum(item[3] for item in todo)
         if self.workers < 2 or len(todo) < PARALLEL_MIN_FILES or size < PARALLEL_MIN_BYTES:
             for item in todo:
                 yield parse_path(*item)
             return
-        # fork is fastest, but forking a process that runs other threads (the language server's
-        # event loop and thread pool) can deadlock the children on a lock held at fork time.
-        methods = multiprocessing.get_all_start_methods()
-        single_threaded = threading.active_count() == 1
-        method = "fork" if "fork" in methods and single_threaded else (
-            "forkserver" if "forkserver" in methods else None)
-        ctx = multiprocessing.get_context(method)
-        batches = _balanced_batches(todo, self.workers * 6)
-        with ctx.Pool(self.workers) as pool:
-            for batch in pool.imap_unordered(parse_batch, batches):
-                yield from batch
+        # This process parses too, beside ``workers - 1`` helpers: one process per core, and
+        # its own results need no pickling. Everyone claims files largest first off a shared
+        # counter, so all finish within about one small file of each other.
+        tasks = sorted(todo, key=lambda it: -it[3])
+        for spec in {LANGUAGES[item[2]] for item in tasks}:
+            parser_for(spec)
+            spec.tags_query  # compiled once here, inherited by forked helpers  # noqa: B018
+        ctx = _process_context()
+        counter = ctx.Value("q", 0)
+        helpers: list[tuple[BaseProcess, Connection]] = []
+        done = bytearray(len(tasks))
+        try:
+            for _ in range(min(self.workers, len(tasks)) - 1):
+                recv, send = ctx.Pipe(duplex=False)
+                worker = ctx.Process(target=parse_worker, args=(tasks, counter, send), daemon=True)
+                worker.start()
+                send.close()
+                helpers.append((worker, recv))
+            for i, parsed in parse_claimed(tasks, counter):
+                done[i] = 1
+                yield parsed
+            for _proc, recv in helpers:
+                try:
+                    got: list[tuple[int, ParsedRow]] = recv.recv()
+                except (EOFError, OSError):
+                    log.warning("index: a parse worker died; parsing its files here")
+                    got = []
+                for i, row in got:
+                    done[i] = 1
+                    yield from_row(row)
+            for i, item in enumerate(tasks):  # claimed by a worker that failed
+                if not done[i]:
+                    yield parse_path(*item)
+        finally:
+            for proc, recv in helpers:
+                recv.close()
+                proc.join(timeout=5)
+                if proc.is_alive():
+                    proc.terminate()
+                    proc.join()
 
     # --- editor buffers -----------------------------------------------------------------------
 

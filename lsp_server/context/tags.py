@@ -10,12 +10,16 @@ the file (``Circle::area``, ``Stock.add``); the index prefixes the file's module
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import logging
 import marshal
 import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from multiprocessing.connection import Connection
+from typing import Any, Protocol
 
 from tree_sitter import Node, QueryCursor, Tree
 
@@ -90,19 +94,6 @@ def _type_name(node: Node) -> str:
     return text.lstrip("&").removeprefix("mut ").strip() or text
 
 
-def _def_name(node: Node) -> str | None:
-    kind = node.type
-    if kind == "impl_item":
-        target = node.child_by_field_name("type")
-        return _type_name(target) if target is not None else None
-    if kind == "expression_statement":  # Python assignment
-        assign = node.named_children[0] if node.named_child_count else None
-        left = assign.child_by_field_name("left") if assign is not None else None
-        return _text(left) if left is not None else None
-    name = node.child_by_field_name("name")
-    return _text(name) if name is not None else None
-
-
 def _signature(node: Node, source: bytes, start: int) -> str:
     body = node.child_by_field_name("body")
     end = body.start_byte if body is not None else node.end_byte
@@ -152,6 +143,21 @@ class _Acc:
     refs: list[tuple[int, str, str, int]]  # byte, name, kind, line
     imports: list[tuple[int, RawImport]]
     errors: list[int]
+    names: dict[bytes | None, str]  # identifier bytes → interned name, shared by the file's trees
+
+
+_DEF, _REF, _IMPORT, _ERROR, _MACRO, _OTHER = range(6)
+
+
+@functools.cache
+def _capture_kinds(capture: str) -> tuple[int, str]:
+    """What a capture name means: its group and, for symbols, its interned kind."""
+    if capture.startswith("definition."):
+        return _DEF, sys.intern(capture[11:])
+    if capture.startswith("reference."):
+        return _REF, sys.intern(capture[10:])
+    group = {"import": _IMPORT, "error": _ERROR, "macro": _MACRO}.get(capture, _OTHER)
+    return group, ""
 
 
 def _collect(
@@ -169,36 +175,38 @@ def _collect(
     if region is not None:
         cursor.set_byte_range(max(0, region[0] - boff), max(0, region[1] - boff))
     captures = cursor.captures(root)
-    intern = sys.intern
-    items = acc.items
-    refs = acc.refs
-    names: dict[bytes, str] = {}
+    rust = spec.name == "rust"
+    mods: list[Node] = []
     for cap, nodes in captures.items():
-        if cap.startswith("definition."):
-            kind = intern(cap[11:])
-            for n in nodes:
-                items.append((n.start_byte + boff, -(n.end_byte + boff), kind, n, source, boff, roff))
-        elif cap.startswith("reference."):
-            kind = intern(cap[10:])
+        group, kind = _capture_kinds(cap)
+        if group == _REF:
+            names = acc.names
+            get = names.get
+            append = acc.refs.append
             for n in nodes:
                 raw = n.text
-                if raw is None:
-                    continue
-                name = names.get(raw)
+                name = get(raw)
                 if name is None:
-                    name = names[raw] = intern(raw.decode("utf-8", "replace"))
-                refs.append((n.start_byte + boff, name, kind, n.start_point[0] + 1 + roff))
-        elif cap == "import":
+                    if raw is None:
+                        continue
+                    name = names[raw] = sys.intern(raw.decode("utf-8", "replace"))
+                append((n.start_byte + boff, name, kind, n.start_point[0] + 1 + roff))
+        elif group == _DEF:
+            acc.items.extend([(n.start_byte + boff, -(n.end_byte + boff), kind, n, source, boff, roff)
+                              for n in nodes])
+            if rust and kind == "module":
+                mods = nodes
+        elif group == _IMPORT:
             for n in nodes:
-                found = _rust_use(n, roff, scope) if spec.name == "rust" else _python_import(n)
+                found = _rust_use(n, roff, scope) if rust else _python_import(n)
                 acc.imports.extend((n.start_byte + boff, imp) for imp in found)
-        elif cap == "error":
+        elif group == _ERROR:
             acc.errors.extend(n.start_byte + boff for n in nodes)
-        elif cap == "macro" and depth < MACRO_DEPTH:
+        elif group == _MACRO and depth < MACRO_DEPTH:
             for n in nodes:
                 _collect_macro(spec, n, source, boff, roff, scope, depth, acc)
-    if spec.name == "rust" and (region is None or b"mod" in source[region[0] - boff : region[1] - boff]):
-        acc.imports.extend(_rust_mods(root, scope, roff, boff))
+    if mods:
+        acc.imports.extend(_rust_mods(mods, root, scope, roff, boff))
 
 
 def _collect_macro(
@@ -216,41 +224,50 @@ def _collect_macro(
              full_scope, depth + 1, acc)
 
 
-def extract_positioned(
-    spec: LanguageSpec, tree: Tree, source: bytes, region: tuple[int, int] | None = None
-) -> Positioned:
-    """Run the tags query over ``tree`` (or the part intersecting ``region``) into tuples."""
-    acc = _Acc([], [], [], [])
-    _collect(spec, tree.root_node, source, 0, 0, "", 0, acc, region)
+_DECORATABLE = frozenset({"function_definition", "class_definition"})  # decorated_definition's
+
+
+def _definitions(
+    items: list[tuple[int, int, str, Node, bytes, int, int]], sep: str
+) -> tuple[list[RawDef], list[tuple[int, int, str]], set[int]]:
+    """Definitions in source order with local qualnames, their spans, and where their names start."""
     intern = sys.intern
-    sep = spec.separator
-    items = acc.items
-    items.sort(key=lambda t: (t[0], t[1]))
+    items.sort(key=_span_key)
     defs: list[RawDef] = []
     spans: list[tuple[int, int, str]] = []  # start byte, end byte, local qualname
     name_starts: set[int] = set()
     stack: list[tuple[int, str, str]] = []  # end byte, qualname, kind
     for start, neg_end, kind, node, src, boff, roff in items:
-        end = -neg_end
-        name = _def_name(node)
+        ntype = node.type
+        name_node: Node | None = None
+        if ntype == "impl_item":
+            target = node.child_by_field_name("type")
+            name = _type_name(target) if target is not None else None
+        elif ntype == "expression_statement":  # Python assignment
+            assign = node.named_children[0] if node.named_child_count else None
+            left = assign.child_by_field_name("left") if assign is not None else None
+            name = _text(left) if left is not None else None
+        else:
+            name_node = node.child_by_field_name("name")
+            name = _text(name_node) if name_node is not None else None
         if not name:
             continue
+        end = -neg_end
         while stack and stack[-1][0] <= start:
             stack.pop()
         parent = stack[-1] if stack else None
         if kind == "function" and parent is not None and parent[2] in _CONTAINERS:
             kind = "method"
         qual = intern(f"{parent[1]}{sep}{name}" if parent else name)
-        first = node.start_byte
+        first = start - boff
         first_row = node.start_point[0]
-        outer = node.parent
-        if outer is not None and outer.type == "decorated_definition":
-            first = outer.start_byte
-            first_row = outer.start_point[0]
-        if node.type != "impl_item":
-            name_node = node.child_by_field_name("name")
-            if name_node is not None:
-                name_starts.add(name_node.start_byte + boff)
+        if ntype in _DECORATABLE:
+            outer = node.parent
+            if outer is not None and outer.type == "decorated_definition":
+                first = outer.start_byte
+                first_row = outer.start_point[0]
+        if name_node is not None:
+            name_starts.add(name_node.start_byte + boff)
         defs.append(
             (
                 intern(name),
@@ -266,30 +283,69 @@ def extract_positioned(
         )
         spans.append((start, end, qual))
         stack.append((end, qual, kind))
+    return defs, spans, name_starts
 
-    refs = acc.refs
-    refs.sort(key=lambda t: t[0])
-    out_refs: list[PosRef] = []
+
+def _span_key(item: tuple[int, int, str, Node, bytes, int, int]) -> tuple[int, int]:
+    return item[0], item[1]
+
+
+def _ref_byte(item: tuple[int, str, str, int]) -> int:
+    return item[0]
+
+
+def _enclosed(
+    refs: list[tuple[int, str, str, int]], spans: list[tuple[int, int, str]], name_starts: set[int]
+) -> list[tuple[int, str, str, int, str | None]]:
+    """Each reference (by byte) with the innermost definition around it; definition names dropped."""
+    refs.sort(key=_ref_byte)
+    out: list[tuple[int, str, str, int, str | None]] = []
+    append = out.append
     i = 0
+    n_spans = len(spans)
     open_spans: list[tuple[int, int, str]] = []
     for byte, name, kind, line in refs:
         if byte in name_starts:
             continue
-        while i < len(spans) and spans[i][0] <= byte:
-            while open_spans and open_spans[-1][1] <= spans[i][0]:
+        while i < n_spans and spans[i][0] <= byte:
+            span = spans[i]
+            while open_spans and open_spans[-1][1] <= span[0]:
                 open_spans.pop()
-            open_spans.append(spans[i])
+            open_spans.append(span)
             i += 1
         while open_spans and open_spans[-1][1] <= byte:
             open_spans.pop()
-        out_refs.append((byte, name, kind, line, open_spans[-1][2] if open_spans else None))
-    acc.imports.sort(key=lambda imp: imp[0])
-    return Positioned(defs, out_refs, acc.imports, sorted(acc.errors))
+        append((byte, name, kind, line, open_spans[-1][2] if open_spans else None))
+    return out
+
+
+def _gather(spec: LanguageSpec, tree: Tree, source: bytes, region: tuple[int, int] | None) -> _Acc:
+    acc = _Acc([], [], [], [], {})
+    _collect(spec, tree.root_node, source, 0, 0, "", 0, acc, region)
+    acc.imports.sort(key=_first_of_pair)
+    acc.errors.sort()
+    return acc
+
+
+def _first_of_pair(item: tuple[int, RawImport]) -> int:
+    return item[0]
+
+
+def extract_positioned(
+    spec: LanguageSpec, tree: Tree, source: bytes, region: tuple[int, int] | None = None
+) -> Positioned:
+    """Run the tags query over ``tree`` (or the part intersecting ``region``) into tuples."""
+    acc = _gather(spec, tree, source, region)
+    defs, spans, name_starts = _definitions(acc.items, spec.separator)
+    return Positioned(defs, _enclosed(acc.refs, spans, name_starts), acc.imports, acc.errors)
 
 
 def extract(spec: LanguageSpec, tree: Tree, source: bytes) -> Extracted:
     """Run the tags query over ``tree`` and turn the captures into raw tuples."""
-    return extract_positioned(spec, tree, source).to_extracted()
+    acc = _gather(spec, tree, source, None)
+    defs, spans, name_starts = _definitions(acc.items, spec.separator)
+    refs = [(name, kind, line, enc) for _b, name, kind, line, enc in _enclosed(acc.refs, spans, name_starts)]
+    return Extracted(defs, refs, [imp for _b, imp in acc.imports], len(acc.errors))
 
 
 # --- incremental re-extraction -----------------------------------------------------------------
@@ -495,24 +551,51 @@ def _path_attribute(node: Node) -> str:
     return ""
 
 
-def _rust_mods(node: Node, scope: str, roff: int = 0, boff: int = 0) -> list[tuple[int, RawImport]]:
-    """``mod x;`` declarations (file modules), walking into inline ``mod a { ... }`` blocks."""
+def _rust_mods(mods: list[Node], root: Node, scope: str, roff: int = 0, boff: int = 0) -> list[tuple[int, RawImport]]:
+    """``mod x;`` declarations (file modules) and inline ``mod a { ... }`` blocks among the
+    captured ``mod_item`` nodes: those at the top of ``root`` or nested in inline modules only."""
+    scopes: dict[int, str | None] = {}  # mod_item start byte → the scope its body opens, None if not one
+
+    def opened(item: Node) -> str | None:
+        """The scope an inline ``mod`` item's body opens, or None when it is not a module path."""
+        key = item.start_byte
+        if key in scopes:
+            return scopes[key]
+        outer = place(item)
+        name_node = item.child_by_field_name("name")
+        got = None
+        if outer is not None and name_node is not None:
+            name = _text(name_node)
+            got = f"{outer}::{name}" if outer else name
+        scopes[key] = got
+        return got
+
+    def place(item: Node) -> str | None:
+        """The scope ``item`` sits in, when it sits at the top or directly in inline modules."""
+        holder = item.parent
+        if holder is None:
+            return None
+        if holder == root:
+            return scope
+        owner = holder.parent
+        if holder.type != "declaration_list" or owner is None or owner.type != "mod_item":
+            return None
+        return opened(owner)
+
     out: list[tuple[int, RawImport]] = []
-    for child in node.named_children:
-        if child.type != "mod_item":
+    for child in mods:
+        where = place(child)
+        if where is None:
             continue
         name_node = child.child_by_field_name("name")
         if name_node is None:
             continue
         name = _text(name_node)
-        body = child.child_by_field_name("body")
-        if body is None:
-            out.append((child.start_byte + boff,
-                        ("mod", name, child.start_point[0] + 1 + roff, (name,), scope, _path_attribute(child))))
+        line = child.start_point[0] + 1 + roff
+        if child.child_by_field_name("body") is None:
+            out.append((child.start_byte + boff, ("mod", name, line, (name,), where, _path_attribute(child))))
         else:
-            out.append((child.start_byte + boff,
-                        ("inline-mod", name, child.start_point[0] + 1 + roff, (name,), scope, "")))
-            out.extend(_rust_mods(body, f"{scope}::{name}" if scope else name, roff, boff))
+            out.append((child.start_byte + boff, ("inline-mod", name, line, (name,), where, "")))
     return out
 
 
@@ -638,6 +721,64 @@ def parse_path(
     )
 
 
-def parse_batch(batch: list[tuple[str, str, str, int, int, str]]) -> list[ParsedFile]:
-    """Worker entry point: parse a batch of (path, abspath, language, size, mtime_ns, hash)."""
+# What a refresh asks to parse: (path, abspath, language, size, mtime_ns, known hash).
+Task = tuple[str, str, str, int, int, str]
+# A ParsedFile as a plain tuple (field order), which pickles far cheaper than the dataclass.
+ParsedRow = tuple[str, str, str, int, int, int, int, int, int, bytes, bytes, str, bool]
+
+
+def parse_batch(batch: list[Task]) -> list[ParsedFile]:
+    """Parse a batch of tasks in this process."""
     return [parse_path(*item) for item in batch]
+
+
+def as_row(r: ParsedFile) -> ParsedRow:
+    return (r.path, r.language, r.content_hash, r.size, r.mtime_ns, r.lines, r.error_nodes,
+            r.n_defs, r.n_refs, r.symbols, r.imports, r.note, r.unchanged)
+
+
+def from_row(t: ParsedRow) -> ParsedFile:
+    return ParsedFile(*t)
+
+
+class Claims(Protocol):
+    """A shared counter (``multiprocessing.Value``): the next task index nobody has taken."""
+
+    value: int
+
+    def get_lock(self) -> AbstractContextManager[Any]: ...
+
+
+def claim(counter: Claims, total: int) -> int | None:
+    """Take the next task index, or None when every task is taken."""
+    with counter.get_lock():
+        i = counter.value
+        if i >= total:
+            return None
+        counter.value = i + 1
+    return i
+
+
+def parse_claimed(tasks: list[Task], counter: Claims) -> Iterator[tuple[int, ParsedFile]]:
+    """Parse tasks one at a time as claimed off ``counter``, shared with the other processes.
+
+    Claiming file by file (largest first) keeps every process busy to the end: whoever is
+    free takes the next file, so the last ones to finish are the smallest.
+    """
+    while (i := claim(counter, len(tasks))) is not None:
+        yield i, parse_path(*tasks[i])
+
+
+def parse_worker(tasks: list[Task], counter: Claims, conn: Connection) -> None:
+    """Worker process entry point: parse claimed tasks, send (index, row) pairs once done.
+
+    One message at the end rather than one per file: the parent is parsing too and reads
+    only when it has run out of tasks, so earlier messages would just block in the pipe.
+    """
+    out: list[tuple[int, ParsedRow]] = []
+    try:
+        for i, parsed in parse_claimed(tasks, counter):
+            out.append((i, as_row(parsed)))
+    finally:
+        conn.send(out)
+        conn.close()

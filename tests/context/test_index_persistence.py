@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lsp_server.context import index as index_module
+from lsp_server.context import tags
 from lsp_server.context.index import ProjectIndex
 
 
@@ -70,6 +72,27 @@ def test_parallel_cold_index_equals_serial(tree: Path, tmp_path: Path, monkeypat
         sp, ss = par.refresh(), ser.refresh()
         assert sp.parsed == ss.parsed == 35
         assert {p: par.file(p) for p in par.files()} == {p: ser.file(p) for p in ser.files()}
+
+
+def test_files_of_a_dead_worker_are_parsed_by_the_parent(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for i in range(30):
+        (tree / f"src/gen{i}.rs").write_text(f"pub fn gen{i}() -> u32 {{ {i} }}\n")
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
+
+    def dies(tasks: object, counter: tags.Claims, conn: object) -> None:
+        tags.claim(counter, 10**9)  # takes a file, then vanishes without a word
+        os._exit(3)
+
+    monkeypatch.setattr(index_module, "parse_worker", dies)
+    monkeypatch.setattr(index_module, "_process_context", lambda: multiprocessing.get_context("fork"))
+    with ProjectIndex.open(tree, state_dir=tmp_path / "a", workers=2) as par, \
+            ProjectIndex.open(tree, state_dir=tmp_path / "b", workers=1) as ser:
+        assert par.refresh().parsed == ser.refresh().parsed == 35
+        assert {p: par.file(p) for p in par.files()} == {p: ser.file(p) for p in ser.files()}
+    assert "a parse worker died" in caplog.text
 
 
 def test_schema_change_drops_stale_rows(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
