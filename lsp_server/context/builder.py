@@ -33,6 +33,7 @@ from lsp_server.context.ranking import (
     Prepared,
     RankedDefinition,
     RankedFile,
+    SemanticScorer,
     Signals,
     fuse,
     signals,
@@ -260,12 +261,14 @@ def build_context(
     budget_tokens: int,
     settings: Settings,
     for_cloud: bool,
+    semantic: SemanticScorer | None = None,
 ) -> ContextResult:
-    """Rank, select snippets within ``budget_tokens``, and apply the privacy filter."""
+    """Rank (with embedding similarity when ``semantic`` is given), select snippets within
+    ``budget_tokens``, and apply the privacy filter."""
     t0 = time.perf_counter()
     with tables_for(index) as prep:
         return _select(prep, request, budget_tokens=budget_tokens, settings=settings,
-                       for_cloud=for_cloud, started=t0)
+                       for_cloud=for_cloud, started=t0, semantic=semantic)
 
 
 def _select(
@@ -276,8 +279,9 @@ def _select(
     settings: Settings,
     for_cloud: bool,
     started: float,
+    semantic: SemanticScorer | None = None,
 ) -> ContextResult:
-    sig = signals(prep, request)
+    sig = signals(prep, request, semantic)
     files, defs = fuse(prep, sig)
     privacy = PrivacyFilter.from_settings(settings.privacy)
     excluded = [f.path for f in files if privacy.is_excluded(f.path)] if for_cloud else []

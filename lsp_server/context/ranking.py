@@ -22,13 +22,14 @@ import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from lsp_server.context.model import Definition, FileSymbols
 from lsp_server.context.pagerank import personalized_pagerank
 from lsp_server.context.tables import CONTAINER_KINDS, IndexView, Prepared, tables_of
 
 __all__ = ["CONTAINER_KINDS", "ContextRequest", "IndexView", "Prepared", "RankedDefinition",
-           "RankedFile", "Signals", "fuse", "prepared", "rank", "signals", "tables_for"]
+           "RankedFile", "SemanticScorer", "Signals", "fuse", "prepared", "rank", "signals", "tables_for"]
 from lsp_server.context.terms import RequestTerms, extract_terms, split_identifier, tokenize
 
 RRF_K = 60.0
@@ -43,6 +44,8 @@ MAX_RANKED_DEFS = 300
 # The innermost project frames of a traceback (or a panic's location), at most this many,
 # each counting half as much as the one below it.
 MAX_RAISE_SITES = 3
+# Embedding similarity is named as a reason only for the files it ranks this high.
+SEMANTIC_REASON_TOP = 20
 RAISE_SITE_RRF = 2.0
 BODY_KINDS = frozenset({"function", "method", "macro", "const", "static", "type", "struct",
                         "enum", "field", "variable", "constant"})
@@ -53,6 +56,12 @@ PERIPHERAL_DIRS = frozenset({
     "test", "tests", "testing", "bench", "benches", "example", "examples", "fixtures",
     "doc", "docs", "vendor", "vendored", "_vendor", "third_party", "thirdparty",
 })
+
+
+class SemanticScorer(Protocol):
+    """Embedding similarity of one request with each file (see :mod:`.embeddings`)."""
+
+    def file_scores(self, prep: Prepared) -> dict[str, float]: ...
 
 
 @dataclass(frozen=True)
@@ -175,14 +184,19 @@ class Signals:
     file_deflex: dict[str, float] = field(default_factory=dict)
     walk: dict[str, float] = field(default_factory=dict)
     raise_site: dict[str, float] = field(default_factory=dict)
+    semantic: dict[str, float] = field(default_factory=dict)  # best passage cosine per file
     reasons: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     def_reasons: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
 
 
-def signals(prep: Prepared, request: ContextRequest) -> Signals:
-    """Mentions, lexical scores and the personalized walk for ``request``."""
+def signals(prep: Prepared, request: ContextRequest,
+            semantic: SemanticScorer | None = None) -> Signals:
+    """Mentions, lexical scores, the personalized walk and, when given, embedding
+    similarity for ``request``."""
     terms = extract_terms(request.text, *request.diagnostics)
     sig = Signals()
+    if semantic is not None:
+        sig.semantic = semantic.file_scores(prep)
     mention_file, reasons = sig.mention_file, sig.reasons
     _mentions(prep, terms, sig)
     _phrases(prep, terms, sig)
@@ -222,12 +236,13 @@ def signals(prep: Prepared, request: ContextRequest) -> Signals:
         if di is not None and s > sig.def_lex.get(di, 0.0):
             sig.def_lex[di] = s
 
-    # Structure: restart the walk at the mentions and the head of the lexical lists.
+    # Structure: restart the walk at the mentions and the head of the lexical (and, with
+    # embeddings, the semantic) lists.
     seeds: dict[str, float] = defaultdict(float)
     total_mention = sum(mention_file.values())
     for path, w in mention_file.items():
         seeds[path] += w / total_mention
-    for lex in (sig.file_deflex, sig.file_lex):
+    for lex in (sig.file_deflex, sig.file_lex, sig.semantic):
         head = _ranked(lex)[:LEXICAL_SEEDS]
         if head:
             top = lex[head[0]]
@@ -243,7 +258,7 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
     """Reciprocal rank fusion of the signals, with reasons."""
     fused: dict[str, float] = defaultdict(float)
     for ranking in (_ranked(dict(sig.mention_file)), _ranked(sig.file_deflex),
-                    _ranked(sig.file_lex), _ranked(sig.walk)):
+                    _ranked(sig.file_lex), _ranked(sig.walk), _ranked(sig.semantic)):
         for p, s in _rrf(ranking).items():
             fused[p] += s
     # A raise site is precise where present: the innermost counts as two first places,
@@ -254,6 +269,7 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
         if is_peripheral_path(p) and p not in sig.explicit:
             fused[p] *= PERIPHERAL_PENALTY
 
+    semantic_head = set(_ranked(sig.semantic)[:SEMANTIC_REASON_TOP])
     files: list[RankedFile] = []
     for p in _ranked(dict(fused)) + sorted(set(prep.files) - set(fused)):
         why = list(dict.fromkeys(sig.reasons.get(p, [])))
@@ -261,6 +277,8 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
             why.append(f"lexical match with its definitions (bm25 {sig.file_deflex[p]:.1f})")
         elif sig.file_lex.get(p):
             why.append(f"lexical match with the file (bm25 {sig.file_lex[p]:.1f})")
+        if p in semantic_head:
+            why.append(f"similar in meaning to the request (cosine {sig.semantic[p]:.2f})")
         if sig.walk.get(p) and not sig.mention_file.get(p):
             why.append(f"linked to the request's code (pagerank {sig.walk[p]:.4f})")
         files.append(RankedFile(path=p, score=round(fused.get(p, 0.0), 6), reasons=why,
@@ -284,10 +302,11 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
     return files, ranked_defs
 
 
-def rank(index: IndexView, request: ContextRequest) -> tuple[list[RankedFile], list[RankedDefinition]]:
+def rank(index: IndexView, request: ContextRequest, semantic: SemanticScorer | None = None,
+         ) -> tuple[list[RankedFile], list[RankedDefinition]]:
     """Every file ranked best first, and the definitions that matter, both with reasons."""
     with tables_for(index) as prep:
-        return fuse(prep, signals(prep, request))
+        return fuse(prep, signals(prep, request, semantic))
 
 
 def _uses(prep: Prepared, name: str, weight: float, sig: Signals) -> None:

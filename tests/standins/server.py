@@ -48,11 +48,15 @@ class StandinServer:
         models: list[str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        embedder: Callable[[str], list[float]] | None = None,
     ) -> None:
         if vendor not in WIRES:
             raise ValueError(f"unknown vendor {vendor!r}; expected one of {sorted(WIRES)}")
         self.vendor = vendor
         self.wire: Wire = WIRES[vendor]()
+        if embedder is not None:
+            # What the embedding model answers for each input text (Ollama's /api/embed).
+            self.wire.embedder = embedder
         self.api_key = api_key
         self.models = models
         self.fallback = fallback

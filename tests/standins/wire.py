@@ -60,6 +60,11 @@ class Wire:
     default_model = ""
     key_header = ""
 
+    @staticmethod
+    def embedder(text: str) -> list[float]:
+        """The vector an embedding endpoint answers for ``text`` (a server may set its own)."""
+        return embedding(text)
+
     def route(self, req: RecordedRequest) -> str | None:
         raise NotImplementedError
 
@@ -455,7 +460,7 @@ class OllamaWire(Wire):
                 return missing
             inputs = body.get("input", [])
             texts = [inputs] if isinstance(inputs, str) else list(inputs)
-            return 200, {"model": body.get("model", ""), "embeddings": [embedding(t) for t in texts],
+            return 200, {"model": body.get("model", ""), "embeddings": [self.embedder(t) for t in texts],
                          "total_duration": 10_000_000, "load_duration": 1_000_000,
                          "prompt_eval_count": sum(max(1, len(t) // 4) for t in texts)}
         tags = []

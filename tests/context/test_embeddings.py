@@ -1,0 +1,137 @@
+"""Embedding similarity in ranking: vectors from Ollama's /api/embed (the stand-in), kept in
+SQLite by content digest, fused with the other evidence."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from standins import StandinServer
+
+from lsp_server.config import ModelSettings, Settings
+from lsp_server.context.builder import build_context
+from lsp_server.context.embeddings import EmbeddingStore, SemanticIndex, SemanticQuery
+from lsp_server.context.index import ProjectIndex
+from lsp_server.context.ranking import ContextRequest, prepared, rank
+from lsp_server.providers import make_provider
+
+# What the stand-in embedding model "understands": words of one concept share a dimension.
+CONCEPTS = [
+    {"limit", "limited", "cap", "max", "results", "hits", "number", "truncate"},
+    {"colour", "color", "colors", "paint", "palette", "theme"},
+    {"render", "rows", "table", "print", "layout"},
+    {"clock", "time", "timestamp", "seconds", "date"},
+]
+
+
+def concept_vector(text: str) -> list[float]:
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", text)]
+    parts = [w for word in words for w in re.split(r"_", word)]
+    vec = [float(sum(p in group for p in parts)) for group in CONCEPTS]
+    return [*vec, 0.1]  # never the zero vector
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "quota.py").write_text("def truncate_found(found, cap):\n    return found[:cap]\n")
+    (root / "app" / "palette.py").write_text("def paint(cell, theme):\n    return theme[cell]\n")
+    (root / "app" / "table.py").write_text("def render_rows(rows):\n    return '\\n'.join(rows)\n")
+    (root / "app" / "clock.py").write_text("def timestamp(seconds):\n    return seconds * 1000\n")
+    return root
+
+
+@pytest.fixture
+def ollama() -> Iterator[StandinServer]:
+    with StandinServer("ollama", models=["nomic-embed-text:latest"], embedder=concept_vector) as srv:
+        yield srv
+
+
+async def test_vectors_are_stored_once_per_content_and_lift_a_file_with_no_shared_words(
+    project: Path, ollama: StandinServer, tmp_path: Path,
+) -> None:
+    index = ProjectIndex.open(project, settings=Settings(), state_dir=tmp_path / "state")
+    index.refresh()
+    prep = prepared(index)
+    provider = make_provider(ModelSettings(**ollama.model_settings(model="nomic-embed-text")), {})
+    try:
+        async def embed(texts: list[str] | tuple[str, ...]) -> list[list[float]]:
+            return await provider.embed(list(texts))  # type: ignore[attr-defined, no-any-return]
+
+        store = EmbeddingStore(tmp_path / "state" / "embeddings.sqlite3", "nomic-embed-text")
+        semantic = SemanticIndex(store)
+        embedded = await semantic.fill(prep, embed)
+        assert embedded == len({p for p in prep.passage_span}) > 0
+        assert semantic.coverage(prep) == (len(prep.passage_span), len(prep.passage_span))
+        calls = len([r for r in ollama.requests if r.kind == "embed"])
+        # Every passage has its vector now: a second fill asks the model nothing.
+        assert await semantic.fill(prep, embed) == 0
+        assert len([r for r in ollama.requests if r.kind == "embed"]) == calls
+
+        request = ContextRequest(text="Show only a limited number of hits")
+        # No word of the request is in quota.py: without embeddings it is not first.
+        plain, _ = rank(index, request)
+        assert plain[0].path != "app/quota.py"
+        (vector,) = await embed([request.text])
+        query = SemanticQuery(semantic, np.asarray(vector, dtype=np.float32))
+        files, _ = rank(index, request, query)
+        assert files[0].path == "app/quota.py"
+        assert any("similar in meaning" in r for r in files[0].reasons)
+        ctx = build_context(index, request, budget_tokens=2000, settings=Settings(),
+                            for_cloud=False, semantic=query)
+        assert "truncate_found" in ctx.text
+        store.close()
+
+        # A restart reads the vectors back from SQLite: nothing is embedded again.
+        reopened = SemanticIndex(EmbeddingStore(tmp_path / "state" / "embeddings.sqlite3",
+                                                "nomic-embed-text"))
+        assert await reopened.fill(prep, embed) == 0
+        assert reopened.coverage(prep)[0] == len(prep.passage_span)
+        # Another model's vectors are its own.
+        other = SemanticIndex(EmbeddingStore(tmp_path / "state" / "embeddings.sqlite3", "other-model"))
+        assert other.coverage(prep)[0] == 0
+    finally:
+        await provider.aclose()
+        index.close()
+
+
+async def test_an_edited_passage_is_embedded_again_and_partial_coverage_still_scores(
+    project: Path, ollama: StandinServer, tmp_path: Path,
+) -> None:
+    index = ProjectIndex.open(project, settings=Settings(), state_dir=tmp_path / "state")
+    index.refresh()
+    prep = prepared(index)
+    provider = make_provider(ModelSettings(**ollama.model_settings(model="nomic-embed-text")), {})
+    try:
+        async def embed(texts: list[str] | tuple[str, ...]) -> list[list[float]]:
+            return await provider.embed(list(texts))  # type: ignore[attr-defined, no-any-return]
+
+        semantic = SemanticIndex(EmbeddingStore(tmp_path / "e.sqlite3", "m"))
+        # One batch only: some passages have vectors, the rest do not score yet.
+        from lsp_server.context import embeddings
+        embeddings_batch = embeddings.BATCH
+        embeddings.BATCH = 2
+        try:
+            assert await semantic.fill(prep, embed, max_batches=1) == 2
+        finally:
+            embeddings.BATCH = embeddings_batch
+        have, total = semantic.coverage(prep)
+        assert have == 2 < total
+        (vector,) = await embed(["colour theme"])
+        scores = semantic.file_scores(prep, np.asarray(vector, dtype=np.float32))
+        assert 0 < len(scores) < len(prep.files)
+        await semantic.fill(prep, embed)
+
+        (project / "app" / "clock.py").write_text("def timestamp(seconds):\n    return seconds * 60\n")
+        index.refresh()
+        prep = prepared(index)
+        assert semantic.coverage(prep)[0] == semantic.coverage(prep)[1] - 1
+        assert await semantic.fill(prep, embed) == 1
+    finally:
+        await provider.aclose()
+        index.close()
