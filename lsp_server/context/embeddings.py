@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,24 @@ CREATE TABLE IF NOT EXISTS vectors (
     vector BLOB NOT NULL,
     PRIMARY KEY (model, digest)
 );
+CREATE TABLE IF NOT EXISTS pending (
+    model TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (model, digest)
+);
 """
+STORE_FILENAME = "embeddings.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticSpec:
+    """What a context build needs for embedding similarity, in a form that crosses processes:
+    the store, the model whose vectors to read, and the request's vector."""
+
+    store_path: str
+    model: str
+    vector: tuple[float, ...]
 
 
 def passage_text(prep: Prepared, passage: int, lines: dict[str, list[str]] | None = None) -> str:
@@ -91,6 +109,29 @@ class EmbeddingStore:
         rows = [(self.model, d, np.asarray(v, dtype=np.float32).tobytes()) for d, v in items]
         with self._lock, self._db:
             self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+            self._db.executemany("DELETE FROM pending WHERE model = ? AND digest = ?",
+                                 [(self.model, d) for d, _ in items])
+
+    def request_many(self, items: Iterable[tuple[str, str]]) -> None:
+        """Queue (digest, text) pairs to be embedded by whichever process holds the model."""
+        rows = [(self.model, d, text) for d, text in items]
+        if rows:
+            with self._lock, self._db:
+                self._db.executemany("INSERT OR IGNORE INTO pending VALUES (?, ?, ?)", rows)
+
+    def take_pending(self, limit: int) -> list[tuple[str, str]]:
+        """Up to ``limit`` queued (digest, text) pairs, oldest first (they stay queued until
+        their vectors are stored)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT digest, text FROM pending WHERE model = ? ORDER BY rowid LIMIT ?",
+                (self.model, limit)).fetchall()
+        return [(str(d), str(t)) for d, t in rows]
+
+    def pending_count(self) -> int:
+        with self._lock:
+            (n,) = self._db.execute("SELECT COUNT(*) FROM pending WHERE model = ?", (self.model,)).fetchone()
+        return int(n)
 
     def count(self) -> int:
         with self._lock:
@@ -121,6 +162,7 @@ class SemanticIndex:
         self._digests: dict[int, str] = {}  # passage id → content digest (ids are never reused)
         self._vectors: dict[str, np.ndarray] = {}
         self._looked_up: set[str] = set()  # digests already asked of the store
+        self._requested: set[str] = set()  # digests already queued for embedding
         self._lines: dict[str, list[str]] = {}
         self._matrix: tuple[int, int, np.ndarray, list[str]] | None = None  # key, rows, paths
 
@@ -157,6 +199,11 @@ class SemanticIndex:
                 if len(out) >= limit:
                     break
         return out
+
+    def reload(self) -> None:
+        """Read again what another process may have stored since (vectors for queued passages)."""
+        self._looked_up.clear()
+        self._matrix = None
 
     def add(self, items: Sequence[tuple[str, Sequence[float]]]) -> None:
         self.store.put_many(items)
@@ -201,6 +248,14 @@ class SemanticIndex:
                 out[path] = s
         return out
 
+    def request_missing(self, prep: Prepared) -> int:
+        """Queue in the store every current passage that has no vector. Hold prep.lock."""
+        todo = self.pending(prep, len(prep.passage_span))
+        fresh = [(d, t) for d, t in todo if d not in self._requested]
+        self.store.request_many(fresh)
+        self._requested.update(d for d, _ in fresh)
+        return len(fresh)
+
     async def fill(self, prep: Prepared, embed: Embed, *, max_batches: int | None = None) -> int:
         """Embed passages that have no vector yet, ``BATCH`` at a time; returns how many.
 
@@ -220,3 +275,41 @@ class SemanticIndex:
             done += len(todo)
             batches += 1
         return done
+
+
+async def drain(store: EmbeddingStore, embed: Embed, *, max_batches: int | None = None) -> int:
+    """Embed what context builds queued in ``store`` (see :meth:`SemanticIndex.request_missing`),
+    ``BATCH`` texts a call; returns how many were stored. Runs where the model client lives."""
+    import asyncio
+
+    done = batches = 0
+    while max_batches is None or batches < max_batches:
+        todo = await asyncio.to_thread(store.take_pending, BATCH)
+        if not todo:
+            break
+        vectors = await embed([text for _, text in todo])
+        if len(vectors) != len(todo):
+            raise ValueError(f"{len(vectors)} vectors for {len(todo)} passages")
+        await asyncio.to_thread(store.put_many, [(d, v) for (d, _), v in zip(todo, vectors, strict=True)])
+        done += len(todo)
+        batches += 1
+    return done
+
+
+_INDEXES: weakref.WeakKeyDictionary[Prepared, dict[tuple[str, str], SemanticIndex]] = (
+    weakref.WeakKeyDictionary())
+
+
+def query_for(prep: Prepared, spec: SemanticSpec) -> SemanticQuery:
+    """The scorer for ``spec`` over ``prep``: the tables' own :class:`SemanticIndex` for that
+    store and model (kept while the tables live), refreshed from the store, with every passage
+    that still lacks a vector queued for embedding. Hold prep.lock."""
+    per_prep = _INDEXES.setdefault(prep, {})
+    key = (spec.store_path, spec.model)
+    semantic = per_prep.get(key)
+    if semantic is None:
+        semantic = per_prep[key] = SemanticIndex(EmbeddingStore(Path(spec.store_path), spec.model))
+    else:
+        semantic.reload()
+    semantic.request_missing(prep)
+    return SemanticQuery(semantic, np.asarray(spec.vector, dtype=np.float32))

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from lsp_server.context.embeddings import SemanticSpec, query_for
 from lsp_server.context.model import Definition, FileSymbols
 from lsp_server.context.pagerank import personalized_pagerank
 from lsp_server.context.tables import CONTAINER_KINDS, IndexView, Prepared, tables_of
@@ -75,6 +76,8 @@ class ContextRequest:
     open_paths: tuple[str, ...] = ()
     recent_paths: tuple[str, ...] = ()
     diagnostics: tuple[str, ...] = ()
+    # The request's embedding and where passage vectors are stored (``context.embeddings``).
+    semantic: SemanticSpec | None = None
 
 
 @dataclass
@@ -195,6 +198,8 @@ def signals(prep: Prepared, request: ContextRequest,
     similarity for ``request``."""
     terms = extract_terms(request.text, *request.diagnostics)
     sig = Signals()
+    if semantic is None and request.semantic is not None:
+        semantic = query_for(prep, request.semantic)
     if semantic is not None:
         sig.semantic = semantic.file_scores(prep)
     mention_file, reasons = sig.mention_file, sig.reasons

@@ -135,3 +135,45 @@ async def test_an_edited_passage_is_embedded_again_and_partial_coverage_still_sc
     finally:
         await provider.aclose()
         index.close()
+
+
+async def test_a_build_queues_what_is_missing_and_drain_embeds_it_for_the_next_request(
+    project: Path, ollama: StandinServer, tmp_path: Path,
+) -> None:
+    """The process that ranks (maybe a context worker) and the one that holds the model meet
+    in the store: ranking queues passages without vectors, ``drain`` embeds them."""
+    import pickle
+
+    from lsp_server.context.embeddings import STORE_FILENAME, SemanticSpec, drain
+
+    index = ProjectIndex.open(project, settings=Settings(), state_dir=tmp_path / "state")
+    index.refresh()
+    provider = make_provider(ModelSettings(**ollama.model_settings(model="nomic-embed-text")), {})
+    store_path = tmp_path / "state" / STORE_FILENAME
+    try:
+        async def embed(texts: list[str] | tuple[str, ...]) -> list[list[float]]:
+            return await provider.embed(list(texts))  # type: ignore[attr-defined, no-any-return]
+
+        text = "Show only a limited number of hits"
+        (vector,) = await embed([text])
+        spec = SemanticSpec(str(store_path), "nomic-embed-text", tuple(vector))
+        request = ContextRequest(text=text, semantic=spec)
+        assert pickle.loads(pickle.dumps(request)) == request  # crosses to a worker process
+
+        first, _ = rank(index, request)  # nothing embedded yet: ranks without it, queues all
+        assert not any("similar in meaning" in r for f in first for r in f.reasons)
+        store = EmbeddingStore(store_path, "nomic-embed-text")
+        queued = store.pending_count()
+        assert queued == len(prepared(index).passage_span)
+        rank(index, request)
+        assert store.pending_count() == queued  # queued once, not per request
+
+        assert await drain(store, embed) == queued
+        assert store.pending_count() == 0 and store.count() == queued
+        files, _ = rank(index, request)
+        assert files[0].path == "app/quota.py"
+        assert any("similar in meaning" in r for r in files[0].reasons)
+        store.close()
+    finally:
+        await provider.aclose()
+        index.close()
