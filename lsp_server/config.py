@@ -145,7 +145,12 @@ class PrivacySettings(_Section):
 class ContextSettings(_Section):
     budget_tokens: int = Field(default=8000, ge=256)
     max_file_bytes: int = Field(default=1_000_000, ge=1024)
+    # Embedding similarity from a local Ollama embedding model (code never leaves the
+    # machine for it); the URL defaults to the first ``ollama`` model's, else $OLLAMA_HOST.
     embeddings: bool = False
+    embedding_model: str = Field(default="nomic-embed-text", min_length=1)
+    embedding_base_url: str | None = None
+    embedding_timeout_ms: int = Field(default=2000, ge=50)
 
 
 class HoverSettings(_Section):
