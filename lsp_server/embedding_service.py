@@ -57,6 +57,12 @@ class EmbeddingService:
         self._resting_until = 0.0
         self._drainer: asyncio.Task[None] | None = None
 
+    def serves(self, settings: Settings, environ: Mapping[str, str] | None = None) -> bool:
+        """True while ``settings`` still ask for this service as it is."""
+        return (settings.context.embeddings
+                and embedding_model_settings(settings, environ) == self.model
+                and settings.context.embedding_timeout_ms / 1000.0 == self.timeout)
+
     @property
     def resting(self) -> bool:
         return time.monotonic() < self._resting_until
