@@ -5,7 +5,9 @@ take a few seconds, opens the largest Rust file, and measures, each as p50/p95 a
 a baseline round trip measured in the same run (a request the server rejects at once):
 
 - codeAction listing (a diagnostic plus a selection), idle and while a model request is in flight
-- the index part of hover (explanations off), idle and while a model request is in flight
+- the index part of hover (explanations off), idle and while a model request is in flight,
+  both right after an edit (the index catches up with the buffer first) and with no edit since
+  the last hover
 - didChange handling while a model request is in flight (didChange + a following request,
   minus that request alone)
 
@@ -62,7 +64,7 @@ async def main() -> None:
     args = ap.parse_args()
     root: Path = args.root.resolve()
     home = tempfile.mkdtemp(prefix="agentic-bench-")
-    stand = StandinServer("openai", fallback=Reply("It matches lines.", delay=4.0), api_key="sk-bench")
+    stand = StandinServer("openai", fallback=Reply("It matches lines.", delay=8.0), api_key="sk-bench")
     stand.start()
     config = Path(home) / "bench.toml"
     config.write_text(
@@ -139,15 +141,19 @@ async def main() -> None:
     busy_actions: list[float] = []
     busy_change: list[float] = []
     busy_hovers: list[float] = []
+    edit_hovers: list[float] = []
     before_model = 0
     reached_ms: float | None = None
     for i in range(args.rounds // 2):
+        if ask.done():  # every round is measured with the request in flight
+            break
         if reached_ms is None and model_reached():
             reached_ms = (time.perf_counter() - t_ask) * 1000
         before_model += reached_ms is None
         busy_actions.append(await timed(list_actions()))
         busy_change.append(await timed(change_then_list()))
-        busy_hovers.append(await timed(hover(i, above)))
+        edit_hovers.append(await timed(hover(2 * i, above)))
+        busy_hovers.append(await timed(hover(2 * i + 1, above)))
     in_flight = not ask.done()
     await ask
 
@@ -160,6 +166,7 @@ async def main() -> None:
         ("hover, index part", hovers),
         ("codeAction listing (model request in flight)", busy_actions),
         ("hover, index part (model request in flight)", busy_hovers),
+        ("  the same right after an edit", edit_hovers),
         ("didChange handling (model request in flight)", change_cost),
     ):
         print(f"{name:<46}{statistics.median(values):>9.2f}{pct(values, .95):>9.2f}{pct(values, .95) / b50:>14.1f}")

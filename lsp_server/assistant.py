@@ -9,10 +9,13 @@ translate arguments and results; nothing here imports pygls or lsprotocol.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 import pathspec
 
 from lsp_server.config import ModelSettings, Settings, Tier
-from lsp_server.context.documents import Documents
+from lsp_server.context.documents import DocumentChange, Documents
 from lsp_server.context.privacy import PrivacyFilter
 from lsp_server.context.terms import extract_terms
 from lsp_server.context.tokens import count_tokens
+from lsp_server.context_worker import ContextWorker, WorkerUnavailableError
 from lsp_server.edits import FileChange, Verdict, system_prompt, unified_diff, verify
 from lsp_server.errors import (
     ConfigError,
@@ -46,7 +50,9 @@ from lsp_server.routing.symbols import SymbolInfo, symbol_at
 
 if TYPE_CHECKING:
     from lsp_server.context.builder import ContextResult
+    from lsp_server.context.embeddings import SemanticSpec
     from lsp_server.context.index import IndexStats, ProjectIndex
+    from lsp_server.embedding_service import EmbeddingService
 
 __all__ = [
     "AssistRequest",
@@ -57,6 +63,8 @@ __all__ = [
     "SymbolInfo",
     "TaskKind",
 ]
+
+log = logging.getLogger(__name__)
 
 CACHE_FILENAME = "responses.sqlite3"
 ENABLE_HINT = (
@@ -143,7 +151,10 @@ class Assistant:
         documents: Documents | None = None,
         *,
         environ: Mapping[str, str] | None = None,
+        context_process: bool = False,
     ) -> None:
+        """``context_process``: build contexts in a child process (the language server's
+        choice, so their CPU time never stalls its event loop); the CLI builds in-process."""
         self.root = Path(root).resolve()
         self.settings = settings
         self.documents = documents if documents is not None else Documents()
@@ -153,6 +164,10 @@ class Assistant:
         self._privacy_filter: PrivacyFilter | None = None
         self._local_paths: pathspec.GitIgnoreSpec | None = None
         self._index_lock = threading.Lock()
+        self._updates = _IndexUpdates(None)
+        self._context_process = context_process
+        self._worker: ContextWorker | None = None
+        self._embeddings: EmbeddingService | None = None
         self._ledger: Ledger | None = None
         self._cache: ResponseCache | None = None
         self._providers: dict[str, Provider] = {}
@@ -203,11 +218,46 @@ class Assistant:
             if self._index is None:
                 from lsp_server.context.index import ProjectIndex
 
-                index = ProjectIndex.open(self.root, settings=self.settings,
-                                          documents=self.documents)
+                # The index reads buffer text from the overlay but hears of changes through
+                # ``_IndexUpdates``, so didChange never waits for a re-parse.
+                index = ProjectIndex.open(self.root, settings=self.settings, documents=None)
+                index.documents = self.documents
+                self._updates = _IndexUpdates(index)
+                self.documents.subscribe(self._updates.put)
+                for path in self.documents.open_paths():
+                    doc = self.documents.get(path)
+                    if doc is not None:
+                        self._updates.put(DocumentChange(doc.path, doc.text, doc.version, ()))
                 self._index_stats = index.refresh()
                 self._index = index
-            return self._index
+                self._start_worker()
+            index = self._index
+        self._updates.flush()
+        return index
+
+    def _current_index(self) -> ProjectIndex | None:
+        """The index if it is open, with every buffer change made so far applied."""
+        index = self._index
+        if index is not None:
+            self._updates.flush()
+        return index
+
+    def _start_worker(self) -> None:
+        """Start the context process once the store is current (it reads the index from it)."""
+        if not self._context_process or self._worker is not None:
+            return
+        worker = ContextWorker(self.root, self.settings, self.documents)
+        try:
+            worker.start()
+        except Exception:  # no child process: contexts are built here, as before
+            log.warning("could not start the context process; building contexts in-process",
+                        exc_info=True)
+            return
+        self._worker = worker
+
+    def _index_ready(self) -> None:
+        """Open (and on first use build) the index; for a worker thread."""
+        self.index  # noqa: B018
 
     @property
     def ledger(self) -> Ledger:
@@ -278,15 +328,16 @@ class Assistant:
 
     def _symbol_use(self, rel: str | None, request: AssistRequest) -> tuple[int | None, int | None]:
         """How widely the symbol being changed is used: references, and files they are in."""
-        if rel is None or self._index is None:
+        index = self._current_index()
+        if rel is None or index is None:
             return None, None
         line = request.cursor[0] if request.cursor else (request.line_range[0] if request.line_range else None)
         if line is None:
             return None, None
-        defn = self._index.definition_at(rel, line)
+        defn = index.definition_at(rel, line)
         if defn is None:
             return None, None
-        refs = self._index.references_named(defn.name)
+        refs = index.references_named(defn.name)
         return len(refs), len({r.path for r in refs})
 
     def _signals(self, request: AssistRequest, rel: str | None, *, with_index: bool) -> Signals:
@@ -387,21 +438,29 @@ class Assistant:
             raise NoModelAvailableError(ENABLE_HINT)
         if progress is not None:
             progress("building context")
-        contexts = _Contexts(self, request, target)
+        contexts = _Contexts(self, request, target, await self._semantic(request))
+        # Index work and context building stay off the event loop: the editor is answered
+        # meanwhile. Only the audience of the first model to be tried is built now; another
+        # is built (in a thread too) if the cascade reaches a model that needs it.
         t1 = time.perf_counter()
-        local_ctx = await asyncio.to_thread(contexts.get, False)
+        await asyncio.to_thread(self._index_ready)
+        cls = await asyncio.to_thread(
+            lambda: classify(self._signals(request, target.rel, with_index=True),
+                             self.settings.routing.tier_order))
         t2 = time.perf_counter()
-        cls = classify(self._signals(request, target.rel, with_index=True), self.settings.routing.tier_order)
-        timings["context_ms"] += (t2 - t1) * 1000
-        timings["classify_ms"] += (time.perf_counter() - t2) * 1000
+        assert cls.tier is not None
+        allowed = self._allowed(target.rel)
+        first_model = self._first_model(self.models(), cls.tier, allowed)
+        await asyncio.to_thread(contexts.get, first_model is not None and first_model.tier != "local")
+        self._after_context()
+        timings["classify_ms"] += (t2 - t1) * 1000
+        timings["context_ms"] += (time.perf_counter() - t2) * 1000
         request_id = uuid.uuid4().hex[:16]
         threshold, variant = self._variant_threshold(request_id)
         notes: list[str] = []
         local_reason = self._local_only(target.rel)
         if local_reason:
             notes.append(local_reason)
-        allowed = self._allowed(target.rel)
-        assert cls.tier is not None
         ledger = self.ledger
         ledger.start_request(kind=request.kind, workspace=str(self.root), classification=cls.label(),
                              reasons=cls.reasons, variant=variant, request_id=request_id)
@@ -420,8 +479,8 @@ class Assistant:
         try:
             routed = await self._router().run(
                 route_plan,
-                prompt_for=lambda model, failure: self._prompt(model, request, cls, target, contexts,
-                                                               failure),
+                prompt_for=lambda model, failure: self._prompt_for(model, request, cls, target,
+                                                                   contexts, failure),
                 judge=lambda model, text, completion: self._judge(model, text, completion, cls,
                                                                   target, request, threshold,
                                                                   timings),
@@ -435,9 +494,24 @@ class Assistant:
                                   cost_usd=sum(a.cost_usd or 0.0 for a in recorded),
                                   premium_cost_usd=None, latency_ms=elapsed)
             raise
-        result = self._finish(request, cls, target, routed, request_id, t0, notes, local_ctx)
+        result = self._finish(request, cls, target, routed, request_id, t0, notes, contexts)
         result.timings = timings
         return result
+
+    def _prompt_for(self, model: ModelSettings, request: AssistRequest, cls: Classification,
+                    target: _Target, contexts: _Contexts,
+                    failure: str | None) -> Prompt | Awaitable[Prompt]:
+        """The prompt at once if its context is built, else a coroutine that builds it in a
+        thread first (the router runs on the event loop)."""
+        cloud = model.tier != "local"
+        if contexts.ready(cloud):
+            return self._prompt(model, request, cls, target, contexts, failure)
+
+        async def later() -> Prompt:
+            await asyncio.to_thread(contexts.get, cloud)
+            return self._prompt(model, request, cls, target, contexts, failure)
+
+        return later()
 
     def _prompt(self, model: ModelSettings, request: AssistRequest, cls: Classification,
                 target: _Target, contexts: _Contexts, failure: str | None) -> Prompt:
@@ -499,7 +573,7 @@ class Assistant:
 
     def _finish(self, request: AssistRequest, cls: Classification, target: _Target,
                 routed: RouteResult, request_id: str, t0: float, notes: list[str],
-                ctx: ContextResult) -> AssistResult:
+                contexts: _Contexts) -> AssistResult:
         notes = [*notes, *routed.notes]
         changes: list[FileChange] = []
         diff = ""
@@ -517,8 +591,10 @@ class Assistant:
                 + "; ".join(routed.best.reasons))
         elif not routed.attempts:
             notes.append("no model could be called for this request")
-        if ctx.redactions and any(a.tier != "local" for a in routed.attempts):
-            notes.append(f"{ctx.redactions} secret(s) redacted before the cloud call")
+        cloud_ctx = contexts.peek(True)
+        if cloud_ctx is not None and cloud_ctx.redactions and any(
+                a.tier != "local" for a in routed.attempts):
+            notes.append(f"{cloud_ctx.redactions} secret(s) redacted before the cloud call")
         winner = routed.winner
         completed = [a for a in routed.attempts if a.error is None]
         premium = winner.premium_cost_usd if winner else (completed[-1].premium_cost_usd if completed else None)
@@ -574,8 +650,9 @@ class Assistant:
             return {"mode": "search", "tier": None, "model": None, "reasons": list(first.reasons),
                     "search": first.search.describe(), "tiers": [], "notes": [],
                     "context": None}
-        contexts = _Contexts(self, request, target)
+        contexts = _Contexts(self, request, target, await self._semantic(request))
         local_ctx = await asyncio.to_thread(contexts.get, False)
+        self._after_context()
         cls = classify(self._signals(request, target.rel, with_index=True), self.settings.routing.tier_order)
         assert cls.tier is not None
         allowed = self._allowed(target.rel)
@@ -628,7 +705,7 @@ class Assistant:
             return None
         if rel is None:
             return None
-        index = self._index
+        index = self._current_index()
         if index is None:
             if self._index_lock.locked():
                 return None  # the index is being built in the background: do not block a hover
@@ -660,7 +737,10 @@ class Assistant:
         index = self.index
         if not opened and self._index_stats is not None:
             return self._index_stats
-        return index.refresh()
+        stats = index.refresh()
+        if self._worker is not None:
+            self._worker.refresh()
+        return stats
 
     def update_settings(self, settings: Settings) -> None:
         """Take new settings: models, routing, budget, privacy and cache limits apply at once."""
@@ -685,8 +765,41 @@ class Assistant:
             self._ledger.settings = settings
         if self._index is not None and hasattr(self._index, "update_settings"):
             self._index.update_settings(settings)
+        if self._worker is not None:
+            self._worker.update_settings(settings)
+        if self._embeddings is not None and not self._embeddings.serves(settings, self.environ):
+            service, self._embeddings = self._embeddings, None
+            with contextlib.suppress(RuntimeError):  # no running loop: nothing left to close on
+                task = asyncio.get_running_loop().create_task(service.aclose())
+                _CLOSING.add(task)
+                task.add_done_callback(_CLOSING.discard)
+
+    async def _semantic(self, request: AssistRequest) -> SemanticSpec | None:
+        """The request's embedding when ``context.embeddings`` is on (None when the model is
+        slow or absent), and the passages earlier builds queued start being embedded."""
+        if not self.settings.context.embeddings:
+            return None
+        if self._embeddings is None:
+            from lsp_server.embedding_service import EmbeddingService
+
+            self._embeddings = EmbeddingService(self.settings, state_dir(self.settings), self.environ)
+        service = self._embeddings
+        spec = await service.spec_for(request.instruction)
+        service.kick()
+        return spec
+
+    def _after_context(self) -> None:
+        """Embed what this build queued, in the background."""
+        if self._embeddings is not None:
+            self._embeddings.kick()
 
     async def aclose(self) -> None:
+        if self._embeddings is not None:
+            service, self._embeddings = self._embeddings, None
+            await service.aclose()
+        if self._worker is not None:
+            worker, self._worker = self._worker, None
+            await asyncio.to_thread(worker.close)
         for provider in list(self._providers.values()):
             try:
                 await provider.aclose()
@@ -699,18 +812,107 @@ class Assistant:
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
+        self._updates.close()
         if self._index is not None and hasattr(self._index, "close"):
             self._index.close()
             self._index = None
 
 
+# How long typing must pause before buffer changes are applied to the index unasked.
+INDEX_QUIET_S = 0.05
+
+
+class _IndexUpdates:
+    """Buffer changes reach the index from one thread, in order, off the caller's path.
+
+    ``didChange`` runs on the server's event loop: the overlay takes the new text at once, but
+    re-parsing and re-extracting a large file takes milliseconds of mostly GIL-holding work.
+    Changes are applied once typing pauses for :data:`INDEX_QUIET_S` (a burst of keystrokes
+    does not compete with the requests that follow each one), or at once when a reader needs
+    the index: readers :meth:`flush` first, so they see every change made before they asked.
+    A change not newer than one already applied (the start-up snapshot racing an event) is
+    skipped.
+    """
+
+    def __init__(self, index: ProjectIndex | None) -> None:
+        self._index = index
+        self._queue: deque[DocumentChange] = deque()
+        self._cond = threading.Condition()
+        self._busy = False
+        self._flushing = 0
+        self._last_put = 0.0
+        self._closed = index is None
+        self._versions: dict[Path, int] = {}
+        if index is not None:
+            threading.Thread(target=self._run, name="index-updates", daemon=True).start()
+
+    def put(self, change: DocumentChange) -> None:
+        with self._cond:
+            if not self._closed:
+                self._queue.append(change)
+                self._last_put = time.monotonic()
+                self._cond.notify_all()
+
+    def flush(self) -> None:
+        with self._cond:
+            self._flushing += 1
+            self._cond.notify_all()
+            try:
+                self._cond.wait_for(lambda: self._closed or (not self._queue and not self._busy))
+            finally:
+                self._flushing -= 1
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._queue.clear()
+            self._cond.notify_all()
+
+    def _in_order(self, change: DocumentChange) -> DocumentChange | None:
+        last = self._versions.get(change.path)
+        if change.closed:
+            self._versions.pop(change.path, None)
+            return change
+        if last is not None and change.version <= last:
+            return None
+        self._versions[change.path] = change.version
+        if last is None and change.edits:  # edits from a version the index never saw
+            return DocumentChange(change.path, change.text, change.version, ())
+        return change
+
+    def _run(self) -> None:
+        assert self._index is not None
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._closed or bool(self._queue))
+                while not self._closed and not self._flushing:
+                    quiet = time.monotonic() - self._last_put
+                    if quiet >= INDEX_QUIET_S:
+                        break
+                    self._cond.wait(INDEX_QUIET_S - quiet)
+                if self._closed:
+                    return
+                change = self._queue.popleft()
+                self._busy = True
+            try:
+                ordered = self._in_order(change)
+                if ordered is not None:
+                    self._index.update_document(ordered)  # logs and recovers, never raises
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+
 class _Contexts:
     """The request's context, built once per audience (local model / cloud model)."""
 
-    def __init__(self, assistant: Assistant, request: AssistRequest, target: _Target) -> None:
+    def __init__(self, assistant: Assistant, request: AssistRequest, target: _Target,
+                 semantic: SemanticSpec | None = None) -> None:
         self.assistant = assistant
         self.request = request
         self.target = target
+        self.semantic = semantic
         self._built: dict[bool, ContextResult] = {}
         self._lock = threading.Lock()
 
@@ -719,6 +921,12 @@ class _Contexts:
             if cloud not in self._built:
                 self._built[cloud] = self._build(cloud)
             return self._built[cloud]
+
+    def ready(self, cloud: bool) -> bool:
+        return cloud in self._built
+
+    def peek(self, cloud: bool) -> ContextResult | None:
+        return self._built.get(cloud)
 
     def _build(self, cloud: bool) -> ContextResult:
         from lsp_server.context.builder import build_context
@@ -736,7 +944,15 @@ class _Contexts:
         creq = ContextRequest(
             text=req.instruction, path=self.target.rel, line=line, line_range=req.line_range,
             open_paths=tuple(open_paths), diagnostics=tuple(req.diagnostics),
+            semantic=self.semantic,
         )
+        worker = a._worker
+        if worker is not None and worker.alive:
+            try:
+                return worker.build_now(creq, budget_tokens=a.settings.context.budget_tokens,
+                                        for_cloud=cloud)
+            except WorkerUnavailableError as exc:
+                log.warning("context process: %s; building in-process", exc)
         return build_context(a.index, creq, budget_tokens=a.settings.context.budget_tokens,
                              settings=a.settings, for_cloud=cloud)
 

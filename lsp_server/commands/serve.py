@@ -20,6 +20,9 @@ def register(sub: Any) -> None:
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP address instead of stdio")
     p.add_argument("--log-file", metavar="PATH", help="write logs here instead of stderr")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--context-in-process", action="store_true",
+                   help="build request contexts in the server process instead of a child process "
+                        "(uses less memory; the editor may wait while a context is built)")
     add_config_arg(p)
 
 
@@ -34,11 +37,11 @@ def run(args: argparse.Namespace) -> int:
     from lsp_server.server import create_server
 
     address = parse_address(args.tcp) if args.tcp else None
-    # Context building and verification run in worker threads; a short GIL switch interval lets
-    # the event loop answer the editor (code actions, hover, didChange) while they run.
+    # Contexts are built in a child process; verification and index updates still run in worker
+    # threads, and a short GIL switch interval lets the event loop answer the editor meanwhile.
     sys.setswitchinterval(0.0005)
     setup_logging(args.log_level, args.log_file)
-    server = create_server(config_path=args.config)
+    server = create_server(config_path=args.config, context_process=not args.context_in_process)
     if address is not None:
         server.start_tcp(*address)
     else:

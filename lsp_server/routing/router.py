@@ -100,7 +100,8 @@ class RouteResult:
         return sum(1 for a in self.attempts if a.cost_usd is None and a.error is None)
 
 
-PromptFor = Callable[[ModelSettings, str | None], Prompt]
+# A prompt, or an awaitable of one when it needs work that must not run on the event loop.
+PromptFor = Callable[[ModelSettings, str | None], Prompt | Awaitable[Prompt]]
 Judge = Callable[[ModelSettings, str, Completion | None], Awaitable[Judgement]]
 Record = Callable[[AttemptInfo], None]
 Connect = Callable[[ModelSettings], Provider]
@@ -198,7 +199,8 @@ class Router:
                     if not self.health.available(model.name):
                         note(self.health.describe(model.name) + "; skipped")
                         continue
-                    prompt = prompt_for(model, failure)
+                    made = prompt_for(model, failure)
+                    prompt = made if isinstance(made, Prompt) else await made
                     cached = self.cache.get(model, prompt) if self.cache is not None else None
                     if cached is not None:
                         judgement = await judge(model, cached.text, None)

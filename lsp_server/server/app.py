@@ -42,9 +42,10 @@ class AgenticProtocol(LanguageServerProtocol):
 class AgenticServer(LanguageServer):
     """Holds the settings, the documents overlay and the workspace root for the handlers."""
 
-    def __init__(self, *, config_path: Path | None = None) -> None:
+    def __init__(self, *, config_path: Path | None = None, context_process: bool = True) -> None:
         super().__init__("agentic-optimizer", __version__, protocol_cls=AgenticProtocol)
         self.config_path = config_path
+        self.context_process = context_process
         self.documents = Documents()
         self.root: Path | None = None
         self.settings = Settings()
@@ -72,7 +73,10 @@ class AgenticServer(LanguageServer):
 
             if self.root is None:
                 raise ConfigError("no workspace folder is open; open a folder to use the assistant")
-            self.assistant = Assistant(self.root, self.settings, self.documents)
+            # Context building runs in a child process: in a thread it would hold the GIL and
+            # the editor would wait for code actions, hover and didChange meanwhile.
+            self.assistant = Assistant(self.root, self.settings, self.documents,
+                                       context_process=self.context_process)
         return self.assistant
 
     def reload_settings(self) -> str | None:
@@ -102,11 +106,11 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def create_server(*, config_path: Path | None = None) -> AgenticServer:
+def create_server(*, config_path: Path | None = None, context_process: bool = True) -> AgenticServer:
     """A server with every feature registered."""
     from lsp_server.server import features_ai, features_hover, features_sync
 
-    server = AgenticServer(config_path=config_path)
+    server = AgenticServer(config_path=config_path, context_process=context_process)
     features_sync.register(server)
     features_ai.register(server)
     features_hover.register(server)

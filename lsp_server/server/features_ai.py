@@ -13,7 +13,14 @@ from lsp_server.errors import AgenticError, ConfigError
 from lsp_server.server import actions
 from lsp_server.server.app import AgenticServer
 from lsp_server.server.convert import uri_to_path
-from lsp_server.server.handlers import notify_spend, result_message, run_request, show, user_errors
+from lsp_server.server.handlers import (
+    notify_spend,
+    reindex_settled,
+    result_message,
+    run_request,
+    show,
+    user_errors,
+)
 from lsp_server.server.progress import ProgressReporter
 from lsp_server.server.requests import line_range, make_request, parse_path, parse_range, summary
 from lsp_server.server.workspace_edit import to_workspace_edit
@@ -209,9 +216,8 @@ def register(server: AgenticServer) -> None:
     @server.command("agentic.reindex")
     @user_errors
     async def reindex(ls: AgenticServer, *args: Any) -> dict[str, Any] | None:
-        assistant = ls.get_assistant()
         async with ProgressReporter(ls, "Indexing") as progress:
-            stats = await asyncio.to_thread(assistant.reindex)
+            stats = await reindex_settled(ls)
             progress.end_message = f"{getattr(stats, 'files', '?')} files"
         return _plain(stats)
 

@@ -58,7 +58,10 @@ def register(server: AgenticServer) -> None:
         try:
             assistant = ls.get_assistant()
             column = _column(ls, path, params.position)
-            info = assistant.symbol_info(path, params.position.line + 1, column)
+            # In a thread: after an edit the index re-reads the file's symbols, which must not
+            # hold up the requests behind this one.
+            info = await asyncio.to_thread(assistant.symbol_info, path, params.position.line + 1,
+                                           column)
         except AgenticError as exc:
             log.info("hover: %s", exc)
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
@@ -93,12 +94,35 @@ def kwargs_of(data: Any) -> dict[str, Any]:
     return dict(data) if isinstance(data, dict) else {}
 
 
+def settle_heap() -> None:
+    """Collect once, then exempt everything alive from later full collections.
+
+    The index is hundreds of thousands of long-lived objects; every full collection walked all
+    of them (about 80 ms on ripgrep, landing on whichever request allocated last, such as a hover
+    after an edit). Frozen objects are still freed by reference counting; only cycles among
+    them would outlive their use.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+async def reindex_settled(ls: AgenticServer) -> Any:
+    """Refresh the index in a thread and settle the heap it left (see :func:`settle_heap`)."""
+    assistant = ls.get_assistant()
+
+    def work() -> Any:
+        stats = assistant.reindex()
+        settle_heap()
+        return stats
+
+    return await asyncio.to_thread(work)
+
+
 async def index_in_background(ls: AgenticServer) -> None:
     """Build or refresh the index after startup, with progress; failures are reported once."""
     try:
-        assistant = ls.get_assistant()
         async with ProgressReporter(ls, "Indexing") as progress:
-            stats = await asyncio.to_thread(assistant.reindex)
+            stats = await reindex_settled(ls)
             progress.end_message = f"{getattr(stats, 'files', '?')} files"
     except asyncio.CancelledError:
         raise

@@ -1,0 +1,99 @@
+"""The server keeps its event loop free: contexts are built in a child process that mirrors the
+editor's buffers, and buffer changes reach the server's index from a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from lsp_server.assistant import Assistant
+from lsp_server.config import Settings
+from lsp_server.context.builder import build_context
+from lsp_server.context.documents import Documents, TextChange
+from lsp_server.context.index import ProjectIndex
+from lsp_server.context.ranking import ContextRequest
+from lsp_server.context_worker import ContextWorker, WorkerUnavailableError
+from lsp_server.text import Position, Span
+
+MARKER = "pub fn unsaved_marker_area() -> f64 { 0.0 }\n"
+
+
+def _at_top(text: str) -> TextChange:
+    return TextChange(text, Span(Position(0, 0), Position(0, 0)))
+
+
+@pytest.fixture
+def project(rust_example: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "crate"
+    shutil.copytree(rust_example, root)
+    return root
+
+
+def test_child_builds_what_the_server_would_including_unsaved_edits(project: Path) -> None:
+    settings = Settings()
+    docs = Documents()
+    index = ProjectIndex.open(project, settings=settings, documents=docs)
+    index.refresh()
+    lib = project / "src" / "lib.rs"
+    docs.open(lib, lib.read_text(), 1, "rust")
+    docs.change(lib, [_at_top("// edited before the child started\n")], 2)
+    worker = ContextWorker(project, settings, docs)
+    worker.start()
+    try:
+        # Changes made after the start are forwarded too, in order, with the builds.
+        docs.change(lib, [_at_top(MARKER)], 3)
+        request = ContextRequest(text="what does unsaved_marker_area return", path="src/lib.rs",
+                                 line=1, open_paths=("src/lib.rs",))
+        got = worker.build_now(request, budget_tokens=3000, for_cloud=True)
+        want = build_context(index, request, budget_tokens=3000, settings=settings, for_cloud=True)
+        assert "unsaved_marker_area" in got.text
+        assert got.text == want.text
+        assert [f.path for f in got.files] == [f.path for f in want.files]
+    finally:
+        worker.close()
+        index.close()
+    with pytest.raises(WorkerUnavailableError):
+        worker.build(ContextRequest(text="x"), budget_tokens=100, for_cloud=False)
+
+
+def test_a_dead_child_fails_its_builds_and_the_assistant_builds_in_process(project: Path) -> None:
+    docs = Documents()
+    assistant = Assistant(project, Settings(), docs, context_process=True)
+    assistant.reindex()
+    worker = assistant._worker
+    assert worker is not None and worker.alive
+    assert worker._process is not None
+    worker._process.kill()
+    deadline = time.monotonic() + 10
+    while worker.alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not worker.alive
+    with pytest.raises(WorkerUnavailableError):
+        worker.build(ContextRequest(text="x"), budget_tokens=100, for_cloud=False)
+    from lsp_server.assistant import AssistRequest, _Contexts
+
+    request = AssistRequest(kind="explain", instruction="explain total_area",
+                            path=project / "src" / "lib.rs", line_range=(10, 12))
+    ctx = _Contexts(assistant, request, assistant._target(request)).get(False)
+    assert "total_area" in ctx.text
+    asyncio.run(assistant.aclose())
+
+
+def test_hover_sees_a_buffer_change_the_index_has_not_applied_yet(project: Path) -> None:
+    docs = Documents()
+    assistant = Assistant(project, Settings(), docs)
+    assistant.reindex()
+    lib = project / "src" / "lib.rs"
+    docs.open(lib, lib.read_text(), 1, "rust")
+    docs.change(lib, [_at_top(MARKER)], 2)
+    # didChange returned without re-parsing; the read catches the index up first.
+    info = assistant.symbol_info(lib, 1, MARKER.index("unsaved") + 2)
+    assert info is not None and info.name == "unsaved_marker_area"
+    docs.change(lib, [TextChange("", Span(Position(0, 0), Position(1, 0)))], 3)
+    info = assistant.symbol_info(lib, 10, len("pub fn to"))
+    assert info is not None and info.name == "total_area"
+    asyncio.run(assistant.aclose())
