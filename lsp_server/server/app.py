@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import stat
+import sys
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
@@ -58,6 +63,41 @@ class AgenticServer(LanguageServer):
         self.background: set[asyncio.Future[None]] = set()
         self.running: dict[Any, asyncio.Task[Any]] = {}
 
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve over stdio with the event loop reading stdin itself.
+
+        pygls reads each header line and each body through its thread pool: four thread hand-offs
+        per message, each waiting for the GIL whenever another thread (verification, index
+        updates) runs. When stdin is a pipe of its own, as editors start servers, a pipe
+        transport on the loop reads it instead; anything else keeps pygls's reader.
+        """
+        stdin = stdin or sys.stdin.buffer
+        stdout = stdout or sys.stdout.buffer
+        if not _own_pipe(stdin, stdout):
+            super().start_io(stdin, stdout)
+            return
+        self._stop_event = stop = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout))
+
+        async def serve() -> None:
+            loop = asyncio.get_running_loop()
+            reader = asyncio.StreamReader(limit=STDIN_LINE_LIMIT)
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+            try:
+                await run_async(stop_event=stop, reader=reader, protocol=self.protocol,
+                                logger=log, error_handler=self.report_server_error)
+            except asyncio.IncompleteReadError:  # the client went away mid-message
+                log.info("stdin closed mid-message; shutting down")
+
+        try:
+            asyncio.run(serve())
+        except BrokenPipeError:
+            log.error("the connection to the client is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
+
     def track(self) -> Any:
         """Register the current task under the current request id, so a cancel reaches it."""
         msg_id = self.protocol.msg_id
@@ -94,6 +134,20 @@ class AgenticServer(LanguageServer):
         if self.assistant is not None:
             self.assistant.update_settings(self.settings)
         return None
+
+
+# Header lines are short; the limit only bounds a malformed one.
+STDIN_LINE_LIMIT = 1 << 20
+
+
+def _own_pipe(stdin: BinaryIO, stdout: BinaryIO) -> bool:
+    """Whether stdin is a pipe not shared with stdout: the pipe transport makes it non-blocking,
+    which must not reach the stream the server writes to."""
+    try:
+        st_in, st_out = os.fstat(stdin.fileno()), os.fstat(stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(st_in.st_mode) and (st_in.st_dev, st_in.st_ino) != (st_out.st_dev, st_out.st_ino)
 
 
 def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ editor's buffers, and buffer changes reach the server's index from a thread."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 from pathlib import Path
@@ -97,3 +98,14 @@ def test_hover_sees_a_buffer_change_the_index_has_not_applied_yet(project: Path)
     info = assistant.symbol_info(lib, 10, len("pub fn to"))
     assert info is not None and info.name == "total_area"
     asyncio.run(assistant.aclose())
+
+
+def test_the_loop_reads_stdin_only_from_a_pipe_of_its_own(tmp_path: Path) -> None:
+    from lsp_server.server.app import _own_pipe
+
+    r, w = os.pipe()
+    out = tmp_path / "out"
+    with os.fdopen(r, "rb") as rf, os.fdopen(w, "wb") as wf, open(out, "wb") as of:
+        assert _own_pipe(rf, of)
+        assert not _own_pipe(rf, rf)  # the same pipe both ways: non-blocking would reach stdout
+        assert not _own_pipe(of, wf)  # a regular file keeps pygls's reader
