@@ -712,6 +712,14 @@ class Assistant:
             index = self.index
         return symbol_at(index, rel, line, column, self.documents.text(self.root / rel))
 
+    def prime(self) -> None:
+        """Build the index's lazily derived name tables now (hover and classification read
+        them), so the first hover does not pay for them and a caller can settle the heap after."""
+        index = self._current_index()
+        if index is not None:
+            index.definitions_named("")
+            index.references_named("")
+
     def feedback(self, request_id: str, *, rating: int | None = None, rejected: bool = False) -> None:
         self.ledger.feedback(request_id, rating=rating, rejected=rejected)
 

@@ -112,6 +112,7 @@ async def reindex_settled(ls: AgenticServer) -> Any:
 
     def work() -> Any:
         stats = assistant.reindex()
+        assistant.prime()
         settle_heap()
         return stats
 
