@@ -34,6 +34,12 @@ __all__ = ["CONTAINER_KINDS", "ContextRequest", "IndexView", "Prepared", "Ranked
 from lsp_server.context.terms import RequestTerms, extract_terms, split_identifier, tokenize
 
 RRF_K = 60.0
+# Mentions name many files in a long request (every frame of a log, every type it touches);
+# whole-file lexical evidence is steadier. Measured on the dev sets and on held-out rows from
+# other repositories (bench/mine_commits.py), these weights lose no Acc@5 anywhere and gain
+# on three sets of four.
+MENTION_RRF = 0.6
+FILE_LEX_RRF = 1.25
 # Names defined in more places than this say little about where to look (``new``, ``fmt``).
 AMBIGUOUS_DEFS = 12
 # Only the best lexical hits restart the walk: the head of the list, not its long tail.
@@ -262,10 +268,11 @@ def signals(prep: Prepared, request: ContextRequest,
 def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDefinition]]:
     """Reciprocal rank fusion of the signals, with reasons."""
     fused: dict[str, float] = defaultdict(float)
-    for ranking in (_ranked(dict(sig.mention_file)), _ranked(sig.file_deflex),
-                    _ranked(sig.file_lex), _ranked(sig.walk), _ranked(sig.semantic)):
+    for ranking, weight in ((_ranked(dict(sig.mention_file)), MENTION_RRF),
+                            (_ranked(sig.file_deflex), 1.0), (_ranked(sig.file_lex), FILE_LEX_RRF),
+                            (_ranked(sig.walk), 1.0), (_ranked(sig.semantic), 1.0)):
         for p, s in _rrf(ranking).items():
-            fused[p] += s
+            fused[p] += weight * s
     # A raise site is precise where present: the innermost counts as two first places,
     # the frames above it half as much each, so their order survives the fusion.
     for p, w in sig.raise_site.items():
