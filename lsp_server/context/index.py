@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkContext, ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
@@ -41,6 +41,7 @@ from lsp_server.context.resolve_rust import RustResolver, read_manifests
 from lsp_server.context.store import IndexStore, Row, StoredFile, store_path
 from lsp_server.context.tags import (
     Extracted,
+    MacroTrees,
     ParsedFile,
     ParsedRow,
     Positioned,
@@ -71,6 +72,7 @@ ProgressFn = Callable[[int, int], None]
 
 PARALLEL_MIN_FILES = 24  # fewer changed files than this are parsed in-process
 PARALLEL_MIN_BYTES = 256 * 1024
+MACRO_TREES_MAX = 512  # macro body trees an open buffer keeps between edits
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,7 @@ class _Live:
     source: bytes
     positioned: Positioned
     version: int
+    macros: MacroTrees = field(default_factory=dict)  # its macro bodies' trees, for the next edit
     _extracted: Extracted | None = None
     _hash: str | None = None
 
@@ -423,13 +426,17 @@ class ProjectIndex:
                 new_tree = parser.parse(data, tree)
                 ranges.extend((r.start_byte, r.end_byte) for r in tree.changed_ranges(new_tree))
                 region = edited_region(new_tree, ranges)
-                positioned = splice(pos, extract_positioned(spec, new_tree, data, region), region)
+                # bodies outside the region stay valid: keep them (bounded, reset on a full pass)
+                macros = dict(old.macros) if len(old.macros) < MACRO_TREES_MAX else {}
+                positioned = splice(pos, extract_positioned(spec, new_tree, data, region, old.macros, macros),
+                                    region)
                 tree = new_tree
             else:
                 tree = parser.parse(data)
             if positioned is None:
-                positioned = extract_positioned(spec, tree, data)
-            self._live[rel] = _Live(tree, data, positioned, change.version)
+                macros = {}
+                positioned = extract_positioned(spec, tree, data, None, old.macros if old else None, macros)
+            self._live[rel] = _Live(tree, data, positioned, change.version, macros)
             if old is not None and positioned.replaced is not None:
                 removed, added = positioned.replaced
                 same = sorted(removed) == sorted(added)

@@ -135,6 +135,11 @@ class Positioned:
         )
 
 
+# Macro bodies re-parsed as items, by their exact bytes: an open buffer keeps the last pass's, so
+# a keystroke outside a body does not parse it again (same bytes, same deterministic parse).
+MacroTrees = dict[bytes, Tree]
+
+
 @dataclass(slots=True)
 class _Acc:
     """Captures gathered from a tree and from the macro bodies re-parsed inside it."""
@@ -144,6 +149,8 @@ class _Acc:
     imports: list[tuple[int, RawImport]]
     errors: list[int]
     names: dict[bytes | None, str]  # identifier bytes → interned name, shared by the file's trees
+    macro_trees: MacroTrees | None = None  # bodies parsed before (an open buffer's last pass)
+    parsed_macros: MacroTrees | None = None  # bodies parsed in this pass, to reuse next time
 
 
 _DEF, _REF, _IMPORT, _ERROR, _MACRO, _OTHER = range(6)
@@ -217,7 +224,10 @@ def _collect_macro(
     if first != b"{" or body.end_byte - body.start_byte < 8:
         return
     inner = source[body.start_byte + 1 : body.end_byte - 1]
-    tree = parser_for(spec).parse(inner)
+    known = acc.macro_trees.get(inner) if acc.macro_trees is not None else None
+    tree = known if known is not None else parser_for(spec).parse(inner)
+    if acc.parsed_macros is not None:
+        acc.parsed_macros[inner] = tree
     inner_scope = _inline_scope(body)
     full_scope = "::".join(p for p in (scope, inner_scope) if p)
     _collect(spec, tree.root_node, inner, boff + body.start_byte + 1, roff + body.start_point[0],
@@ -319,8 +329,15 @@ def _enclosed(
     return out
 
 
-def _gather(spec: LanguageSpec, tree: Tree, source: bytes, region: tuple[int, int] | None) -> _Acc:
-    acc = _Acc([], [], [], [], {})
+def _gather(
+    spec: LanguageSpec,
+    tree: Tree,
+    source: bytes,
+    region: tuple[int, int] | None,
+    macro_trees: MacroTrees | None = None,
+    parsed_macros: MacroTrees | None = None,
+) -> _Acc:
+    acc = _Acc([], [], [], [], {}, macro_trees, parsed_macros)
     _collect(spec, tree.root_node, source, 0, 0, "", 0, acc, region)
     acc.imports.sort(key=_first_of_pair)
     acc.errors.sort()
@@ -332,10 +349,19 @@ def _first_of_pair(item: tuple[int, RawImport]) -> int:
 
 
 def extract_positioned(
-    spec: LanguageSpec, tree: Tree, source: bytes, region: tuple[int, int] | None = None
+    spec: LanguageSpec,
+    tree: Tree,
+    source: bytes,
+    region: tuple[int, int] | None = None,
+    macro_trees: MacroTrees | None = None,
+    parsed_macros: MacroTrees | None = None,
 ) -> Positioned:
-    """Run the tags query over ``tree`` (or the part intersecting ``region``) into tuples."""
-    acc = _gather(spec, tree, source, region)
+    """Run the tags query over ``tree`` (or the part intersecting ``region``) into tuples.
+
+    Macro bodies found in ``macro_trees`` are not parsed again; every body this pass reads
+    is added to ``parsed_macros``.
+    """
+    acc = _gather(spec, tree, source, region, macro_trees, parsed_macros)
     defs, spans, name_starts = _definitions(acc.items, spec.separator)
     return Positioned(defs, _enclosed(acc.refs, spans, name_starts), acc.imports, acc.errors)
 

@@ -152,3 +152,56 @@ def test_edges_after_new_and_removed_definitions_match_a_fresh_index(tree: Path,
     assert not any(e.target.endswith("brand_new_helper") for e in idx.edges_by_file()["src/lib.rs"])
     idx.close()
     fresh.close()
+
+
+MACRO_FILE = """\
+cfg_rt! {
+    pub mod runtime;
+    pub fn spawn(task: Task) -> Handle { Handle::new(task) }
+}
+
+pub struct Task { id: u32 }
+
+cfg_net! {
+    impl Task {
+        pub fn poll(&self) -> bool { helper(self.id) }
+    }
+    mod inner { cfg_io! { pub fn deep() {} } }
+}
+
+fn helper(id: u32) -> bool { id > 0 }
+"""
+
+
+def test_macro_bodies_are_reused_between_edits_and_match_a_full_reparse(tree: Path, tmp_path: Path) -> None:
+    docs = Documents()
+    idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    idx.refresh()
+    path = tree / "src/macros.rs"
+    docs.open(path, MACRO_FILE, 1)
+    before = dict(idx._live["src/macros.rs"].macros)
+    assert len(before) == 3  # cfg_rt!, cfg_net! and the cfg_io! inside it
+    # typing in the last function leaves every macro body as it was: no body is parsed again
+    line = MACRO_FILE.split("\n").index("fn helper(id: u32) -> bool { id > 0 }")
+    docs.change(path, [TextChange(" ", Span(Position(line, 30), Position(line, 30)))], 2)
+    after = idx._live["src/macros.rs"].macros
+    assert all(after[body] is t for body, t in before.items())
+    rng = random.Random(11)
+    for version in range(3, 120):
+        text = docs.text(path) or ""
+        lines = text.split("\n")
+        line = rng.randrange(len(lines))
+        col = rng.randrange(len(lines[line]) + 1)
+        end = Position(line, col) if rng.random() < 0.6 else Position(line, min(len(lines[line]), col + 3))
+        insert = rng.choice(SNIPPETS) if end.character == col else ""
+        docs.change(path, [TextChange(insert, Span(Position(line, col), end))], version)
+        live = idx._live["src/macros.rs"]
+        data = (docs.text(path) or "").encode()
+        whole = extract_positioned(LANGUAGES["rust"], parser_for(LANGUAGES["rust"]).parse(data), data)
+        fresh = extract_positioned(LANGUAGES["rust"], live.tree, data)
+        got = live.positioned
+        assert (got.definitions, got.refs, got.imports, got.errors) == (
+            fresh.definitions, fresh.refs, fresh.imports, fresh.errors), f"after edit {version}"
+        if not live.tree.root_node.has_error:
+            assert (got.definitions, got.refs, got.imports) == (whole.definitions, whole.refs, whole.imports)
+    idx.close()
