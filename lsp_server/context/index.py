@@ -1,8 +1,9 @@
 """The project index: symbols of every source file, persisted, refreshed by stat, updated live.
 
 ``refresh()`` walks the tree and compares each file's mtime + size with the stored row; only
-files whose stat changed are read, and only those whose content hash changed are parsed — on
-a pool of worker processes when there are many, in-process when there are few. Everything
+files whose stat changed are read, and only those whose content hash changed are parsed — by
+this process and ``workers - 1`` helper processes claiming files off a shared counter when there
+are many, in-process when there are few. Everything
 parsed is written in one SQLite transaction. Symbol blobs are read from SQLite only when
 something asks for symbols, so a restart on an unchanged tree costs a walk and one query.
 
