@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lsp_server.commands.common import add_config_arg, add_project_arg, project_root, settings_for
-from lsp_server.config import ModelSettings, redacted
+from lsp_server.config import ModelSettings, Settings, redacted
 from lsp_server.paths import state_dir
 from lsp_server.providers.base import Availability
 from lsp_server.providers.discovery import discover
@@ -45,12 +45,34 @@ async def check_models(models: Sequence[ModelSettings]) -> list[Availability]:
     return list(await asyncio.gather(*(one(m) for m in models)))
 
 
+def _embeddings_report(settings: Settings) -> dict[str, Any] | None:
+    """The embedding model's reachability and what is stored, when ``context.embeddings`` is on.
+
+    Embeddings are optional: a missing embedding model is reported, never an exit failure.
+    """
+    if not settings.context.embeddings:
+        return None
+    from lsp_server.context.embeddings import STORE_FILENAME, EmbeddingStore
+    from lsp_server.embedding_service import embedding_model_settings
+
+    model = embedding_model_settings(settings)
+    (check,) = asyncio.run(check_models([model]))
+    store = EmbeddingStore(state_dir(settings) / STORE_FILENAME, model.model)
+    try:
+        stored, queued = store.count(), store.pending_count()
+    finally:
+        store.close()
+    return {"model": model.model, "base_url": model.effective_base_url, "usable": check.ok,
+            "detail": check.detail, "stored_vectors": stored, "queued_passages": queued}
+
+
 def run(args: argparse.Namespace) -> int:
     root = project_root(args)
     settings = settings_for(args, root)
     models = discover(settings)
     checks = asyncio.run(check_models(models)) if models else []
     usable = any(c.ok for c in checks)
+    embeddings = _embeddings_report(settings)
     if args.json:
         print(json.dumps({
             "project": str(root),
@@ -62,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
                 for m, c in zip(models, checks, strict=True)
             ],
             "usable": usable,
+            "embeddings": embeddings,
         }, indent=2))
         return 0 if usable else 1
     print(f"Project:   {root}")
@@ -76,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
     for m, c in zip(models, checks, strict=True):
         mark = "ok " if c.ok else "-- "
         print(f"  {mark}{m.name} [{m.tier}] {m.provider}:{m.model} — {c.detail}")
+    if embeddings is not None:
+        mark = "ok " if embeddings["usable"] else "-- "
+        print(f"Embeddings (context.embeddings):\n  {mark}ollama:{embeddings['model']} — "
+              f"{embeddings['detail']}; {embeddings['stored_vectors']} passage vectors stored")
     if not usable:
         print(
             "\nNo reachable model. Start Ollama and pull a model (ollama pull qwen2.5-coder:7b), or set "

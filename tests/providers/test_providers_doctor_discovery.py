@@ -95,3 +95,23 @@ async def test_every_default_model_builds_a_provider(model: Any) -> None:
         assert model.model in repr(provider)
     finally:
         await provider.aclose()
+
+
+def test_doctor_reports_the_embedding_model_when_embeddings_are_on(
+    standin: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AGENTIC_OPTIMIZER_HOME", str(tmp_path / "state"))
+    local = standin("ollama", models=["qwen2.5-coder:7b"])
+    toml = _toml([local.model_settings(name="local")]) + "[context]\nembeddings = true\n"
+    (tmp_path / "agentic-optimizer.toml").write_text(toml)
+    # The chat model is there but the embedding model is not pulled: reported, not fatal.
+    assert main(["doctor", "--project", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["embeddings"]
+    assert report["model"] == "nomic-embed-text" and report["base_url"] == local.url
+    assert report["usable"] is False and "ollama pull nomic-embed-text" in report["detail"]
+    assert report["stored_vectors"] == 0
+    assert main(["doctor", "--project", str(tmp_path)]) == 0
+    assert "-- ollama:nomic-embed-text" in capsys.readouterr().out
+    (tmp_path / "agentic-optimizer.toml").write_text(_toml([local.model_settings(name="local")]))
+    assert main(["doctor", "--project", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["embeddings"] is None
