@@ -707,8 +707,11 @@ class Assistant:
             return None
         index = self._current_index()
         if index is None:
-            if self._index_lock.locked():
-                return None  # the index is being built in the background: do not block a hover
+            # The index is being built in the background: wait a little (callers run this in
+            # a thread), then answer nothing rather than hold the hover for a whole build.
+            if not self._index_lock.acquire(timeout=SYMBOL_WAIT_S):
+                return None
+            self._index_lock.release()
             index = self.index
         return symbol_at(index, rel, line, column, self.documents.text(self.root / rel))
 
@@ -825,6 +828,9 @@ class Assistant:
             self._index.close()
             self._index = None
 
+
+# How long a hover waits for an index that is being built before answering without it.
+SYMBOL_WAIT_S = 1.0
 
 # How long typing must pause before buffer changes are applied to the index unasked.
 INDEX_QUIET_S = 0.05
