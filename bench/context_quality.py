@@ -13,7 +13,7 @@ Printed: Acc@1/3/5 (every gold file in the top k), gold-file recall within 13k/2
 spent), the share of the fix's changed lines that the built context contains, context size, and
 per-request time. Gold = the source files the fix changed, minus files the fix created.
 
-    python bench/context_quality.py --data /work/shared/bench-data/rust-dev.jsonl --limit 10
+    python bench/context_quality.py --data ../shared/bench-data/rust-dev.jsonl --limit 10
 
 Rows mined from other repositories' history by ``bench/mine_commits.py`` (commit message as
 the request, parent as the tree) check that a change carries over beyond the dev sets.
@@ -43,10 +43,9 @@ from lsp_server.context.index import ProjectIndex
 from lsp_server.context.ranking import ContextRequest, prepared, rank
 from lsp_server.context.terms import STOPWORDS
 
-DEFAULT_DATA = [
-    Path("/work/shared/bench-data/rust-dev.jsonl"),
-    Path("/work/shared/bench-data/python-dev.jsonl"),
-]
+# The shared folder sits beside the repository.
+BENCH_DATA = Path(__file__).resolve().parents[2] / "shared" / "bench-data"
+DEFAULT_DATA = [BENCH_DATA / "rust-dev.jsonl", BENCH_DATA / "python-dev.jsonl"]
 KS = (1, 3, 5)
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 
