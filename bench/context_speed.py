@@ -44,7 +44,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repo", default="tokio-rs/tokio")
     ap.add_argument("--commit", default="HEAD")
-    ap.add_argument("--requests", type=Path, default=Path("/work/shared/bench-data/rust-dev.jsonl"))
+    ap.add_argument("--requests", type=Path,
+                    default=Path(__file__).resolve().parents[2] / "shared" / "bench-data" / "rust-dev.jsonl")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--edits", type=int, default=20, help="editor change rounds timed after the requests")
     ap.add_argument("--budget", type=int, default=Settings().context.budget_tokens)
