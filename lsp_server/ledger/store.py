@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
@@ -109,6 +109,37 @@ class _Checkpointer:
         self._thread.join(timeout=10)
 
 
+def _prepare(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA wal_autocheckpoint = 0")  # see _Checkpointer
+    conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+    migrate(conn, LATEST)
+
+
+def _retry_busy(step: Callable[[], None]) -> None:
+    """Run ``step``, again after a short wait while another process holds the lock.
+
+    Switching a new database to WAL needs the file to itself, and SQLite answers a second
+    process doing the same at that moment with "database is locked" at once, without waiting
+    out the busy timeout; so the opening steps are retried here, within that timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.01
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if ("locked" not in text and "busy" not in text) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
 class Ledger:
     """Records requests and attempts, and answers the questions reports and the budget ask."""
 
@@ -157,13 +188,7 @@ class Ledger:
         except (OSError, sqlite3.Error) as exc:
             raise LedgerError(f"cannot open the ledger at {target}: {exc}") from None
         try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA wal_autocheckpoint = 0")  # see _Checkpointer
-            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
-            migrate(conn, LATEST)
+            _retry_busy(lambda: _prepare(conn))
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise LedgerError(f"cannot use the ledger at {target}: {exc}") from None
