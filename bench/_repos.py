@@ -11,8 +11,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-DEFAULT_REPOS_DIR = Path("/work/.mirror")
-DEFAULT_SCRATCH = Path("/work/scratch")
+# Beside the checkout: bare mirrors in ``../.mirror`` (where the ``fetch`` tool puts them),
+# extracted trees in ``../scratch``; every benchmark also takes ``--repos-dir`` / ``--scratch``.
+_BESIDE = Path(__file__).resolve().parents[2]
+DEFAULT_REPOS_DIR = _BESIDE / ".mirror"
+DEFAULT_SCRATCH = _BESIDE / "scratch"
 MARKER = ".bench-complete"
 
 

@@ -1,6 +1,6 @@
 """How well the context engine picks what a real fix needed, against whole-file BM25.
 
-For each row of a bench-data JSONL file (see ``/work/shared/bench-data/README.md``) the repository
+For each row of a bench-data JSONL file (see ``../shared/bench-data/README.md``) the repository
 is materialized at ``base_commit`` (from bare mirrors, cached in a scratch dir), indexed with
 ``ProjectIndex``, and ranked twice in the same run on the same tree:
 

@@ -8,7 +8,7 @@ whole-file BM25 alone in the same run, as the ratio baseline. Then the editor's 
 largest file is opened as a buffer and edited (a keystroke in a body; a new function), and
 bringing the ranking tables up to date after each edit is timed against building them anew.
 
-    python bench/context_speed.py --repo tokio-rs/tokio --requests /work/shared/bench-data/rust-dev.jsonl
+    python bench/context_speed.py --repo tokio-rs/tokio --requests ../shared/bench-data/rust-dev.jsonl
 """
 
 from __future__ import annotations

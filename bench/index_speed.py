@@ -1,6 +1,6 @@
 """Index speed against Universal Ctags, measured in the same run on the same trees.
 
-    python bench/index_speed.py /work/scratch/ripgrep /work/scratch/tokio [--runs 3]
+    python bench/index_speed.py ../scratch/ripgrep ../scratch/tokio [--runs 3]
 
 For each tree it prints the median wall time of ``ctags -R`` and of our cold index (empty
 state dir), warm restart (unchanged tree: open the store + stat walk) and the ratios between

@@ -1,6 +1,6 @@
 """Held-out context-selection rows mined from a repository's own history.
 
-The dev sets in ``/work/shared/bench-data/`` are few and were looked at while the ranking was
+The dev sets in ``../shared/bench-data/`` are few and were looked at while the ranking was
 built; a gain that only holds there is tuning, not method. This script makes more rows of the
 same shape from other repositories (or other commits of the same ones): the request is a
 commit's message, the tree is its parent, and the gold files are the source files the commit
@@ -14,8 +14,8 @@ once trailers and issue references are removed, and modify 1 to ``--max-files`` 
 set does not depend on when it was mined. Output is JSONL for ``bench/context_quality.py``:
 
     python bench/mine_commits.py tokio-rs/tokio clap-rs/clap --per-repo 20 \\
-        --out /work/scratch/heldout-rust.jsonl
-    python bench/context_quality.py --data /work/scratch/heldout-rust.jsonl
+        --out ../scratch/heldout-rust.jsonl
+    python bench/context_quality.py --data ../scratch/heldout-rust.jsonl
 """
 
 from __future__ import annotations

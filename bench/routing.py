@@ -4,7 +4,7 @@ premium model, and whether a broken answer is ever accepted.
 The day mixes searches (answered from the index), small edits, explanations and a few design
 questions. Four vendor stand-ins on 127.0.0.1 play the four tiers (Ollama, Groq, Gemini Flash,
 Claude Sonnet) through the real providers. Every edit request is a case of the edits corpus
-(``bench/edits_corpus.py``: real fixes from ``/work/shared/bench-data`` and the broken variants
+(``bench/edits_corpus.py``: real fixes from ``../shared/bench-data`` and the broken variants
 models produce); each stand-in answers it with the real good edit or one of its broken variants,
 and how often each tier answers well is a stated parameter (``--local`` takes a list of rates;
 ``--free``, ``--budget``, ``--premium`` one each). Prose answers are a full paragraph when good,

@@ -5,7 +5,7 @@ is read from the bare mirror (``git show <base_commit>:<path>``); the real edit 
 (confidence >= threshold) and every broken variant caught (below it). Prints both rates, per
 variant kind, and the ones that went the wrong way.
 
-    python bench/verifier.py [--data ../shared/bench-data] [--repos /work/.mirror] [--threshold 0.85]
+    python bench/verifier.py [--data ../shared/bench-data] [--repos ../.mirror] [--threshold 0.85]
 """
 
 from __future__ import annotations
