@@ -787,17 +787,14 @@ class Assistant:
 
     async def _semantic(self, request: AssistRequest) -> SemanticSpec | None:
         """The request's embedding when ``context.embeddings`` is on (None when the model is
-        slow or absent), and the passages earlier builds queued start being embedded."""
+        slow or absent)."""
         if not self.settings.context.embeddings:
             return None
         if self._embeddings is None:
             from lsp_server.embedding_service import EmbeddingService
 
             self._embeddings = EmbeddingService(self.settings, state_dir(self.settings), self.environ)
-        service = self._embeddings
-        spec = await service.spec_for(request.instruction)
-        service.kick()
-        return spec
+        return await self._embeddings.spec_for(request.instruction)
 
     def _after_context(self) -> None:
         """Embed what this build queued, in the background."""

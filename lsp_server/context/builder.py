@@ -33,7 +33,6 @@ from lsp_server.context.ranking import (
     Prepared,
     RankedDefinition,
     RankedFile,
-    SemanticScorer,
     Signals,
     fuse,
     signals,
@@ -261,14 +260,12 @@ def build_context(
     budget_tokens: int,
     settings: Settings,
     for_cloud: bool,
-    semantic: SemanticScorer | None = None,
 ) -> ContextResult:
-    """Rank (with embedding similarity when ``semantic`` is given), select snippets within
-    ``budget_tokens``, and apply the privacy filter."""
+    """Rank, select snippets within ``budget_tokens``, and apply the privacy filter."""
     t0 = time.perf_counter()
     with tables_for(index) as prep:
         return _select(prep, request, budget_tokens=budget_tokens, settings=settings,
-                       for_cloud=for_cloud, started=t0, semantic=semantic)
+                       for_cloud=for_cloud, started=t0)
 
 
 def _select(
@@ -279,9 +276,8 @@ def _select(
     settings: Settings,
     for_cloud: bool,
     started: float,
-    semantic: SemanticScorer | None = None,
 ) -> ContextResult:
-    sig = signals(prep, request, semantic)
+    sig = signals(prep, request)
     files, defs = fuse(prep, sig)
     privacy = PrivacyFilter.from_settings(settings.privacy)
     excluded = [f.path for f in files if privacy.is_excluded(f.path)] if for_cloud else []

@@ -6,8 +6,8 @@ definition, or up to 60 lines of one) is embedded by a local embedding model, so
 leaves the machine for this. Vectors are kept in SQLite under the state dir, keyed by model
 and the passage's content digest: a passage is embedded once per content, across restarts
 and projects. A request's vector is compared with every stored passage vector and each file
-scores as its best passage. Passages not embedded yet do not score; :meth:`SemanticIndex.fill`
-embeds the missing ones in batches, in the background.
+scores as its best passage. Passages not embedded yet do not score: ranking queues them in the
+store, and :func:`drain` embeds them in batches, in the background, where the model client is.
 
 The embedding call itself is passed in (:data:`Embed`): this package never talks to a model.
 """
@@ -177,10 +177,9 @@ class SemanticIndex:
         live = prep.passage_span.keys()
         for k in [k for k in self._digests if k not in live]:
             del self._digests[k]
-        self._lines = {}
         fresh = [d for d in (self._digest(prep, k) for k in live)
                  if d not in self._vectors and d not in self._looked_up]
-        self._lines = {}
+        self._lines = {}  # file lines are only needed while digesting new passages
         if fresh:
             self._vectors.update(self.store.get_many(fresh))
             self._looked_up.update(fresh)
@@ -203,12 +202,6 @@ class SemanticIndex:
     def reload(self) -> None:
         """Read again what another process may have stored since (vectors for queued passages)."""
         self._looked_up.clear()
-        self._matrix = None
-
-    def add(self, items: Sequence[tuple[str, Sequence[float]]]) -> None:
-        self.store.put_many(items)
-        for d, v in items:
-            self._vectors[d] = np.asarray(v, dtype=np.float32)
         self._matrix = None
 
     def coverage(self, prep: Prepared) -> tuple[int, int]:
@@ -255,26 +248,6 @@ class SemanticIndex:
         self.store.request_many(fresh)
         self._requested.update(d for d, _ in fresh)
         return len(fresh)
-
-    async def fill(self, prep: Prepared, embed: Embed, *, max_batches: int | None = None) -> int:
-        """Embed passages that have no vector yet, ``BATCH`` at a time; returns how many.
-
-        The tables' lock is held only while picking a batch, never across the model call.
-        """
-        done = 0
-        batches = 0
-        while max_batches is None or batches < max_batches:
-            with prep.lock:
-                todo = self.pending(prep, BATCH)
-            if not todo:
-                break
-            vectors = await embed([text for _, text in todo])
-            if len(vectors) != len(todo):
-                raise ValueError(f"{len(vectors)} vectors for {len(todo)} passages")
-            self.add([(d, v) for (d, _), v in zip(todo, vectors, strict=True)])
-            done += len(todo)
-            batches += 1
-        return done
 
 
 async def drain(store: EmbeddingStore, embed: Embed, *, max_batches: int | None = None) -> int:

@@ -22,7 +22,6 @@ import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from lsp_server.context.embeddings import SemanticSpec, query_for
 from lsp_server.context.model import Definition, FileSymbols
@@ -30,7 +29,7 @@ from lsp_server.context.pagerank import personalized_pagerank
 from lsp_server.context.tables import CONTAINER_KINDS, IndexView, Prepared, tables_of
 
 __all__ = ["CONTAINER_KINDS", "ContextRequest", "IndexView", "Prepared", "RankedDefinition",
-           "RankedFile", "SemanticScorer", "Signals", "fuse", "prepared", "rank", "signals", "tables_for"]
+           "RankedFile", "Signals", "fuse", "prepared", "rank", "signals", "tables_for"]
 from lsp_server.context.terms import RequestTerms, extract_terms, split_identifier, tokenize
 
 RRF_K = 60.0
@@ -63,12 +62,6 @@ PERIPHERAL_DIRS = frozenset({
     "test", "tests", "testing", "bench", "benches", "example", "examples", "fixtures",
     "doc", "docs", "vendor", "vendored", "_vendor", "third_party", "thirdparty",
 })
-
-
-class SemanticScorer(Protocol):
-    """Embedding similarity of one request with each file (see :mod:`.embeddings`)."""
-
-    def file_scores(self, prep: Prepared) -> dict[str, float]: ...
 
 
 @dataclass(frozen=True)
@@ -198,16 +191,13 @@ class Signals:
     def_reasons: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
 
 
-def signals(prep: Prepared, request: ContextRequest,
-            semantic: SemanticScorer | None = None) -> Signals:
+def signals(prep: Prepared, request: ContextRequest) -> Signals:
     """Mentions, lexical scores, the personalized walk and, when given, embedding
     similarity for ``request``."""
     terms = extract_terms(request.text, *request.diagnostics)
     sig = Signals()
-    if semantic is None and request.semantic is not None:
-        semantic = query_for(prep, request.semantic)
-    if semantic is not None:
-        sig.semantic = semantic.file_scores(prep)
+    if request.semantic is not None:
+        sig.semantic = query_for(prep, request.semantic).file_scores(prep)
     mention_file, reasons = sig.mention_file, sig.reasons
     _mentions(prep, terms, sig)
     _phrases(prep, terms, sig)
@@ -314,11 +304,10 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
     return files, ranked_defs
 
 
-def rank(index: IndexView, request: ContextRequest, semantic: SemanticScorer | None = None,
-         ) -> tuple[list[RankedFile], list[RankedDefinition]]:
+def rank(index: IndexView, request: ContextRequest) -> tuple[list[RankedFile], list[RankedDefinition]]:
     """Every file ranked best first, and the definitions that matter, both with reasons."""
     with tables_for(index) as prep:
-        return fuse(prep, signals(prep, request, semantic))
+        return fuse(prep, signals(prep, request))
 
 
 def _uses(prep: Prepared, name: str, weight: float, sig: Signals) -> None:

@@ -13,9 +13,10 @@ from standins import StandinServer
 
 from lsp_server.config import ModelSettings, Settings
 from lsp_server.context.builder import build_context
-from lsp_server.context.embeddings import Embed, EmbeddingStore, SemanticIndex, SemanticQuery
+from lsp_server.context.embeddings import Embed, EmbeddingStore, SemanticIndex, SemanticSpec, drain
 from lsp_server.context.index import ProjectIndex
 from lsp_server.context.ranking import ContextRequest, prepared, rank
+from lsp_server.context.tables import Prepared
 from lsp_server.providers import make_provider
 
 # What the stand-in embedding model "understands": words of one concept share a dimension.
@@ -72,18 +73,27 @@ async def embed(ollama: StandinServer) -> AsyncIterator[Embed]:
     await provider.aclose()
 
 
+async def fill(semantic: SemanticIndex, prep: Prepared, embed: Embed,
+               max_batches: int | None = None) -> int:
+    """Queue what has no vector and embed it, as a build and the server do between them."""
+    semantic.request_missing(prep)
+    stored = await drain(semantic.store, embed, max_batches=max_batches)
+    semantic.reload()
+    return stored
+
+
 async def test_vectors_are_stored_once_per_content_and_lift_a_file_with_no_shared_words(
     index: ProjectIndex, embed: Embed, ollama: StandinServer, tmp_path: Path,
 ) -> None:
     prep = prepared(index)
     store = EmbeddingStore(tmp_path / "state" / "embeddings.sqlite3", "nomic-embed-text")
     semantic = SemanticIndex(store)
-    embedded = await semantic.fill(prep, embed)
+    embedded = await fill(semantic, prep, embed)
     assert embedded == len({p for p in prep.passage_span}) > 0
     assert semantic.coverage(prep) == (len(prep.passage_span), len(prep.passage_span))
     calls = len([r for r in ollama.requests if r.kind == "embed"])
     # Every passage has its vector now: a second fill asks the model nothing.
-    assert await semantic.fill(prep, embed) == 0
+    assert await fill(semantic, prep, embed) == 0
     assert len([r for r in ollama.requests if r.kind == "embed"]) == calls
 
     request = ContextRequest(text="Show only a limited number of hits")
@@ -91,19 +101,20 @@ async def test_vectors_are_stored_once_per_content_and_lift_a_file_with_no_share
     plain, _ = rank(index, request)
     assert plain[0].path != "app/quota.py"
     (vector,) = await embed([request.text])
-    query = SemanticQuery(semantic, np.asarray(vector, dtype=np.float32))
-    files, _ = rank(index, request, query)
+    request = ContextRequest(text=request.text, semantic=SemanticSpec(
+        str(tmp_path / "state" / "embeddings.sqlite3"), "nomic-embed-text", tuple(vector)))
+    files, _ = rank(index, request)
     assert files[0].path == "app/quota.py"
     assert any("similar in meaning" in r for r in files[0].reasons)
     ctx = build_context(index, request, budget_tokens=2000, settings=Settings(),
-                        for_cloud=False, semantic=query)
+                        for_cloud=False)
     assert "truncate_found" in ctx.text
     store.close()
 
     # A restart reads the vectors back from SQLite: nothing is embedded again.
     reopened = SemanticIndex(EmbeddingStore(tmp_path / "state" / "embeddings.sqlite3",
                                             "nomic-embed-text"))
-    assert await reopened.fill(prep, embed) == 0
+    assert await fill(reopened, prep, embed) == 0
     assert reopened.coverage(prep)[0] == len(prep.passage_span)
     # Another model's vectors are its own.
     other = SemanticIndex(EmbeddingStore(tmp_path / "state" / "embeddings.sqlite3", "other-model"))
@@ -120,7 +131,7 @@ async def test_an_edited_passage_is_embedded_again_and_partial_coverage_still_sc
     embeddings_batch = embeddings.BATCH
     embeddings.BATCH = 2
     try:
-        assert await semantic.fill(prep, embed, max_batches=1) == 2
+        assert await fill(semantic, prep, embed, max_batches=1) == 2
     finally:
         embeddings.BATCH = embeddings_batch
     have, total = semantic.coverage(prep)
@@ -128,13 +139,13 @@ async def test_an_edited_passage_is_embedded_again_and_partial_coverage_still_sc
     (vector,) = await embed(["colour theme"])
     scores = semantic.file_scores(prep, np.asarray(vector, dtype=np.float32))
     assert 0 < len(scores) < len(prep.files)
-    await semantic.fill(prep, embed)
+    await fill(semantic, prep, embed)
 
     (project / "app" / "clock.py").write_text("def timestamp(seconds):\n    return seconds * 60\n")
     index.refresh()
     prep = prepared(index)
     assert semantic.coverage(prep)[0] == semantic.coverage(prep)[1] - 1
-    assert await semantic.fill(prep, embed) == 1
+    assert await fill(semantic, prep, embed) == 1
 
 
 async def test_a_build_queues_what_is_missing_and_drain_embeds_it_for_the_next_request(
