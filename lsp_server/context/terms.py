@@ -153,13 +153,43 @@ def _clean_path(path: str) -> str:
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _HEADER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t].*$", re.M)
+# One line of an environment listing: ``attrs   19.1.0``, ``pylint 2.14.1``, ``Linux 5.8.9-zen x86_64``.
+_VERSION_LINE = re.compile(r"^\s*[\w.\-\[\]]+\s+v?\d+(?:\.\d+)+[\w.+\-]*(?:\s+\S+)?\s*$")
+_RULE_LINE = re.compile(r"^\s*-{3,}[\s-]*$")
+# Fewer lines than this in a row are a version or two worth reading, not a listing.
+MIN_LISTING = 3
+
+
+def drop_listings(text: str) -> str:
+    """Drop environment listings (``pip list``, ``cargo tree``-style name/version tables).
+
+    Bug reports paste hundreds of installed packages; their names are not the project's
+    code and drown the words that say what is wrong. Runs of at least ``MIN_LISTING``
+    name/version lines (with the table's dashed rules) go; a single ``tool 1.2.3`` stays.
+    """
+    lines = text.split("\n")
+    keep = [True] * len(lines)
+    i = 0
+    while i < len(lines):
+        j, versions = i, 0
+        while j < len(lines):
+            if _VERSION_LINE.match(lines[j]):
+                versions += 1
+            elif not _RULE_LINE.match(lines[j]):
+                break
+            j += 1
+        if versions >= MIN_LISTING:
+            keep[i:j] = [False] * (j - i)
+        i = max(j, i + 1)
+    return "\n".join(line for line, k in zip(lines, keep, strict=True) if k)
 
 
 def clean_request(text: str) -> str:
-    """Drop what an issue template adds around the user's words: HTML comments and the
-    template's markdown section headings ("#### What version are you using?"). Fenced code
-    is kept as written (a ``# comment`` inside a code block is not a heading)."""
-    text = _COMMENT.sub(" ", text)
+    """Drop what an issue template adds around the user's words: HTML comments, the
+    template's markdown section headings ("#### What version are you using?") and pasted
+    environment listings. Fenced code is otherwise kept as written (a ``# comment`` inside
+    a code block is not a heading)."""
+    text = drop_listings(_COMMENT.sub(" ", text))
     parts = re.split(r"(```.*?(?:```|\Z))", text, flags=re.S)
     return "".join(p if p.startswith("```") else _HEADER.sub("", p) for p in parts)
 

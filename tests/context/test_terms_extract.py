@@ -77,6 +77,21 @@ def test_issue_template_noise_is_dropped_but_code_kept() -> None:
     assert "walk_tree(hidden=True)" in terms.phrases
 
 
+def test_environment_listings_are_dropped() -> None:
+    text = (
+        "xfail added at run time no longer ignores the failure\n"
+        "```\n$ pip list\nPackage        Version\n-------------- -------\n"
+        "attrs          19.1.0\nmore-itertools 7.0.0\npluggy         0.13.1\n```\n"
+        "pytest 6.0.0rc0 on Linux: `request.node.add_marker(mark)` raises.\n"
+    )
+    cleaned = clean_request(text)
+    assert "attrs" not in cleaned and "itertools" not in cleaned and "-------" not in cleaned
+    # A single version line is something to read, not a listing.
+    assert "pytest 6.0.0rc0" in cleaned and "add_marker" in cleaned
+    terms = extract_terms(text)
+    assert "pluggy" not in terms.tokens and "add_marker" in terms.identifiers
+
+
 def test_raise_sites_are_innermost_frames_first() -> None:
     text = (
         "Traceback (most recent call last):\n"
