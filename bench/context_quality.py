@@ -17,11 +17,18 @@ per-request time. Gold = the source files the fix changed, minus files the fix c
 
 Rows mined from other repositories' history by ``bench/mine_commits.py`` (commit message as
 the request, parent as the tree) check that a change carries over beyond the dev sets.
+
+With ``--embedding-model NAME`` (a local Ollama embedding model, at ``--embedding-url`` or
+``$OLLAMA_HOST``) the method also ranks with embedding similarity (``context.embeddings``): each
+tree's passages are embedded first, as ``agentic-optimizer index --embed`` does, into a store
+under the scratch dir that later runs reuse, and each request is embedded before it is ranked.
+The baseline is unchanged.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import re
 import statistics
@@ -127,9 +134,48 @@ def mean(xs: list[float]) -> float:
     return sum(xs) / len(xs) if xs else float("nan")
 
 
+class _Embeddings:
+    """The embedding side for ``--embedding-model``: one event loop and one model client."""
+
+    def __init__(self, model: str, url: str | None, store_dir: Path) -> None:
+        from lsp_server.config import parse_settings
+        from lsp_server.embedding_service import EmbeddingService
+
+        settings = parse_settings({"context": {"embeddings": True, "embedding_model": model,
+                                               "embedding_base_url": url,
+                                               "embedding_timeout_ms": 60_000}})
+        self.loop = asyncio.new_event_loop()
+        self.service = EmbeddingService(settings, store_dir)
+
+    def embed_tree(self, prep: Any) -> None:
+        stored, total = self.loop.run_until_complete(self.service.embed_project(prep))
+        if stored:
+            print(f"  embedded {stored} passages ({total} in the tree)", flush=True)
+
+    def spec(self, text: str) -> Any:
+        spec = self.loop.run_until_complete(self.service.spec_for(text))
+        if spec is None:
+            raise SystemExit(f"embedding model {self.service.model.model} did not answer")
+        return spec
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.service.aclose())
+        self.loop.close()
+
+
 def run(args: argparse.Namespace) -> int:
     budgets = [int(b) for b in args.budgets.split(",")]
     settings = Settings()
+    emb = (_Embeddings(args.embedding_model, args.embedding_url, args.scratch / "state" / "embeddings")
+           if args.embedding_model else None)
+    try:
+        return _run(args, budgets, settings, emb)
+    finally:
+        if emb is not None:
+            emb.close()
+
+
+def _run(args: argparse.Namespace, budgets: list[int], settings: Settings, emb: _Embeddings | None) -> int:
     for data in args.data:
         rows = [json.loads(line) for line in data.read_text().splitlines() if line.strip()]
         if args.repo:
@@ -159,7 +205,11 @@ def run(args: argparse.Namespace) -> int:
             for k in KS:
                 ceiling[k].append(1.0 if len(gold) <= k else 0.0)
             cost = prep.file_tokens
-            request = ContextRequest(text=row["request"])
+            semantic = None
+            if emb is not None:
+                emb.embed_tree(prep)
+                semantic = emb.spec(row["request"])
+            request = ContextRequest(text=row["request"], semantic=semantic)
 
             t1 = time.perf_counter()
             ranked_files, _ = rank(index, request)
@@ -242,6 +292,10 @@ def main() -> int:
     ap.add_argument("--budgets", default="13000,27000,50000")
     ap.add_argument("--context-budget", type=int, default=13000)
     ap.add_argument("--verbose", "-v", action="store_true")
+    ap.add_argument("--embedding-model", default="",
+                    help="also rank with this local Ollama embedding model (e.g. nomic-embed-text)")
+    ap.add_argument("--embedding-url", default=None,
+                    help="the Ollama server for --embedding-model (default: $OLLAMA_HOST or localhost)")
     return run(ap.parse_args())
 
 

@@ -17,11 +17,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from lsp_server.config import ModelSettings, Settings
-from lsp_server.context.embeddings import STORE_FILENAME, EmbeddingStore, SemanticSpec, drain
+from lsp_server.context.embeddings import (
+    STORE_FILENAME,
+    EmbeddingStore,
+    SemanticSpec,
+    drain,
+    semantic_index,
+)
+from lsp_server.context.tables import Prepared
 from lsp_server.errors import AgenticError
 from lsp_server.providers.discovery import ollama_url
 
@@ -90,6 +97,27 @@ class EmbeddingService:
             self._failed("embedding the request", exc)
             return None
         return SemanticSpec(str(self.store_path), self.model.model, tuple(vector))
+
+    async def embed_project(self, prep: Prepared,
+                            progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+        """Embed every passage of ``prep`` that has no vector yet, now: (stored, passages).
+
+        For ``index --embed`` and benchmarks, which want the whole project embedded before
+        ranking; unlike the background drain, a failing model raises :class:`AgenticError`.
+        """
+        def queue() -> tuple[int, int]:
+            with prep.lock:
+                semantic = semantic_index(prep, str(self.store_path), self.model.model)
+                have, total = semantic.coverage(prep)
+            return total - have, total
+
+        missing, total = await asyncio.to_thread(queue)
+        try:
+            stored = await drain(self.store, self._embed,
+                                 progress=None if progress is None else (lambda n: progress(n, missing)))
+        except (AgenticError, ValueError, OSError) as exc:
+            raise AgenticError(f"embedding model {self.model.model} at {self.model.base_url}: {exc}") from exc
+        return stored, total
 
     def kick(self) -> None:
         """Start embedding what context builds queued, unless that is already under way."""

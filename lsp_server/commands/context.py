@@ -6,18 +6,25 @@
 Text output is the context itself (stable map, then the request's snippets) followed by the
 ranked files; JSON is the shape documented in the README: files best first (at least the top 50
 even beyond the budget), paths relative to the project, 1-based inclusive line ranges, tokens.
+With ``context.embeddings`` on, the request is embedded by the local embedding model first and
+the output says how many of the project's passages have vectors (``index --embed`` fills them).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsp_server.commands.common import add_config_arg, add_project_arg, project_root, settings_for
 from lsp_server.errors import ConfigError
+
+if TYPE_CHECKING:
+    from lsp_server.config import Settings
+    from lsp_server.context.embeddings import SemanticSpec
 
 
 def register(sub: Any) -> None:
@@ -84,13 +91,18 @@ def run(args: argparse.Namespace) -> int:
 
     index = ProjectIndex.open(root, settings=settings)
     index.refresh()
+    semantic = asyncio.run(_request_vector(settings, text)) if settings.context.embeddings else None
     request = ContextRequest(text=text, path=rel, line=args.line,
-                             open_paths=(rel,) if rel else ())
+                             open_paths=(rel,) if rel else (), semantic=semantic)
     result = build_context(index, request, budget_tokens=budget, settings=settings,
                            for_cloud=bool(args.cloud))
+    coverage = _coverage(index, semantic) if semantic is not None else None
     out = sys.stdout
     if args.format == "json":
-        json.dump(result.to_json(), out, indent=2)
+        shown = result.to_json()
+        if coverage is not None:
+            shown["embeddings"] = coverage
+        json.dump(shown, out, indent=2)
         out.write("\n")
         return 0
     out.write(result.stable)
@@ -103,4 +115,34 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"{i:3}. {mark} {f.path}  score {f.score:.4f}  {ranges}  {why}\n")
     if result.excluded:
         out.write(f"# kept out by privacy settings: {', '.join(result.excluded)}\n")
+    if coverage is not None:
+        out.write(f"# embeddings ({coverage['model']}): {coverage['embedded']} of "
+                  f"{coverage['passages']} passages have vectors"
+                  + ("; `agentic-optimizer index --embed` embeds the rest\n"
+                     if coverage["embedded"] < coverage["passages"] else "\n"))
     return 0
+
+
+async def _request_vector(settings: Settings, text: str) -> SemanticSpec | None:
+    """The request's embedding (``context.embeddings``), or None with a warning on stderr."""
+    from lsp_server.embedding_service import EmbeddingService
+    from lsp_server.paths import state_dir
+
+    service = EmbeddingService(settings, state_dir(settings))
+    try:
+        spec = await service.spec_for(text)
+    finally:
+        await service.aclose()
+    if spec is None:
+        sys.stderr.write(f"agentic-optimizer: the embedding model {service.model.model} did not "
+                         f"answer at {service.model.base_url}; ranked without embeddings\n")
+    return spec
+
+
+def _coverage(index: Any, spec: SemanticSpec) -> dict[str, Any]:
+    from lsp_server.context.embeddings import semantic_index
+    from lsp_server.context.ranking import tables_for
+
+    with tables_for(index) as prep:
+        have, total = semantic_index(prep, spec.store_path, spec.model).coverage(prep)
+    return {"model": spec.model, "embedded": have, "passages": total}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections import Counter
@@ -23,6 +24,9 @@ def register(sub: Any) -> None:
     p.add_argument("--stats", action="store_true",
                    help="also print definition kinds, languages, import resolution and the store path")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    p.add_argument("--embed", action="store_true",
+                   help="also embed every passage that has no vector yet with the local embedding "
+                   "model (context.embedding_model), so context.embeddings ranks with all of them")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
         out["elapsed"] = round(stats.elapsed, 3)
         if args.stats:
             out.update(_details(index))
+        if args.embed:
+            out["embeddings"] = asyncio.run(_embed(settings, index, show_progress=not args.json
+                                                   and sys.stderr.isatty()))
     if args.json:
         print(json.dumps(out, indent=2, sort_keys=False))
         return 0
@@ -54,7 +61,38 @@ def run(args: argparse.Namespace) -> int:
         print(f"file edges: {out['file_edges']}")
         if out["skipped"] or out["with_notes"]:
             print(f"skipped by the walk: {out['skipped']}; files with notes: {out['with_notes']}")
+    if args.embed:
+        emb = out["embeddings"]
+        print(f"embeddings: {emb['stored']} passages embedded with {emb['model']} "
+              f"({emb['passages']} in the project)")
+        if not settings.context.embeddings:
+            print("note: context.embeddings is off; turn it on for ranking to use these vectors")
     return 0
+
+
+async def _embed(settings: Any, index: Any, show_progress: bool) -> dict[str, Any]:
+    """Embed the project's passages that have no vector yet (raises if the model fails)."""
+    from lsp_server.context.ranking import prepared
+    from lsp_server.embedding_service import EmbeddingService
+    from lsp_server.paths import state_dir
+
+    service = EmbeddingService(settings, state_dir(settings))
+    try:
+        prep = prepared(index)
+        if not show_progress:
+            stored, total = await service.embed_project(prep)
+        else:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            with Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(),
+                          transient=True) as bar:
+                task = bar.add_task("embed", total=None)
+                stored, total = await service.embed_project(
+                    prep, lambda done, todo: bar.update(task, completed=done, total=max(done, todo)))
+        return {"model": service.model.model, "stored": stored, "passages": total,
+                "store": str(service.store_path)}
+    finally:
+        await service.aclose()
 
 
 def _refresh(index: Any, show_progress: bool) -> Any:

@@ -250,9 +250,11 @@ class SemanticIndex:
         return len(fresh)
 
 
-async def drain(store: EmbeddingStore, embed: Embed, *, max_batches: int | None = None) -> int:
+async def drain(store: EmbeddingStore, embed: Embed, *, max_batches: int | None = None,
+                progress: Callable[[int], None] | None = None) -> int:
     """Embed what context builds queued in ``store`` (see :meth:`SemanticIndex.request_missing`),
-    ``BATCH`` texts a call; returns how many were stored. Runs where the model client lives."""
+    ``BATCH`` texts a call; returns how many were stored. Runs where the model client lives.
+    ``progress`` hears the running count after each batch."""
     import asyncio
 
     done = batches = 0
@@ -266,6 +268,8 @@ async def drain(store: EmbeddingStore, embed: Embed, *, max_batches: int | None 
         await asyncio.to_thread(store.put_many, [(d, v) for (d, _), v in zip(todo, vectors, strict=True)])
         done += len(todo)
         batches += 1
+        if progress is not None:
+            progress(done)
     return done
 
 
@@ -273,16 +277,22 @@ _INDEXES: weakref.WeakKeyDictionary[Prepared, dict[tuple[str, str], SemanticInde
     weakref.WeakKeyDictionary())
 
 
-def query_for(prep: Prepared, spec: SemanticSpec) -> SemanticQuery:
-    """The scorer for ``spec`` over ``prep``: the tables' own :class:`SemanticIndex` for that
-    store and model (kept while the tables live), refreshed from the store, with every passage
-    that still lacks a vector queued for embedding. Hold prep.lock."""
+def semantic_index(prep: Prepared, store_path: str, model: str) -> SemanticIndex:
+    """The tables' own :class:`SemanticIndex` for that store and model (kept while the
+    tables live), refreshed from the store, with every passage that still lacks a vector
+    queued for embedding. Hold prep.lock."""
     per_prep = _INDEXES.setdefault(prep, {})
-    key = (spec.store_path, spec.model)
+    key = (store_path, model)
     semantic = per_prep.get(key)
     if semantic is None:
-        semantic = per_prep[key] = SemanticIndex(EmbeddingStore(Path(spec.store_path), spec.model))
+        semantic = per_prep[key] = SemanticIndex(EmbeddingStore(Path(store_path), model))
     else:
         semantic.reload()
     semantic.request_missing(prep)
+    return semantic
+
+
+def query_for(prep: Prepared, spec: SemanticSpec) -> SemanticQuery:
+    """The scorer for ``spec`` over ``prep`` (see :func:`semantic_index`). Hold prep.lock."""
+    semantic = semantic_index(prep, spec.store_path, spec.model)
     return SemanticQuery(semantic, np.asarray(spec.vector, dtype=np.float32))
