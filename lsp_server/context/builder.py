@@ -5,7 +5,8 @@ by plain PageRank, with their top-level definitions), sorted by path: it depends
 project's state, so consecutive requests share it and a provider's prompt cache hits.
 ``volatile`` is what this request needs, grouped by file in rank order: the definitions that
 carry the request's evidence in full (a very large one as its signature and best-matching
-passages), the signatures of what they call and what calls them, then a one-line-per-definition
+passages), the signatures of what they call and what calls them (small ones in the same file
+whole), then a one-line-per-definition
 map of the next-ranked files while budget remains. Snippets are valued as 1 / (1 + file rank)
 times their share of the file's evidence, and taken best first. Nothing is sent as a whole
 file unless the whole file is one definition.
@@ -51,6 +52,9 @@ MAX_PIECE_SHARE = 0.1
 MAX_PIECE_TOKENS = 1000  # ... or this many tokens, within MAX_PIECE_CAP of a small budget
 MAX_PIECE_CAP = 0.4
 NEIGHBOURS_PER_DEF = 4
+# A neighbour in the same file as the definition, of at most this many lines, goes whole: a
+# small helper beside the code a request needs is what a fix most often changes with it.
+NEIGHBOUR_BODY_LINES = 40
 MAP_DEFS_PER_FILE = 8
 JSON_MIN_FILES = 50
 # The map stops when what is left could not hold a line, or nothing has fit for a while.
@@ -315,8 +319,12 @@ def _select(
             if parent is not None:
                 sel.add(parent.path, *_signature_span(parent), limit=full_limit)
         for n in _neighbours(prep, d):
-            if n.path not in blocked:
-                sel.add(n.path, *_signature_span(n), limit=full_limit)
+            if n.path in blocked:
+                continue
+            if n.path == d.path and n.end_line - n.start_line < NEIGHBOUR_BODY_LINES and sel.add(
+                    n.path, n.start_line, n.end_line, limit=full_limit):
+                continue
+            sel.add(n.path, *_signature_span(n), limit=full_limit)
 
     # 1b. The imports of each file sent in part: what its code's names refer to, and where
     #     a change that needs a new name adds it.

@@ -93,6 +93,21 @@ def test_named_definition_is_in_full_with_neighbours_as_signatures(project: Memo
     assert any("named in the request" in r for r in res.files[0].reasons)
 
 
+def test_small_neighbour_in_the_same_file_goes_whole(project: MemoryIndex,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    req = ContextRequest(text="compute_invoice_total returns the wrong amount")
+    res = build_context(project, req, budget_tokens=2000, settings=Settings(), for_cloud=False)
+    billing = res.files[0]
+    # apply_discount (lines 16-22) is called by the named function, beside it: sent whole.
+    assert any(a <= 16 and b >= 22 for a, b in billing.ranges)
+
+    from lsp_server.context import builder
+
+    monkeypatch.setattr(builder, "NEIGHBOUR_BODY_LINES", 0)
+    res = build_context(project, req, budget_tokens=2000, settings=Settings(), for_cloud=False)
+    assert not any(a <= 16 and b >= 22 for a, b in res.files[0].ranges)
+
+
 def test_budget_is_respected_and_files_listed_beyond_it(project: MemoryIndex) -> None:
     req = ContextRequest(text="compute_invoice_total returns the wrong amount")
     for budget in (300, 800, 3000):
