@@ -41,7 +41,9 @@ from lsp_server.context.resolve_python import PythonResolver
 from lsp_server.context.resolve_rust import RustResolver, read_manifests
 from lsp_server.context.store import IndexStore, Row, StoredFile, store_path
 from lsp_server.context.tags import (
+    Claims,
     Extracted,
+    ForkedCounter,
     MacroTrees,
     ParsedFile,
     ParsedRow,
@@ -325,8 +327,9 @@ class ProjectIndex:
         for spec in {LANGUAGES[item[2]] for item in tasks}:
             parser_for(spec)
             spec.tags_query  # compiled once here, inherited by forked helpers  # noqa: B018
+        self._store.wait_checkpoint()  # a thread of our own must not make fork look unsafe
         ctx = _process_context()
-        counter = ctx.Value("q", 0)
+        counter: Claims = ForkedCounter(ctx.Lock()) if isinstance(ctx, ForkContext) else ctx.Value("q", 0)
         helpers: list[tuple[BaseProcess, Connection]] = []
         done = bytearray(len(tasks))
         try:

@@ -14,6 +14,8 @@ import functools
 import hashlib
 import logging
 import marshal
+import mmap
+import operator
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -191,13 +193,12 @@ def _collect(
             get = names.get
             append = acc.refs.append
             for n in nodes:
-                raw = n.text
+                start, end = n.byte_range  # one call; ``n.text`` costs twice as much
+                raw = source[start:end]
                 name = get(raw)
                 if name is None:
-                    if raw is None:
-                        continue
                     name = names[raw] = sys.intern(raw.decode("utf-8", "replace"))
-                append((n.start_byte + boff, name, kind, n.start_point[0] + 1 + roff))
+                append((start + boff, name, kind, n.start_point[0] + 1 + roff))
         elif group == _DEF:
             acc.items.extend([(n.start_byte + boff, -(n.end_byte + boff), kind, n, source, boff, roff)
                               for n in nodes])
@@ -259,7 +260,11 @@ def _definitions(
             name = _text(left) if left is not None else None
         else:
             name_node = node.child_by_field_name("name")
-            name = _text(name_node) if name_node is not None else None
+            if name_node is not None:
+                name_start, name_end = name_node.byte_range
+                name = src[name_start:name_end].decode("utf-8", "replace")
+            else:
+                name = None
         if not name:
             continue
         end = -neg_end
@@ -277,7 +282,7 @@ def _definitions(
                 first = outer.start_byte
                 first_row = outer.start_point[0]
         if name_node is not None:
-            name_starts.add(name_node.start_byte + boff)
+            name_starts.add(name_start + boff)
         defs.append(
             (
                 intern(name),
@@ -296,36 +301,50 @@ def _definitions(
     return defs, spans, name_starts
 
 
-def _span_key(item: tuple[int, int, str, Node, bytes, int, int]) -> tuple[int, int]:
-    return item[0], item[1]
-
-
-def _ref_byte(item: tuple[int, str, str, int]) -> int:
-    return item[0]
+_span_key = operator.itemgetter(0, 1)
+_ref_byte = operator.itemgetter(0)
 
 
 def _enclosed(
     refs: list[tuple[int, str, str, int]], spans: list[tuple[int, int, str]], name_starts: set[int]
 ) -> list[tuple[int, str, str, int, str | None]]:
     """Each reference (by byte) with the innermost definition around it; definition names dropped."""
+    return _enclose(refs, spans, name_starts, True)  # type: ignore[return-value]
+
+
+def _enclose(
+    refs: list[tuple[int, str, str, int]], spans: list[tuple[int, int, str]], name_starts: set[int],
+    positions: bool,
+) -> list[tuple[int, str, str, int, str | None]] | list[RawRef]:
+    """:func:`_enclosed`, as ``PosRef`` when ``positions`` else as ``RawRef`` (no byte)."""
     refs.sort(key=_ref_byte)
-    out: list[tuple[int, str, str, int, str | None]] = []
+    out: list[Any] = []
     append = out.append
     i = 0
     n_spans = len(spans)
+    never = sys.maxsize
+    next_start = spans[0][0] if spans else never  # where the next definition starts
     open_spans: list[tuple[int, int, str]] = []
+    top_end = never  # where the innermost open definition ends (none open: never)
+    enclosing: str | None = None
     for byte, name, kind, line in refs:
         if byte in name_starts:
             continue
-        while i < n_spans and spans[i][0] <= byte:
-            span = spans[i]
-            while open_spans and open_spans[-1][1] <= span[0]:
+        if byte >= next_start or byte >= top_end:  # a definition opens or closes before it
+            while i < n_spans and spans[i][0] <= byte:
+                span = spans[i]
+                while open_spans and open_spans[-1][1] <= span[0]:
+                    open_spans.pop()
+                open_spans.append(span)
+                i += 1
+            next_start = spans[i][0] if i < n_spans else never
+            while open_spans and open_spans[-1][1] <= byte:
                 open_spans.pop()
-            open_spans.append(span)
-            i += 1
-        while open_spans and open_spans[-1][1] <= byte:
-            open_spans.pop()
-        append((byte, name, kind, line, open_spans[-1][2] if open_spans else None))
+            if open_spans:
+                top_end, enclosing = open_spans[-1][1], open_spans[-1][2]
+            else:
+                top_end, enclosing = never, None
+        append((byte, name, kind, line, enclosing) if positions else (name, kind, line, enclosing))
     return out
 
 
@@ -370,7 +389,7 @@ def extract(spec: LanguageSpec, tree: Tree, source: bytes) -> Extracted:
     """Run the tags query over ``tree`` and turn the captures into raw tuples."""
     acc = _gather(spec, tree, source, None)
     defs, spans, name_starts = _definitions(acc.items, spec.separator)
-    refs = [(name, kind, line, enc) for _b, name, kind, line, enc in _enclosed(acc.refs, spans, name_starts)]
+    refs: list[RawRef] = _enclose(acc.refs, spans, name_starts, False)  # type: ignore[assignment]
     return Extracted(defs, refs, [imp for _b, imp in acc.imports], len(acc.errors))
 
 
@@ -768,11 +787,33 @@ def from_row(t: ParsedRow) -> ParsedFile:
 
 
 class Claims(Protocol):
-    """A shared counter (``multiprocessing.Value``): the next task index nobody has taken."""
+    """A shared counter (``multiprocessing.Value``, :class:`ForkedCounter`): the next task index
+    nobody has taken."""
 
     value: int
 
     def get_lock(self) -> AbstractContextManager[Any]: ...
+
+
+class ForkedCounter:
+    """:class:`Claims` for helpers made by ``fork``: 8 bytes of anonymous shared memory, which
+    the children inherit, and a lock. ``multiprocessing.Value`` does the same through ctypes
+    and a shared heap whose first use imports modules for about 7 ms of the refresh."""
+
+    def __init__(self, lock: AbstractContextManager[Any]) -> None:
+        self._memory = mmap.mmap(-1, 8)  # MAP_SHARED: the same page in every forked process
+        self._lock = lock
+
+    def get_lock(self) -> AbstractContextManager[Any]:
+        return self._lock
+
+    @property
+    def value(self) -> int:
+        return int.from_bytes(self._memory[:8], "little")
+
+    @value.setter
+    def value(self, value: int) -> None:
+        self._memory[:8] = value.to_bytes(8, "little")
 
 
 def claim(counter: Claims, total: int) -> int | None:

@@ -119,3 +119,32 @@ def test_unreadable_and_binary_files_are_kept_with_a_note(tmp_path: Path, caplog
         assert idx.file("broken.py").error_nodes > 0  # type: ignore[union-attr]
         assert idx.file("blob.py").definitions == []  # type: ignore[union-attr]
     assert "binary content" in caplog.text and "syntax error" in caplog.text
+
+
+def test_an_unreadable_store_is_rebuilt(tree: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with ProjectIndex.open(tree, state_dir=state) as idx:
+        idx.refresh()
+        path = idx.store_path
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"not a database, as a crash might leave it" * 200)
+    with ProjectIndex.open(tree, state_dir=state) as idx:
+        stats = idx.refresh()
+        assert (stats.parsed, stats.files) == (5, 5)
+    with ProjectIndex.open(tree, state_dir=state) as idx:
+        assert idx.refresh().parsed == 0  # and it persisted
+
+
+def test_large_writes_are_checkpointed_off_the_write_path(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("lsp_server.context.store.CHECKPOINT_BYTES", 1)
+    with ProjectIndex.open(tree, state_dir=tmp_path / "state") as idx:
+        idx.refresh()
+        store = idx._store
+        store.wait_checkpoint()
+        assert store._checkpointer is None and store._unchecked == 0
+        wal = Path(f"{idx.store_path}-wal")
+        assert wal.exists()
+    assert not wal.exists()  # the last connection's close checkpointed and removed it
