@@ -3,13 +3,13 @@ SQLite by content digest, fused with the other evidence."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 from standins import StandinServer
+from standins.embedders import concept_embedder
 
 from lsp_server.config import ModelSettings, Settings
 from lsp_server.context.builder import build_context
@@ -28,11 +28,7 @@ CONCEPTS = [
 ]
 
 
-def concept_vector(text: str) -> list[float]:
-    words = [w.lower() for w in re.findall(r"[A-Za-z]+", text)]
-    parts = [w for word in words for w in re.split(r"_", word)]
-    vec = [float(sum(p in group for p in parts)) for group in CONCEPTS]
-    return [*vec, 0.1]  # never the zero vector
+concept_vector = concept_embedder(CONCEPTS)
 
 
 @pytest.fixture

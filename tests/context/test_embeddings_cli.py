@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from standins import StandinServer
+from standins.embedders import concept_embedder
 
 from lsp_server.cli import main
 
@@ -22,9 +23,7 @@ CONCEPTS = [
 ]
 
 
-def concept_vector(text: str) -> list[float]:
-    parts = [p for w in re.findall(r"[A-Za-z]+", text.lower()) for p in w.split("_")]
-    return [*(float(sum(p in group for p in parts)) for group in CONCEPTS), 0.1]
+concept_vector = concept_embedder(CONCEPTS)
 
 
 @pytest.fixture
