@@ -166,10 +166,10 @@ def test_innermost_project_frame_of_a_traceback_ranks_first(service: Path, tmp_p
     # the test that triggered it and above the interpreter's own code.
     trace = (
         "Traceback (most recent call last):\n"
-        '  File "/home/me/svc/tests/test_handler.py", line 5, in test_handle_request\n'
-        '  File "/home/me/svc/svc/handler.py", line 5, in handle_request\n'
-        '  File "/home/me/svc/svc/handler.py", line 5, in handle_request\n'
-        '  File "/home/me/svc/svc/codec.py", line 7, in decode_frame\n'
+        '  File "/srv/me/svc/tests/test_handler.py", line 5, in test_handle_request\n'
+        '  File "/srv/me/svc/svc/handler.py", line 5, in handle_request\n'
+        '  File "/srv/me/svc/svc/handler.py", line 5, in handle_request\n'
+        '  File "/srv/me/svc/svc/codec.py", line 7, in decode_frame\n'
         '  File "/usr/lib/python3.11/abc.py", line 1, in check\n'
         "IndexError: frame too short\n"
     )

@@ -95,8 +95,8 @@ describe("findOnPath", () => {
 
 describe("expandPath", () => {
   it("expands ${env:NAME} and ${userHome}", () => {
-    const out = expandPath("${env:VENV}/bin/python", { homeDir: "/home/u", env: { VENV: "/opt/v" } });
+    const out = expandPath("${env:VENV}/bin/python", { homeDir: "/Users/u", env: { VENV: "/opt/v" } });
     assert.equal(out, "/opt/v/bin/python");
-    assert.equal(expandPath("${userHome}/x", { homeDir: "/home/u", env: {} }), "/home/u/x");
+    assert.equal(expandPath("${userHome}/x", { homeDir: "/Users/u", env: {} }), "/Users/u/x");
   });
 });

@@ -70,7 +70,7 @@ describe("buildServerSettings", () => {
       "routing.escalateBelow": 0.7,
       "routing.maxAttempts": 2,
       "budget.dailyUsd": 0.25,
-      stateDir: "/tmp/state",
+      stateDir: "/var/lib/agentic/state",
       models: [{ name: "local", provider: "ollama", model: "qwen2.5-coder:7b", tier: "local" }],
     };
     const out = buildServerSettings(serverSettingKeys(properties), (k) => values[k]);
@@ -78,7 +78,7 @@ describe("buildServerSettings", () => {
       models: [{ name: "local", provider: "ollama", model: "qwen2.5-coder:7b", tier: "local" }],
       routing: { escalateBelow: 0.7, maxAttempts: 2 },
       budget: { dailyUsd: 0.25 },
-      stateDir: "/tmp/state",
+      stateDir: "/var/lib/agentic/state",
     });
   });
 
