@@ -5,7 +5,9 @@
 For each tree it prints the median wall time of ``ctags -R`` and of our cold index (empty
 state dir), warm restart (unchanged tree: open the store + stat walk) and the ratios between
 them; the p50/p95 of a ``didChange`` on a 5,000-line buffer (one keystroke-sized edit, index
-update only, and with the documents overlay); and the peak RSS of a cold index (the parent
+update only, and with the documents overlay), and of the first read of that buffer's symbols
+after each typed statement (it re-extracts a buffer whose symbols a broken parse left shifted);
+and the peak RSS of a cold index (the parent
 process plus its worker processes, each measured in a fresh process).
 
 Cold and warm runs happen in a fresh Python process each, timed inside it from
@@ -112,6 +114,7 @@ def incremental(root: Path, state: Path, sessions: int = 20) -> dict[str, float]
     rng = random.Random(7)
     update: list[float] = []
     overall: list[float] = []
+    reads: list[float] = []
     original = index.update_document
 
     def timed(change: object) -> None:
@@ -138,6 +141,9 @@ def incremental(root: Path, state: Path, sessions: int = 20) -> dict[str, float]
                 line, col = line + 1, 0
             else:
                 col += 1
+        t = time.perf_counter()
+        index.file("bench_didchange_5000.rs")
+        reads.append(time.perf_counter() - t)
     fs = index.file("bench_didchange_5000.rs")
     index.close()
     q = statistics.quantiles
@@ -145,6 +151,8 @@ def incremental(root: Path, state: Path, sessions: int = 20) -> dict[str, float]
         "update_p50_ms": statistics.median(update) * 1000,
         "update_p95_ms": q(update, n=20)[18] * 1000,
         "with_overlay_p95_ms": q(overall, n=20)[18] * 1000,
+        "read_p50_ms": statistics.median(reads) * 1000,
+        "read_max_ms": max(reads) * 1000,
         "buffer_lines": text.count("\n"),
         "edits": len(update),
         "buffer_definitions": len(fs.definitions) if fs else 0,
@@ -180,6 +188,8 @@ def bench(root: Path, runs: int) -> None:
     print(f"didChange           p50 {inc['update_p50_ms']:.2f} ms, p95 {inc['update_p95_ms']:.2f} ms "
           f"(target <= 10; {inc['edits']} keystrokes in a {inc['buffer_lines']}-line buffer, {inc['buffer_definitions']} definitions; "
           f"with overlay p95 {inc['with_overlay_p95_ms']:.2f} ms)")
+    print(f"read after typing   p50 {inc['read_p50_ms']:.2f} ms, max {inc['read_max_ms']:.2f} ms "
+          f"(the buffer's symbols, first read after each typed statement)")
     print(f"peak RSS (cold)     {peak_mb:.0f} MB per process (parent or worker; target <= 300)")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS (bench)    {own:.0f} MB (this process, incremental run)")

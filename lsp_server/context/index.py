@@ -76,6 +76,7 @@ ProgressFn = Callable[[int, int], None]
 PARALLEL_MIN_FILES = 24  # fewer changed files than this are parsed in-process
 PARALLEL_MIN_BYTES = 256 * 1024
 MACRO_TREES_MAX = 512  # macro body trees an open buffer keeps between edits
+DEFER_REGION_BYTES = 32 * 1024  # a broken parse re-nesting more than this defers re-extraction
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,11 @@ class _Live:
     positioned: Positioned
     version: int
     macros: MacroTrees = field(default_factory=dict)  # its macro bodies' trees, for the next edit
+    # Set while ``positioned`` is the last good extraction shifted through later edits, because
+    # error recovery re-nested the code around an edit (a bracket typed before its partner):
+    # the byte ranges edited since, and the tree that extraction came from, edited along.
+    pending: list[tuple[int, int]] | None = None
+    good: Tree | None = None
     _extracted: Extracted | None = None
     _hash: str | None = None
 
@@ -175,6 +181,7 @@ class ProjectIndex:
         self._files: dict[str, _File] = {p: _File(s) for p, s in store.stats().items()}
         self._manifests: list[WalkEntry] = []
         self._live: dict[str, _Live] = {}
+        self._unsettled: set[str] = set()  # open buffers holding shifted symbols (``_Live.pending``)
         self._generation = 0
         self._fs_cache: dict[str, FileSymbols] = {}
         self._resolution: _Resolution | None = None
@@ -224,7 +231,9 @@ class ProjectIndex:
     @property
     def generation(self) -> int:
         """Grows whenever the indexed content changes (cheap cache key for callers)."""
-        return self._generation
+        with self._lock:
+            self._settle()
+            return self._generation
 
     @property
     def store_path(self) -> Path:
@@ -387,6 +396,7 @@ class ProjectIndex:
             rel = self._rel(change.path)
             with self._lock:
                 if rel is not None and self._live.pop(rel, None) is not None:
+                    self._unsettled.discard(rel)
                     self._changed(rel, None, None, None, None)
 
     def _update_document(self, change: DocumentChange) -> None:
@@ -401,25 +411,30 @@ class ProjectIndex:
             if change.closed:
                 if old is not None:
                     del self._live[rel]
+                    self._unsettled.discard(rel)
                     self._changed(rel, old.positioned.definitions, old.positioned.imports, None, None)
                 self._refresh_path(rel)
                 return
             data = change.text.encode("utf-8", "surrogatepass")
             parser = parser_for(spec)
             positioned: Positioned | None = None
+            pending: list[tuple[int, int]] | None = None
+            good: Tree | None = None
             if old is not None and change.edits:
                 tree = old.tree
+                base = old.good
                 pos = old.positioned
-                ranges: list[tuple[int, int]] = []
+                ranges: list[tuple[int, int]] = list(old.pending or ())
                 for e in change.edits:
-                    tree.edit(
-                        start_byte=e.start_byte,
-                        old_end_byte=e.old_end_byte,
-                        new_end_byte=e.new_end_byte,
-                        start_point=e.start_point,
-                        old_end_point=e.old_end_point,
-                        new_end_point=e.new_end_point,
-                    )
+                    for t in (tree, base) if base is not None else (tree,):
+                        t.edit(
+                            start_byte=e.start_byte,
+                            old_end_byte=e.old_end_byte,
+                            new_end_byte=e.new_end_byte,
+                            start_point=e.start_point,
+                            old_end_point=e.old_end_point,
+                            new_end_point=e.new_end_point,
+                        )
                     rows = e.new_end_point[0] - e.old_end_point[0]
                     pos = shift(pos, e.start_byte, e.old_end_byte, e.new_end_byte, rows)
                     delta = e.new_end_byte - e.old_end_byte
@@ -428,19 +443,35 @@ class ProjectIndex:
                               for a, b in ranges]
                     ranges.append((e.start_byte, e.new_end_byte))
                 new_tree = parser.parse(data, tree)
-                ranges.extend((r.start_byte, r.end_byte) for r in tree.changed_ranges(new_tree))
+                # compare with the tree the kept symbols came from, so that closing the bracket
+                # that broke the parse re-reads only what was typed in between
+                base = base if base is not None else tree
+                ranges.extend((r.start_byte, r.end_byte) for r in base.changed_ranges(new_tree))
                 region = edited_region(new_tree, ranges)
-                # bodies outside the region stay valid: keep them (bounded, reset on a full pass)
-                macros = dict(old.macros) if len(old.macros) < MACRO_TREES_MAX else {}
-                positioned = splice(pos, extract_positioned(spec, new_tree, data, region, old.macros, macros),
-                                    region)
+                if region[1] - region[0] > DEFER_REGION_BYTES and new_tree.root_node.has_error:
+                    positioned = None  # half-typed code re-nested much of the file: defer, below
+                else:
+                    # bodies outside the region stay valid: keep them (bounded, reset on a full pass)
+                    macros = dict(old.macros) if len(old.macros) < MACRO_TREES_MAX else {}
+                    positioned = splice(pos, extract_positioned(spec, new_tree, data, region, old.macros,
+                                                                macros), region)
+                if positioned is None:
+                    # An unclosed bracket makes error recovery re-nest the code after it, and
+                    # re-extracting all of that on each keystroke costs tens of milliseconds for
+                    # symbols of half-typed code: keep the last good ones, shifted, until the
+                    # parse heals or something reads this file (see :meth:`_settle`).
+                    positioned, pending, good, macros = pos, ranges, base, old.macros
                 tree = new_tree
             else:
                 tree = parser.parse(data)
             if positioned is None:
                 macros = {}
                 positioned = extract_positioned(spec, tree, data, None, old.macros if old else None, macros)
-            self._live[rel] = _Live(tree, data, positioned, change.version, macros)
+            self._live[rel] = _Live(tree, data, positioned, change.version, macros, pending, good)
+            if pending is None:
+                self._unsettled.discard(rel)
+            else:
+                self._unsettled.add(rel)
             if old is not None and positioned.replaced is not None:
                 removed, added = positioned.replaced
                 same = sorted(removed) == sorted(added)
@@ -454,6 +485,25 @@ class ProjectIndex:
                 self._changed(rel, disk.definitions if disk else None,
                               [(0, i) for i in disk.imports] if disk else None,
                               positioned.definitions, positioned.imports)
+
+    def _settle(self) -> None:
+        """Re-extract the open buffers whose symbols were kept shifted, before anything reads.
+
+        Under the lock, at the start of every query: the derived tables then see exactly what a
+        full extraction of each buffer's current tree gives.
+        """
+        while self._unsettled:
+            rel = self._unsettled.pop()
+            live = self._live.get(rel)
+            spec = language_for(rel)
+            if live is None or live.pending is None or spec is None:
+                continue
+            before = live.positioned
+            macros: MacroTrees = {}
+            live.positioned = extract_positioned(spec, live.tree, live.source, None, live.macros, macros)
+            live.macros, live.pending, live.good, live._extracted = macros, None, None, None
+            self._changed(rel, before.definitions, before.imports, live.positioned.definitions,
+                          live.positioned.imports)
 
     def _refresh_path(self, rel: str) -> None:
         """Re-read one file from disk (after its buffer closed), updating the store."""
@@ -633,6 +683,7 @@ class ProjectIndex:
     def module_prefix(self, path: str) -> str:
         """``crate::shapes::circle`` / ``inventory.models``: what qualnames in ``path`` start with."""
         with self._lock:
+            self._settle()
             res = self._resolve()
             if self._language(path) == "rust":
                 return res.rust.module_prefix(path)
@@ -717,25 +768,30 @@ class ProjectIndex:
     def files(self) -> list[str]:
         """Relative POSIX paths of every indexed file (open unsaved buffers included)."""
         with self._lock:
+            self._settle()
             return self._all_paths()
 
     def file(self, path: str) -> FileSymbols | None:
         with self._lock:
+            self._settle()
             return self._materialize(path)
 
     def definitions_named(self, name: str) -> list[Definition]:
         with self._lock:
+            self._settle()
             by_path = self._name_indexes()[0].get(name)
             return [d for ds in by_path.values() for d in ds] if by_path else []
 
     def references_named(self, name: str) -> list[Reference]:
         with self._lock:
+            self._settle()
             by_path = self._name_indexes()[1].get(name)
             return [r for rs in by_path.values() for r in rs] if by_path else []
 
     def definition_at(self, path: str, line: int) -> Definition | None:
         """The innermost definition whose lines enclose ``line`` (1-based)."""
         with self._lock:
+            self._settle()
             fs = self._materialize(path)
             if fs is None:
                 return None
@@ -750,15 +806,18 @@ class ProjectIndex:
     def file_edges(self) -> dict[str, set[str]]:
         """File → project files it imports, declares (``mod``) or uses, resolved."""
         with self._lock:
+            self._settle()
             return {k: set(v) for k, v in self._resolve().edges.items()}
 
     def imports_of(self, path: str) -> list[Import]:
         with self._lock:
+            self._settle()
             return list(self._resolve().imports.get(path, []))
 
     def symbol_edges(self) -> list[SymbolEdge]:
         """Reference → definition edges of the whole project (cached; see :mod:`graph`)."""
         with self._lock:
+            self._settle()
             return [e for p in self._all_paths() for e in self._edges_from(p)]
 
     def edges_by_file(self) -> dict[str, list[SymbolEdge]]:
@@ -768,10 +827,12 @@ class ProjectIndex:
         derived tables can redo only the files whose list is a new one.
         """
         with self._lock:
+            self._settle()
             return {p: self._edges_from(p) for p in self._all_paths()}
 
     def symbol_edges_from(self, path: str) -> list[SymbolEdge]:
         with self._lock:
+            self._settle()
             return list(self._edges_from(path))
 
     def _edges_from(self, path: str) -> list[SymbolEdge]:
@@ -817,4 +878,5 @@ class ProjectIndex:
     def stored_files(self) -> dict[str, StoredFile]:
         """The stat/hash rows as held now (for diagnostics and tests)."""
         with self._lock:
+            self._settle()
             return {p: f.stored for p, f in self._files.items()}
