@@ -9,8 +9,10 @@ something asks for symbols, so a restart on an unchanged tree costs a walk and o
 
 Editor buffers override the disk: ``update_document`` (subscribed to
 :class:`~lsp_server.context.documents.Documents`) re-parses incrementally from the previous
-tree and re-extracts that one file; nothing is written to SQLite for a buffer (the store
-mirrors the disk, so a restart never sees unsaved text). Derived tables (module prefixes,
+tree and re-extracts the edited items of that one file; nothing is written to SQLite for a
+buffer (the store mirrors the disk, so a restart never sees unsaved text). When a keystroke
+breaks the parse across much of the file (an unclosed bracket), the last good symbols are kept,
+shifted, and re-extracted once the parse heals or before the next query reads them. Derived tables (module prefixes,
 import targets, name maps, symbol edges) are rebuilt lazily and only as far as a change
 requires.
 """
