@@ -109,6 +109,13 @@ class BM25(Generic[K]):
         df = len(self.postings.get(term, ()))
         return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
 
+    def doc_weights(self, key: K) -> dict[str, float]:
+        """One document's terms with their stored weight times idf (its row of the matrix)."""
+        counts = self._counts.get(key)
+        if counts is None:
+            return {}
+        return {t: self.postings[t][key] * self.idf(t) for t in counts}
+
     def scores(self, query: Iterable[str]) -> dict[K, float]:
         """Each matching document's BM25 score; repeated query tokens count again (as Lucene)."""
         out: dict[K, float] = {}

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from lsp_server.context.bm25 import BM25
+from lsp_server.context.latent import LatentIndex
 from lsp_server.context.model import Definition, FileSymbols, SymbolEdge
 from lsp_server.context.pagerank import Graph, personalized_pagerank
 from lsp_server.context.terms import split_identifier, tokenize
@@ -131,6 +132,10 @@ class Prepared:
         self.passage_span: dict[int, tuple[int, int]] = {}
         self.file_bm25: BM25[str] = BM25()
         self.path_bm25: BM25[str] = BM25()  # path components only: file names say what it is
+        # Latent semantic vectors of the files (see :mod:`latent`), built by the first sync and
+        # kept current by folding in the files changed since.
+        self.latent: LatentIndex | None = None
+        self._latent_changed: set[str] = set()
         self.file_tokens: dict[str, int] = {}
         self.line_prefix: dict[str, list[int]] = {}  # per file: running token count by line
         self.by_key: dict[DefKey, Definition] = {}
@@ -193,10 +198,24 @@ class Prepared:
         self.files = files
         for bm in (self.passage_bm25, self.file_bm25, self.path_bm25):
             bm.settle()
+        self._sync_latent()
         self._relink(index)
         self.generation = generation if isinstance(generation, int) else None
 
+    def _sync_latent(self) -> None:
+        latent = self.latent
+        if latent is None or latent.stale:
+            self.latent = LatentIndex(self.file_bm25.postings, self.file_bm25.idf, self.file_tokens)
+        else:
+            for path in sorted(self._latent_changed):
+                if path in self.file_tokens:
+                    latent.fold_in(path, self.file_bm25.doc_weights(path))
+                else:
+                    latent.drop(path)
+        self._latent_changed.clear()
+
     def _add_file(self, path: str, fs: FileSymbols | None, text: str, key: tuple[str, int, str]) -> None:
+        self._latent_changed.add(path)
         rows = _FileRows(key)
         self._rows[path] = rows
         self.texts[path] = text
@@ -251,6 +270,7 @@ class Prepared:
                     passage(ptoks + toks, None, (a, b))
 
     def _remove_file(self, path: str) -> None:
+        self._latent_changed.add(path)
         rows = self._rows.pop(path)
         for i in rows.def_ids:
             d = self.defs.pop(i)

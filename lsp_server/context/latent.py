@@ -1,0 +1,176 @@
+"""Latent semantic indexing over whole files: words that travel together in this project.
+
+BM25 only credits a file for the request's own words. A truncated SVD of the project's
+file-term matrix (Deerwester et al., 1990) puts words that occur in the same files near each
+other, so a request about "exit codes" also reaches the file that says ``ExitCode`` and
+``process::exit`` near "error" and "status", with no model weights to download: the project
+is its own corpus. It is one more ranked list in the fusion, weaker than BM25 on its own.
+
+The SVD is randomized (Halko, Martinsson and Tropp, 2011) and runs on the BM25 postings as
+a sparse matrix in chunks, so memory stays O((files + terms) x rank). A file that changes
+after the SVD is folded in (projected onto the existing term vectors) instead of redoing
+it; the SVD is redone when folded-in files become a large share of the project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+RANK = 100  # dimensions kept
+OVERSAMPLE = 10
+POWER_ITERATIONS = 2
+MIN_FILES = 40  # below this, words barely co-occur: the list would be noise
+MAX_DF_SHARE = 0.5  # words in more than this share of files carry no topic
+CHUNK = 4096  # matrix entries handled at once (memory: CHUNK x rank floats)
+REFIT_SHARE = 0.2  # redo the SVD once this share of files was folded in since the last one
+TOP = 200  # files returned per query
+
+Matrix = npt.NDArray[np.float64]
+
+
+class LatentIndex:
+    """File and term vectors of one project; :meth:`scores` compares a query with files."""
+
+    def __init__(self, postings: Mapping[str, Mapping[str, float]], idf: Callable[[str], float],
+                 files: Iterable[str], seed: int = 0) -> None:
+        self.files = sorted(files)
+        n = len(self.files)
+        row_of = {p: i for i, p in enumerate(self.files)}
+        terms = sorted(t for t, post in postings.items() if 2 <= len(post) <= MAX_DF_SHARE * n)
+        self.term_ids = {t: j for j, t in enumerate(terms)}
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        for t, j in self.term_ids.items():
+            w = idf(t)
+            for p, tf in postings[t].items():
+                i = row_of.get(p)
+                if i is not None:
+                    rows.append(i)
+                    cols.append(j)
+                    vals.append(tf * w)
+        self._rows = np.asarray(rows, dtype=np.int64)
+        self._cols = np.asarray(cols, dtype=np.int64)
+        self._vals = np.asarray(vals, dtype=np.float32)
+        self._by_row = np.argsort(self._rows, kind="stable")
+        self._by_col = np.argsort(self._cols, kind="stable")
+        self.shape = (n, len(terms))
+        k = min(RANK, n - 1, len(terms) - 1)
+        self.rank = max(k, 0)
+        self.folded = 0
+        if self.rank < 2 or n < MIN_FILES:
+            self.rank = 0
+            self.term_vectors: Matrix = np.zeros((len(terms), 0))
+            self.doc_vectors: Matrix = np.zeros((n, 0))
+            self.singular_values: Matrix = np.zeros(0)
+            self.row_of = row_of
+            return
+        u, s, vt = self._svd(np.random.default_rng(seed))
+        # A document is u * s; a query folds in as q · V (the same as a document's own x · V).
+        self.term_vectors = vt.T
+        self.doc_vectors = _normalized(u * s)
+        self.singular_values = s
+        self.row_of = row_of
+        del self._rows, self._cols, self._vals, self._by_row, self._by_col  # only the SVD needs them
+
+    # --- sparse products over the postings, in chunks ---------------------------------------
+
+    def _x_times(self, m: Matrix) -> Matrix:
+        """X @ m for the (files x terms) matrix held as coordinates."""
+        return _product(self._by_row, self._rows, self._cols, self._vals, m, self.shape[0])
+
+    def _xt_times(self, m: Matrix) -> Matrix:
+        """X.T @ m."""
+        return _product(self._by_col, self._cols, self._rows, self._vals, m, self.shape[1])
+
+    def _svd(self, rng: np.random.Generator) -> tuple[Matrix, Matrix, Matrix]:
+        width = min(self.rank + OVERSAMPLE, min(self.shape))
+        y = self._x_times(rng.standard_normal((self.shape[1], width)))
+        q, _ = np.linalg.qr(y)
+        for _ in range(POWER_ITERATIONS):
+            z, _ = np.linalg.qr(self._xt_times(q))
+            q, _ = np.linalg.qr(self._x_times(z))
+        b = self._xt_times(q).T  # (width x terms) = Q.T @ X
+        ub, s, vt = np.linalg.svd(b, full_matrices=False)
+        u = q @ ub
+        return u[:, : self.rank], s[: self.rank], vt[: self.rank]
+
+    # --- use --------------------------------------------------------------------------------
+
+    def fold_in(self, path: str, weights: Mapping[str, float]) -> None:
+        """Place a new or changed file by its term weights, without redoing the SVD."""
+        vec = self._project(weights)
+        i = self.row_of.get(path)
+        if i is None:
+            self.row_of[path] = len(self.files)
+            self.files.append(path)
+            self.doc_vectors = np.vstack([self.doc_vectors, vec[None, :]])
+        else:
+            self.doc_vectors[i] = vec
+        self.folded += 1
+
+    def drop(self, path: str) -> None:
+        """Forget a removed file (its row stays, zeroed, until the next SVD)."""
+        i = self.row_of.pop(path, None)
+        if i is not None:
+            self.doc_vectors[i] = 0.0
+            self.folded += 1
+
+    @property
+    def stale(self) -> bool:
+        return self.folded > REFIT_SHARE * max(1, len(self.row_of))
+
+    def _project(self, weights: Mapping[str, float]) -> npt.NDArray[np.float64]:
+        get = self.term_ids.get
+        pairs = [(j, w) for t, w in weights.items() if (j := get(t)) is not None]
+        if not pairs or self.rank == 0:
+            return np.zeros(self.rank)
+        idx = np.fromiter((j for j, _ in pairs), dtype=np.int64, count=len(pairs))
+        ws = np.fromiter((w for _, w in pairs), dtype=np.float64, count=len(pairs))
+        vec: npt.NDArray[np.float64] = ws @ self.term_vectors[idx]
+        norm = float(np.linalg.norm(vec))
+        return vec / norm if norm > 0 else vec
+
+    def scores(self, query: Iterable[str]) -> dict[str, float]:
+        """Cosine of the query with each file in the latent space: the best :data:`TOP`.
+
+        The query's words count as often as they occur: their rarity is already in the term
+        vectors, which come from idf-weighted columns."""
+        if self.rank == 0:
+            return {}
+        weights: dict[str, float] = {}
+        for t in query:
+            if t in self.term_ids:
+                weights[t] = weights.get(t, 0.0) + 1.0
+        q = self._project(weights)
+        if not q.any():
+            return {}
+        sim = self.doc_vectors @ q
+        best = np.argsort(-sim)[:TOP]
+        by_row = {i: p for p, i in self.row_of.items()}
+        return {by_row[int(i)]: float(sim[i]) for i in best if sim[i] > 0 and int(i) in by_row}
+
+
+def _product(order: npt.NDArray[np.int64], out_idx: npt.NDArray[np.int64], in_idx: npt.NDArray[np.int64],
+             vals: npt.NDArray[np.float32], m: Matrix, n_out: int) -> Matrix:
+    """Sum of ``vals * m[in_idx]`` into rows ``out_idx``, visiting entries in ``order`` (sorted
+    by ``out_idx``) a chunk at a time, with one segment sum per chunk."""
+    m = m.astype(np.float32)
+    out = np.zeros((n_out, m.shape[1]), dtype=np.float32)
+    for a in range(0, len(order), CHUNK):
+        sel = order[a : a + CHUNK]
+        dst = out_idx[sel]
+        contrib = vals[sel, None] * m[in_idx[sel]]
+        starts = np.flatnonzero(np.r_[True, dst[1:] != dst[:-1]])
+        out[dst[starts]] += np.add.reduceat(contrib, starts, axis=0)
+    return out.astype(np.float64)
+
+
+def _normalized(m: Matrix) -> Matrix:
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    out: Matrix = m / norms
+    return out
