@@ -5,7 +5,8 @@ is materialized at ``base_commit`` (from bare mirrors, cached in a scratch dir),
 ``ProjectIndex``, and ranked twice in the same run on the same tree:
 
 * **method** — :func:`lsp_server.context.ranking.rank` (mentions + BM25 over definitions and
-  files + personalized PageRank), and the context :func:`build_context` builds at a budget;
+  files + personalized PageRank + latent semantic similarity), and the context
+  :func:`build_context` builds at a budget;
 * **baseline** — whole-file BM25 (path + text, issue as the query), as in the SWE-bench paper.
 
 Printed: Acc@1/3/5 (every gold file in the top k), gold-file recall within 13k/27k/50k tokens
