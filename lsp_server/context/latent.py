@@ -14,6 +14,7 @@ it; the SVD is redone when folded-in files become a large share of the project.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
@@ -24,6 +25,7 @@ OVERSAMPLE = 10
 POWER_ITERATIONS = 2
 MIN_FILES = 40  # below this, words barely co-occur: the list would be noise
 MAX_DF_SHARE = 0.5  # words in more than this share of files carry no topic
+MAX_TERMS = 20000  # the most widespread of the rest: bounds memory and time on huge projects
 CHUNK = 4096  # matrix entries handled at once (memory: CHUNK x rank floats)
 REFIT_SHARE = 0.2  # redo the SVD once this share of files was folded in since the last one
 TOP = 200  # files returned per query
@@ -39,11 +41,15 @@ class LatentIndex:
         self.files = sorted(files)
         n = len(self.files)
         row_of = {p: i for i, p in enumerate(self.files)}
-        terms = sorted(t for t, post in postings.items() if 2 <= len(post) <= MAX_DF_SHARE * n)
+        kept = [(len(post), t) for t, post in postings.items() if 2 <= len(post) <= MAX_DF_SHARE * n]
+        if len(kept) > MAX_TERMS:
+            kept = sorted(kept, key=lambda x: (-x[0], x[1]))[:MAX_TERMS]
+        terms = sorted(t for _df, t in kept)
         self.term_ids = {t: j for j, t in enumerate(terms)}
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[float] = []
+        # compact typed arrays while collecting: a list of Python numbers costs ~8x the memory
+        rows = array("i")
+        cols = array("i")
+        vals = array("f")
         for t, j in self.term_ids.items():
             w = idf(t)
             for p, tf in postings[t].items():
@@ -52,9 +58,10 @@ class LatentIndex:
                     rows.append(i)
                     cols.append(j)
                     vals.append(tf * w)
-        self._rows = np.asarray(rows, dtype=np.int64)
-        self._cols = np.asarray(cols, dtype=np.int64)
-        self._vals = np.asarray(vals, dtype=np.float32)
+        self._rows = np.frombuffer(rows, dtype=np.int32).copy()
+        self._cols = np.frombuffer(cols, dtype=np.int32).copy()
+        self._vals = np.frombuffer(vals, dtype=np.float32).copy()
+        del rows, cols, vals
         self._by_row = np.argsort(self._rows, kind="stable")
         self._by_col = np.argsort(self._cols, kind="stable")
         self.shape = (n, len(terms))
@@ -154,7 +161,7 @@ class LatentIndex:
         return {by_row[int(i)]: float(sim[i]) for i in best if sim[i] > 0 and int(i) in by_row}
 
 
-def _product(order: npt.NDArray[np.int64], out_idx: npt.NDArray[np.int64], in_idx: npt.NDArray[np.int64],
+def _product(order: npt.NDArray[np.int64], out_idx: npt.NDArray[np.int32], in_idx: npt.NDArray[np.int32],
              vals: npt.NDArray[np.float32], m: Matrix, n_out: int) -> Matrix:
     """Sum of ``vals * m[in_idx]`` into rows ``out_idx``, visiting entries in ``order`` (sorted
     by ``out_idx``) a chunk at a time, with one segment sum per chunk."""

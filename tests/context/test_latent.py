@@ -107,3 +107,12 @@ def test_the_tables_fold_in_edits_and_ranking_names_the_reason(tmp_path: Path) -
         assert prep.latent is built and built.folded == 1
         assert "src/new_colors.rs" in prep.latent.scores(["palette", "theme"])
     index.close()
+
+
+def test_a_huge_vocabulary_is_capped_at_its_most_widespread_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(latent_module, "MAX_TERMS", 10)
+    docs = corpus()
+    li, bm = latent_of(docs)
+    assert len(li.term_ids) == 10
+    df = {t: len(bm.postings[t]) for t in bm.postings if 2 <= len(bm.postings[t]) <= len(docs) / 2}
+    assert min(df[t] for t in li.term_ids) >= max(d for t, d in df.items() if t not in li.term_ids)
