@@ -12,9 +12,9 @@ Editor buffers override the disk: ``update_document`` (subscribed to
 tree and re-extracts the edited items of that one file; nothing is written to SQLite for a
 buffer (the store mirrors the disk, so a restart never sees unsaved text). When a keystroke
 breaks the parse across much of the file (an unclosed bracket), the last good symbols are kept,
-shifted, and re-extracted once the parse heals or before the next query reads them. Derived tables (module prefixes,
-import targets, name maps, symbol edges) are rebuilt lazily and only as far as a change
-requires.
+shifted, and re-extracted once the parse heals or before the next query reads them. Derived
+tables (module prefixes, import targets, name maps, symbol edges) are rebuilt lazily and only
+as far as a change requires.
 """
 
 from __future__ import annotations

@@ -226,20 +226,24 @@ def _type(docs: Documents, path: Path, line: int, col: int, text: str, version: 
     return version
 
 
+def _open_buffer(tree: Path, tmp_path: Path, rel: str) -> tuple[Documents, ProjectIndex]:
+    docs = Documents()
+    idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    idx.refresh()
+    docs.open(tree / rel, (tree / rel).read_text(), 1)
+    return docs, idx
+
+
 def test_unbalanced_keystrokes_keep_old_symbols_until_the_parse_heals(
     tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(index_module, "DEFER_REGION_BYTES", 0)  # these files are small
-    docs = Documents()
-    idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
-    idx.refresh()
     rel = "src/lib.rs"
+    docs, idx = _open_buffer(tree, tmp_path, rel)
     path = tree / rel
     text = path.read_text()
-    docs.open(path, text, 1)
     body = text.split("\n").index("pub fn largest(shapes: &[Box<dyn Shape>]) -> Option<&dyn Shape> {") + 1
-    version = 1
-    version = _type(docs, path, body, 0, "    let probe = compute(alpha, beta.len()", version)
+    version = _type(docs, path, body, 0, "    let probe = compute(alpha, beta.len()", 1)
     assert idx._live[rel].pending is not None  # the open parenthesis broke the parse: the old symbols were kept, shifted
     version = _type(docs, path, body, len("    let probe = compute(alpha, beta.len()"), ");\n", version)
     live = idx._live[rel]
@@ -253,16 +257,13 @@ def test_unbalanced_keystrokes_keep_old_symbols_until_the_parse_heals(
 
 def test_a_read_sees_what_a_broken_buffer_holds_now(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index_module, "DEFER_REGION_BYTES", 0)
-    docs = Documents()
-    idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
-    idx.refresh()
     rel = "src/lib.rs"
+    docs, idx = _open_buffer(tree, tmp_path, rel)
     path = tree / rel
     text = path.read_text()
-    docs.open(path, text, 1)
     end = len(text.split("\n")) - 1  # the empty line after the final newline
     version = _type(docs, path, end, 0, "fn tail() { helper(\n", 1)  # left unclosed
-    version = _type(docs, path, end, 0, "pub fn freshly_typed() -> u32 { 1 }\n", version)
+    _type(docs, path, end, 0, "pub fn freshly_typed() -> u32 { 1 }\n", version)
     live = idx._live[rel]
     assert live.pending is not None
     assert "freshly_typed" not in [d[0] for d in live.positioned.definitions]  # kept, shifted
