@@ -169,3 +169,30 @@ def test_snippets_spread_over_files_before_the_first_files_long_tail() -> None:
         sel.per_file[unit.path] = sel.per_file.get(unit.path, 0) + 100  # each takes a half-life
     # a.rs 1.0, then a.rs 0.9 is worth 0.45 < b.rs 0.6
     assert order == [("a.rs", 1.0), ("b.rs", 0.6), ("a.rs", 0.9), ("a.rs", 0.8)]
+
+
+def test_blank_lines_between_two_snippets_are_sent_instead_of_an_elision(project: MemoryIndex) -> None:
+    req = ContextRequest(text="compute_invoice_total returns the wrong amount")
+    res = build_context(project, req, budget_tokens=2000, settings=Settings(), for_cloud=False)
+    billing = res.files[0]
+    # compute_invoice_total (1-14) and apply_discount (16-22) are both whole: the blank line
+    # 15 between them joins them into one range, and no "⋮" stands between them.
+    assert (1, 22) in billing.ranges
+    block = res.volatile.split("## app/billing.py\n", 1)[1].split("\n## ", 1)[0]
+    assert "return apply_discount(value_0)\n\ndef apply_discount(factor):" in block
+
+
+def test_bridge_widens_only_over_blank_lines_up_to_a_taken_range() -> None:
+    from types import SimpleNamespace
+
+    from lsp_server.context.builder import _Selection
+
+    text = "fn a() {}\n\n\nfn b() {}\nlet x = 1;\n\nfn c() {}\n\nfn d() {}"
+    prep = SimpleNamespace(texts={"m.rs": text}, line_prefix={})
+    sel = _Selection(prep, 1000)  # type: ignore[arg-type]
+    sel.ranges["m.rs"] = [(1, 1)]
+    assert sel._bridge("m.rs", 4, 4) == (2, 4)  # two blank lines back to fn a
+    assert sel._bridge("m.rs", 7, 7) == (7, 7)  # "let x = 1;" is code: no bridge back
+    sel.ranges["m.rs"] = [(1, 1), (9, 9)]
+    assert sel._bridge("m.rs", 7, 7) == (7, 8)  # forward over line 8 to fn d
+    assert sel._bridge("m.rs", 5, 5) == (5, 5)  # line 6 is blank but line 7 is not taken
