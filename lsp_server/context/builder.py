@@ -65,8 +65,9 @@ MAX_MISSES = 64
 # A snippet's value halves for every this share of the budget already taken from its file,
 # so the best snippets of the next files come before the long tail of the first file.
 FILE_HALF_SHARE = 0.15
-# A file's weight is 1 / (1 + its rank) to this power: how fast the chance that a fix
-# touches the file falls off down the ranking (measured on the bench sets: about that fast).
+# A file's weight is 1 / (1 + its rank) to this power: how fast the chance that a fix touches
+# the file falls off down the ranking. Measured on the four bench sets (dev and held-out, Rust
+# and Python), that chance falls off as (1 + rank) ** -1.1 to -1.6.
 FILE_WEIGHT_POWER = 1.5
 
 
