@@ -6,7 +6,8 @@ For each tree it prints the median wall time of ``ctags -R`` and of our cold ind
 state dir), warm restart (unchanged tree: open the store + stat walk) and the ratios between
 them; the p50/p95 of a ``didChange`` on a 5,000-line buffer (one keystroke-sized edit, index
 update only, and with the documents overlay), and of the first read of that buffer's symbols
-after each typed statement (it re-extracts a buffer whose symbols a broken parse left shifted);
+after each typed statement (it re-parses and re-extracts a buffer whose symbols a broken or
+unfinished parse left shifted);
 and the peak RSS of a cold index (the parent
 process plus its worker processes, each measured in a fresh process).
 

@@ -11,8 +11,9 @@ Editor buffers override the disk: ``update_document`` (subscribed to
 :class:`~lsp_server.context.documents.Documents`) re-parses incrementally from the previous
 tree and re-extracts the edited items of that one file; nothing is written to SQLite for a
 buffer (the store mirrors the disk, so a restart never sees unsaved text). When a keystroke
-breaks the parse across much of the file (an unclosed bracket), the last good symbols are kept,
-shifted, and re-extracted once the parse heals or before the next query reads them. Derived
+breaks the parse across much of the file (an unclosed bracket), or its re-parse runs past
+``KEYSTROKE_PARSE_SECONDS``, the last good symbols are kept, shifted, and re-extracted once the
+parse heals or before the next query reads them. Derived
 tables (module prefixes, import targets, name maps, symbol edges) are rebuilt lazily and only
 as far as a change requires.
 """
@@ -61,6 +62,7 @@ from lsp_server.context.tags import (
     from_row,
     parse_claimed,
     parse_path,
+    parse_within,
     parse_worker,
     parser_for,
     shift,
@@ -79,6 +81,11 @@ PARALLEL_MIN_FILES = 24  # fewer changed files than this are parsed in-process
 PARALLEL_MIN_BYTES = 256 * 1024
 MACRO_TREES_MAX = 512  # macro body trees an open buffer keeps between edits
 DEFER_REGION_BYTES = 32 * 1024  # a broken parse re-nesting more than this defers re-extraction
+# A keystroke's incremental parse may take this long. Past it (error recovery after a bracket
+# typed before its partner can re-parse much of a large file: tens of milliseconds) the parse
+# stops; the buffer keeps its last good symbols, shifted, and the edited old tree, which the
+# next keystroke parses from again and a read parses in full (see :meth:`_settle`).
+KEYSTROKE_PARSE_SECONDS = 0.003
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,9 @@ class _Live:
     # the byte ranges edited since, and the tree that extraction came from, edited along.
     pending: list[tuple[int, int]] | None = None
     good: Tree | None = None
+    # ``tree`` is edited to match ``source`` but not re-parsed: a keystroke's parse ran out
+    # of time (``KEYSTROKE_PARSE_SECONDS``); set only while ``pending`` is
+    stale: bool = False
     _extracted: Extracted | None = None
     _hash: str | None = None
 
@@ -422,6 +432,7 @@ class ProjectIndex:
             positioned: Positioned | None = None
             pending: list[tuple[int, int]] | None = None
             good: Tree | None = None
+            stale = False
             if old is not None and change.edits:
                 tree = old.tree
                 base = old.good
@@ -444,32 +455,36 @@ class ProjectIndex:
                                b + delta if b >= e.old_end_byte else max(min(b, e.start_byte), e.new_end_byte))
                               for a, b in ranges]
                     ranges.append((e.start_byte, e.new_end_byte))
-                new_tree = parser.parse(data, tree)
-                # compare with the tree the kept symbols came from, so that closing the bracket
-                # that broke the parse re-reads only what was typed in between
-                base = base if base is not None else tree
-                ranges.extend((r.start_byte, r.end_byte) for r in base.changed_ranges(new_tree))
-                region = edited_region(new_tree, ranges)
-                if region[1] - region[0] > DEFER_REGION_BYTES and new_tree.root_node.has_error:
-                    positioned = None  # half-typed code re-nested much of the file: defer, below
+                new_tree = parse_within(parser, data, tree, KEYSTROKE_PARSE_SECONDS)
+                if new_tree is None:
+                    # Out of time: error recovery is re-parsing much of the file. Keep the
+                    # edited tree (and the good one, if that is another) to parse from later.
+                    stale = True
                 else:
-                    # bodies outside the region stay valid: keep them (bounded, reset on a full pass)
-                    macros = dict(old.macros) if len(old.macros) < MACRO_TREES_MAX else {}
-                    positioned = splice(pos, extract_positioned(spec, new_tree, data, region, old.macros,
-                                                                macros), region)
+                    # compare with the tree the kept symbols came from, so that closing the
+                    # bracket that broke the parse re-reads only what was typed in between
+                    base = base if base is not None else tree
+                    ranges.extend((r.start_byte, r.end_byte) for r in base.changed_ranges(new_tree))
+                    region = edited_region(new_tree, ranges)
+                    # half-typed code that re-nested much of the file: defer, below
+                    if region[1] - region[0] <= DEFER_REGION_BYTES or not new_tree.root_node.has_error:
+                        # bodies outside the region stay valid: keep them (bounded, reset on a full pass)
+                        macros = dict(old.macros) if len(old.macros) < MACRO_TREES_MAX else {}
+                        positioned = splice(pos, extract_positioned(spec, new_tree, data, region, old.macros,
+                                                                    macros), region)
+                    tree = new_tree
                 if positioned is None:
                     # An unclosed bracket makes error recovery re-nest the code after it, and
-                    # re-extracting all of that on each keystroke costs tens of milliseconds for
-                    # symbols of half-typed code: keep the last good ones, shifted, until the
-                    # parse heals or something reads this file (see :meth:`_settle`).
+                    # re-parsing and re-extracting all of that on each keystroke costs tens of
+                    # milliseconds for symbols of half-typed code: keep the last good ones,
+                    # shifted, until the parse heals or something reads this file (:meth:`_settle`).
                     positioned, pending, good, macros = pos, ranges, base, old.macros
-                tree = new_tree
             else:
                 tree = parser.parse(data)
             if positioned is None:
                 macros = {}
                 positioned = extract_positioned(spec, tree, data, None, old.macros if old else None, macros)
-            self._live[rel] = _Live(tree, data, positioned, change.version, macros, pending, good)
+            self._live[rel] = _Live(tree, data, positioned, change.version, macros, pending, good, stale)
             if pending is None:
                 self._unsettled.discard(rel)
             else:
@@ -500,6 +515,9 @@ class ProjectIndex:
             spec = language_for(rel)
             if live is None or live.pending is None or spec is None:
                 continue
+            if live.stale:
+                live.tree = parser_for(spec).parse(live.source, live.tree)
+                live.stale = False
             before = live.positioned
             macros: MacroTrees = {}
             live.positioned = extract_positioned(spec, live.tree, live.source, None, live.macros, macros)

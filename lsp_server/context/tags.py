@@ -17,6 +17,8 @@ import marshal
 import mmap
 import operator
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -701,15 +703,46 @@ def unpack_imports(blob: bytes) -> list[RawImport]:
     return imports
 
 
-_PARSERS: dict[str, Any] = {}
+class _Parsers(threading.local):
+    """A tree-sitter parser holds the state of the parse it runs: one per language per thread
+    (a refresh on a worker thread and a keystroke on the event loop never share one), reused
+    across files (parse workers reuse theirs for every file they claim)."""
+
+    def __init__(self) -> None:
+        self.by_language: dict[str, Any] = {}
+
+
+_PARSERS = _Parsers()
 
 
 def parser_for(spec: LanguageSpec) -> Any:
-    """One parser per language per process (workers reuse theirs across files)."""
-    parser = _PARSERS.get(spec.name)
+    """This thread's parser for ``spec``."""
+    parser = _PARSERS.by_language.get(spec.name)
     if parser is None:
-        parser = _PARSERS[spec.name] = spec.parser()
+        parser = _PARSERS.by_language[spec.name] = spec.parser()
     return parser
+
+
+PARSE_CHUNK = 4096
+
+
+def parse_within(parser: Any, data: bytes, old: Tree, seconds: float) -> Tree | None:
+    """Re-parse ``data`` incrementally from ``old`` (edited to match), giving up after
+    ``seconds``: None then, with the parser reset for its next use."""
+    deadline = time.perf_counter() + seconds
+
+    def read(byte: int, _point: Any) -> bytes:
+        return data[byte : byte + PARSE_CHUNK]
+
+    def halt(_offset: int, _has_error: bool) -> bool:
+        return time.perf_counter() > deadline
+
+    try:
+        tree: Tree = parser.parse(read, old_tree=old, progress_callback=halt)
+    except ValueError:  # "Parsing failed": halted
+        parser.reset()
+        return None
+    return tree
 
 
 def parse_source(spec: LanguageSpec, data: bytes) -> tuple[Tree, Extracted]:

@@ -16,6 +16,13 @@ from lsp_server.context.tags import extract_positioned, parser_for
 from lsp_server.text import Position, Span
 
 
+@pytest.fixture(autouse=True)
+def unhurried_keystrokes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keystroke parses never run out of time here unless a test says so: what these tests
+    see must not depend on how busy the machine is."""
+    monkeypatch.setattr(index_module, "KEYSTROKE_PARSE_SECONDS", 60.0)
+
+
 @pytest.fixture
 def tree(tmp_path: Path, rust_example: Path, python_example: Path) -> Path:
     root = tmp_path / "ws"
@@ -39,12 +46,21 @@ SNIPPETS = ["x", " ", "\n", "fn q() {}\n", "}", "{", "(", ";", "let v = 1;", "mo
     ("src/lib.rs", "rust", 1), ("src/shapes/mod.rs", "rust", 2), ("src/units.rs", "rust", 3),
     ("inventory/models.py", "python", 4), ("inventory/pricing.py", "python", 5),
 ])
-@pytest.mark.parametrize("defer_bytes", [index_module.DEFER_REGION_BYTES, 0])
+@pytest.mark.parametrize(("defer_bytes", "halts"), [
+    (index_module.DEFER_REGION_BYTES, False),
+    (0, False),  # every edit that leaves a syntax error keeps the old symbols until read or healed
+    (index_module.DEFER_REGION_BYTES, True),  # half the keystroke parses run out of time
+])
 def test_random_edits_match_a_full_reparse(
-    tree: Path, tmp_path: Path, rel: str, lang: str, seed: int, defer_bytes: int, monkeypatch: pytest.MonkeyPatch,
+    tree: Path, tmp_path: Path, rel: str, lang: str, seed: int, defer_bytes: int, halts: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # with 0, every edit that leaves a syntax error keeps the old symbols until read or healed
     monkeypatch.setattr(index_module, "DEFER_REGION_BYTES", defer_bytes)
+    if halts:
+        coin = random.Random(seed + 100)
+        real = index_module.parse_within
+        monkeypatch.setattr(index_module, "parse_within",
+                            lambda *a: None if coin.random() < 0.5 else real(*a))
     docs = Documents()
     idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
     idx.refresh()
@@ -275,3 +291,57 @@ def test_a_read_sees_what_a_broken_buffer_holds_now(tree: Path, tmp_path: Path, 
     assert [d.name for d in fs.definitions] == [d[0] for d in whole.definitions]
     assert [d.path for d in idx.definitions_named("freshly_typed")] == [rel]
     idx.close()
+
+
+def test_a_keystroke_parse_that_runs_out_of_time_is_finished_by_the_next_one_or_a_read(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rel = "src/lib.rs"
+    docs, idx = _open_buffer(tree, tmp_path, rel)
+    path = tree / rel
+    lines = path.read_text().split("\n")
+    body = lines.index("pub fn largest(shapes: &[Box<dyn Shape>]) -> Option<&dyn Shape> {") + 1
+    monkeypatch.setattr(index_module, "KEYSTROKE_PARSE_SECONDS", -1.0)
+    calls: list[bool] = []
+    real = index_module.parse_within
+    monkeypatch.setattr(index_module, "parse_within", lambda *a: calls.append(True) or None)
+    version = _type(docs, path, body, 0, "    let tally = count(", 1)
+    live = idx._live[rel]
+    assert len(calls) == len("    let tally = count(") and live.stale and live.pending is not None
+    assert not any(r[1] == "count" for r in live.positioned.refs)  # the old symbols, shifted
+    # the next keystroke parses from the edited tree again; this time it finishes
+    monkeypatch.setattr(index_module, "parse_within", real)
+    monkeypatch.setattr(index_module, "KEYSTROKE_PARSE_SECONDS", 60.0)
+    version = _type(docs, path, body, len("    let tally = count("), ");\n", version)
+    live = idx._live[rel]
+    assert not live.stale and live.pending is None and not live.tree.root_node.has_error
+    got = live.positioned
+    assert (got.definitions, got.refs, got.imports) == full_extraction("rust", docs.text(path) or "")
+    assert any(r[1] == "count" for r in got.refs)
+    # out of time again, then read: the read parses in full and sees the buffer as it is
+    monkeypatch.setattr(index_module, "parse_within", lambda *a: None)
+    _type(docs, path, body, 0, "    helper_call();\n", version)
+    assert idx._live[rel].stale
+    fs = idx.file(rel)
+    live = idx._live[rel]
+    assert fs is not None and not live.stale and live.pending is None
+    assert (live.positioned.definitions, live.positioned.refs, live.positioned.imports) == full_extraction(
+        "rust", docs.text(path) or "")
+    assert any(r.name == "helper_call" for r in fs.references)
+    idx.close()
+
+
+def test_parse_within_stops_at_its_deadline_and_leaves_the_parser_usable() -> None:
+    from lsp_server.context.tags import parse_within
+
+    spec = LANGUAGES["rust"]
+    parser = spec.parser()
+    data = "".join(f"fn f{i}(x: u32) -> u32 {{ let y = x + {i}; y * 2 }}\n" for i in range(20000)).encode()
+    old = parser.parse(data)
+    edited = b"fn g(" + data  # an unclosed parenthesis before everything: error recovery
+    old.edit(start_byte=0, old_end_byte=0, new_end_byte=5, start_point=(0, 0), old_end_point=(0, 0),
+             new_end_point=(0, 5))
+    assert parse_within(parser, edited, old, -1.0) is None
+    tree = parse_within(parser, edited, old, 60.0)
+    assert tree is not None and tree.root_node.end_byte == len(edited)
+    assert parser.parse(data).root_node.end_byte == len(data)  # reset: a fresh parse is whole
