@@ -13,9 +13,8 @@ tree and re-extracts the edited items of that one file; nothing is written to SQ
 buffer (the store mirrors the disk, so a restart never sees unsaved text). When a keystroke
 breaks the parse across much of the file (an unclosed bracket), or its re-parse runs past
 ``KEYSTROKE_PARSE_SECONDS``, the last good symbols are kept, shifted, and re-extracted once the
-parse heals or before the next query reads them. Derived
-tables (module prefixes, import targets, name maps, symbol edges) are rebuilt lazily and only
-as far as a change requires.
+parse heals or before the next query reads them. Derived tables (module prefixes, import
+targets, name maps, symbol edges) are rebuilt lazily and only as far as a change requires.
 """
 
 from __future__ import annotations
@@ -129,7 +128,7 @@ class _Live:
     pending: list[tuple[int, int]] | None = None
     good: Tree | None = None
     # ``tree`` is edited to match ``source`` but not re-parsed: a keystroke's parse ran out
-    # of time (``KEYSTROKE_PARSE_SECONDS``); set only while ``pending`` is
+    # of time (``KEYSTROKE_PARSE_SECONDS``). ``pending`` is set then too.
     stale: bool = False
     _extracted: Extracted | None = None
     _hash: str | None = None
