@@ -37,7 +37,7 @@ from tree_sitter import Tree
 from lsp_server.config import Settings
 from lsp_server.context import graph
 from lsp_server.context.documents import DocumentChange, Documents
-from lsp_server.context.languages import LANGUAGES, language_for
+from lsp_server.context.languages import LANGUAGES, LanguageSpec, language_for
 from lsp_server.context.model import Definition, FileSymbols, Import, Reference, SymbolEdge
 from lsp_server.context.resolve_python import PythonResolver
 from lsp_server.context.resolve_rust import RustResolver, read_manifests
@@ -152,6 +152,28 @@ class _Resolution:
     python: PythonResolver
     imports: dict[str, list[Import]]
     edges: dict[str, set[str]]
+
+
+def _spliced(
+    spec: LanguageSpec, pos: Positioned, base: Tree, new_tree: Tree, data: bytes,
+    ranges: list[tuple[int, int]], macro_trees: MacroTrees,
+) -> tuple[Positioned | None, MacroTrees]:
+    """``pos`` (the symbols of ``base``, shifted through the edits since) with the region that
+    changed from ``base`` to ``new_tree`` re-extracted, and the macro bodies parsed on the way.
+
+    ``ranges`` (the byte ranges edited since ``base``) grows by the changed ranges. None when
+    the region must be re-extracted whole, or deferred: half-typed code that re-nested much of
+    the file (more than ``DEFER_REGION_BYTES``, with errors).
+    """
+    # against the tree the kept symbols came from, so that closing the bracket that broke the
+    # parse re-reads only what was typed in between
+    ranges.extend((r.start_byte, r.end_byte) for r in base.changed_ranges(new_tree))
+    region = edited_region(new_tree, ranges)
+    if region[1] - region[0] > DEFER_REGION_BYTES and new_tree.root_node.has_error:
+        return None, macro_trees
+    # bodies outside the region stay valid: keep them (bounded, reset on a full pass)
+    macros = dict(macro_trees) if len(macro_trees) < MACRO_TREES_MAX else {}
+    return splice(pos, extract_positioned(spec, new_tree, data, region, macro_trees, macros), region), macros
 
 
 def _workers() -> int:
@@ -460,17 +482,8 @@ class ProjectIndex:
                     # edited tree (and the good one, if that is another) to parse from later.
                     stale = True
                 else:
-                    # compare with the tree the kept symbols came from, so that closing the
-                    # bracket that broke the parse re-reads only what was typed in between
                     base = base if base is not None else tree
-                    ranges.extend((r.start_byte, r.end_byte) for r in base.changed_ranges(new_tree))
-                    region = edited_region(new_tree, ranges)
-                    # half-typed code that re-nested much of the file: defer, below
-                    if region[1] - region[0] <= DEFER_REGION_BYTES or not new_tree.root_node.has_error:
-                        # bodies outside the region stay valid: keep them (bounded, reset on a full pass)
-                        macros = dict(old.macros) if len(old.macros) < MACRO_TREES_MAX else {}
-                        positioned = splice(pos, extract_positioned(spec, new_tree, data, region, old.macros,
-                                                                    macros), region)
+                    positioned, macros = _spliced(spec, pos, base, new_tree, data, ranges, old.macros)
                     tree = new_tree
                 if positioned is None:
                     # An unclosed bracket makes error recovery re-nest the code after it, and
@@ -514,12 +527,18 @@ class ProjectIndex:
             spec = language_for(rel)
             if live is None or live.pending is None or spec is None:
                 continue
-            if live.stale:
-                live.tree = parser_for(spec).parse(live.source, live.tree)
-                live.stale = False
             before = live.positioned
+            got: Positioned | None = None
             macros: MacroTrees = {}
-            live.positioned = extract_positioned(spec, live.tree, live.source, None, live.macros, macros)
+            if live.stale:  # a keystroke's parse ran out of time: finish it, then splice if it can
+                new_tree = parser_for(spec).parse(live.source, live.tree)
+                base = live.good if live.good is not None else live.tree
+                got, macros = _spliced(spec, before, base, new_tree, live.source, live.pending, live.macros)
+                live.tree, live.stale = new_tree, False
+            if got is None:
+                macros = {}
+                got = extract_positioned(spec, live.tree, live.source, None, live.macros, macros)
+            live.positioned = got
             live.macros, live.pending, live.good, live._extracted = macros, None, None, None
             self._changed(rel, before.definitions, before.imports, live.positioned.definitions,
                           live.positioned.imports)

@@ -318,11 +318,18 @@ def test_a_keystroke_parse_that_runs_out_of_time_is_finished_by_the_next_one_or_
     got = live.positioned
     assert (got.definitions, got.refs, got.imports) == full_extraction("rust", docs.text(path) or "")
     assert any(r[1] == "count" for r in got.refs)
-    # out of time again, then read: the read parses in full and sees the buffer as it is
+    # out of time again, then read: the read finishes the parse and, the code being whole,
+    # re-extracts only the region typed since; it sees the buffer as it is
     monkeypatch.setattr(index_module, "parse_within", lambda *a: None)
     _type(docs, path, body, 0, "    helper_call();\n", version)
     assert idx._live[rel].stale
+    regions: list[object] = []
+    real_extract = index_module.extract_positioned
+    monkeypatch.setattr(index_module, "extract_positioned",
+                        lambda spec, tree, data, region=None, *a: regions.append(region)
+                        or real_extract(spec, tree, data, region, *a))
     fs = idx.file(rel)
+    assert len(regions) == 1 and regions[0] is not None
     live = idx._live[rel]
     assert fs is not None and not live.stale and live.pending is None
     assert (live.positioned.definitions, live.positioned.refs, live.positioned.imports) == full_extraction(
