@@ -50,6 +50,7 @@ SNIPPETS = ["x", " ", "\n", "fn q() {}\n", "}", "{", "(", ";", "let v = 1;", "mo
     (index_module.DEFER_REGION_BYTES, False),
     (0, False),  # every edit that leaves a syntax error keeps the old symbols until read or healed
     (index_module.DEFER_REGION_BYTES, True),  # half the keystroke parses run out of time
+    (0, True),  # both
 ])
 def test_random_edits_match_a_full_reparse(
     tree: Path, tmp_path: Path, rel: str, lang: str, seed: int, defer_bytes: int, halts: bool,
