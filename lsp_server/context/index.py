@@ -83,7 +83,7 @@ DEFER_REGION_BYTES = 32 * 1024  # a broken parse re-nesting more than this defer
 # A keystroke's incremental parse may take this long. Past it (error recovery after a bracket
 # typed before its partner can re-parse much of a large file: tens of milliseconds) the parse
 # stops; the buffer keeps its last good symbols, shifted, and the edited old tree, which the
-# next keystroke parses from again and a read parses in full (see :meth:`_settle`).
+# next keystroke parses from again and a read finishes (see :meth:`_settle`).
 KEYSTROKE_PARSE_SECONDS = 0.003
 
 
