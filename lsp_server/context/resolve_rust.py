@@ -83,6 +83,7 @@ class RustResolver:
         """``files``: Rust files; ``imports``: raw imports per file; ``manifests``: Cargo.toml
         path → its text."""
         self.files = files
+        self._sorted_files = sorted(files)
         self.imports = imports
         self.packages: dict[str, _Package] = {}
         self.crates: list[Crate] = []
@@ -133,15 +134,24 @@ class RustResolver:
             elif isinstance(entry, dict) and isinstance(entry.get("name"), str):
                 bins.append((entry["name"], _join(pdir, "src/bin", entry["name"] + ".rs")))
         bins.append((pkg.name, _join(pdir, "src/main.rs")))
-        for f in sorted(self.files):
-            if posixpath.dirname(f) == _join(pdir, "src/bin"):
+        # Cargo's target auto-discovery, over the files below the package only: a workspace
+        # has a manifest per member, and each would otherwise look at every file.
+        bin_dir = _join(pdir, "src/bin")
+        main_bases = [(base + "/", base.count("/") + 2)
+                      for base in (_join(pdir, kind) for kind in ("tests", "examples", "benches", "src/bin"))]
+        flat_dirs = [_join(pdir, kind) for kind in ("tests", "examples", "benches")]
+        below = pdir + "/" if pdir else ""
+        for f in self._sorted_files:
+            if not f.startswith(below):
+                continue
+            parent = posixpath.dirname(f)
+            if parent == bin_dir:
                 bins.append((posixpath.basename(f)[:-3], f))
-            for kind in ("tests", "examples", "benches", "src/bin"):
-                base = _join(pdir, kind)
-                if f.startswith(base + "/") and f.count("/") == base.count("/") + 2 and f.endswith("/main.rs"):
+            for prefix, depth in main_bases:
+                if f.startswith(prefix) and f.count("/") == depth and f.endswith("/main.rs"):
                     bins.append((f.split("/")[-2], f))
-            for kind in ("tests", "examples", "benches"):
-                if posixpath.dirname(f) == _join(pdir, kind):
+            for flat in flat_dirs:
+                if parent == flat:
                     bins.append((posixpath.basename(f)[:-3], f))
         bins.append(("build_script_build", _join(pdir, "build.rs")))
         seen = {c.root for c in pkg.targets}

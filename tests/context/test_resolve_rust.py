@@ -118,6 +118,51 @@ def test_workspace_member_crates(tmp_path: Path) -> None:
         }
 
 
+def test_auto_discovered_targets_belong_to_their_own_package(tmp_path: Path) -> None:
+    """Cargo's target discovery (src/bin/*.rs, src/bin/x/main.rs, tests/, examples/,
+    benches/): each file is a crate root of the package whose directory holds it, never of
+    the workspace root above it."""
+    root = make(tmp_path / "ws", {
+        "Cargo.toml": '[package]\nname = "top"\n[workspace]\nmembers = ["tool"]\n',
+        "src/lib.rs": "pub fn top() {}\n",
+        "tests/smoke.rs": "mod helper;\n",
+        "tests/helper.rs": "pub fn help() {}\n",
+        "tool/Cargo.toml": '[package]\nname = "tool"\n',
+        "tool/src/main.rs": "mod cli;\n",
+        "tool/src/cli.rs": "pub fn run() {}\n",
+        "tool/src/bin/extra.rs": "mod more;\n",
+        "tool/src/bin/more.rs": "pub fn more() {}\n",
+        "tool/src/bin/multi/main.rs": "mod part;\n",
+        "tool/src/bin/multi/part.rs": "pub fn part() {}\n",
+        "tool/tests/it.rs": "fn t() {}\n",
+        "tool/examples/demo/main.rs": "fn main() {}\n",
+        "tool/examples/plain.rs": "fn main() {}\n",
+        "tool/benches/speed.rs": "fn b() {}\n",
+    })
+    with ProjectIndex.open(root, state_dir=tmp_path / "s") as idx:
+        idx.refresh()
+        prefixes = {p: idx.module_prefix(p) for p in (
+            "src/lib.rs", "tests/smoke.rs", "tests/helper.rs", "tool/src/main.rs", "tool/src/cli.rs",
+            "tool/src/bin/extra.rs", "tool/src/bin/multi/main.rs", "tool/src/bin/multi/part.rs",
+            "tool/tests/it.rs", "tool/examples/demo/main.rs", "tool/examples/plain.rs",
+            "tool/benches/speed.rs",
+        )}
+        assert prefixes == {
+            "src/lib.rs": "crate",
+            "tests/smoke.rs": "smoke",
+            "tests/helper.rs": "helper",  # a root of its own too: Cargo makes every tests/*.rs one
+            "tool/src/main.rs": "tool",
+            "tool/src/cli.rs": "tool::cli",
+            "tool/src/bin/extra.rs": "extra",
+            "tool/src/bin/multi/main.rs": "multi",
+            "tool/src/bin/multi/part.rs": "multi::part",
+            "tool/tests/it.rs": "it",
+            "tool/examples/demo/main.rs": "demo",
+            "tool/examples/plain.rs": "plain",
+            "tool/benches/speed.rs": "speed",
+        }
+
+
 def test_example_crate_graph(rust_example: Path, tmp_path: Path) -> None:
     with ProjectIndex.open(rust_example, state_dir=tmp_path / "s") as idx:
         idx.refresh()
