@@ -49,11 +49,16 @@ def _request_text(args: argparse.Namespace) -> str:
         if args.request:
             raise ConfigError("give the request as text or with --request-file, not both")
         try:
-            return str(args.request_file.read_text(encoding="utf-8", errors="replace"))
+            text = str(args.request_file.read_text(encoding="utf-8", errors="replace"))
         except OSError as exc:
             raise ConfigError(f"--request-file {args.request_file}: {exc.strerror or exc}") from exc
-    if not args.request:
+        if not text.strip():
+            raise ConfigError(f"--request-file {args.request_file}: the request is empty")
+        return text
+    if args.request is None:
         raise ConfigError("no request: give it as text or with --request-file F")
+    if not args.request.strip():
+        raise ConfigError("the request is empty")
     return str(args.request)
 
 
@@ -70,6 +75,18 @@ def _relative(root: Path, file: str | None) -> str | None:
                 return path.as_posix()
             raise ConfigError(f"--file {file}: not inside the project {root}") from exc
     return path.as_posix()
+
+
+def _check_cursor(source: str | None, rel: str, line: int | None) -> None:
+    """A --file the index does not hold is ranked without (said on stderr); a --line past
+    its end is an error, not a cursor silently nowhere."""
+    if source is None:
+        print(f"agentic-optimizer context: --file {rel}: not a source file of the index; "
+              "ranking without it", file=sys.stderr)
+        return
+    lines = source.count("\n") + (0 if source.endswith("\n") or not source else 1)
+    if line is not None and line > max(lines, 1):
+        raise ConfigError(f"--line {line}: {rel} has {lines} line{'s' if lines != 1 else ''}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
 
     index = ProjectIndex.open(root, settings=settings)
     index.refresh()
+    if rel is not None:
+        _check_cursor(index.text(rel) if index.file(rel) is not None else None, rel, args.line)
     semantic = asyncio.run(_request_vector(settings, text)) if settings.context.embeddings else None
     request = ContextRequest(text=text, path=rel, line=args.line,
                              open_paths=(rel,) if rel else (), semantic=semantic)

@@ -181,3 +181,27 @@ def test_innermost_project_frame_of_a_traceback_ranks_first(service: Path, tmp_p
     assert "where the reported error was raised" in handler.reasons
     test = next(f for f in files if f.path == "tests/test_handler.py")
     assert "where the reported error was raised" not in test.reasons
+
+
+def test_context_command_checks_the_request_and_the_cursor(
+    service: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["context", "--project", str(service), "  "]) == 2
+    assert "the request is empty" in capsys.readouterr().err
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n\n")
+    assert main(["context", "--project", str(service), "--request-file", str(blank)]) == 2
+    assert f"--request-file {blank}: the request is empty" in capsys.readouterr().err
+    # svc/codec.py has 7 lines: the cursor may sit on the last, not past it
+    args = ["context", "--project", str(service), "--budget", "400", "--file", "svc/codec.py"]
+    assert main([*args, "--line", "7", "decode the frame"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--line", "8", "decode the frame"]) == 2
+    assert "--line 8: svc/codec.py has 7 lines" in capsys.readouterr().err
+    # a file the index does not hold is named on stderr, and the context is built without it
+    (service / "NOTES.txt").write_text("decode frames faster\n")
+    assert main(["context", "--project", str(service), "--budget", "400", "--file", "NOTES.txt",
+                 "decode the frame"]) == 0
+    captured = capsys.readouterr()
+    assert "--file NOTES.txt: not a source file of the index" in captured.err
+    assert "svc/codec.py" in captured.out
