@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from lsp_server.context.bm25 import BM25
+from lsp_server.context.gc_pause import paused_collection
 from lsp_server.context.latent import LatentIndex
 from lsp_server.context.model import Definition, FileSymbols, SymbolEdge
 from lsp_server.context.pagerank import Graph, personalized_pagerank
@@ -177,6 +178,10 @@ class Prepared:
         generation = getattr(index, "generation", None)
         if isinstance(generation, int) and generation == self.generation:
             return
+        with paused_collection():
+            self._sync(index, generation)
+
+    def _sync(self, index: IndexView, generation: object) -> None:
         files = sorted(index.files())
         present = set(files)
         for path in [p for p in self._rows if p not in present]:
