@@ -7,7 +7,8 @@ compares against. Standard parameters (k1 = 1.2, b = 0.75) and the non-negative 
 Each posting holds the document's precomputed term weight, which depends on the average
 document length. When documents are added or removed (an editor buffer changed), weights
 keep the average they were computed with until it drifts by more than ``REWEIGHT_DRIFT``;
-then every weight is recomputed. Document frequencies and counts are always exact.
+then every weight is recomputed. Document frequencies and counts are always exact. A bulk
+build (the ranking tables' first) defers the weights to its end and weighs each posting once.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class BM25(Generic[K]):
         self._counts: dict[K, Counter[str]] = {}
         self._total = 0
         self._weighted_avg = 0.0  # the average length the stored weights were computed with
+        self._deferred = False  # see :meth:`defer_weights`
         if docs:
             for key, tokens in docs.items():
                 counts = Counter(tokens)
@@ -51,23 +53,35 @@ class BM25(Generic[K]):
     def avg_len(self) -> float:
         return self._total / len(self.lengths) if self.lengths else 0.0
 
-    def _weight(self, tf: int, length: int) -> float:
-        norm = self.k1 * (1.0 - self.b + self.b * length / (self._weighted_avg or 1.0))
-        return tf * (self.k1 + 1.0) / (tf + norm)
+    def _norm(self, length: int) -> float:
+        """The length part of a document's term weights: k1·(1 − b + b·len/avg)."""
+        return self.k1 * (1.0 - self.b + self.b * length / (self._weighted_avg or 1.0))
+
+    def _post(self, postings: dict[str, dict[K, float]], key: K, counts: Counter[str], length: int) -> None:
+        # tf·(k1+1)/(tf+norm) per posting, so a query only multiplies by idf.
+        norm = self._norm(length)
+        k1p1 = self.k1 + 1.0
+        for term, tf in counts.items():
+            slot = postings.get(term)
+            if slot is None:
+                postings[term] = slot = {}
+            slot[key] = tf * k1p1 / (tf + norm)
 
     def reweight(self) -> None:
         """Recompute every weight with the current average length."""
-        # tf·(k1+1)/(tf+k1·(1-b+b·len/avg)) per posting, so a query only multiplies by idf.
+        self._deferred = False
         self._weighted_avg = self.avg_len
         postings: dict[str, dict[K, float]] = {}
+        lengths = self.lengths
         for key, counts in self._counts.items():
-            length = self.lengths[key]
-            for term, tf in counts.items():
-                slot = postings.get(term)
-                if slot is None:
-                    postings[term] = slot = {}
-                slot[key] = self._weight(tf, length)
+            self._post(postings, key, counts, lengths[key])
         self.postings = postings
+
+    def defer_weights(self) -> None:
+        """Until the next :meth:`settle`, :meth:`add` only counts: settle weighs every posting
+        once, with the final average length (a bulk build, which would otherwise weigh each
+        posting twice). Nothing may be scored in between."""
+        self._deferred = True
 
     def add(self, key: K, tokens: Iterable[str]) -> None:
         """Index one document (replacing any document under the same key)."""
@@ -78,13 +92,11 @@ class BM25(Generic[K]):
         self._counts[key] = counts
         self.lengths[key] = length
         self._total += length
+        if self._deferred:
+            return
         if not self._weighted_avg:
             self._weighted_avg = self.avg_len
-        for term, tf in counts.items():
-            slot = self.postings.get(term)
-            if slot is None:
-                self.postings[term] = slot = {}
-            slot[key] = self._weight(tf, length)
+        self._post(self.postings, key, counts, length)
 
     def remove(self, key: K) -> None:
         """Drop one document; unknown keys are ignored."""
@@ -100,7 +112,11 @@ class BM25(Generic[K]):
                     del self.postings[term]
 
     def settle(self) -> None:
-        """Recompute weights if the average length drifted since they were computed."""
+        """Recompute weights if the average length drifted since they were computed (or
+        were deferred)."""
+        if self._deferred:
+            self.reweight()
+            return
         avg = self.avg_len
         if self._weighted_avg and abs(avg - self._weighted_avg) > REWEIGHT_DRIFT * self._weighted_avg:
             self.reweight()

@@ -183,6 +183,9 @@ class Prepared:
 
     def _sync(self, index: IndexView, generation: object) -> None:
         files = sorted(index.files())
+        if not self._rows:  # a first build: every posting is weighed once, at the end
+            for bm in (self.passage_bm25, self.file_bm25, self.path_bm25):
+                bm.defer_weights()
         present = set(files)
         for path in [p for p in self._rows if p not in present]:
             self._remove_file(path)

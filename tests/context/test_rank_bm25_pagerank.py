@@ -32,6 +32,22 @@ def test_bm25_matches_the_formula() -> None:
     assert bm.scores([]) == {}
 
 
+
+def test_bm25_deferred_build_weighs_like_a_whole_build() -> None:
+    docs = {f"d{i}": ["walk", "dir"] * (i + 1) + [f"t{i}", "depth"] for i in range(12)}
+    whole = BM25(docs)
+    deferred: BM25[str] = BM25()
+    deferred.defer_weights()
+    for key, tokens in docs.items():
+        deferred.add(key, tokens)
+    assert deferred.postings == {}  # nothing weighed yet
+    deferred.settle()
+    assert deferred.postings == whole.postings
+    assert deferred.scores(["depth", "walk"]) == whole.scores(["depth", "walk"])
+    # after the settle, a document added is weighed at once, as before
+    deferred.add("late", ["depth", "t3"])
+    assert set(deferred.scores(["depth"])) == set(docs) | {"late"}
+
 def test_pagerank_restarts_at_seeds_and_flows_along_edges() -> None:
     edges = {"a": {"b": 1.0}, "b": {"c": 1.0}, "c": {"a": 1.0}, "x": {"y": 1.0}, "y": {"x": 1.0}}
     rank = personalized_pagerank(edges, {"a": 1.0})
