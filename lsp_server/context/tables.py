@@ -389,7 +389,7 @@ class Prepared:
             graph[b][a] = graph[b].get(a, 0.0) + REVERSE_WEIGHT * w
 
         for src, dsts in file_edges.items():
-            for dst in dsts:
+            for dst in sorted(dsts):  # a set's order varies with the hash seed; float sums must not
                 add(src, dst, IMPORT_WEIGHT)
         for src in sorted(self._edge_rows):
             for dst, w in self._edge_rows[src].pairs.items():

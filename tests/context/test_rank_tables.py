@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,3 +142,38 @@ def test_unchanged_index_is_not_rescanned(tree: Path, tmp_path: Path) -> None:
         kept = {i for i, d in defs.items() if d.path != "src/units.rs"}
         assert kept <= set(after.defs)
     idx.close()
+
+
+PROBE = """
+import sys
+from pathlib import Path
+from lsp_server.context.index import ProjectIndex
+from lsp_server.context.tables import build_tables
+idx = ProjectIndex.open(Path(sys.argv[1]), state_dir=Path(sys.argv[2]))
+idx.refresh()
+prep = build_tables(idx)
+print(repr(sorted(prep.global_rank.items())))
+idx.close()
+"""
+
+
+def test_the_graph_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    """Forty modules importing each other: the walk's weights are float sums, and a set's
+    order (which varies with ``PYTHONHASHSEED``) must not decide the order they are added in."""
+    rng = random.Random(4)
+    pkg = tmp_path / "tree" / "pkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    for i in range(40):
+        others = rng.sample([j for j in range(40) if j != i], 6)
+        body = [f"from pkg.m{j} import f{j}" for j in others]
+        body += [f"def f{i}(x):"] + [f"    x = f{j}(x) + f{j}(x)" for j in others[: rng.randint(1, 6)]]
+        (pkg / f"m{i}.py").write_text("\n".join([*body, "    return x"]) + "\n")
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        proc = subprocess.run(
+            [sys.executable, "-c", PROBE, str(tmp_path / "tree"), str(tmp_path / f"s{seed}")],
+            capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        outputs.add(proc.stdout)
+    assert len(outputs) == 1
