@@ -178,12 +178,13 @@ class Prepared:
         generation = getattr(index, "generation", None)
         if isinstance(generation, int) and generation == self.generation:
             return
-        with paused_collection():
-            self._sync(index, generation)
+        first = not self._rows
+        with paused_collection(collect_after=first):
+            self._sync(index, generation, first)
 
-    def _sync(self, index: IndexView, generation: object) -> None:
+    def _sync(self, index: IndexView, generation: object, first: bool) -> None:
         files = sorted(index.files())
-        if not self._rows:  # a first build: every posting is weighed once, at the end
+        if first:  # a bulk build: every posting is weighed once, at the end
             for bm in (self.passage_bm25, self.file_bm25, self.path_bm25):
                 bm.defer_weights()
         present = set(files)

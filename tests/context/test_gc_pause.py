@@ -52,3 +52,19 @@ def test_tables_are_built_with_the_collector_paused(rust_example: Path, tmp_path
         assert gc.isenabled()
     finally:
         idx.close()
+
+
+def test_a_bulk_pause_ends_with_one_full_collection(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[object, ...]] = []
+
+    def collect(*args: object) -> int:
+        calls.append(args)
+        return 0
+
+    monkeypatch.setattr(gc, "collect", collect)
+    with paused_collection():
+        pass
+    assert calls == []
+    with paused_collection(collect_after=True):
+        assert calls == []
+    assert calls == [()]
