@@ -77,14 +77,13 @@ def _relative(root: Path, file: str | None) -> str | None:
     return path.as_posix()
 
 
-def _check_cursor(source: str | None, rel: str, line: int | None) -> None:
-    """A --file the index does not hold is ranked without (said on stderr); a --line past
-    its end is an error, not a cursor silently nowhere."""
-    if source is None:
+def _check_cursor(lines: int | None, rel: str, line: int | None) -> None:
+    """A --file the index does not hold (``lines`` None) is ranked without, said on stderr;
+    a --line past its end is an error, not a cursor silently nowhere."""
+    if lines is None:
         print(f"agentic-optimizer context: --file {rel}: not a source file of the index; "
               "ranking without it", file=sys.stderr)
         return
-    lines = source.count("\n") + (0 if source.endswith("\n") or not source else 1)
     if line is not None and line > max(lines, 1):
         raise ConfigError(f"--line {line}: {rel} has {lines} line{'s' if lines != 1 else ''}")
 
@@ -109,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     index = ProjectIndex.open(root, settings=settings)
     index.refresh()
     if rel is not None:
-        _check_cursor(index.text(rel) if index.file(rel) is not None else None, rel, args.line)
+        fs = index.file(rel)
+        _check_cursor(fs.lines if fs is not None else None, rel, args.line)
     semantic = asyncio.run(_request_vector(settings, text)) if settings.context.embeddings else None
     request = ContextRequest(text=text, path=rel, line=args.line,
                              open_paths=(rel,) if rel else (), semantic=semantic)

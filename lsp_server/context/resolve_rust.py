@@ -83,7 +83,6 @@ class RustResolver:
         """``files``: Rust files; ``imports``: raw imports per file; ``manifests``: Cargo.toml
         path → its text."""
         self.files = files
-        self._sorted_files = sorted(files)
         self.imports = imports
         self.packages: dict[str, _Package] = {}
         self.crates: list[Crate] = []
@@ -91,8 +90,9 @@ class RustResolver:
         self._inline: dict[tuple[str, str], RustModule] = {}
         self._libs_by_name: dict[str, Crate] = {}
         self._roots: dict[int, RustModule] = {}
+        ordered = sorted(files)
         for path, text in sorted(manifests.items()):
-            self._read_manifest(path, text)
+            self._read_manifest(path, text, ordered)
         for crate in self.crates:
             root = RustModule(crate, (), crate.root, "", None)
             self._roots[id(crate)] = root
@@ -102,7 +102,8 @@ class RustResolver:
 
     # --- crates ---------------------------------------------------------------------------
 
-    def _read_manifest(self, path: str, text: str) -> None:
+    def _read_manifest(self, path: str, text: str, files: list[str]) -> None:
+        """One package's crates and dependency aliases; ``files``: the Rust files, sorted."""
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -141,7 +142,7 @@ class RustResolver:
                       for base in (_join(pdir, kind) for kind in ("tests", "examples", "benches", "src/bin"))]
         flat_dirs = [_join(pdir, kind) for kind in ("tests", "examples", "benches")]
         below = pdir + "/" if pdir else ""
-        for f in self._sorted_files:
+        for f in files:
             if not f.startswith(below):
                 continue
             parent = posixpath.dirname(f)
