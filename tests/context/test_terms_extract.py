@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from lsp_server.context.index import ProjectIndex
+from lsp_server.context.ranking import ContextRequest, rank
 from lsp_server.context.terms import clean_request, extract_terms, split_identifier, tokenize
 from lsp_server.context.tokens import count_tokens
 
@@ -110,3 +114,38 @@ def test_raise_sites_are_innermost_frames_first() -> None:
     )
     assert terms.paths["src/walk.rs"] == 12
     assert extract_terms("no traceback here").raise_sites == ()
+
+
+def test_links_are_not_read_as_code_but_links_to_files_name_the_file() -> None:
+    text = (
+        "Conversion from `Bytes` to `Vec<u8>` was added in "
+        "https://github.com/tokio-rs/bytes/pull/151/commits/824a986fec988eaa7f9313838a01c7ff6d0e85bb "
+        "and dropped later; screenshot [here](https://ibb.co/dpLKkL9).\n"
+        "The wrapping happens in <https://github.com/sharkdp/bat/blob/master/src/printer.rs#L120>, "
+        "see also https://gitlab.com/o/r/-/blob/v1.2/crates/core/app.rs?plain=1 and "
+        "https://github.com/o/r/blob/0a1b2c/src/walk.rs.\n"
+    )
+    terms = extract_terms(text)
+    assert "Bytes" in terms.identifiers
+    for host_part in ("github", "com", "ibb", "tokio", "commits", "blob", "dpLKkL9"):
+        assert host_part not in terms.identifiers
+    assert terms.paths == {"src/printer.rs": 120, "crates/core/app.rs": None, "src/walk.rs": None}
+    assert not any("github" in p or "http" in p for p in terms.phrases)
+    # Words in links still count lexically (measured: no gain from dropping them there).
+    assert "conversion" in terms.tokens and "github" in terms.tokens
+
+
+def test_a_file_linked_in_the_request_ranks_as_named(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "lib.rs").write_text("pub mod printer;\npub mod style;\n", encoding="utf-8")
+    (tmp_path / "src" / "printer.rs").write_text("pub fn print_line() {}\n", encoding="utf-8")
+    (tmp_path / "src" / "style.rs").write_text(
+        "/// Wrapping of long lines: the wrap width and the wrap mode.\n"
+        "pub fn wrap_width() -> usize { 80 }\n", encoding="utf-8")
+    request = ContextRequest(text="Long lines wrap at the wrong width, see "
+                                  "https://github.com/o/r/blob/main/src/printer.rs#L1")
+    with ProjectIndex.open(tmp_path, state_dir=tmp_path / ".state") as index:
+        index.refresh()
+        files, _ = rank(index, request)
+    assert files[0].path == "src/printer.rs"
+    assert "path named in the request" in files[0].reasons
