@@ -14,6 +14,8 @@ Readers and the updater share :attr:`Prepared.lock`: hold it while reading (see
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import threading
 import weakref
@@ -27,7 +29,7 @@ from lsp_server.context.latent import LatentIndex
 from lsp_server.context.model import Definition, FileSymbols, SymbolEdge
 from lsp_server.context.pagerank import Graph, personalized_pagerank
 from lsp_server.context.terms import split_identifier, tokenize
-from lsp_server.context.tokens import count_tokens
+from lsp_server.context.tokens import line_prefix, text_tokens
 
 # BM25 runs over passages of at most this many lines, so a long function or a file of
 # module-level tables is matched where its words are, not diluted over its whole length.
@@ -89,8 +91,31 @@ def _passages(start: int, end: int) -> list[tuple[int, int]]:
     return [(a, min(end, a + PASSAGE_LINES - 1)) for a in range(start, end + 1, PASSAGE_LINES)]
 
 
-def _flat(line_toks: list[list[str]], a: int, b: int) -> list[str]:
-    return [t for toks in line_toks[a - 1:b] for t in toks]
+class _Chunks:
+    """The BM25 tokens of a file's line ranges, tokenizing each stretch of lines once.
+
+    The file is cut at every passage edge; each piece between two edges is tokenized as one
+    string (words never cross a newline, so that equals tokenizing its lines one by one), and
+    a range's tokens are its pieces' tokens in order. A few pieces per definition instead of
+    one call per line: half the cost of tokenizing a large repository.
+    """
+
+    def __init__(self, text: str, spans: list[tuple[int, int]]) -> None:
+        lines = text.split("\n")
+        n = len(lines)
+        edges = sorted({1, n + 1, *(min(max(a, 1), n + 1) for a, _ in spans),
+                        *(min(max(b + 1, 1), n + 1) for _, b in spans)})
+        offsets = [0]
+        for line in lines:
+            offsets.append(offsets[-1] + len(line) + 1)
+        self._edges = edges
+        self._pieces = [tokenize(text[offsets[a - 1]:offsets[b - 1]]) for a, b in itertools.pairwise(edges)]
+
+    def tokens(self, a: int, b: int) -> list[str]:
+        """Tokens of lines ``a..b`` (1-based, inclusive); both must be passage edges."""
+        i = bisect.bisect_left(self._edges, a)
+        j = bisect.bisect_left(self._edges, b + 1)
+        return [t for piece in self._pieces[i:j] for t in piece]
 
 
 def _uncovered(nlines: int, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -138,7 +163,7 @@ class Prepared:
         self.latent: LatentIndex | None = None
         self._latent_changed: set[str] = set()
         self.file_tokens: dict[str, int] = {}
-        self.line_prefix: dict[str, list[int]] = {}  # per file: running token count by line
+        self.line_prefix: dict[str, list[int]] = {}  # per file, once priced: see prefix_of
         self.by_key: dict[DefKey, Definition] = {}
         self.users: dict[str, set[str]] = {}  # name → files that reference it
         self.graph: Graph = Graph.compile({})
@@ -230,14 +255,17 @@ class Prepared:
         self.texts[path] = text
         ptoks = tokenize(path.rsplit(".", 1)[0].replace("/", " ").replace(".", " "))
         self.path_bm25.add(path, ptoks)
-        lines = text.split("\n")
-        line_toks = [tokenize(line) for line in lines]
-        self.file_bm25.add(path, ptoks + [t for toks in line_toks for t in toks])
-        prefix = [0]
-        for line in lines:
-            prefix.append(prefix[-1] + count_tokens(line) + 1)
-        self.line_prefix[path] = prefix
-        self.file_tokens[path] = prefix[-1]
+        nlines = text.count("\n") + 1
+        self.file_tokens[path] = text_tokens(text)
+        self.line_prefix.pop(path, None)  # computed when a context first prices this file
+        leaf_spans: list[tuple[int, int]] = []
+        if fs is not None:
+            leaf_spans = [(d.start_line, d.end_line) for d in fs.definitions
+                          if d.kind not in CONTAINER_KINDS]
+        uncovered = _uncovered(nlines, leaf_spans)
+        chunks = _Chunks(text, [span for start, end in (*leaf_spans, *uncovered)
+                                for span in _passages(start, end)])
+        self.file_bm25.add(path, ptoks + chunks.tokens(1, nlines))
         if fs is None:
             return
         self.symbols[path] = fs
@@ -254,7 +282,6 @@ class Prepared:
             self.passage_span[k] = span
             rows.passage_ids.append(k)
 
-        leaf_spans: list[tuple[int, int]] = []
         for d in fs.definitions:
             i = self._next_def
             self._next_def += 1
@@ -269,14 +296,24 @@ class Prepared:
             if d.kind in CONTAINER_KINDS:
                 passage(head + tokenize(d.signature), i, (d.start_line, d.start_line))
                 continue
-            leaf_spans.append((d.start_line, d.end_line))
             for a, b in _passages(d.start_line, d.end_line):
-                passage(head + _flat(line_toks, a, b), i, (a, b))
-        for start, end in _uncovered(len(lines), leaf_spans):
+                passage(head + chunks.tokens(a, b), i, (a, b))
+        for start, end in uncovered:
             for a, b in _passages(start, end):
-                toks = _flat(line_toks, a, b)
+                toks = chunks.tokens(a, b)
                 if toks:
                     passage(ptoks + toks, None, (a, b))
+
+    def prefix_of(self, path: str) -> list[int]:
+        """Running token count by line of one file (see :func:`tokens.line_prefix`), computed
+        on first use: a context prices a handful of files, not the whole project."""
+        prefix = self.line_prefix.get(path)
+        if prefix is None:
+            text = self.texts.get(path)
+            if text is None:
+                return [0]
+            prefix = self.line_prefix[path] = line_prefix(text)
+        return prefix
 
     def _remove_file(self, path: str) -> None:
         self._latent_changed.add(path)
