@@ -856,7 +856,9 @@ class ProjectIndex:
         """Reference → definition edges of the whole project (cached; see :mod:`graph`)."""
         with self._lock:
             self._settle()
-            return [e for p in self._all_paths() for e in self._edges_from(p)]
+            named: dict[str, list[Definition]] = {}
+            groups: dict[str, str] = {}
+            return [e for p in self._all_paths() for e in self._edges_from(p, named, groups)]
 
     def edges_by_file(self) -> dict[str, list[SymbolEdge]]:
         """Each file's outgoing reference edges, as the cached lists themselves (read only).
@@ -866,14 +868,21 @@ class ProjectIndex:
         """
         with self._lock:
             self._settle()
-            return {p: self._edges_from(p) for p in self._all_paths()}
+            # Shared by every file of this pass: the definitions of a name, and the crate or
+            # package of a path, are looked up once rather than once per file.
+            named: dict[str, list[Definition]] = {}
+            groups: dict[str, str] = {}
+            return {p: self._edges_from(p, named, groups) for p in self._all_paths()}
 
     def symbol_edges_from(self, path: str) -> list[SymbolEdge]:
         with self._lock:
             self._settle()
-            return list(self._edges_from(path))
+            return list(self._edges_from(path, {}, {}))
 
-    def _edges_from(self, path: str) -> list[SymbolEdge]:
+    def _edges_from(self, path: str, named_memo: dict[str, list[Definition]],
+                    group_memo: dict[str, str]) -> list[SymbolEdge]:
+        """One file's edges (cached until the index changes); the memos live for one call of
+        the caller, while the index is locked and cannot change under them."""
         if self._edges is None:
             self._edges = {}
         edges_cache = self._edges
@@ -887,10 +896,19 @@ class ProjectIndex:
         def_index = self._name_indexes()[0]
 
         def named(name: str) -> list[Definition]:
-            by_path = def_index.get(name)
-            return [d for ds in by_path.values() for d in ds] if by_path else []
+            found = named_memo.get(name)
+            if found is None:
+                by_path = def_index.get(name)
+                found = named_memo[name] = [d for ds in by_path.values() for d in ds] if by_path else []
+            return found
 
-        edges = graph.edges_for_file(fs, named, res.edges.get(path, set()), self._group)
+        def group(p: str) -> str:
+            g = group_memo.get(p)
+            if g is None:
+                g = group_memo[p] = self._group(p)
+            return g
+
+        edges = graph.edges_for_file(fs, named, res.edges.get(path, set()), group)
         edges_cache[path] = edges
         return edges
 
