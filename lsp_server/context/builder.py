@@ -141,7 +141,7 @@ class _Selection:
 
     def _prefix(self, path: str) -> list[int]:
         """Running token count per line (each line with its newline), for O(1) range costs."""
-        return self.prep.prefix_of(path)
+        return self.prep.line_prefix.get(path) or [0]
 
     def _tokens(self, path: str, ranges: list[tuple[int, int]]) -> int:
         """Tokens of the rendered block: header, the lines, and a ``⋮`` line per gap."""

@@ -29,7 +29,7 @@ from lsp_server.context.latent import LatentIndex
 from lsp_server.context.model import Definition, FileSymbols, SymbolEdge
 from lsp_server.context.pagerank import Graph, personalized_pagerank
 from lsp_server.context.terms import split_identifier, tokenize
-from lsp_server.context.tokens import line_prefix, text_tokens
+from lsp_server.context.tokens import line_prefix
 
 # BM25 runs over passages of at most this many lines, so a long function or a file of
 # module-level tables is matched where its words are, not diluted over its whole length.
@@ -163,7 +163,7 @@ class Prepared:
         self.latent: LatentIndex | None = None
         self._latent_changed: set[str] = set()
         self.file_tokens: dict[str, int] = {}
-        self.line_prefix: dict[str, list[int]] = {}  # per file, once priced: see prefix_of
+        self.line_prefix: dict[str, list[int]] = {}  # per file: running token count by line
         self.by_key: dict[DefKey, Definition] = {}
         self.users: dict[str, set[str]] = {}  # name → files that reference it
         self.graph: Graph = Graph.compile({})
@@ -256,8 +256,9 @@ class Prepared:
         ptoks = tokenize(path.rsplit(".", 1)[0].replace("/", " ").replace(".", " "))
         self.path_bm25.add(path, ptoks)
         nlines = text.count("\n") + 1
-        self.file_tokens[path] = text_tokens(text)
-        self.line_prefix.pop(path, None)  # computed when a context first prices this file
+        prefix = line_prefix(text)
+        self.line_prefix[path] = prefix
+        self.file_tokens[path] = prefix[-1]
         leaf_spans: list[tuple[int, int]] = []
         if fs is not None:
             leaf_spans = [(d.start_line, d.end_line) for d in fs.definitions
@@ -303,17 +304,6 @@ class Prepared:
                 toks = chunks.tokens(a, b)
                 if toks:
                     passage(ptoks + toks, None, (a, b))
-
-    def prefix_of(self, path: str) -> list[int]:
-        """Running token count by line of one file (see :func:`tokens.line_prefix`), computed
-        on first use: a context prices a handful of files, not the whole project."""
-        prefix = self.line_prefix.get(path)
-        if prefix is None:
-            text = self.texts.get(path)
-            if text is None:
-                return [0]
-            prefix = self.line_prefix[path] = line_prefix(text)
-        return prefix
 
     def _remove_file(self, path: str) -> None:
         self._latent_changed.add(path)

@@ -32,8 +32,3 @@ def line_prefix(text: str) -> list[int]:
         prefix.append(total)
     return prefix
 
-
-def text_tokens(text: str) -> int:
-    """``line_prefix(text)[-1]`` in one pass: a newline's piece (``\\n`` and the next line's
-    indentation) stands for the one the per-line count adds, the last line's for the end."""
-    return count_tokens(text) + 1

@@ -60,7 +60,7 @@ def canonical(prep: Prepared) -> dict[str, object]:
         "file_postings": prep.file_bm25.postings,
         "path_postings": prep.path_bm25.postings,
         "file_tokens": prep.file_tokens,
-        "line_prefix": {p: prep.prefix_of(p) for p in prep.files},
+        "line_prefix": prep.line_prefix,
         "by_key": prep.by_key,
         "users": prep.users,
         "graph": prep.graph,
