@@ -18,7 +18,8 @@ def count_tokens(text: str) -> int:
     """Estimated tokens in ``text`` (see the module docstring for the rule)."""
     if not text:
         return 0
-    # Counting substitutions builds no list of pieces: about 30% faster than ``findall``.
+    # Counting substitutions builds no list of pieces: about 30% faster than ``findall`` on a
+    # whole file, the same on a line.
     return _PIECE.subn("", text)[1]
 
 
