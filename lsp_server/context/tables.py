@@ -96,8 +96,8 @@ class _Chunks:
 
     The file is cut at every passage edge; each piece between two edges is tokenized as one
     string (words never cross a newline, so that equals tokenizing its lines one by one), and
-    a range's tokens are its pieces' tokens in order. A few pieces per definition instead of
-    one call per line: half the cost of tokenizing a large repository.
+    a range's tokens are its pieces' tokens in order. A few calls per definition instead of
+    one per line: on tokio 0.46 s against 0.59-0.62 s line by line.
     """
 
     def __init__(self, text: str, spans: list[tuple[int, int]]) -> None:
@@ -255,8 +255,8 @@ class Prepared:
         self.texts[path] = text
         ptoks = tokenize(path.rsplit(".", 1)[0].replace("/", " ").replace(".", " "))
         self.path_bm25.add(path, ptoks)
-        nlines = text.count("\n") + 1
         prefix = line_prefix(text)
+        nlines = len(prefix) - 1
         self.line_prefix[path] = prefix
         self.file_tokens[path] = prefix[-1]
         leaf_spans: list[tuple[int, int]] = []
