@@ -188,7 +188,6 @@ class Signals:
     def_lex: dict[int, float] = field(default_factory=dict)
     passage_lex: dict[int, float] = field(default_factory=dict)
     file_lex: dict[str, float] = field(default_factory=dict)
-    path_lex: dict[str, float] = field(default_factory=dict)
     file_deflex: dict[str, float] = field(default_factory=dict)
     walk: dict[str, float] = field(default_factory=dict)
     raise_site: dict[str, float] = field(default_factory=dict)
@@ -236,7 +235,6 @@ def signals(prep: Prepared, request: ContextRequest) -> Signals:
     sig.file_lex = prep.file_bm25.scores(query)
     if prep.latent is not None:
         sig.latent = prep.latent.scores(query)
-    sig.path_lex = prep.path_bm25.scores(query)
     # A definition (and a file) scores as its best passage.
     sig.passage_lex = prep.passage_bm25.scores(query)
     for k, s in sig.passage_lex.items():

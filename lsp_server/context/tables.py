@@ -157,7 +157,6 @@ class Prepared:
         self.passage_owner: dict[int, tuple[str, int | None]] = {}
         self.passage_span: dict[int, tuple[int, int]] = {}
         self.file_bm25: BM25[str] = BM25()
-        self.path_bm25: BM25[str] = BM25()  # path components only: file names say what it is
         # Latent semantic vectors of the files (see :mod:`latent`), built by the first sync and
         # kept current by folding in the files changed since.
         self.latent: LatentIndex | None = None
@@ -210,7 +209,7 @@ class Prepared:
     def _sync(self, index: IndexView, generation: object, first: bool) -> None:
         files = sorted(index.files())
         if first:  # a bulk build: every posting is weighed once, at the end
-            for bm in (self.passage_bm25, self.file_bm25, self.path_bm25):
+            for bm in (self.passage_bm25, self.file_bm25):
                 bm.defer_weights()
         present = set(files)
         for path in [p for p in self._rows if p not in present]:
@@ -230,7 +229,7 @@ class Prepared:
                 self._remove_file(path)
             self._add_file(path, fs, (index.text(path) if text is None else text) or "", key)
         self.files = files
-        for bm in (self.passage_bm25, self.file_bm25, self.path_bm25):
+        for bm in (self.passage_bm25, self.file_bm25):
             bm.settle()
         self._sync_latent()
         self._relink(index)
@@ -254,7 +253,6 @@ class Prepared:
         self._rows[path] = rows
         self.texts[path] = text
         ptoks = tokenize(path.rsplit(".", 1)[0].replace("/", " ").replace(".", " "))
-        self.path_bm25.add(path, ptoks)
         prefix = line_prefix(text)
         nlines = len(prefix) - 1
         self.line_prefix[path] = prefix
@@ -332,7 +330,6 @@ class Prepared:
                 if not users:
                     del self.users[name]
         self.file_bm25.remove(path)
-        self.path_bm25.remove(path)
         self.texts.pop(path, None)
         self.symbols.pop(path, None)
         self.file_tokens.pop(path, None)

@@ -58,7 +58,6 @@ def canonical(prep: Prepared) -> dict[str, object]:
                             for k in prep.passage_owner), key=repr),
         "passage_df": {t: len(ps) for t, ps in prep.passage_bm25.postings.items()},
         "file_postings": prep.file_bm25.postings,
-        "path_postings": prep.path_bm25.postings,
         "file_tokens": prep.file_tokens,
         "line_prefix": prep.line_prefix,
         "by_key": prep.by_key,
@@ -117,7 +116,7 @@ def test_tables_after_random_edits_equal_a_fresh_build(tree: Path, tmp_path: Pat
     with tables_for(idx) as again:
         assert again is kept
         fresh = build_tables(idx)
-        for bm in (kept.passage_bm25, kept.file_bm25, kept.path_bm25):
+        for bm in (kept.passage_bm25, kept.file_bm25):
             bm.reweight()
         assert canonical(kept) == canonical(fresh)
         assert ranked(kept) == ranked(fresh)
