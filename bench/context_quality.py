@@ -58,6 +58,23 @@ KS = (1, 3, 5)
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 
 
+def add_row_arguments(ap: argparse.ArgumentParser) -> None:
+    """Which rows to read and where their trees come from (shared with bench/fusion_oracle.py)."""
+    ap.add_argument("--data", type=Path, nargs="+", default=DEFAULT_DATA)
+    ap.add_argument("--limit", type=int, default=0, help="first N rows of each file")
+    ap.add_argument("--repo", default="", help="only rows whose repo contains this")
+    ap.add_argument("--repos-dir", type=Path, default=DEFAULT_REPOS_DIR)
+    ap.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH)
+
+
+def read_rows(data: Path, repo: str = "", limit: int = 0) -> list[dict[str, Any]]:
+    """The rows of a bench-data JSONL file, those of ``repo`` only when given, the first ``limit``."""
+    rows = [json.loads(line) for line in data.read_text().splitlines() if line.strip()]
+    if repo:
+        rows = [r for r in rows if repo in r["repo"]]
+    return rows[:limit] if limit else rows
+
+
 def baseline_tokens(text: str) -> list[str]:
     """A plain analyzer for the baseline: lower-cased words, English stop words removed."""
     return [w for w in (m.lower() for m in _WORD.findall(text)) if w not in STOPWORDS and len(w) > 1]
@@ -178,11 +195,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, budgets: list[int], settings: Settings, emb: _Embeddings | None) -> int:
     for data in args.data:
-        rows = [json.loads(line) for line in data.read_text().splitlines() if line.strip()]
-        if args.repo:
-            rows = [r for r in rows if args.repo in r["repo"]]
-        if args.limit:
-            rows = rows[: args.limit]
+        rows = read_rows(data, args.repo, args.limit)
         method, base = Scores(), Scores()
         ceiling: dict[int, list[float]] = defaultdict(list)
         line_hits = line_total = 0
@@ -285,11 +298,7 @@ def _baseline_index(index: ProjectIndex, files: list[str]) -> BM25[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, nargs="+", default=DEFAULT_DATA)
-    ap.add_argument("--limit", type=int, default=0, help="first N rows of each file")
-    ap.add_argument("--repo", default="", help="only rows whose repo contains this")
-    ap.add_argument("--repos-dir", type=Path, default=DEFAULT_REPOS_DIR)
-    ap.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH)
+    add_row_arguments(ap)
     ap.add_argument("--budgets", default="13000,27000,50000")
     ap.add_argument("--context-budget", type=int, default=13000)
     ap.add_argument("--verbose", "-v", action="store_true")

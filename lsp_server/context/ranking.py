@@ -31,17 +31,12 @@ from lsp_server.context.model import Definition, FileSymbols
 from lsp_server.context.pagerank import personalized_pagerank
 from lsp_server.context.tables import CONTAINER_KINDS, IndexView, Prepared, tables_of
 
-__all__ = ["CONTAINER_KINDS", "ContextRequest", "IndexView", "Prepared", "RankedDefinition",
-           "RankedFile", "Signals", "fuse", "prepared", "rank", "signals", "tables_for"]
+__all__ = ["CONTAINER_KINDS", "FUSION", "ContextRequest", "FusionWeights", "IndexView", "Prepared",
+           "RankedDefinition", "RankedFile", "Signals", "fuse", "fused_scores", "prepared", "rank",
+           "signals", "tables_for"]
 from lsp_server.context.terms import RequestTerms, extract_terms, split_identifier, tokenize
 
 RRF_K = 60.0
-# Mentions name many files in a long request (every frame of a log, every type it touches);
-# whole-file lexical evidence is steadier. Measured on the dev sets and on held-out rows from
-# other repositories (bench/mine_commits.py), these weights lose no Acc@5 anywhere and gain
-# on three sets of four.
-MENTION_RRF = 0.6
-FILE_LEX_RRF = 1.25
 # Names defined in more places than this say little about where to look (``new``, ``fmt``).
 AMBIGUOUS_DEFS = 12
 # Only the best lexical hits restart the walk: the head of the list, not its long tail.
@@ -55,19 +50,40 @@ MAX_RANKED_DEFS = 300
 MAX_RAISE_SITES = 3
 # Embedding similarity is named as a reason only for the files it ranks this high.
 SEMANTIC_REASON_TOP = 20
-# Latent semantic similarity (the project's own co-occurring words) is a weak list on its own:
-# half a vote. Measured on the dev sets and on held-out rows from other repositories.
-LATENT_RRF = 0.5
-RAISE_SITE_RRF = 2.0
 BODY_KINDS = frozenset({"function", "method", "macro", "const", "static", "type", "struct",
                         "enum", "field", "variable", "constant"})
 # Tests, benches, examples, documentation and vendored copies of other projects rarely need
-# the change a request asks for, unless named.
-PERIPHERAL_PENALTY = 0.5
+# the change a request asks for, unless named (their fused score is scaled by
+# ``FusionWeights.peripheral``).
 PERIPHERAL_DIRS = frozenset({
     "test", "tests", "testing", "bench", "benches", "example", "examples", "fixtures",
     "doc", "docs", "vendor", "vendored", "_vendor", "third_party", "thirdparty",
 })
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """How much each ranked list counts in the fusion (one vote = 1.0).
+
+    Mentions name many files in a long request (every frame of a log, every type it touches);
+    whole-file lexical evidence is steadier. Latent similarity (the project's own co-occurring
+    words) is a weak list on its own: half a vote. A raise site (the innermost project frame of
+    a traceback, or a panic's location) counts as ``raise_site`` first places. Measured on the
+    dev sets and on held-out rows from other repositories (bench/mine_commits.py); see
+    bench/fusion_oracle.py for what other weightings reach on the same rows.
+    """
+
+    mentions: float = 0.6
+    definitions: float = 1.0  # BM25 over definitions and passages, a file as its best passage
+    file_text: float = 1.25  # BM25 over whole files (path + text)
+    walk: float = 1.0  # personalized PageRank from the mentions and lexical hits
+    semantic: float = 1.0  # embedding similarity, when ``context.embeddings`` is on
+    latent: float = 0.5
+    raise_site: float = 2.0
+    peripheral: float = 0.5  # the factor on tests, benches, docs and vendored files not named
+
+
+FUSION = FusionWeights()
 
 
 @dataclass(frozen=True)
@@ -262,23 +278,31 @@ def signals(prep: Prepared, request: ContextRequest) -> Signals:
     return sig
 
 
-def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDefinition]]:
-    """Reciprocal rank fusion of the signals, with reasons."""
+def fused_scores(sig: Signals, weights: FusionWeights = FUSION) -> dict[str, float]:
+    """Each file's reciprocal-rank-fusion score (files with no evidence are left out)."""
     fused: dict[str, float] = defaultdict(float)
-    for ranking, weight in ((_ranked(dict(sig.mention_file)), MENTION_RRF),
-                            (_ranked(sig.file_deflex), 1.0), (_ranked(sig.file_lex), FILE_LEX_RRF),
-                            (_ranked(sig.walk), 1.0), (_ranked(sig.semantic), 1.0),
-                            (_ranked(sig.latent), LATENT_RRF)):
+    for ranking, weight in ((_ranked(dict(sig.mention_file)), weights.mentions),
+                            (_ranked(sig.file_deflex), weights.definitions),
+                            (_ranked(sig.file_lex), weights.file_text),
+                            (_ranked(sig.walk), weights.walk), (_ranked(sig.semantic), weights.semantic),
+                            (_ranked(sig.latent), weights.latent)):
+        if not weight:
+            continue
         for p, s in _rrf(ranking).items():
             fused[p] += weight * s
     # A raise site is precise where present: the innermost counts as two first places,
     # the frames above it half as much each, so their order survives the fusion.
     for p, w in sig.raise_site.items():
-        fused[p] += RAISE_SITE_RRF * w / (RRF_K + 1.0)
+        fused[p] += weights.raise_site * w / (RRF_K + 1.0)
     for p in list(fused):
         if is_peripheral_path(p) and p not in sig.explicit:
-            fused[p] *= PERIPHERAL_PENALTY
+            fused[p] *= weights.peripheral
+    return fused
 
+
+def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDefinition]]:
+    """Reciprocal rank fusion of the signals, with reasons."""
+    fused = fused_scores(sig)
     semantic_head = set(_ranked(sig.semantic)[:SEMANTIC_REASON_TOP])
     latent_head = set(_ranked(sig.latent)[:SEMANTIC_REASON_TOP])
     files: list[RankedFile] = []
