@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import posixpath
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -37,11 +38,10 @@ from tree_sitter import Tree
 from lsp_server.config import Settings
 from lsp_server.context import graph
 from lsp_server.context.documents import DocumentChange, Documents
-from lsp_server.context.languages import LANGUAGES, LanguageSpec, language_for
+from lsp_server.context.languages import LANGUAGES, ImportResolver, LanguageSpec, language_for
 from lsp_server.context.model import Definition, FileSymbols, Import, Reference, SymbolEdge
-from lsp_server.context.resolve_python import PythonResolver
-from lsp_server.context.resolve_rust import RustResolver, read_manifests
 from lsp_server.context.store import IndexStore, Row, StoredFile, store_path
+from lsp_server.context.syntax import RawDef, RawImport, RawRef
 from lsp_server.context.tags import (
     Claims,
     Extracted,
@@ -50,9 +50,6 @@ from lsp_server.context.tags import (
     ParsedFile,
     ParsedRow,
     Positioned,
-    RawDef,
-    RawImport,
-    RawRef,
     Task,
     content_hash,
     count_lines,
@@ -148,8 +145,7 @@ class _Live:
 
 @dataclass(slots=True)
 class _Resolution:
-    rust: RustResolver
-    python: PythonResolver
+    resolvers: dict[str, ImportResolver]  # by language name
     imports: dict[str, list[Import]]
     edges: dict[str, set[str]]
 
@@ -168,7 +164,7 @@ def _spliced(
     # against the tree the kept symbols came from, so that closing the bracket that broke the
     # parse re-reads only what was typed in between
     ranges.extend((r.start_byte, r.end_byte) for r in base.changed_ranges(new_tree))
-    region = edited_region(new_tree, ranges)
+    region = edited_region(spec, new_tree, ranges)
     if region[1] - region[0] > DEFER_REGION_BYTES and new_tree.root_node.has_error:
         return None, macro_trees
     # bodies outside the region stay valid: keep them (bounded, reset on a full pass)
@@ -690,13 +686,23 @@ class ProjectIndex:
             return res
         self._load_blobs(None)
         paths = self._all_paths()
-        langs = {p: self._language(p) for p in paths}
         raw = {p: self._raw_imports(p) for p in paths}
-        rust_files = {p for p, lang in langs.items() if lang == "rust"}
-        manifests = read_manifests([m.path for m in self._manifests], self.text)
-        rust = RustResolver(rust_files, {p: raw[p] for p in rust_files}, manifests)
-        python = PythonResolver({p for p, lang in langs.items() if lang == "python"})
-        res = _Resolution(rust, python, {}, {})
+        files_of: dict[str, set[str]] = {name: set() for name in LANGUAGES}
+        for p in paths:
+            lang = self._language(p)
+            if lang in files_of:
+                files_of[lang].add(p)
+        resolvers: dict[str, ImportResolver] = {}
+        for name, spec in LANGUAGES.items():
+            manifests: dict[str, str] = {}
+            for m in self._manifests:
+                if posixpath.basename(m.path) in spec.manifests:
+                    text = self.text(m.path)
+                    if text is not None:
+                        manifests[m.path] = text
+            files = files_of[name]
+            resolvers[name] = spec.resolver(files, {p: raw[p] for p in files}, manifests)
+        res = _Resolution(resolvers, {}, {})
         for p in paths:
             res.imports[p] = self._resolve_file(res, p, raw[p])
         res.edges = graph.file_edges(res.imports)
@@ -704,16 +710,8 @@ class ProjectIndex:
         return res
 
     def _resolve_file(self, res: _Resolution, rel: str, raw: list[RawImport]) -> list[Import]:
-        out: list[Import] = []
-        if self._language(rel) == "rust":
-            for item in raw:
-                if item[0] == "inline-mod":
-                    continue
-                out.append(Import(rel, item[1], item[2], res.rust.resolve(rel, item), item[3], item[0]))
-        else:
-            for item in raw:
-                for r in res.python.resolve(rel, item):
-                    out.append(Import(rel, item[1], item[2], r.target, r.names, item[0]))
+        resolver = res.resolvers.get(self._language(rel))
+        out = resolver.imports(rel, raw) if resolver is not None else []
         if res.edges:
             res.edges[rel] = {i.target for i in out if i.target is not None and i.target != rel}
         return out
@@ -722,10 +720,11 @@ class ProjectIndex:
         """``crate::shapes::circle`` / ``inventory.models``: what qualnames in ``path`` start with."""
         with self._lock:
             self._settle()
-            res = self._resolve()
-            if self._language(path) == "rust":
-                return res.rust.module_prefix(path)
-            return res.python.module_prefix(path)
+            return self._module_prefix(self._resolve(), path)
+
+    def _module_prefix(self, res: _Resolution, path: str) -> str:
+        resolver = res.resolvers.get(self._language(path))
+        return resolver.module_prefix(path) if resolver is not None else ""
 
     def _materialize(self, rel: str) -> FileSymbols | None:
         cached = self._fs_cache.get(rel)
@@ -739,7 +738,7 @@ class ProjectIndex:
         lang = self._language(rel)
         spec = LANGUAGES.get(lang)
         sep = spec.separator if spec is not None else "."
-        prefix = res.rust.module_prefix(rel) if lang == "rust" else res.python.module_prefix(rel)
+        prefix = self._module_prefix(res, rel)
         head = prefix + sep if prefix else ""
         defs, refs, errors = self._raw_symbols(rel)
         definitions = [
@@ -914,12 +913,8 @@ class ProjectIndex:
 
     def _group(self, path: str) -> str:
         """The crate (Rust) or top-level package (Python) a file belongs to."""
-        res = self._resolve()
-        if path.endswith(".rs"):
-            module = res.rust.module_of.get(path)
-            return "rust:" + (module.crate.package_dir if module is not None else "")
-        name = res.python.module_prefix(path)
-        return "py:" + name.split(".", 1)[0]
+        resolver = self._resolve().resolvers.get(self._language(path))
+        return resolver.group(path) if resolver is not None else ""
 
     def text(self, path: str) -> str | None:
         """The editor buffer if the file is open, else the file on disk, else None."""

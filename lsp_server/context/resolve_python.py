@@ -15,7 +15,8 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lsp_server.context.tags import RawImport
+from lsp_server.context.model import Import
+from lsp_server.context.syntax import RawImport
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +65,24 @@ class PythonResolver:
             return
         found.append(path)
 
+    @classmethod
+    def build(cls, files: set[str], _imports: Mapping[str, list[RawImport]],
+              _manifests: Mapping[str, str]) -> PythonResolver:
+        """The :data:`~lsp_server.context.languages.ResolverFactory` shape: Python modules
+        resolve from the file layout alone."""
+        return cls(files)
+
     def module_prefix(self, path: str) -> str:
         return self.module_of.get(path, "")
+
+    def group(self, path: str) -> str:
+        """The top-level package ``path`` belongs to."""
+        return "py:" + self.module_prefix(path).split(".", 1)[0]
+
+    def imports(self, path: str, raw: list[RawImport]) -> list[Import]:
+        """One entry per import and distinct target (``from a import b, c`` may name two)."""
+        return [Import(path, item[1], item[2], r.target, r.names, item[0])
+                for item in raw for r in self.resolve(path, item)]
 
     def _pick(self, name: str, importer: str) -> str | None:
         found = self._by_name.get(name)

@@ -19,11 +19,12 @@ from __future__ import annotations
 import logging
 import posixpath
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lsp_server.context.tags import RawImport
+from lsp_server.context.model import Import
+from lsp_server.context.syntax import RawImport
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class RustResolver:
         """``files``: Rust files; ``imports``: raw imports per file; ``manifests``: Cargo.toml
         path → its text."""
         self.files = files
-        self.imports = imports
+        self.raw_imports = imports
         self.packages: dict[str, _Package] = {}
         self.crates: list[Crate] = []
         self.module_of: dict[str, RustModule] = {}
@@ -226,7 +227,7 @@ class RustResolver:
         stem = posixpath.basename(file)[:-3]
         mod_rs = path_loaded or module.parent is None or stem == "mod"
         own_dir = base if mod_rs else _join(base, stem)
-        for kind, name, _line, _names, scope, attr in self.imports.get(file, ()):
+        for kind, name, _line, _names, scope, attr in self.raw_imports.get(file, ()):
             if kind == "inline-mod":
                 self._scope_module(module, f"{scope}::{name}" if scope else name)
                 continue
@@ -267,6 +268,16 @@ class RustResolver:
     def module_prefix(self, path: str) -> str:
         module = self.module_of.get(path)
         return module.qualname if module is not None else "crate"
+
+    def group(self, path: str) -> str:
+        """The package directory of the crate ``path`` belongs to."""
+        module = self.module_of.get(path)
+        return "rust:" + (module.crate.package_dir if module is not None else "")
+
+    def imports(self, path: str, raw: list[RawImport]) -> list[Import]:
+        """``use`` and ``mod x;`` items of ``path`` with their targets (inline modules skipped)."""
+        return [Import(path, item[1], item[2], self.resolve(path, item), item[3], item[0])
+                for item in raw if item[0] != "inline-mod"]
 
     def resolve(self, path: str, raw: RawImport) -> str | None:
         """The file a ``use`` / ``mod`` names, or None when it is outside the project."""
@@ -322,7 +333,7 @@ class RustResolver:
 
     def _reexport(self, module: RustModule, name: str, depth: int) -> str | None:
         """Follow ``pub use x::Name`` (or ``as Name``) in ``module`` to where Name is defined."""
-        for kind, text, _line, names, scope, _attr in self.imports.get(module.file, ()):
+        for kind, text, _line, names, scope, _attr in self.raw_imports.get(module.file, ()):
             if kind != "pub-use" or scope != module.scope or name not in names:
                 continue
             if text.rsplit("::", 1)[-1] == name or names == (name,):
@@ -334,14 +345,3 @@ class RustResolver:
             "crates": [(c.name, c.root, c.prefix) for c in self.crates],
             "modules": {p: m.qualname for p, m in sorted(self.module_of.items())},
         }
-
-
-def read_manifests(paths: list[str], read: Callable[[str], str | None]) -> dict[str, str]:
-    """Cargo.toml texts by path (unreadable ones left out)."""
-    out: dict[str, str] = {}
-    for path in paths:
-        if posixpath.basename(path) == "Cargo.toml":
-            text = read(path)
-            if text is not None:
-                out[path] = text
-    return out

@@ -28,15 +28,9 @@ from typing import Any, Protocol
 from tree_sitter import Node, QueryCursor, Tree
 
 from lsp_server.context.languages import LANGUAGES, LanguageSpec
+from lsp_server.context.syntax import RawDef, RawImport, RawRef
 
 log = logging.getLogger(__name__)
-
-# name, kind, local qualname, signature, start line, end line, start byte, end byte, local parent
-RawDef = tuple[str, str, str, str, int, int, int, int, str | None]
-# name, kind, line, local qualname of the enclosing definition
-RawRef = tuple[str, str, int, str | None]
-# kind, text, line, names, scope (inline module chain), attribute (Rust #[path])
-RawImport = tuple[str, str, int, tuple[str, ...], str, str]
 
 SIGNATURE_MAX = 240
 BINARY_SNIFF = 8192
@@ -81,21 +75,6 @@ def count_lines(data: bytes) -> int:
 
 def is_binary(data: bytes) -> bool:
     return b"\x00" in data[:BINARY_SNIFF]
-
-
-def _text(node: Node) -> str:
-    raw = node.text
-    return raw.decode("utf-8", "replace") if raw is not None else ""
-
-
-def _type_name(node: Node) -> str:
-    """``Foo<T>`` → ``Foo``, ``a::b::Foo`` → ``Foo``, ``&'a mut [T]`` → ``[T]``."""
-    text = _text(node)
-    cut = text.find("<")
-    if cut > 0:
-        text = text[:cut]
-    text = text.rsplit("::", 1)[-1].strip()
-    return text.lstrip("&").removeprefix("mut ").strip() or text
 
 
 def _signature(node: Node, source: bytes, start: int) -> str:
@@ -186,7 +165,8 @@ def _collect(
     if region is not None:
         cursor.set_byte_range(max(0, region[0] - boff), max(0, region[1] - boff))
     captures = cursor.captures(root)
-    rust = spec.name == "rust"
+    read_import = spec.read_import
+    read_modules = spec.read_modules
     mods: list[Node] = []
     for cap, nodes in captures.items():
         group, kind = _capture_kinds(cap)
@@ -204,19 +184,18 @@ def _collect(
         elif group == _DEF:
             acc.items.extend([(n.start_byte + boff, -(n.end_byte + boff), kind, n, source, boff, roff)
                               for n in nodes])
-            if rust and kind == "module":
+            if read_modules is not None and kind == "module":
                 mods = nodes
         elif group == _IMPORT:
             for n in nodes:
-                found = _rust_use(n, roff, scope) if rust else _python_import(n)
-                acc.imports.extend((n.start_byte + boff, imp) for imp in found)
+                acc.imports.extend((n.start_byte + boff, imp) for imp in read_import(n, roff, scope))
         elif group == _ERROR:
             acc.errors.extend(n.start_byte + boff for n in nodes)
         elif group == _MACRO and depth < MACRO_DEPTH:
             for n in nodes:
                 _collect_macro(spec, n, source, boff, roff, scope, depth, acc)
-    if mods:
-        acc.imports.extend(_rust_mods(mods, root, scope, roff, boff))
+    if mods and read_modules is not None:
+        acc.imports.extend(read_modules(mods, root, scope, roff, boff))
 
 
 def _collect_macro(
@@ -231,20 +210,20 @@ def _collect_macro(
     tree = known if known is not None else parser_for(spec).parse(inner)
     if acc.parsed_macros is not None:
         acc.parsed_macros[inner] = tree
-    inner_scope = _inline_scope(body)
+    inner_scope = spec.scope_of(body)
     full_scope = "::".join(p for p in (scope, inner_scope) if p)
     _collect(spec, tree.root_node, inner, boff + body.start_byte + 1, roff + body.start_point[0],
              full_scope, depth + 1, acc)
 
 
-_DECORATABLE = frozenset({"function_definition", "class_definition"})  # decorated_definition's
-
-
 def _definitions(
-    items: list[tuple[int, int, str, Node, bytes, int, int]], sep: str
+    items: list[tuple[int, int, str, Node, bytes, int, int]], spec: LanguageSpec
 ) -> tuple[list[RawDef], list[tuple[int, int, str]], set[int]]:
     """Definitions in source order with local qualnames, their spans, and where their names start."""
     intern = sys.intern
+    sep = spec.separator
+    name_rules = spec.name_rules
+    wrappers = spec.wrappers
     items.sort(key=_span_key)
     defs: list[RawDef] = []
     spans: list[tuple[int, int, str]] = []  # start byte, end byte, local qualname
@@ -253,13 +232,9 @@ def _definitions(
     for start, neg_end, kind, node, src, boff, roff in items:
         ntype = node.type
         name_node: Node | None = None
-        if ntype == "impl_item":
-            target = node.child_by_field_name("type")
-            name = _type_name(target) if target is not None else None
-        elif ntype == "expression_statement":  # Python assignment
-            assign = node.named_children[0] if node.named_child_count else None
-            left = assign.child_by_field_name("left") if assign is not None else None
-            name = _text(left) if left is not None else None
+        rule = name_rules.get(ntype)
+        if rule is not None:
+            name = rule(node)
         else:
             name_node = node.child_by_field_name("name")
             if name_node is not None:
@@ -278,9 +253,10 @@ def _definitions(
         qual = intern(f"{parent[1]}{sep}{name}" if parent else name)
         first = start - boff
         first_row = node.start_point[0]
-        if ntype in _DECORATABLE:
+        wrapper = wrappers.get(ntype)
+        if wrapper is not None:
             outer = node.parent
-            if outer is not None and outer.type == "decorated_definition":
+            if outer is not None and outer.type == wrapper:
                 first = outer.start_byte
                 first_row = outer.start_point[0]
         if name_node is not None:
@@ -383,33 +359,31 @@ def extract_positioned(
     is added to ``parsed_macros``.
     """
     acc = _gather(spec, tree, source, region, macro_trees, parsed_macros)
-    defs, spans, name_starts = _definitions(acc.items, spec.separator)
+    defs, spans, name_starts = _definitions(acc.items, spec)
     return Positioned(defs, _enclosed(acc.refs, spans, name_starts), acc.imports, acc.errors)
 
 
 def extract(spec: LanguageSpec, tree: Tree, source: bytes) -> Extracted:
     """Run the tags query over ``tree`` and turn the captures into raw tuples."""
     acc = _gather(spec, tree, source, None)
-    defs, spans, name_starts = _definitions(acc.items, spec.separator)
+    defs, spans, name_starts = _definitions(acc.items, spec)
     refs: list[RawRef] = _enclose(acc.refs, spans, name_starts, False)  # type: ignore[assignment]
     return Extracted(defs, refs, [imp for _b, imp in acc.imports], len(acc.errors))
 
 
 # --- incremental re-extraction -----------------------------------------------------------------
 
-BODY_TYPES = frozenset({"source_file", "module", "declaration_list", "block"})
-
-
-def edited_region(tree: Tree, ranges: list[tuple[int, int]]) -> tuple[int, int]:
-    """The byte span to re-extract: whole items (children of a file, impl, class or block body)
-    covering every changed range, so that definitions are either inside it or enclose it."""
+def edited_region(spec: LanguageSpec, tree: Tree, ranges: list[tuple[int, int]]) -> tuple[int, int]:
+    """The byte span to re-extract: whole items (children of a file, impl, class or block body:
+    ``spec.body_types``) covering every changed range, so that definitions are either inside it
+    or enclose it. A language with no body types re-extracts its whole file."""
     a = min(r[0] for r in ranges)
     b = max(max(r[1] for r in ranges), a + 1)
     root = tree.root_node
     node = root.named_descendant_for_byte_range(a, b) or root
     # climb to a body that holds the change strictly inside (not touching its own delimiters)
     while node.parent is not None and (
-        node.type not in BODY_TYPES or not (node.start_byte < a and b < node.end_byte)
+        node.type not in spec.body_types or not (node.start_byte < a and b < node.end_byte)
     ):
         node = node.parent
     # ``node`` is the body holding the change: take every item of it touching [a, b] (closed,
@@ -515,171 +489,6 @@ def splice(old: Positioned, new: Positioned, region: tuple[int, int]) -> Positio
 
 def _def_start(d: RawDef) -> int:
     return d[6]
-
-
-# --- Rust imports ------------------------------------------------------------------------------
-
-
-def _inline_scope(node: Node) -> str:
-    """The chain of inline modules (``a::b``) that contains ``node`` within its file."""
-    names: list[str] = []
-    cur = node.parent
-    while cur is not None:
-        if cur.type == "mod_item":
-            name = cur.child_by_field_name("name")
-            if name is not None:
-                names.append(_text(name))
-        cur = cur.parent
-    return "::".join(reversed(names))
-
-
-def _use_paths(node: Node, prefix: str, out: list[tuple[str, str]]) -> None:
-    """Expand a use tree into (path, local name) pairs; the name is ``*`` for globs."""
-    kind = node.type
-    if kind in ("identifier", "crate", "super", "self", "metavariable"):
-        text = _text(node)
-        path = f"{prefix}::{text}" if prefix else text
-        if kind == "self" and prefix:
-            path = prefix
-            text = prefix.rsplit("::", 1)[-1]
-        out.append((path, text))
-    elif kind == "scoped_identifier":
-        path = _text(node).replace(" ", "")
-        out.append((f"{prefix}::{path}" if prefix else path, path.rsplit("::", 1)[-1]))
-    elif kind == "use_as_clause":
-        target = node.child_by_field_name("path")
-        alias = node.child_by_field_name("alias")
-        if target is not None:
-            path = _text(target).replace(" ", "")
-            out.append((f"{prefix}::{path}" if prefix else path, _text(alias) if alias else path))
-    elif kind == "use_wildcard":
-        inner = node.named_children[0] if node.named_child_count else None
-        path = _text(inner).replace(" ", "") if inner is not None else ""
-        full = f"{prefix}::{path}" if prefix and path else (path or prefix)
-        out.append((f"{full}::*" if full else "*", "*"))
-    elif kind == "scoped_use_list":
-        path_node = node.child_by_field_name("path")
-        path = _text(path_node).replace(" ", "") if path_node is not None else ""
-        full = f"{prefix}::{path}" if prefix and path else (path or prefix)
-        lst = node.child_by_field_name("list")
-        if lst is not None:
-            for child in lst.named_children:
-                _use_paths(child, full, out)
-    elif kind == "use_list":
-        for child in node.named_children:
-            _use_paths(child, prefix, out)
-
-
-def _rust_use(node: Node, roff: int = 0, base_scope: str = "") -> list[RawImport]:
-    arg = node.child_by_field_name("argument")
-    if arg is None:
-        return []
-    public = any(c.type == "visibility_modifier" for c in node.children)
-    pairs: list[tuple[str, str]] = []
-    _use_paths(arg, "", pairs)
-    line = node.start_point[0] + 1 + roff
-    scope = "::".join(p for p in (base_scope, _inline_scope(node)) if p)
-    kind = "pub-use" if public else "use"
-    return [(kind, path, line, (name,), scope, "") for path, name in pairs]
-
-
-def _path_attribute(node: Node) -> str:
-    """The ``#[path = "..."]`` attribute placed before a ``mod`` item, if any."""
-    prev = node.prev_named_sibling
-    while prev is not None and prev.type in ("attribute_item", "line_comment", "block_comment"):
-        if prev.type == "attribute_item":
-            text = _text(prev)
-            inner = text[2:-1].strip() if text.startswith("#[") else ""
-            if inner.startswith("path") and "=" in inner:
-                value = inner.split("=", 1)[1].strip()
-                if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-                    return value[1:-1]
-        prev = prev.prev_named_sibling
-    return ""
-
-
-def _rust_mods(mods: list[Node], root: Node, scope: str, roff: int = 0, boff: int = 0) -> list[tuple[int, RawImport]]:
-    """``mod x;`` declarations (file modules) and inline ``mod a { ... }`` blocks among the
-    captured ``mod_item`` nodes: those at the top of ``root`` or nested in inline modules only."""
-    scopes: dict[int, str | None] = {}  # mod_item start byte → the scope its body opens, None if not one
-
-    def opened(item: Node) -> str | None:
-        """The scope an inline ``mod`` item's body opens, or None when it is not a module path."""
-        key = item.start_byte
-        if key in scopes:
-            return scopes[key]
-        outer = place(item)
-        name_node = item.child_by_field_name("name")
-        got = None
-        if outer is not None and name_node is not None:
-            name = _text(name_node)
-            got = f"{outer}::{name}" if outer else name
-        scopes[key] = got
-        return got
-
-    def place(item: Node) -> str | None:
-        """The scope ``item`` sits in, when it sits at the top or directly in inline modules."""
-        holder = item.parent
-        if holder is None:
-            return None
-        if holder == root:
-            return scope
-        owner = holder.parent
-        if holder.type != "declaration_list" or owner is None or owner.type != "mod_item":
-            return None
-        return opened(owner)
-
-    out: list[tuple[int, RawImport]] = []
-    for child in mods:
-        where = place(child)
-        if where is None:
-            continue
-        name_node = child.child_by_field_name("name")
-        if name_node is None:
-            continue
-        name = _text(name_node)
-        line = child.start_point[0] + 1 + roff
-        if child.child_by_field_name("body") is None:
-            out.append((child.start_byte + boff, ("mod", name, line, (name,), where, _path_attribute(child))))
-        else:
-            out.append((child.start_byte + boff, ("inline-mod", name, line, (name,), where, "")))
-    return out
-
-
-# --- Python imports ----------------------------------------------------------------------------
-
-
-def _python_import(node: Node) -> list[RawImport]:
-    line = node.start_point[0] + 1
-    out: list[RawImport] = []
-    if node.type == "import_statement":
-        for child in node.children_by_field_name("name"):
-            if child.type == "aliased_import":
-                target = child.child_by_field_name("name")
-                alias = child.child_by_field_name("alias")
-                module = _text(target) if target is not None else ""
-                bound = _text(alias) if alias is not None else module.split(".", 1)[0]
-            else:
-                module = _text(child)
-                bound = module.split(".", 1)[0]
-            if module:
-                out.append(("import", module, line, (bound,), "", ""))
-        return out
-    module_node = node.child_by_field_name("module_name")
-    module = "".join(_text(module_node).split()) if module_node is not None else ""
-    names: list[str] = []
-    for child in node.children_by_field_name("name"):
-        if child.type == "aliased_import":
-            target = child.child_by_field_name("name")
-            if target is not None:
-                names.append(_text(target))
-        else:
-            names.append(_text(child))
-    if any(c.type == "wildcard_import" for c in node.named_children):
-        names.append("*")
-    if module:
-        out.append(("from", module, line, tuple(names), "", ""))
-    return out
 
 
 # --- whole files -------------------------------------------------------------------------------

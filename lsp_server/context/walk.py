@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pathspec
 
-from lsp_server.context.languages import language_for_name
+from lsp_server.context.languages import is_manifest, language_for_name
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ ALWAYS_SKIPPED_DIRS = frozenset(
         ".eggs",
     }
 )
-MANIFESTS = frozenset({"Cargo.toml", "pyproject.toml"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +155,7 @@ def _walk_dir(
             subdirs.append((entry.path, rel))
             continue
         spec_lang = language_for_name(name)
-        manifest = name in MANIFESTS
+        manifest = is_manifest(name)
         if spec_lang is None and not manifest:
             continue
         if rules and _ignored(rules, rel, False):

@@ -1,0 +1,97 @@
+"""A language is data plus a resolver: one registered from outside the engine is walked, parsed,
+extracted, resolved and linked like the built-in ones, with no engine code naming it."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+import tree_sitter_python
+
+from lsp_server.context import lang_python
+from lsp_server.context.index import ProjectIndex
+from lsp_server.context.languages import (
+    LANGUAGES,
+    LanguageSpec,
+    is_manifest,
+    language_for,
+    register_language,
+    unregister_language,
+)
+from lsp_server.context.model import Import
+from lsp_server.context.syntax import RawImport
+
+TOY_QUERY = """
+(function_definition) @definition.function
+(call function: (identifier) @reference.call)
+(import_statement) @import
+"""
+
+
+class ToyResolver:
+    """``import b`` names ``b.toy`` beside the importer; a file's module is its stem."""
+
+    def __init__(self, files: set[str], _imports: Mapping[str, list[RawImport]],
+                 manifests: Mapping[str, str]) -> None:
+        self.files = files
+        self.manifests = dict(manifests)
+
+    def imports(self, path: str, raw: list[RawImport]) -> list[Import]:
+        out = []
+        for kind, text, line, names, _scope, _attr in raw:
+            target = posixpath.join(posixpath.dirname(path), text + ".toy")
+            out.append(Import(path, text, line, target if target in self.files else None, names, kind))
+        return out
+
+    def module_prefix(self, path: str) -> str:
+        return posixpath.splitext(posixpath.basename(path))[0]
+
+    def group(self, path: str) -> str:
+        return "toy"
+
+
+@pytest.fixture
+def toy(tmp_path: Path) -> Iterator[LanguageSpec]:
+    queries = tmp_path / "queries"
+    queries.mkdir()
+    (queries / "toy-tags.scm").write_text(TOY_QUERY, encoding="utf-8")
+    spec = LanguageSpec("toy", (".toy",), tree_sitter_python.language(), ".",
+                        read_import=lang_python.read_import, resolver=ToyResolver,
+                        manifests=("toy.json",), queries=queries)
+    register_language(spec)
+    try:
+        yield spec
+    finally:
+        unregister_language("toy")
+
+
+def test_a_registered_language_is_indexed_resolved_and_linked(toy: LanguageSpec, tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "a.toy").write_text("import b\n\ndef main():\n    helper()\n", encoding="utf-8")
+    (root / "b.toy").write_text("def helper():\n    return 1\n", encoding="utf-8")
+    (root / "toy.json").write_text("{}", encoding="utf-8")
+    (root / "notes.txt").write_text("not a language", encoding="utf-8")
+    with ProjectIndex.open(root, state_dir=tmp_path / "state", workers=1) as idx:
+        stats = idx.refresh()
+        assert stats.files == 2 and stats.definitions == 2
+        a = idx.file("a.toy")
+        assert a is not None and a.language == "toy"
+        assert [d.qualname for d in a.definitions] == ["a.main"]
+        assert [(r.name, r.enclosing) for r in a.references] == [("helper", "a.main")]
+        assert [(i.text, i.target) for i in idx.imports_of("a.toy")] == [("b", "b.toy")]
+        assert idx.file_edges()["a.toy"] == {"b.toy"}
+        assert [d.qualname for d in idx.definitions_named("helper")] == ["b.helper"]
+        assert idx.module_prefix("b.toy") == "b"
+
+
+def test_registering_and_unregistering_a_language(toy: LanguageSpec) -> None:
+    assert LANGUAGES["toy"] is toy
+    assert language_for("src/x.TOY") is toy
+    assert is_manifest("toy.json") and is_manifest("Cargo.toml")
+    unregister_language("toy")
+    assert "toy" not in LANGUAGES and language_for("src/x.toy") is None
+    assert not is_manifest("toy.json") and is_manifest("Cargo.toml")
+    register_language(toy)  # the fixture unregisters it again
