@@ -18,7 +18,6 @@ def assignment_name(node: Node) -> str | None:
     return _text(left) if left is not None else None
 
 
-
 def read_import(node: Node, roff: int = 0, scope: str = "") -> list[RawImport]:
     """One raw import per imported module (``from`` imports keep their names together).
 

@@ -131,7 +131,9 @@ def register_language(spec: LanguageSpec) -> None:
     """Make ``spec`` known to the engine: its files are walked, parsed and resolved.
 
     The built-in languages are registered at import; an extension (or a test) adds its own.
-    Registering a name again replaces that language.
+    Registering a name again replaces that language. The registry is this process's: parse
+    helpers started by ``fork`` inherit it; those started fresh (``forkserver``, ``spawn``)
+    know the built-in languages only, and the files they cannot parse are parsed here.
     """
     unregister_language(spec.name)
     LANGUAGES[spec.name] = spec
