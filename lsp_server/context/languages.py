@@ -127,14 +127,23 @@ _BY_SUFFIX: dict[str, LanguageSpec] = {}
 _MANIFESTS: set[str] = set()  # every manifest file name the languages read
 
 
-def register_language(spec: LanguageSpec) -> None:
+def register_language(spec: LanguageSpec, *, check: bool = True) -> None:
     """Make ``spec`` known to the engine: its files are walked, parsed and resolved.
 
     The built-in languages are registered at import; an extension (or a test) adds its own.
     Registering a name again replaces that language. The registry is this process's: parse
     helpers started by ``fork`` inherit it; those started fresh (``forkserver``, ``spawn``)
     know the built-in languages only, and the files they cannot parse are parsed here.
+
+    With ``check`` the tags query is compiled now, so that a missing or invalid query file is
+    a ``ValueError`` naming the language here rather than a failed index later.
     """
+    if check:
+        try:
+            spec.tags_query  # noqa: B018  (compiled once, kept on the spec)
+        except (OSError, ValueError) as exc:  # no such file; tree_sitter.QueryError
+            raise ValueError(f"language {spec.name!r}: cannot use its tags query "
+                             f"{spec.queries / (spec.name + '-tags.scm')}: {exc}") from exc
     unregister_language(spec.name)
     LANGUAGES[spec.name] = spec
     for ext in spec.extensions:
@@ -154,7 +163,7 @@ def unregister_language(name: str) -> None:
 
 
 for _builtin in BUILTIN:
-    register_language(_builtin)
+    register_language(_builtin, check=False)  # compiled on first use: not every command parses
 
 
 def is_manifest(name: str) -> bool:

@@ -95,3 +95,16 @@ def test_registering_and_unregistering_a_language(toy: LanguageSpec) -> None:
     assert "toy" not in LANGUAGES and language_for("src/x.toy") is None
     assert not is_manifest("toy.json") and is_manifest("Cargo.toml")
     register_language(toy)  # the fixture unregisters it again
+
+
+def test_a_language_without_a_usable_query_is_refused(tmp_path: Path) -> None:
+    def spec(queries: Path) -> LanguageSpec:
+        return LanguageSpec("broken", (".brk",), tree_sitter_python.language(), ".",
+                            read_import=lang_python.read_import, resolver=ToyResolver, queries=queries)
+
+    with pytest.raises(ValueError, match=r"'broken'.*broken-tags\.scm"):
+        register_language(spec(tmp_path))  # no query file
+    (tmp_path / "broken-tags.scm").write_text("(no_such_node) @definition.function\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="Invalid node type"):
+        register_language(spec(tmp_path))
+    assert "broken" not in LANGUAGES and language_for("x.brk") is None
