@@ -112,9 +112,7 @@ BUILTIN: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         "python", (".py", ".pyi"), tree_sitter_python.language(), ".",
         read_import=lang_python.read_import,
-        resolver=PythonResolver.build,
-        # a pyproject.toml change redoes the derived tables, as a Cargo.toml change does
-        manifests=("pyproject.toml",),
+        resolver=PythonResolver.build,  # modules resolve from the file layout: no manifests
         name_rules={"expression_statement": lang_python.assignment_name},
         wrappers={"function_definition": "decorated_definition", "class_definition": "decorated_definition"},
         body_types=frozenset({"module", "block"}),

@@ -69,7 +69,7 @@ class PythonResolver:
     def build(cls, files: set[str], _imports: Mapping[str, list[RawImport]],
               _manifests: Mapping[str, str]) -> PythonResolver:
         """The :data:`~lsp_server.context.languages.ResolverFactory` shape: Python modules
-        resolve from the file layout alone."""
+        resolve from the file layout alone (the language names no manifests)."""
         return cls(files)
 
     def module_prefix(self, path: str) -> str:

@@ -52,7 +52,7 @@ class WalkEntry:
 @dataclass(slots=True)
 class WalkResult:
     files: list[WalkEntry] = field(default_factory=list)
-    manifests: list[WalkEntry] = field(default_factory=list)  # Cargo.toml / pyproject.toml
+    manifests: list[WalkEntry] = field(default_factory=list)  # what the resolvers read (Cargo.toml)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
 
