@@ -17,6 +17,10 @@ index again, and printed as Acc@1/3/5 (every gold file in the top k, gold as in
   grid could, in principle, but the grid takes every list from off to double weight): when the
   oracle misses a target, the lists lack the evidence, and new evidence is needed, not weights.
 
+* **rank constant k** — the shipped weights with k in 1 / (k + rank) swept from 1 to 120
+  (shipped: 60). A small k lets each list's first places count for more against agreement
+  between lists.
+
 The grid takes each of the five list weights at 0, 1 and 2 times its shipped value: 3^5 - 1 =
 242 weightings (all lists off is left out). Rows take a fraction of a second each once the
 index state under the scratch dir is warm.
@@ -51,6 +55,7 @@ from lsp_server.context.ranking import (
 
 LISTS = ("mentions", "definitions", "file_text", "walk", "latent")
 FACTORS = (0.0, 1.0, 2.0)
+RANK_CONSTANTS = (1.0, 4.0, 15.0, 30.0, 60.0, 120.0)
 
 
 def grid() -> list[FusionWeights]:
@@ -105,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         rows = read_rows(data, args.repo, args.limit)
         shipped, oracle, ceiling = Tally(), Tally(), Tally()
         single = {name: Tally() for name in LISTS}
+        by_constant = {k: Tally() for k in RANK_CONSTANTS}
         per_weighting: list[list[tuple[bool, ...]]] = [[] for _ in weightings]
         for row in rows:
             root = materialize(row["repo"], row["base_commit"], repos_dir=args.repos_dir, scratch=args.scratch)
@@ -119,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
             shipped.add(hits(ranked(sig, files, FUSION), gold))
             for name, weights in singles.items():
                 single[name].add(hits(ranked(sig, files, weights), gold))
+            for k, tally in by_constant.items():
+                tally.add(hits(ranked(sig, files, replace(FUSION, rank_constant=k)), gold))
             row_hits = [hits(ranked(sig, files, w), gold) for w in weightings]
             for i, h in enumerate(row_hits):
                 per_weighting[i].append(h)
@@ -142,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
                 best.add(h)
             print(best.line("best single weighting") + f"   ({_weights(weightings[best_i])}; tuned on these rows)")
         print(oracle.line(f"per-row oracle ({len(weightings)})"))
+        for k, tally in by_constant.items():
+            print(tally.line(f"rank constant k = {k:g}") + ("   (shipped)" if k == FUSION.rank_constant else ""))
         print(ceiling.line("ceiling (gold files <= k)"))
     return 0
 

@@ -81,6 +81,9 @@ class FusionWeights:
     latent: float = 0.5
     raise_site: float = 2.0
     peripheral: float = 0.5  # the factor on tests, benches, docs and vendored files not named
+    # k in 1 / (k + rank): the common 60 lets agreement between lists outweigh one list's
+    # order. A small k trusts each list's top more; bench/fusion_oracle.py sweeps it.
+    rank_constant: float = RRF_K
 
 
 FUSION = FusionWeights()
@@ -186,8 +189,8 @@ def _enclosing(fs: FileSymbols, line: int) -> Definition | None:
     return best
 
 
-def _rrf(ranking: Iterable[str]) -> dict[str, float]:
-    return {key: 1.0 / (RRF_K + i + 1) for i, key in enumerate(ranking)}
+def _rrf(ranking: Iterable[str], k: float = RRF_K) -> dict[str, float]:
+    return {key: 1.0 / (k + i + 1) for i, key in enumerate(ranking)}
 
 
 def _ranked(scores: dict[str, float]) -> list[str]:
@@ -288,12 +291,12 @@ def fused_scores(sig: Signals, weights: FusionWeights = FUSION) -> dict[str, flo
                             (_ranked(sig.latent), weights.latent)):
         if not weight:
             continue
-        for p, s in _rrf(ranking).items():
+        for p, s in _rrf(ranking, weights.rank_constant).items():
             fused[p] += weight * s
     # A raise site is precise where present: the innermost counts as two first places,
     # the frames above it half as much each, so their order survives the fusion.
     for p, w in sig.raise_site.items():
-        fused[p] += weights.raise_site * w / (RRF_K + 1.0)
+        fused[p] += weights.raise_site * w / (weights.rank_constant + 1.0)
     for p in list(fused):
         if is_peripheral_path(p) and p not in sig.explicit:
             fused[p] *= weights.peripheral

@@ -47,3 +47,18 @@ def test_raise_sites_count_as_first_places() -> None:
     sig.raise_site = {"src/x.rs": 1.0}
     fused = fused_scores(sig, replace(FUSION, raise_site=3.0))
     assert fused["src/x.rs"] == pytest.approx(3.0 / (RRF_K + 1))
+
+
+def test_a_small_rank_constant_trusts_each_lists_first_place() -> None:
+    # a.rs is first in one list; b.rs is third in two. Agreement wins at the shipped k,
+    # the single first place once k is small: 1/(k+1) > 2/(k+3) for k < 1.
+    sig = Signals()
+    sig.file_lex = {"src/a.rs": 9.0, "src/x.rs": 7.0, "src/b.rs": 5.0}
+    sig.walk = {"src/y.rs": 0.9, "src/z.rs": 0.7, "src/b.rs": 0.5}
+    even = replace(FUSION, file_text=1.0, walk=1.0)
+    shipped = fused_scores(sig, even)
+    assert shipped["src/b.rs"] > shipped["src/a.rs"]
+    sharp = fused_scores(sig, replace(even, rank_constant=0.5))
+    assert sharp["src/a.rs"] == pytest.approx(1 / 1.5)
+    assert sharp["src/b.rs"] == pytest.approx(2 / 3.5)
+    assert sharp["src/a.rs"] > sharp["src/b.rs"]
