@@ -84,3 +84,17 @@ def personalized_pagerank(
         if delta < tolerance:
             break
     return {graph.nodes[i]: float(r) for i, r in enumerate(rank.tolist()) if r > 0.0}
+
+
+def lift(personal: Mapping[str, float], overall: Mapping[str, float], exponent: float) -> dict[str, float]:
+    """``personal`` scores divided by ``overall ** exponent``: a degree correction.
+
+    A walk from any seeds ends up at the hubs every path passes through (a crate's ``lib.rs``
+    that declares each module, a package's ``__init__``), whatever the request. Dividing by a
+    power of the plain PageRank keeps what the request's seeds reach more than the project as
+    a whole would; exponent 0 leaves the scores as they are, 1 ranks by the ratio alone.
+    """
+    if not exponent:
+        return dict(personal)
+    floor = min((v for v in overall.values() if v > 0), default=1.0)
+    return {p: v / max(overall.get(p, 0.0), floor) ** exponent for p, v in personal.items()}

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from lsp_server.context.embeddings import SemanticSpec, query_for
 from lsp_server.context.model import Definition, FileSymbols
-from lsp_server.context.pagerank import personalized_pagerank
+from lsp_server.context.pagerank import lift, personalized_pagerank
 from lsp_server.context.tables import CONTAINER_KINDS, IndexView, Prepared, tables_of
 
 __all__ = ["CONTAINER_KINDS", "FUSION", "ContextRequest", "FusionWeights", "IndexView", "Prepared",
@@ -41,6 +41,11 @@ RRF_K = 60.0
 AMBIGUOUS_DEFS = 12
 # Only the best lexical hits restart the walk: the head of the list, not its long tail.
 LEXICAL_SEEDS = 10
+# The walk's scores are divided by the plain PageRank to this power (see pagerank.lift), so
+# hubs every walk reaches do not outrank what this request's seeds reach. Measured on the dev
+# sets and held-out rows (0.25: four rows gain a hit, none loses one) and on 456 commits of 13
+# other repositories (11 rows gain, 4 lose); 0.5 and more lose Rust dev and Python dev Acc@5.
+HUB_EXPONENT = 0.25
 USE_WEIGHT = 0.5
 # Verbatim search is for what the user quoted or pasted, not whole logs.
 MAX_PHRASES = 24
@@ -276,7 +281,7 @@ def signals(prep: Prepared, request: ContextRequest) -> Signals:
             norm = sum(lex[p] / top for p in head)
             for p in head:
                 seeds[p] += 0.5 * (lex[p] / top) / norm
-    ppr = personalized_pagerank(prep.graph, seeds)
+    ppr = lift(personalized_pagerank(prep.graph, seeds), prep.global_rank, HUB_EXPONENT)
     sig.walk = {p: r for p, r in ppr.items() if p in prep.file_tokens}
     return sig
 
@@ -320,7 +325,7 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
         elif p in latent_head:
             why.append(f"shares this project's vocabulary with the request (latent cosine {sig.latent[p]:.2f})")
         if sig.walk.get(p) and not sig.mention_file.get(p):
-            why.append(f"linked to the request's code (pagerank {sig.walk[p]:.4f})")
+            why.append(f"linked to the request's code (walk score {sig.walk[p]:.4f})")
         files.append(RankedFile(path=p, score=round(fused.get(p, 0.0), 6), reasons=why,
                                 tokens=prep.file_tokens.get(p, 0)))
 

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from lsp_server.context.bm25 import BM25
-from lsp_server.context.pagerank import personalized_pagerank
+from lsp_server.context.pagerank import lift, personalized_pagerank
 
 
 def test_bm25_prefers_rare_terms_and_shorter_documents() -> None:
@@ -65,3 +65,19 @@ def test_pagerank_without_seeds_is_uniform_restart_and_handles_dangling_nodes() 
 def test_pagerank_weights_split_the_walk() -> None:
     rank = personalized_pagerank({"s": {"heavy": 3.0, "light": 1.0}}, {"s": 1.0})
     assert rank["heavy"] == pytest.approx(3 * rank["light"], rel=1e-6)
+
+
+def test_lift_discounts_the_hub_every_walk_reaches() -> None:
+    # A crate root that declares every module: a walk from leaf "a" reaches it about as much
+    # as a's own neighbour "b", but the plain PageRank says the root is where every walk goes.
+    edges = {"lib": {"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0},
+             "a": {"lib": 0.5, "b": 1.0}, "b": {"lib": 0.5}, "c": {"lib": 0.5}, "d": {"lib": 0.5}}
+    personal = personalized_pagerank(edges, {"a": 1.0})
+    overall = personalized_pagerank(edges, {})
+    assert personal["lib"] > personal["b"]
+    lifted = lift(personal, overall, 1.0)
+    assert lifted["b"] > lifted["lib"]
+    assert lifted["b"] == pytest.approx(personal["b"] / overall["b"])
+    assert lift(personal, overall, 0.0) == personal
+    # a node the plain walk never reached is divided by the smallest positive score, not zero
+    assert lift({"new": 0.2}, overall, 1.0)["new"] == pytest.approx(0.2 / min(overall.values()))
