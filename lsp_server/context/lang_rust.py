@@ -21,12 +21,10 @@ def type_name(node: Node) -> str:
     return text.lstrip("&").removeprefix("mut ").strip() or text
 
 
-
 def impl_name(node: Node) -> str | None:
     """An ``impl`` block is named by its type: ``impl<T> Foo<T>`` → ``Foo``."""
     target = node.child_by_field_name("type")
     return type_name(target) if target is not None else None
-
 
 
 def inline_scope(node: Node) -> str:

@@ -194,7 +194,7 @@ def _enclosing(fs: FileSymbols, line: int) -> Definition | None:
     return best
 
 
-def _rrf(ranking: Iterable[str], k: float = RRF_K) -> dict[str, float]:
+def _rrf(ranking: Iterable[str], k: float) -> dict[str, float]:
     return {key: 1.0 / (k + i + 1) for i, key in enumerate(ranking)}
 
 

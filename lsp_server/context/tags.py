@@ -211,7 +211,7 @@ def _collect_macro(
     if acc.parsed_macros is not None:
         acc.parsed_macros[inner] = tree
     inner_scope = spec.scope_of(body)
-    full_scope = "::".join(p for p in (scope, inner_scope) if p)
+    full_scope = spec.separator.join(p for p in (scope, inner_scope) if p)
     _collect(spec, tree.root_node, inner, boff + body.start_byte + 1, roff + body.start_point[0],
              full_scope, depth + 1, acc)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import tree_sitter_python
@@ -33,10 +34,13 @@ TOY_QUERY = """
 class ToyResolver:
     """``import b`` names ``b.toy`` beside the importer; a file's module is its stem."""
 
+    built: ClassVar[list[ToyResolver]] = []  # every instance the index made, newest last
+
     def __init__(self, files: set[str], _imports: Mapping[str, list[RawImport]],
                  manifests: Mapping[str, str]) -> None:
         self.files = files
         self.manifests = dict(manifests)
+        ToyResolver.built.append(self)
 
     def imports(self, path: str, raw: list[RawImport]) -> list[Import]:
         out = []
@@ -85,6 +89,9 @@ def test_a_registered_language_is_indexed_resolved_and_linked(toy: LanguageSpec,
         assert idx.file_edges()["a.toy"] == {"b.toy"}
         assert [d.qualname for d in idx.definitions_named("helper")] == ["b.helper"]
         assert idx.module_prefix("b.toy") == "b"
+        # the walk collected the manifest the language names and handed its text to the resolver
+        assert ToyResolver.built[-1].manifests == {"toy.json": "{}"}
+        assert ToyResolver.built[-1].files == {"a.toy", "b.toy"}
 
 
 def test_registering_and_unregistering_a_language(toy: LanguageSpec) -> None:
