@@ -25,6 +25,7 @@ run. The build is kept under ``--work`` (default ``../scratch/parse-floor``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import json
 import shutil
@@ -109,18 +110,17 @@ def halves(files: list[tuple[str, int]]) -> tuple[list[str], list[str]]:
 
 def timed(binary: Path, mode: int, lists: list[list[str]]) -> tuple[float, list[dict[str, float]]]:
     """Wall time of one run per list, all at once, and what each printed."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as files:
         inputs = []
         for i, paths in enumerate(lists):
-            (Path(tmp) / f"{i}.txt").write_text("\n".join(paths) + "\n", encoding="utf-8")
-            inputs.append((Path(tmp) / f"{i}.txt").open("rb"))
+            listing = Path(tmp) / f"{i}.txt"
+            listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
+            inputs.append(files.enter_context(listing.open("rb")))
         t = time.perf_counter()
         procs = [subprocess.Popen([str(binary), str(QUERY), str(mode)], stdin=f, stdout=subprocess.PIPE,
                                   text=True) for f in inputs]
         outs = [p.communicate()[0] for p in procs]
         wall = time.perf_counter() - t
-        for f in inputs:
-            f.close()
     if any(p.returncode for p in procs):
         raise SystemExit("parse_floor failed")
     return wall, [json.loads(o) for o in outs]

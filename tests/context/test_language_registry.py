@@ -64,6 +64,7 @@ def toy(tmp_path: Path) -> Iterator[LanguageSpec]:
     spec = LanguageSpec("toy", (".toy",), tree_sitter_python.language(), ".",
                         read_import=lang_python.read_import, resolver=ToyResolver,
                         manifests=("toy.json",), queries=queries)
+    ToyResolver.built.clear()  # only resolvers this test's index builds
     register_language(spec)
     try:
         yield spec
