@@ -45,13 +45,18 @@ def register(sub: Any) -> None:
 
 
 def _request_text(args: argparse.Namespace) -> str:
+    from lsp_server.context.tags import is_binary  # tree-sitter: loaded only when run
+
     if args.request_file is not None:
         if args.request:
             raise ConfigError("give the request as text or with --request-file, not both")
         try:
-            text = str(args.request_file.read_text(encoding="utf-8", errors="replace"))
+            data = args.request_file.read_bytes()
         except OSError as exc:
             raise ConfigError(f"--request-file {args.request_file}: {exc.strerror or exc}") from exc
+        if is_binary(data):
+            raise ConfigError(f"--request-file {args.request_file}: binary content, not a request")
+        text = data.decode("utf-8", errors="replace")
         if not text.strip():
             raise ConfigError(f"--request-file {args.request_file}: the request is empty")
         return text
@@ -66,15 +71,16 @@ def _relative(root: Path, file: str | None) -> str | None:
     if not file:
         return None
     path = Path(file)
-    if path.is_absolute() or not (root / path).exists():
-        candidate = path if path.is_absolute() else Path.cwd() / path
-        try:
-            return candidate.resolve().relative_to(root).as_posix()
-        except ValueError as exc:
-            if not path.is_absolute() and (root / path).exists():
-                return path.as_posix()
-            raise ConfigError(f"--file {file}: not inside the project {root}") from exc
-    return path.as_posix()
+    if not path.is_absolute() and (root / path).exists():
+        return path.as_posix()
+    candidate = path if path.is_absolute() else Path.cwd() / path
+    if not candidate.exists():
+        where = "" if path.is_absolute() else f" in the project {root} or the current directory"
+        raise ConfigError(f"--file {file}: no such file{where}")
+    try:
+        return candidate.resolve().relative_to(root).as_posix()
+    except ValueError as exc:
+        raise ConfigError(f"--file {file}: not inside the project {root}") from exc
 
 
 def _check_cursor(lines: int | None, rel: str, line: int | None) -> None:

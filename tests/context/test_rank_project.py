@@ -205,3 +205,19 @@ def test_context_command_checks_the_request_and_the_cursor(
     captured = capsys.readouterr()
     assert "--file NOTES.txt: not a source file of the index" in captured.err
     assert "svc/codec.py" in captured.out
+
+
+def test_context_command_names_a_missing_file_and_a_binary_request(
+    service: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["context", "--project", str(service), "--file", "svc/nope.py", "--line", "1",
+                 "decode the frame"]) == 2
+    assert "--file svc/nope.py: no such file in the project" in capsys.readouterr().err
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text("x = 1\n")
+    assert main(["context", "--project", str(service), "--file", str(outside), "x"]) == 2
+    assert f"--file {outside}: not inside the project" in capsys.readouterr().err
+    blob = tmp_path / "req.bin"
+    blob.write_bytes(b"\x7fELF\x00\x00decode")
+    assert main(["context", "--project", str(service), "--request-file", str(blob)]) == 2
+    assert f"--request-file {blob}: binary content, not a request" in capsys.readouterr().err
