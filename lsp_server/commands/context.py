@@ -51,7 +51,7 @@ def _request_text(args: argparse.Namespace) -> str:
         if args.request:
             raise ConfigError("give the request as text or with --request-file, not both")
         try:
-            data = args.request_file.read_bytes()
+            data: bytes = args.request_file.read_bytes()
         except OSError as exc:
             raise ConfigError(f"--request-file {args.request_file}: {exc.strerror or exc}") from exc
         if is_binary(data):
