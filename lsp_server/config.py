@@ -145,6 +145,9 @@ class PrivacySettings(_Section):
 class ContextSettings(_Section):
     budget_tokens: int = Field(default=8000, ge=256)
     max_file_bytes: int = Field(default=1_000_000, ge=1024)
+    # A workspace opened at a home directory must not index every checkout below it: the
+    # walk keeps the source files nearest the root, up to this many.
+    max_files: int = Field(default=10_000, ge=1)
     # Embedding similarity from a local Ollama embedding model (code never leaves the
     # machine for it); the URL defaults to the first ``ollama`` model's, else $OLLAMA_HOST.
     embeddings: bool = False

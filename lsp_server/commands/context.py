@@ -112,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
     rel = _relative(root, args.file)
 
     index = ProjectIndex.open(root, settings=settings)
-    index.refresh()
+    note = index.refresh().cap_note(settings.context.max_files)
+    if note:
+        print(f"agentic-optimizer context: {note}", file=sys.stderr)
     if rel is not None:
         fs = index.file(rel)
         _check_cursor(fs.lines if fs is not None else None, rel, args.line)

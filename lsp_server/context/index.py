@@ -95,9 +95,18 @@ class IndexStats:
     skipped: int  # files the walk left out (too large, unreadable, loops)
     with_notes: int  # files that yielded less than usual (binary, syntax errors, unreadable)
     elapsed: float  # seconds
+    capped: bool = False  # the walk reached context.max_files and left the rest out
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def cap_note(self, max_files: int) -> str | None:
+        """What to tell the user when the walk stopped at the file limit, else None."""
+        if not self.capped:
+            return None
+        return (f"indexed only the {self.files} source files nearest the project root: it holds "
+                f"more than context.max_files ({max_files}); raise that setting, or open the "
+                "project's own folder")
 
 
 @dataclass(slots=True)
@@ -273,7 +282,12 @@ class ProjectIndex:
     def refresh(self, progress: ProgressFn | None = None) -> IndexStats:
         """Bring the index in line with the disk: parse new and changed files, drop deleted."""
         started = time.perf_counter()
-        found = walk(self.root, self.settings.context.max_file_bytes)
+        found = walk(self.root, self.settings.context.max_file_bytes,
+                     max_files=self.settings.context.max_files)
+        if found.capped:
+            log.warning("index: %s holds more than context.max_files (%d) source files; "
+                        "indexed the %d nearest the root", self.root,
+                        self.settings.context.max_files, len(found.files))
         for path, reason in found.skipped:
             log.info("index: skipped %s: %s", path, reason)
         with self._lock:
@@ -350,6 +364,7 @@ class ProjectIndex:
                 skipped=len(found.skipped),
                 with_notes=sum(1 for f in self._files.values() if f.stored.note),
                 elapsed=time.perf_counter() - started,
+                capped=found.capped,
             )
 
     def _parse(self, todo: list[Task]) -> Iterator[ParsedFile]:

@@ -5,12 +5,16 @@ as in git (an ignored directory is not entered, so nothing inside it can be re-i
 VCS, build and virtualenv directories are always skipped, symlinked directories are followed
 once (loops and duplicates are cut by device + inode), and files over the size limit are
 reported as skipped. Binary content is detected later, when the file is read for parsing.
+
+Directories are walked breadth first, in name order, so a file limit (a workspace opened at
+the home directory) keeps the files nearest the root, the same ones on every run.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +58,7 @@ class WalkResult:
     files: list[WalkEntry] = field(default_factory=list)
     manifests: list[WalkEntry] = field(default_factory=list)  # what the resolvers read (Cargo.toml)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    capped: bool = False  # the file limit was reached: files further from the root were left out
 
 
 _Rules = list[tuple[str, pathspec.GitIgnoreSpec]]  # (base dir relative to root, spec)
@@ -86,8 +91,15 @@ def _ignored(rules: _Rules, rel: str, is_dir: bool) -> bool:
     return verdict
 
 
-def walk(root: Path, max_file_bytes: int = 1_000_000, *, use_gitignore: bool = True) -> WalkResult:
-    """Every indexable file under ``root`` (languages from :mod:`languages`), plus manifests."""
+def walk(
+    root: Path, max_file_bytes: int = 1_000_000, *, use_gitignore: bool = True,
+    max_files: int | None = None,
+) -> WalkResult:
+    """Every indexable file under ``root`` (languages from :mod:`languages`), plus manifests.
+
+    With ``max_files``, the walk stops once it holds that many source files and says so in
+    :attr:`WalkResult.capped`.
+    """
     result = WalkResult()
     root_str = str(root)
     seen_dirs: set[tuple[int, int]] = set()
@@ -104,8 +116,13 @@ def walk(root: Path, max_file_bytes: int = 1_000_000, *, use_gitignore: bool = T
             spec = _load_gitignore(os.path.dirname(exclude), ".git/info")
             if spec is not None:
                 rules.append(("", spec))
-    _walk_dir(root_str, "", rules, seen_dirs, max_file_bytes, use_gitignore, result)
+    queue: deque[tuple[str, str, _Rules]] = deque([(root_str, "", rules)])
+    while queue and not result.capped:
+        dir_path, rel_dir, dir_rules = queue.popleft()
+        queue.extend(_walk_dir(dir_path, rel_dir, dir_rules, seen_dirs, max_file_bytes,
+                               use_gitignore, result, max_files))
     result.files.sort(key=lambda e: e.path)
+    result.manifests.sort(key=lambda e: e.path)
     return result
 
 
@@ -117,21 +134,23 @@ def _walk_dir(
     max_bytes: int,
     use_gitignore: bool,
     out: WalkResult,
-) -> None:
+    max_files: int | None,
+) -> list[tuple[str, str, _Rules]]:
+    """Add one directory's files to ``out``; return its subdirectories still to walk."""
     try:
-        entries = list(os.scandir(dir_path))
+        entries = sorted(os.scandir(dir_path), key=lambda e: e.name)
     except OSError as exc:
         out.skipped.append((rel_dir or ".", f"unreadable directory: {exc.strerror or exc}"))
-        return
+        return []
     names = {e.name for e in entries}
     if "pyvenv.cfg" in names and rel_dir:
         out.skipped.append((rel_dir, "virtualenv"))
-        return
+        return []
     if use_gitignore and ".gitignore" in names:
         spec = _load_gitignore(dir_path, rel_dir)
         if spec is not None:
             rules = [*rules, (rel_dir, spec)]
-    subdirs: list[tuple[str, str]] = []
+    subdirs: list[tuple[str, str, _Rules]] = []
     for entry in entries:
         name = entry.name
         rel = f"{rel_dir}/{name}" if rel_dir else name
@@ -152,7 +171,7 @@ def _walk_dir(
                 out.skipped.append((rel, "symlink loop or duplicate directory"))
                 continue
             seen_dirs.add(key)
-            subdirs.append((entry.path, rel))
+            subdirs.append((entry.path, rel, rules))
             continue
         spec_lang = language_for_name(name)
         manifest = is_manifest(name)
@@ -174,6 +193,8 @@ def _walk_dir(
             out.skipped.append((rel, f"larger than context.max_file_bytes ({st.st_size} > {max_bytes})"))
             continue
         assert spec_lang is not None
+        if max_files is not None and len(out.files) >= max_files:
+            out.capped = True
+            return []
         out.files.append(WalkEntry(rel, spec_lang.name, st.st_size, st.st_mtime_ns))
-    for path, rel in subdirs:
-        _walk_dir(path, rel, rules, seen_dirs, max_bytes, use_gitignore, out)
+    return subdirs

@@ -121,10 +121,16 @@ async def reindex_settled(ls: AgenticServer) -> Any:
 
 async def index_in_background(ls: AgenticServer) -> None:
     """Build or refresh the index after startup, with progress; failures are reported once."""
+    from lsp_server.context.index import IndexStats  # tree-sitter and the store: not at import
+
     try:
         async with ProgressReporter(ls, "Indexing") as progress:
             stats = await reindex_settled(ls)
             progress.end_message = f"{getattr(stats, 'files', '?')} files"
+        if isinstance(stats, IndexStats):
+            note = stats.cap_note(ls.get_assistant().settings.context.max_files)
+            if note:
+                show(ls, f"Agentic Optimizer: {note}", lsp.MessageType.Warning)
     except asyncio.CancelledError:
         raise
     except AgenticError as exc:

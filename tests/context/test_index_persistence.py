@@ -148,3 +148,27 @@ def test_large_writes_are_checkpointed_off_the_write_path(
         wal = Path(f"{idx.store_path}-wal")
         assert wal.exists()
     assert not wal.exists()  # the last connection's close checkpointed and removed it
+
+
+def test_file_limit_indexes_part_and_says_so(
+    tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lsp_server.cli import main
+    from lsp_server.config import Settings
+
+    state = tmp_path / "state"
+    limited = Settings.model_validate({"context": {"max_files": 2}})
+    with ProjectIndex.open(tree, settings=limited, state_dir=state) as idx:
+        stats = idx.refresh()
+        assert stats.capped and stats.files == 2
+        note = stats.cap_note(2)
+        assert note is not None and "context.max_files (2)" in note
+    with ProjectIndex.open(tree, state_dir=state) as idx:  # the default limit: all five again
+        stats = idx.refresh()
+        assert not stats.capped and stats.cap_note(10_000) is None
+        assert (stats.files, stats.parsed, stats.reused) == (5, 3, 2)
+
+    (tree / "agentic-optimizer.toml").write_text("[context]\nmax_files = 3\n")
+    assert main(["index", "--project", str(tree)]) == 0
+    err = capsys.readouterr().err
+    assert "indexed only the 3 source files nearest the project root" in err

@@ -90,3 +90,16 @@ def test_stat_is_recorded(tmp_path: Path) -> None:
     (entry,) = walk(tmp_path).files
     st = f.stat()
     assert (entry.language, entry.size, entry.mtime_ns) == ("python", st.st_size, st.st_mtime_ns)
+
+
+def test_file_limit_keeps_the_files_nearest_the_root(tmp_path: Path) -> None:
+    for rel in ("b.py", "a.py", "zeta/e.py", "pkg/c.py", "pkg/deep/d.py"):
+        write(tmp_path, rel)
+    write(tmp_path, "pkg/deep/Cargo.toml", "[package]\nname = 'x'\n")
+    capped = walk(tmp_path, max_files=3)
+    assert [e.path for e in capped.files] == ["a.py", "b.py", "pkg/c.py"]  # breadth first, by name
+    assert capped.capped
+    exact = walk(tmp_path, max_files=5)
+    assert len(exact.files) == 5 and not exact.capped  # reaching the limit is not passing it
+    assert [m.path for m in exact.manifests] == ["pkg/deep/Cargo.toml"]
+    assert not walk(tmp_path).capped

@@ -131,3 +131,14 @@ async def test_changed_editor_settings_replace_the_startup_ones(
     assert result is not None
     assert len(client.messages) == 2  # the startup error, then the metrics text; no new error
     assert "invalid" not in client.messages[1].message
+
+
+async def test_a_workspace_over_the_file_limit_is_indexed_in_part_and_said_so(
+    client: LanguageClient, workspace: Path
+) -> None:
+    (workspace / "agentic-optimizer.toml").write_text("[context]\nmax_files = 2\n")
+    await initialize(client, workspace)
+    messages = await _wait_for_message(client)
+    assert any("indexed only the 2 source files nearest the project root" in m
+               and "context.max_files (2)" in m for m in messages), messages
+    assert client.messages[0].type == lsp.MessageType.Warning
