@@ -18,6 +18,7 @@ import bisect
 import itertools
 import math
 import threading
+import time
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -175,6 +176,7 @@ class Prepared:
         self._graph_files: list[str] | None = None
         self._next_def = 0
         self._next_passage = 0
+        self.last_sync_ms = 0.0  # how long the latest sync took (0 when nothing had changed)
 
     # --- reading --------------------------------------------------------------------------
 
@@ -201,10 +203,13 @@ class Prepared:
         """Bring the tables up to date with ``index``, redoing only the files that changed."""
         generation = getattr(index, "generation", None)
         if isinstance(generation, int) and generation == self.generation:
+            self.last_sync_ms = 0.0
             return
+        started = time.perf_counter()
         first = not self._rows
         with paused_collection(collect_after=first):
             self._sync(index, generation, first)
+        self.last_sync_ms = (time.perf_counter() - started) * 1000.0
 
     def _sync(self, index: IndexView, generation: object, first: bool) -> None:
         files = sorted(index.files())

@@ -121,6 +121,7 @@ def test_context_command_json(service: Path, capsys: pytest.CaptureFixture[str])
     out = json.loads(capsys.readouterr().out)
     assert out["budget"] == 600 and 0 < out["tokens"] <= 600
     assert isinstance(out["elapsed_ms"], float | int)
+    assert 0 < out["prepare_ms"] <= out["elapsed_ms"]  # a fresh process builds its tables
     first = out["files"][0]
     assert first["path"] == "svc/handler.py" and first["in_context"] is True
     assert all(isinstance(a, int) and 1 <= a <= b for a, b in first["ranges"])
@@ -221,3 +222,19 @@ def test_context_command_names_a_missing_file_and_a_binary_request(
     blob.write_bytes(b"\x7fELF\x00\x00decode")
     assert main(["context", "--project", str(service), "--request-file", str(blob)]) == 2
     assert f"--request-file {blob}: binary content, not a request" in capsys.readouterr().err
+
+
+def test_prepare_time_is_the_first_request_s_and_an_edit_s(service: Path, tmp_path: Path) -> None:
+    index = _index(service, tmp_path / "state")
+
+    def build() -> float:
+        res = build_context(index, ContextRequest(text="render the report"), budget_tokens=600,
+                            settings=Settings(), for_cloud=False)
+        assert 0 <= res.prepare_ms <= res.elapsed_ms
+        return res.prepare_ms
+
+    assert build() > 0  # every file's tables
+    assert build() == 0  # nothing changed since
+    (service / "svc" / "report_1.py").write_text("def render_report_1(rows):\n    return []\n")
+    index.refresh()
+    assert build() > 0  # the changed file's
