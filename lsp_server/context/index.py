@@ -284,8 +284,8 @@ class ProjectIndex:
         started = time.perf_counter()
         found = walk(self.root, self.settings.context.max_file_bytes,
                      max_files=self.settings.context.max_files)
-        if found.capped:
-            log.warning("index: %s holds more than context.max_files (%d) source files; "
+        if found.capped:  # the callers tell the user (IndexStats.cap_note); this is for the log
+            log.info("index: %s holds more than context.max_files (%d) source files; "
                         "indexed the %d nearest the root", self.root,
                         self.settings.context.max_files, len(found.files))
         for path, reason in found.skipped:
