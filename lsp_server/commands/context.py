@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     rel = _relative(root, args.file)
 
     index = ProjectIndex.open(root, settings=settings)
-    note = index.refresh().cap_note(settings.context.max_files)
+    note = index.refresh().cap_note()
     if note:
         print(f"agentic-optimizer context: {note}", file=sys.stderr)
     if rel is not None:

@@ -95,17 +95,17 @@ class IndexStats:
     skipped: int  # files the walk left out (too large, unreadable, loops)
     with_notes: int  # files that yielded less than usual (binary, syntax errors, unreadable)
     elapsed: float  # seconds
-    capped: bool = False  # the walk reached context.max_files and left the rest out
+    capped_at: int | None = None  # the context.max_files the walk reached (the rest left out)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def cap_note(self, max_files: int) -> str | None:
+    def cap_note(self) -> str | None:
         """What to tell the user when the walk stopped at the file limit, else None."""
-        if not self.capped:
+        if self.capped_at is None:
             return None
         return (f"indexed only the {self.files} source files nearest the project root: it holds "
-                f"more than context.max_files ({max_files}); raise that setting, or open the "
+                f"more than context.max_files ({self.capped_at}); raise that setting, or open the "
                 "project's own folder")
 
 
@@ -364,7 +364,7 @@ class ProjectIndex:
                 skipped=len(found.skipped),
                 with_notes=sum(1 for f in self._files.values() if f.stored.note),
                 elapsed=time.perf_counter() - started,
-                capped=found.capped,
+                capped_at=self.settings.context.max_files if found.capped else None,
             )
 
     def _parse(self, todo: list[Task]) -> Iterator[ParsedFile]:

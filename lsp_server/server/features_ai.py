@@ -218,7 +218,7 @@ def register(server: AgenticServer) -> None:
     async def reindex(ls: AgenticServer, *args: Any) -> dict[str, Any] | None:
         async with ProgressReporter(ls, "Indexing") as progress:
             stats = await reindex_settled(ls)
-            progress.end_message = f"{getattr(stats, 'files', '?')} files"
+            progress.end_message = f"{stats.files} files"
         return _plain(stats)
 
 

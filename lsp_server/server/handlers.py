@@ -8,7 +8,7 @@ import functools
 import gc
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from lsprotocol import types as lsp
 
@@ -17,6 +17,9 @@ from lsp_server.errors import AgenticError
 from lsp_server.server.actions import format_cost
 from lsp_server.server.app import AgenticServer
 from lsp_server.server.progress import ProgressReporter
+
+if TYPE_CHECKING:
+    from lsp_server.context.index import IndexStats
 
 log = logging.getLogger(__name__)
 
@@ -106,31 +109,30 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-async def reindex_settled(ls: AgenticServer) -> Any:
-    """Refresh the index in a thread and settle the heap it left (see :func:`settle_heap`)."""
+async def reindex_settled(ls: AgenticServer) -> IndexStats:
+    """Refresh the index in a thread and settle the heap it left (see :func:`settle_heap`);
+    warn the user when the walk stopped at ``context.max_files``."""
     assistant = ls.get_assistant()
 
-    def work() -> Any:
+    def work() -> IndexStats:
         stats = assistant.reindex()
         assistant.prime()
         settle_heap()
         return stats
 
-    return await asyncio.to_thread(work)
+    stats = await asyncio.to_thread(work)
+    note = stats.cap_note()
+    if note:
+        show(ls, f"Agentic Optimizer: {note}", lsp.MessageType.Warning)
+    return stats
 
 
 async def index_in_background(ls: AgenticServer) -> None:
     """Build or refresh the index after startup, with progress; failures are reported once."""
-    from lsp_server.context.index import IndexStats  # tree-sitter and the store: not at import
-
     try:
         async with ProgressReporter(ls, "Indexing") as progress:
             stats = await reindex_settled(ls)
-            progress.end_message = f"{getattr(stats, 'files', '?')} files"
-        if isinstance(stats, IndexStats):
-            note = stats.cap_note(ls.get_assistant().settings.context.max_files)
-            if note:
-                show(ls, f"Agentic Optimizer: {note}", lsp.MessageType.Warning)
+            progress.end_message = f"{stats.files} files"
     except asyncio.CancelledError:
         raise
     except AgenticError as exc:

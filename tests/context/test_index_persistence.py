@@ -160,12 +160,12 @@ def test_file_limit_indexes_part_and_says_so(
     limited = Settings.model_validate({"context": {"max_files": 2}})
     with ProjectIndex.open(tree, settings=limited, state_dir=state) as idx:
         stats = idx.refresh()
-        assert stats.capped and stats.files == 2
-        note = stats.cap_note(2)
+        assert stats.capped_at == 2 and stats.files == 2
+        note = stats.cap_note()
         assert note is not None and "context.max_files (2)" in note
     with ProjectIndex.open(tree, state_dir=state) as idx:  # the default limit: all five again
         stats = idx.refresh()
-        assert not stats.capped and stats.cap_note(10_000) is None
+        assert stats.capped_at is None and stats.cap_note() is None
         assert (stats.files, stats.parsed, stats.reused) == (5, 3, 2)
 
     (tree / "agentic-optimizer.toml").write_text("[context]\nmax_files = 3\n")

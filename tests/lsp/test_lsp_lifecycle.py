@@ -142,3 +142,9 @@ async def test_a_workspace_over_the_file_limit_is_indexed_in_part_and_said_so(
     assert any("indexed only the 2 source files nearest the project root" in m
                and "context.max_files (2)" in m for m in messages), messages
     assert client.messages[0].type == lsp.MessageType.Warning
+    # a reindex the user asks for says it again
+    stats = await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(command="agentic.reindex"))
+    assert stats["files"] == 2 and stats["capped_at"] == 2
+    messages = await _wait_for_message(client, 2)
+    assert len(messages) == 2 and "context.max_files (2)" in messages[1]
