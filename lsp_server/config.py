@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -362,3 +362,38 @@ def redacted(settings: Settings) -> dict[str, Any]:
             scheme, rest = url.split("//", 1) if "//" in url else ("", url)
             model["base_url"] = f"{scheme}//***@{rest.split('@', 1)[1]}"
     return data
+
+
+class SettingsSource:
+    """The one current :class:`Settings` of a running server or command.
+
+    Components keep the source, not a copy of the settings, and read :attr:`current` when they
+    act (a refresh reads the file limits, a call reads the budget), so a change from the editor
+    applies everywhere at once without being pushed into each holder. Only the front end that
+    loads settings calls :meth:`replace`. Listeners are for the few parts that must do
+    something when settings change (close a client whose model was removed, tell a child
+    process); they run on the replacing thread.
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings if settings is not None else Settings()
+        self._listeners: list[Callable[[Settings, Settings], None]] = []
+
+    @classmethod
+    def of(cls, settings: Settings | SettingsSource | None) -> SettingsSource:
+        """A source for ``settings``: the source itself, or a new one holding fixed settings
+        (commands and tests that never change them)."""
+        return settings if isinstance(settings, SettingsSource) else cls(settings)
+
+    @property
+    def current(self) -> Settings:
+        return self._settings
+
+    def replace(self, settings: Settings) -> None:
+        old, self._settings = self._settings, settings
+        for listener in list(self._listeners):
+            listener(old, settings)
+
+    def subscribe(self, listener: Callable[[Settings, Settings], None]) -> None:
+        """Call ``listener(old, new)`` after each :meth:`replace`."""
+        self._listeners.append(listener)
