@@ -62,6 +62,7 @@ def main() -> int:
     docs = Documents()
     index = ProjectIndex.open(root, settings=settings, documents=docs,
                               state_dir=args.scratch / "state" / root.name)
+    docs.subscribe(index.update_document)
     t0 = time.perf_counter()
     stats = index.refresh()
     t_refresh = time.perf_counter() - t0

@@ -108,6 +108,7 @@ def incremental(root: Path, state: Path, sessions: int = 20) -> dict[str, float]
 
     docs = Documents()
     index = ProjectIndex.open(root, documents=docs, state_dir=state)
+    docs.subscribe(index.update_document)
     index.refresh()
     path = root / "bench_didchange_5000.rs"  # a buffer only: never written to disk
     text = five_thousand_lines(root)

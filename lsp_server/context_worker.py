@@ -32,8 +32,8 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lsp_server.config import Settings
-from lsp_server.context.documents import Document, DocumentChange, Documents
+from lsp_server.config import Settings, SettingsSource
+from lsp_server.context.documents import Document, DocumentChange, Documents, in_order
 
 if TYPE_CHECKING:
     from lsp_server.context.builder import ContextResult
@@ -81,9 +81,9 @@ _STOP = None
 class ContextWorker:
     """The server's handle on the context process (see the module docstring)."""
 
-    def __init__(self, root: Path, settings: Settings, documents: Documents) -> None:
+    def __init__(self, root: Path, settings: SettingsSource, documents: Documents) -> None:
         self.root = root
-        self.settings = settings
+        self._settings = settings
         self.documents = documents
         self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._pending: dict[int, Future[ContextResult]] = {}
@@ -97,17 +97,24 @@ class ContextWorker:
     def alive(self) -> bool:
         return self._alive
 
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs."""
+        proc = self._process
+        return proc.pid if proc is not None and self._alive else None
+
     def start(self) -> None:
         """Spawn the child and the two pipe threads; mirror the open buffers from now on."""
         # spawn, not fork: this process runs threads (the event loop's pool, the index).
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe(duplex=True)
-        proc = ctx.Process(target=_child_main, args=(child, self.root, self.settings),
+        proc = ctx.Process(target=_child_main, args=(child, self.root, self._settings.current),
                            name="agentic-context", daemon=True)
         proc.start()
         child.close()
         self._process, self._conn = proc, parent
         self._alive = True
+        self._settings.subscribe(self._settings_changed)
         # Subscribe before the snapshot: the child skips any change not newer than what it has,
         # so an event that races the snapshot is applied once, in version order.
         self.documents.subscribe(self._forward)
@@ -145,10 +152,9 @@ class ContextWorker:
         except TimeoutError:
             raise WorkerUnavailableError("the context process did not answer in time") from None
 
-    def update_settings(self, settings: Settings) -> None:
-        self.settings = settings
+    def _settings_changed(self, old: Settings, new: Settings) -> None:
         if self._alive:
-            self._outbox.put(_Settings(settings))
+            self._outbox.put(_Settings(new))
 
     def refresh(self) -> None:
         """Bring the child's index in line with the disk (after the server's own refresh)."""
@@ -231,18 +237,16 @@ class _Mirror(Documents):
         path = change.path
         with self._lock:
             doc = self._docs.get(path)
-            if change.closed:
-                if doc is None:
-                    return
+            if change.closed and doc is None:
+                return
+            ordered = in_order(change, doc.version if doc is not None else None)
+            if ordered is None:
+                return
+            if ordered.closed:
                 del self._docs[path]
             else:
-                if doc is not None and change.version <= doc.version:
-                    return  # already have it (the start-up snapshot raced this event)
-                if doc is None and change.edits:
-                    # Edits from a version this mirror never saw: take the text whole.
-                    change = DocumentChange(path, change.text, change.version, ())
-                self._docs[path] = Document(path, change.text, change.version)
-        self._notify(change)
+                self._docs[path] = Document(path, ordered.text, ordered.version)
+        self._notify(ordered)
 
 
 def _child_main(conn: Connection, root: Path, settings: Settings) -> None:
@@ -252,11 +256,15 @@ def _child_main(conn: Connection, root: Path, settings: Settings) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="agentic-context %(levelname)s %(name)s: %(message)s")
     from lsp_server.context.builder import build_context
+    from lsp_server.context.feed import IndexFeed
     from lsp_server.context.index import ProjectIndex
     from lsp_server.context.ranking import tables_for
 
     docs = _Mirror()
-    index = ProjectIndex.open(root, settings=settings, documents=docs, workers=1)
+    source = SettingsSource(settings)
+    index = ProjectIndex.open(root, settings=source, documents=docs, workers=1)
+    feed = IndexFeed(index)
+    feed.follow(docs)
     index.refresh()
     warmed = False
     while True:
@@ -278,18 +286,17 @@ def _child_main(conn: Connection, root: Path, settings: Settings) -> None:
             docs.apply(msg)
         elif isinstance(msg, _Build):
             try:
+                feed.flush()  # the build sees every change sent before it
                 result = build_context(index, msg.request, budget_tokens=msg.budget_tokens,
-                                       settings=settings, for_cloud=msg.for_cloud)
+                                       settings=source.current, for_cloud=msg.for_cloud)
                 reply = _Reply(msg.id, result, None)
             except Exception as exc:  # the server falls back to building it itself
                 logging.getLogger(__name__).exception("context build failed")
                 reply = _Reply(msg.id, None, f"{type(exc).__name__}: {exc}")
             conn.send(reply)
         elif isinstance(msg, _Settings):
-            settings = msg.settings
-            update = getattr(index, "update_settings", None)
-            if update is not None:
-                update(settings)
+            source.replace(msg.settings)
         elif isinstance(msg, _Refresh):
             index.refresh()
+    feed.close()
     index.close()

@@ -14,11 +14,14 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsp_server.commands.common import add_config_arg, add_project_arg, project_root, settings_for
 from lsp_server.errors import ConfigError, StaleDocumentError
 from lsp_server.routing.kinds import TASK_KINDS
+
+if TYPE_CHECKING:
+    from lsp_server.assistant import Plan
 
 USAGE_KEYS = ("input", "output", "cache_read", "cache_write")
 
@@ -147,7 +150,7 @@ def _summary_line(result: Any) -> str:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from lsp_server.assistant import Assistant, AssistRequest, format_plan
+    from lsp_server.assistant import Assistant, AssistRequest
 
     root = project_root(args)
     settings = settings_for(args, root)
@@ -168,7 +171,7 @@ async def _run(args: argparse.Namespace) -> int:
         if args.dry_run:
             plan = await assistant.plan(request)
             if args.json:
-                print(json.dumps(plan, indent=2, default=str))
+                print(json.dumps(plan.as_json(), indent=2, default=str))
             else:
                 print(format_plan(plan))
             return 0
@@ -196,6 +199,35 @@ async def _run(args: argparse.Namespace) -> int:
         print("no model answered: check that the configured models are reachable "
               "(`agentic-optimizer doctor`), start Ollama, or set an API key", file=sys.stderr)
     return 1
+
+
+def format_plan(plan: Plan) -> str:
+    """The dry-run plan as text for a terminal."""
+    if plan.search is not None:
+        return (f"search: {plan.search} — answered from the index, no model, $0\n"
+                + "\n".join(f"  - {r}" for r in plan.reasons))
+    lines = [f"mode: {plan.mode}   start tier: {plan.tier}   model: {plan.model or '-'}", "why:"]
+    lines += [f"  - {r}" for r in plan.reasons]
+    ctx = plan.context
+    files = ctx.files if ctx is not None else []
+    lines.append(f"context: {ctx.tokens if ctx else 0} tokens of {ctx.budget if ctx else 0} from "
+                 f"{len(files)} file(s)" + (f": {', '.join(files[:12])}" if files else ""))
+    if ctx is not None and ctx.excluded:
+        lines.append(f"  excluded from cloud prompts: {', '.join(ctx.excluded)}")
+    if ctx is not None and ctx.redactions:
+        lines.append(f"  secrets redacted for cloud models: {ctx.redactions}")
+    lines.append("estimated cost per tier:")
+    for t in plan.tiers:
+        shown = "unpriced" if t.cost_usd is None else f"${t.cost_usd:.5f}"
+        flags = "" if t.allowed else "  (not allowed: privacy)"
+        if t.cooling_down:
+            flags += "  (cooling down)"
+        lines.append(f"  {t.tier:<8} {t.model:<20} {t.input_tokens:>6} in / "
+                     f"{t.output_tokens:>5} out  {shown}{flags}")
+    if plan.premium_cost_usd is not None:
+        lines.append(f"premium model alone: ${plan.premium_cost_usd:.5f}")
+    lines += [f"note: {note}" for note in plan.notes]
+    return "\n".join(lines)
 
 
 def _plain(obj: Any) -> Any:

@@ -75,6 +75,25 @@ class Document:
 Listener = Callable[[DocumentChange], None]
 
 
+def in_order(change: DocumentChange, last_version: int | None) -> DocumentChange | None:
+    """The one version-ordering rule for a copy of the buffers that hears of changes late.
+
+    A copy (the index, the context process's mirror) takes a start-up snapshot of the open
+    buffers while change events keep coming, so it may see a version twice or an older one
+    after a newer. ``last_version`` is the version the copy holds (None: it holds none).
+    Returns the change to apply, or None to skip it: a close always applies; a version not
+    newer than the one held is skipped; edits against a version the copy never saw become a
+    whole-text change (the text is always complete).
+    """
+    if change.closed:
+        return change
+    if last_version is not None and change.version <= last_version:
+        return None
+    if last_version is None and change.edits:
+        return DocumentChange(change.path, change.text, change.version, ())
+    return change
+
+
 @dataclass
 class Documents:
     """Open buffers keyed by absolute path. Thread-safe; reads fall back to disk."""

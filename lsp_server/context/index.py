@@ -7,8 +7,8 @@ are many, in-process when there are few. Everything
 parsed is written in one SQLite transaction. Symbol blobs are read from SQLite only when
 something asks for symbols, so a restart on an unchanged tree costs a walk and one query.
 
-Editor buffers override the disk: ``update_document`` (subscribed to
-:class:`~lsp_server.context.documents.Documents`) re-parses incrementally from the previous
+Editor buffers override the disk: ``update_document`` (fed by an
+:class:`~lsp_server.context.feed.IndexFeed`, or called directly) re-parses incrementally from the previous
 tree and re-extracts the edited items of that one file; nothing is written to SQLite for a
 buffer (the store mirrors the disk, so a restart never sees unsaved text). When a keystroke
 breaks the parse across much of the file (an unclosed bracket), or its re-parse runs past
@@ -35,7 +35,7 @@ from typing import Any
 
 from tree_sitter import Tree
 
-from lsp_server.config import Settings
+from lsp_server.config import Settings, SettingsSource
 from lsp_server.context import graph
 from lsp_server.context.documents import DocumentChange, Documents
 from lsp_server.context.languages import LANGUAGES, ImportResolver, LanguageSpec, language_for
@@ -206,12 +206,12 @@ class ProjectIndex:
         self,
         root: Path,
         store: IndexStore,
-        settings: Settings,
+        settings: SettingsSource,
         documents: Documents | None,
         workers: int,
     ) -> None:
         self.root = root
-        self.settings = settings
+        self._settings = settings
         self.documents = documents
         self.workers = workers
         self._store = store
@@ -228,12 +228,6 @@ class ProjectIndex:
         self._stale_names: set[str] = set()
         self._names_of: dict[str, tuple[set[str], set[str]]] = {}
         self._edges: dict[str, list[SymbolEdge]] | None = None
-        if documents is not None:
-            documents.subscribe(self.update_document)
-            for path in documents.open_paths():
-                doc = documents.get(path)
-                if doc is not None:
-                    self.update_document(DocumentChange(path, doc.text, doc.version, ()))
 
     # --- construction -------------------------------------------------------------------------
 
@@ -241,7 +235,7 @@ class ProjectIndex:
     def open(
         cls,
         root: Path,
-        settings: Settings | None = None,
+        settings: Settings | SettingsSource | None = None,
         documents: Documents | None = None,
         state_dir: Path | None = None,
         workers: int | None = None,
@@ -250,11 +244,11 @@ class ProjectIndex:
 
         Nothing is parsed here: call :meth:`refresh` to bring the index up to date.
         """
-        settings = settings or Settings()
+        source = SettingsSource.of(settings)
         root = Path(root).expanduser().resolve()
-        base = state_dir if state_dir is not None else default_state_dir(settings)
+        base = state_dir if state_dir is not None else default_state_dir(source.current)
         store = IndexStore(store_path(base, root), root)
-        return cls(root, store, settings, documents, workers if workers is not None else _workers())
+        return cls(root, store, source, documents, workers if workers is not None else _workers())
 
     def close(self) -> None:
         with self._lock:
@@ -282,12 +276,12 @@ class ProjectIndex:
     def refresh(self, progress: ProgressFn | None = None) -> IndexStats:
         """Bring the index in line with the disk: parse new and changed files, drop deleted."""
         started = time.perf_counter()
-        found = walk(self.root, self.settings.context.max_file_bytes,
-                     max_files=self.settings.context.max_files)
+        found = walk(self.root, self._settings.current.context.max_file_bytes,
+                     max_files=self._settings.current.context.max_files)
         if found.capped:  # the callers tell the user (IndexStats.cap_note); this is for the log
             log.info("index: %s holds more than context.max_files (%d) source files; "
                         "indexed the %d nearest the root", self.root,
-                        self.settings.context.max_files, len(found.files))
+                        self._settings.current.context.max_files, len(found.files))
         for path, reason in found.skipped:
             log.info("index: skipped %s: %s", path, reason)
         with self._lock:
@@ -364,7 +358,7 @@ class ProjectIndex:
                 skipped=len(found.skipped),
                 with_notes=sum(1 for f in self._files.values() if f.stored.note),
                 elapsed=time.perf_counter() - started,
-                capped_at=self.settings.context.max_files if found.capped else None,
+                capped_at=self._settings.current.context.max_files if found.capped else None,
             )
 
     def _parse(self, todo: list[Task]) -> Iterator[ParsedFile]:
@@ -430,7 +424,7 @@ class ProjectIndex:
     def update_document(self, change: DocumentChange) -> None:
         """Re-index one buffer: incremental re-parse from the old tree when edits are given.
 
-        Called synchronously by :class:`Documents` on every change, so it never raises: on an
+        Called for every buffer change (by the :class:`~lsp_server.context.feed.IndexFeed`), so it never raises: on an
         unexpected failure the buffer is dropped from the overlay (the disk version stays).
         """
         try:
@@ -569,7 +563,7 @@ class ProjectIndex:
         known = self._files.get(rel)
         if known is not None and known.stored.mtime_ns == st.st_mtime_ns and known.stored.size == st.st_size:
             return
-        if spec is None or st.st_size > self.settings.context.max_file_bytes:
+        if spec is None or st.st_size > self._settings.current.context.max_file_bytes:
             return
         before = self._disk_extracted(rel) if known is not None else None
         r = parse_path(rel, str(full), spec.name, st.st_size, st.st_mtime_ns,

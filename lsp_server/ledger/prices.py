@@ -16,7 +16,7 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from lsp_server.config import ModelSettings, PriceOverride, Settings
+from lsp_server.config import ModelSettings, PriceOverride, Settings, SettingsSource
 from lsp_server.ledger.labels import is_loopback
 
 if TYPE_CHECKING:  # importing the providers package would load every vendor client
@@ -76,11 +76,15 @@ def genai_prices_cost(model: ModelSettings, usage: Usage, when: datetime | None 
 class PriceBook:
     """Prices for the configured models, and what the premium model would have cost instead."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
-        premium = [m for m in self.settings.models if m.tier == "premium"]
-        self.premium_model = premium[0] if premium else DEFAULT_PREMIUM
+    def __init__(self, settings: Settings | SettingsSource | None = None) -> None:
+        self._settings = SettingsSource.of(settings)
         self._lock = threading.Lock()
+
+    @property
+    def premium_model(self) -> ModelSettings:
+        """The first configured ``premium`` model, else :data:`DEFAULT_PREMIUM`."""
+        premium = [m for m in self._settings.current.models if m.tier == "premium"]
+        return premium[0] if premium else DEFAULT_PREMIUM
 
     def cost(self, model: ModelSettings, usage: Usage, when: datetime | None = None) -> float | None:
         """USD for one call; 0.0 for local models; None when the model is unpriced."""

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from lsp_server.config import ModelSettings, Settings
+from lsp_server.config import ModelSettings, Settings, SettingsSource
 from lsp_server.errors import LedgerError
 from lsp_server.ledger.labels import fallback_label, provider_label
 from lsp_server.ledger.schema import LATEST, migrate
@@ -147,12 +147,12 @@ class Ledger:
         self,
         conn: sqlite3.Connection,
         path: Path,
-        settings: Settings | None = None,
+        settings: Settings | SettingsSource | None = None,
         tz: tzinfo | None = None,
     ) -> None:
         self._conn = conn
         self.path = path
-        self.settings = settings or Settings()
+        self._settings = SettingsSource.of(settings)
         self.tz = tz
         self._lock = threading.RLock()
         self._commits = 0
@@ -162,6 +162,11 @@ class Ledger:
 
     # -- opening ---------------------------------------------------------------------------
 
+    @property
+    def settings(self) -> Settings:
+        """The current settings (model labels, whether prompts are stored)."""
+        return self._settings.current
+
     @classmethod
     def default_path(cls, settings: Settings | None = None) -> Path:
         return state_dir(settings) / LEDGER_FILENAME
@@ -170,7 +175,7 @@ class Ledger:
     def open(
         cls,
         path: Path | None = None,
-        settings: Settings | None = None,
+        settings: Settings | SettingsSource | None = None,
         *,
         tz: tzinfo | None = None,
     ) -> Ledger:
@@ -178,7 +183,8 @@ class Ledger:
 
         ``tz`` decides which calendar day a request belongs to (default: the system's local zone).
         """
-        target = Path(path) if path is not None else cls.default_path(settings)
+        source = SettingsSource.of(settings)
+        target = Path(path) if path is not None else cls.default_path(source.current)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
@@ -195,7 +201,7 @@ class Ledger:
         except BaseException:
             conn.close()
             raise
-        return cls(conn, target, settings, tz)
+        return cls(conn, target, source, tz)
 
     def close(self) -> None:
         """Close the ledger (the last connection to close folds the WAL into the database)."""

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lsp_server.config import CacheSettings, ModelSettings
+from lsp_server.config import CacheSettings, ModelSettings, SettingsSource
 from lsp_server.providers.base import Prompt, Usage
 
 _SCHEMA = """
@@ -59,15 +59,22 @@ def cache_key(model: ModelSettings, prompt: Prompt) -> str:
 class ResponseCache:
     """Get and put completions by model and prompt."""
 
-    def __init__(self, path: Path, settings: CacheSettings) -> None:
+    def __init__(self, path: Path, settings: CacheSettings | SettingsSource) -> None:
         self.path = path
-        self.settings = settings
+        self._settings = settings
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
                                      timeout=5.0)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(_SCHEMA)
+
+    @property
+    def settings(self) -> CacheSettings:
+        """The current cache settings (read at each use, so a change applies at once)."""
+        if isinstance(self._settings, SettingsSource):
+            return self._settings.current.cache
+        return self._settings
 
     @property
     def enabled(self) -> bool:

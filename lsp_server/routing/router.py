@@ -8,7 +8,12 @@ failure (rate limit, server error, timeout, bad key) falls back to the next mode
 tier, then the next tier; a model that keeps failing cools down. Before every paid call the
 budget is checked; a blocked call is skipped and the cheaper tiers below the start are tried
 instead. Repeats are answered from the response cache for $0. Every attempt is reported
-through ``record`` as it happens, so a cancelled request still leaves its attempts in the ledger.
+through ``Request.record`` as it happens, so a cancelled request still leaves its attempts in
+the ledger.
+
+The router decides and calls; it does not build prompts, judge answers or write the ledger.
+It sees the request through the narrow :class:`Request` protocol and the models through
+:class:`Models`, so the cascade reads in one function, :meth:`Router.run`.
 """
 
 from __future__ import annotations
@@ -16,15 +21,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from lsp_server.config import ModelSettings, Settings, Tier
+from lsp_server.config import ModelSettings, RoutingSettings, Tier
+from lsp_server.context.tokens import count_tokens
 from lsp_server.errors import ProviderError, RateLimitedError
 from lsp_server.providers.base import Completion, Prompt, Provider, Usage
-from lsp_server.routing.budget import Budget
-from lsp_server.routing.cache import ResponseCache
+from lsp_server.routing.budget import Budget, BudgetCheck
+from lsp_server.routing.cache import CachedResponse, ResponseCache
 from lsp_server.routing.health import Health
 
 log = logging.getLogger(__name__)
@@ -39,13 +45,13 @@ class AttemptInfo:
     tier: str
     confidence: float | None
     reasons: list[str]
-    usage: Usage
+    usage: Usage  # tokens billed for this attempt (none for a cache hit)
     cost_usd: float | None
     latency_ms: float
     error: str | None
     cached: bool = False
     accepted: bool = False
-    premium_cost_usd: float | None = None  # what the premium model would charge for this usage
+    answer_usage: Usage | None = None  # a cache hit's: the tokens of the call that made it
 
 
 @dataclass
@@ -56,12 +62,6 @@ class Judgement:
     confidence: float | None
     reasons: list[str]
     payload: Any = None  # the edits engine's Verdict, or the prose answer
-
-
-@dataclass
-class Candidate:
-    model: ModelSettings
-    provider: Provider | None  # None until first use (created by ``connect``)
 
 
 @dataclass
@@ -99,13 +99,41 @@ class RouteResult:
     def unpriced(self) -> int:
         return sum(1 for a in self.attempts if a.cost_usd is None and a.error is None)
 
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
-# A prompt, or an awaitable of one when it needs work that must not run on the event loop.
-PromptFor = Callable[[ModelSettings, str | None], Prompt | Awaitable[Prompt]]
-Judge = Callable[[ModelSettings, str, Completion | None], Awaitable[Judgement]]
-Record = Callable[[AttemptInfo], None]
-Connect = Callable[[ModelSettings], Provider]
-CostFn = Callable[[ModelSettings, Usage], float | None]
+
+class Models(Protocol):
+    """The models side the cascade calls: clients, prices and health."""
+
+    health: Health
+
+    def provider(self, model: ModelSettings) -> Provider:
+        """The client for ``model`` (created on first use)."""
+
+    def cost(self, model: ModelSettings, usage: Usage) -> float | None:
+        """USD for ``usage`` on ``model``; None when unpriced."""
+
+
+class Request(Protocol):
+    """The request side: what the cascade asks of the request it runs for."""
+
+    async def prompt(self, model: ModelSettings, failure: str | None) -> Prompt:
+        """The prompt for ``model``; ``failure`` says why the last answer was not accepted."""
+
+    async def judge(self, model: ModelSettings, text: str,
+                    completion: Completion | None) -> Judgement:
+        """Judge an answer (``completion`` None for a cached one)."""
+
+    def record(self, attempt: AttemptInfo) -> None:
+        """Called once per attempt as it happens (a cancelled request keeps its attempts)."""
+
+    def spent_today(self) -> float:
+        """USD spent today, for the daily budget."""
+
+    def progress(self, text: str) -> None:
+        """Tell the user what is happening."""
 
 
 def tier_sequence(plan: RoutePlan) -> tuple[list[Tier], list[Tier]]:
@@ -122,178 +150,156 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+class _FallBackError(Exception):
+    """A model could not be called or did not answer; the cascade falls back."""
+
+
 class Router:
     """Runs the cascade over the configured models (see the module docstring)."""
 
-    def __init__(
-        self,
-        models: Sequence[ModelSettings],
-        *,
-        settings: Settings,
-        connect: Connect,
-        cost: CostFn,
-        premium_cost: Callable[[Usage], float | None],
-        health: Health,
-        cache: ResponseCache | None,
-        count_tokens: Callable[[str], int],
-    ) -> None:
+    def __init__(self, models: Sequence[ModelSettings], *, routing: RoutingSettings,
+                 budget: Budget, fleet: Models, cache: ResponseCache | None) -> None:
         self.models = tuple(models)
-        self.settings = settings
-        self.connect = connect
-        self.cost = cost
-        self.premium_cost = premium_cost
-        self.health = health
+        self.routing = routing
+        self.budget = budget
+        self.fleet = fleet
         self.cache = cache
-        self.count_tokens = count_tokens
-        self.budget = Budget(settings.budget)
 
     def models_in(self, tier: Tier) -> list[ModelSettings]:
         return [m for m in self.models if m.tier == tier]
 
     def estimate(self, model: ModelSettings, prompt: Prompt, output_tokens: int) -> float | None:
         out = min(output_tokens, prompt.max_output_tokens or model.max_output_tokens)
-        return self.cost(model, Usage(input=self.count_tokens(prompt.text()), output=out))
+        return self.fleet.cost(model, Usage(input=count_tokens(prompt.text()), output=out))
 
-    async def run(
-        self,
-        plan: RoutePlan,
-        *,
-        prompt_for: PromptFor,
-        judge: Judge,
-        record: Record,
-        spent_today: Callable[[], float],
-        progress: Callable[[str], None] | None = None,
-    ) -> RouteResult:
+    async def run(self, plan: RoutePlan, request: Request) -> RouteResult:
+        """Try tiers in order until an answer is accepted (see the module docstring)."""
         result = RouteResult()
         up, down = tier_sequence(plan)
         if not up and not down:
-            result.notes.append("no tier is allowed for this request")
+            result.note("no tier is allowed for this request")
             return result
         failure: str | None = None
-        max_calls = self.settings.routing.max_attempts
         calls = 0
-        noted: set[str] = set()
-
-        def note(text: str) -> None:
-            if text not in noted:
-                noted.add(text)
-                result.notes.append(text)
-
         for phase, tiers in (("up", up), ("down", down)):
             if phase == "down":
                 if result.completed or not tiers:
                     break
                 if up:
-                    note(f"no answer from the {'/'.join(up)} tier(s); trying cheaper tiers: "
-                         f"{', '.join(tiers)}")
+                    result.note(f"no answer from the {'/'.join(up)} tier(s); trying cheaper "
+                                f"tiers: {', '.join(tiers)}")
             for tier in tiers:
-                models = self.models_in(tier)
-                if not models:
-                    continue
-                judged_in_tier = False
-                last: Judgement | None = None
-                for model in models:
-                    if calls >= max_calls:
-                        note(f"stopped after {max_calls} attempts (routing.max_attempts)")
+                judged: Judgement | None = None
+                for model in self.models_in(tier):
+                    if calls >= self.routing.max_attempts:
+                        result.note(f"stopped after {self.routing.max_attempts} attempts "
+                                    "(routing.max_attempts)")
                         return result
-                    if not self.health.available(model.name):
-                        note(self.health.describe(model.name) + "; skipped")
+                    if not self.fleet.health.available(model.name):
+                        result.note(self.fleet.health.describe(model.name) + "; skipped")
                         continue
-                    made = prompt_for(model, failure)
-                    prompt = made if isinstance(made, Prompt) else await made
+                    prompt = await request.prompt(model, failure)
                     cached = self.cache.get(model, prompt) if self.cache is not None else None
-                    if cached is not None:
-                        judgement = await judge(model, cached.text, None)
-                        info = AttemptInfo(
-                            provider=model.name, model=model.model, tier=tier,
-                            confidence=judgement.confidence,
-                            reasons=[f"cache hit ({cached.age_seconds:.0f} s old, no call)",
-                                     *judgement.reasons],
-                            usage=Usage(), cost_usd=0.0, latency_ms=0.0, error=None, cached=True,
-                            accepted=judgement.accepted,
-                            premium_cost_usd=self.premium_cost(cached.usage),
-                        )
-                        result.completed += 1
-                        result.attempts.append(info)
-                        record(info)
-                        if self._settle(result, judgement, info, model):
-                            return result
-                        failure = "; ".join(judgement.reasons) or "low confidence"
-                        judged_in_tier, last = True, judgement
-                        break
-                    estimate = self.estimate(model, prompt, plan.output_tokens)
-                    check = self.budget.check(spent_today=spent_today(),
-                                              spent_request=result.cost_usd, estimate=estimate)
-                    if not check.allowed:
-                        result.budget_blocked = True
-                        note(check.reason or "budget reached")
-                        continue
-                    if check.reason:
-                        note(check.reason)
-                    if progress is not None:
-                        progress(f"asking {model.name} ({tier})")
-                    calls += 1
-                    start = time.perf_counter()
+                    if cached is None:
+                        check = self._budget(model, prompt, plan, request, result)
+                        if not check.allowed:
+                            continue
+                        calls += 1
                     try:
-                        provider = self.connect(model)
-                        completion = await provider.generate(prompt)
-                    except asyncio.CancelledError:
-                        info = AttemptInfo(model.name, model.model, tier, None, ["cancelled"],
-                                           Usage(), None, (time.perf_counter() - start) * 1000,
-                                           "cancelled")
-                        result.attempts.append(info)
-                        record(info)
-                        raise
-                    except Exception as exc:  # any failure of one model falls back to the next
-                        if not isinstance(exc, ProviderError):
-                            log.exception("%s failed unexpectedly", model.name)
-                        retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
-                        cooling = self.health.failure(model.name, type(exc).__name__,
-                                                      retry_after=retry_after)
-                        info = AttemptInfo(model.name, model.model, tier, None,
-                                           ["transport failure: falling back"], Usage(), 0.0,
-                                           (time.perf_counter() - start) * 1000, _error_text(exc))
-                        result.attempts.append(info)
-                        record(info)
-                        note(f"{model.name} failed ({_short(exc)}); falling back"
-                             + (" and cooling it down" if cooling else ""))
+                        if cached is not None:
+                            judgement, info = await self._replay(model, tier, cached, request,
+                                                                 result)
+                        else:
+                            judgement, info = await self._call(model, tier, prompt, request,
+                                                               result)
+                    except _FallBackError:
                         continue
-                    self.health.success(model.name)
-                    latency = (time.perf_counter() - start) * 1000
-                    if self.cache is not None:
-                        self.cache.put(model, prompt, completion.text, completion.usage,
-                                       completion.stop_reason, completion.raw_model or completion.model)
-                    if progress is not None:
-                        progress(f"checking the answer from {model.name}")
-                    try:
-                        judgement = await judge(model, completion.text, completion)
-                    except asyncio.CancelledError:
-                        info = AttemptInfo(model.name, model.model, tier, None, ["cancelled"],
-                                           completion.usage, self.cost(model, completion.usage),
-                                           completion.latency_ms or latency, "cancelled")
-                        result.attempts.append(info)
-                        record(info)
-                        raise
-                    info = AttemptInfo(
-                        provider=model.name, model=model.model, tier=tier,
-                        confidence=judgement.confidence, reasons=list(judgement.reasons),
-                        usage=completion.usage, cost_usd=self.cost(model, completion.usage),
-                        latency_ms=completion.latency_ms or latency, error=None,
-                        accepted=judgement.accepted,
-                        premium_cost_usd=self.premium_cost(completion.usage),
-                    )
                     result.completed += 1
-                    result.attempts.append(info)
-                    record(info)
                     if self._settle(result, judgement, info, model):
                         return result
                     failure = "; ".join(judgement.reasons) or "low confidence"
-                    judged_in_tier, last = True, judgement
-                    break
-                if judged_in_tier and tier != tiers[-1]:
-                    note(f"escalated from the {tier} tier: confidence {_conf(last)} below "
-                         f"the threshold ({failure})")
+                    judged = judgement
+                    break  # one judged answer per tier, then escalate
+                if judged is not None and tier != tiers[-1]:
+                    result.note(f"escalated from the {tier} tier: confidence {_conf(judged)} "
+                                f"below the threshold ({failure})")
         return result
+
+    def _budget(self, model: ModelSettings, prompt: Prompt, plan: RoutePlan, request: Request,
+                result: RouteResult) -> BudgetCheck:
+        """Whether a paid call may go ahead; a refusal or a warning becomes a note."""
+        estimate = self.estimate(model, prompt, plan.output_tokens)
+        check = self.budget.check(spent_today=request.spent_today(),
+                                  spent_request=result.cost_usd, estimate=estimate)
+        if not check.allowed:
+            result.budget_blocked = True
+        if check.reason:
+            result.note(check.reason)
+        return check
+
+    async def _replay(self, model: ModelSettings, tier: Tier, cached: CachedResponse,
+                      request: Request, result: RouteResult) -> tuple[Judgement, AttemptInfo]:
+        """Judge a cached answer: no call, $0."""
+        judgement = await request.judge(model, cached.text, None)
+        info = AttemptInfo(
+            provider=model.name, model=model.model, tier=tier, confidence=judgement.confidence,
+            reasons=[f"cache hit ({cached.age_seconds:.0f} s old, no call)", *judgement.reasons],
+            usage=Usage(), cost_usd=0.0, latency_ms=0.0, error=None, cached=True,
+            accepted=judgement.accepted, answer_usage=cached.usage,
+        )
+        self._attempt(request, info, result)
+        return judgement, info
+
+    async def _call(self, model: ModelSettings, tier: Tier, prompt: Prompt, request: Request,
+                    result: RouteResult) -> tuple[Judgement, AttemptInfo]:
+        """Call ``model`` and judge its answer; a failure is recorded and raises :class:`_FallBackError`."""
+        request.progress(f"asking {model.name} ({tier})")
+        start = time.perf_counter()
+        try:
+            completion = await self.fleet.provider(model).generate(prompt)
+        except asyncio.CancelledError:
+            self._attempt(request, AttemptInfo(
+                model.name, model.model, tier, None, ["cancelled"], Usage(), None,
+                (time.perf_counter() - start) * 1000, "cancelled"), result)
+            raise
+        except Exception as exc:  # any failure of one model falls back to the next
+            if not isinstance(exc, ProviderError):
+                log.exception("%s failed unexpectedly", model.name)
+            retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
+            cooling = self.fleet.health.failure(model.name, type(exc).__name__,
+                                                retry_after=retry_after)
+            self._attempt(request, AttemptInfo(
+                model.name, model.model, tier, None, ["transport failure: falling back"],
+                Usage(), 0.0, (time.perf_counter() - start) * 1000, _error_text(exc)), result)
+            result.note(f"{model.name} failed ({_short(exc)}); falling back"
+                        + (" and cooling it down" if cooling else ""))
+            raise _FallBackError from exc
+        self.fleet.health.success(model.name)
+        latency = completion.latency_ms or (time.perf_counter() - start) * 1000
+        cost = self.fleet.cost(model, completion.usage)
+        if self.cache is not None:
+            self.cache.put(model, prompt, completion.text, completion.usage,
+                           completion.stop_reason, completion.raw_model or completion.model)
+        request.progress(f"checking the answer from {model.name}")
+        try:
+            judgement = await request.judge(model, completion.text, completion)
+        except asyncio.CancelledError:
+            self._attempt(request, AttemptInfo(
+                model.name, model.model, tier, None, ["cancelled"], completion.usage, cost,
+                latency, "cancelled"), result)
+            raise
+        info = AttemptInfo(
+            provider=model.name, model=model.model, tier=tier, confidence=judgement.confidence,
+            reasons=list(judgement.reasons), usage=completion.usage, cost_usd=cost,
+            latency_ms=latency, error=None, accepted=judgement.accepted,
+        )
+        self._attempt(request, info, result)
+        return judgement, info
+
+    @staticmethod
+    def _attempt(request: Request, info: AttemptInfo, result: RouteResult) -> None:
+        result.attempts.append(info)
+        request.record(info)
 
     @staticmethod
     def _settle(result: RouteResult, judgement: Judgement, info: AttemptInfo,

@@ -16,7 +16,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from lsp_server import __version__
-from lsp_server.config import Settings, load_settings
+from lsp_server.config import Settings, SettingsSource, load_settings
 from lsp_server.context.documents import Documents
 from lsp_server.errors import ConfigError
 from lsp_server.hover_text import ExplanationCache
@@ -53,7 +53,7 @@ class AgenticServer(LanguageServer):
         self.context_process = context_process
         self.documents = Documents()
         self.root: Path | None = None
-        self.settings = Settings()
+        self.settings_source = SettingsSource()
         self.init_options: dict[str, Any] = {}
         self.client_options: dict[str, Any] = {}
         self.pending_message: str | None = None
@@ -62,6 +62,11 @@ class AgenticServer(LanguageServer):
         self.hover_tasks: dict[str, asyncio.Task[str | None]] = {}
         self.background: set[asyncio.Future[None]] = set()
         self.running: dict[Any, asyncio.Task[Any]] = {}
+
+    @property
+    def settings(self) -> Settings:
+        """The current settings (every component reads them through :attr:`settings_source`)."""
+        return self.settings_source.current
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve over stdio with the event loop reading stdin itself.
@@ -115,7 +120,7 @@ class AgenticServer(LanguageServer):
                 raise ConfigError("no workspace folder is open; open a folder to use the assistant")
             # Context building runs in a child process: in a thread it would hold the GIL and
             # the editor would wait for code actions, hover and didChange meanwhile.
-            self.assistant = Assistant(self.root, self.settings, self.documents,
+            self.assistant = Assistant(self.root, self.settings_source, self.documents,
                                        context_process=self.context_process)
         return self.assistant
 
@@ -123,7 +128,7 @@ class AgenticServer(LanguageServer):
         """Re-read settings from every layer. On a bad value keep the last good settings and
         return the message for the user; on success return None."""
         try:
-            self.settings = load_settings(
+            settings = load_settings(
                 self.root,
                 config_path=self.config_path,
                 overrides=_merge(self.init_options, self.client_options),
@@ -131,8 +136,7 @@ class AgenticServer(LanguageServer):
         except ConfigError as exc:
             log.warning("settings rejected, keeping the previous ones: %s", exc)
             return f"Agentic Optimizer: {exc} (keeping the previous settings)"
-        if self.assistant is not None:
-            self.assistant.update_settings(self.settings)
+        self.settings_source.replace(settings)
         return None
 
 

@@ -64,6 +64,7 @@ def test_random_edits_match_a_full_reparse(
                             lambda *a: None if coin.random() < 0.5 else real(*a))
     docs = Documents()
     idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    docs.subscribe(idx.update_document)
     idx.refresh()
     path = tree / rel
     docs.open(path, path.read_text(), 1)
@@ -101,6 +102,7 @@ def test_random_edits_match_a_full_reparse(
 def test_buffer_overrides_disk_and_close_restores(tree: Path, tmp_path: Path) -> None:
     docs = Documents()
     idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    docs.subscribe(idx.update_document)
     idx.refresh()
     units = tree / "src/units.rs"
     disk = units.read_text()
@@ -125,6 +127,7 @@ def test_buffer_overrides_disk_and_close_restores(tree: Path, tmp_path: Path) ->
 def test_unsaved_new_buffer_and_edits_to_imports(tree: Path, tmp_path: Path) -> None:
     docs = Documents()
     idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    docs.subscribe(idx.update_document)
     idx.refresh()
     lib = tree / "src/lib.rs"
     text = lib.read_text()
@@ -156,6 +159,7 @@ def test_edges_after_new_and_removed_definitions_match_a_fresh_index(tree: Path,
     """Only files naming a changed definition are re-resolved; the result equals a cold index."""
     docs = Documents()
     idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    docs.subscribe(idx.update_document)
     idx.refresh()
     before = idx.edges_by_file()
     lib = tree / "src/lib.rs"
@@ -203,6 +207,7 @@ fn helper(id: u32) -> bool { id > 0 }
 def test_macro_bodies_are_reused_between_edits_and_match_a_full_reparse(tree: Path, tmp_path: Path) -> None:
     docs = Documents()
     idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    docs.subscribe(idx.update_document)
     idx.refresh()
     path = tree / "src/macros.rs"
     docs.open(path, MACRO_FILE, 1)
@@ -246,6 +251,7 @@ def _type(docs: Documents, path: Path, line: int, col: int, text: str, version: 
 def _open_buffer(tree: Path, tmp_path: Path, rel: str) -> tuple[Documents, ProjectIndex]:
     docs = Documents()
     idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    docs.subscribe(idx.update_document)
     idx.refresh()
     docs.open(tree / rel, (tree / rel).read_text(), 1)
     return docs, idx

@@ -85,6 +85,7 @@ def ranked(prep: Prepared) -> list[object]:
 def test_tables_after_random_edits_equal_a_fresh_build(tree: Path, tmp_path: Path, seed: int) -> None:
     docs = Documents()
     idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    docs.subscribe(idx.update_document)
     idx.refresh()
     rng = random.Random(seed)
     paths = ["src/lib.rs", "src/units.rs", "src/shapes/mod.rs", "inventory/models.py", "inventory/pricing.py"]

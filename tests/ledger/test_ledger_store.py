@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from ledger_seed import DAY, GROQ, LOCAL, SONNET, add
 
-from lsp_server.config import Settings, parse_settings
+from lsp_server.config import Settings, SettingsSource, parse_settings
 from lsp_server.errors import LedgerError
 from lsp_server.ledger.schema import LATEST
 from lsp_server.ledger.store import Ledger
@@ -215,9 +215,10 @@ def test_sustained_writes_keep_the_wal_bounded(tmp_path: Path) -> None:
 
 
 def test_labels_follow_replaced_settings(tmp_path: Path) -> None:
-    with Ledger.open(tmp_path / "l.sqlite3") as led:
+    source = SettingsSource()
+    with Ledger.open(tmp_path / "l.sqlite3", source) as led:
         assert led.label_for("mine", "custom-model", "budget") == "custom-model"
-        led.settings = parse_settings({"models": [{
+        source.replace(parse_settings({"models": [{
             "name": "mine", "provider": "openai", "model": "custom-model", "tier": "budget",
-            "base_url": "https://api.groq.com/openai/v1"}]})
+            "base_url": "https://api.groq.com/openai/v1"}]}))
         assert led.label_for("mine", "custom-model", "budget") == "Groq"

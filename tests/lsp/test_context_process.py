@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
 import pytest
 
 from lsp_server.assistant import Assistant
-from lsp_server.config import Settings
+from lsp_server.config import Settings, SettingsSource
 from lsp_server.context.builder import build_context
 from lsp_server.context.documents import Documents, TextChange
 from lsp_server.context.index import ProjectIndex
@@ -38,11 +39,12 @@ def test_child_builds_what_the_server_would_including_unsaved_edits(project: Pat
     settings = Settings()
     docs = Documents()
     index = ProjectIndex.open(project, settings=settings, documents=docs)
+    docs.subscribe(index.update_document)
     index.refresh()
     lib = project / "src" / "lib.rs"
     docs.open(lib, lib.read_text(), 1, "rust")
     docs.change(lib, [_at_top("// edited before the child started\n")], 2)
-    worker = ContextWorker(project, settings, docs)
+    worker = ContextWorker(project, SettingsSource(settings), docs)
     worker.start()
     try:
         # Changes made after the start are forwarded too, in order, with the builds.
@@ -65,21 +67,24 @@ def test_a_dead_child_fails_its_builds_and_the_assistant_builds_in_process(proje
     docs = Documents()
     assistant = Assistant(project, Settings(), docs, context_process=True)
     assistant.reindex()
-    worker = assistant._worker
+    worker = assistant.project.worker
     assert worker is not None and worker.alive
-    assert worker._process is not None
-    worker._process.kill()
+    assert worker.pid is not None
+    os.kill(worker.pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
     while worker.alive and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not worker.alive
     with pytest.raises(WorkerUnavailableError):
         worker.build(ContextRequest(text="x"), budget_tokens=100, for_cloud=False)
-    from lsp_server.assistant import AssistRequest, _Contexts
+    from lsp_server.assistant import AssistRequest
+    from lsp_server.assistant.contexts import RequestContexts
+    from lsp_server.assistant.targets import resolve_target
 
     request = AssistRequest(kind="explain", instruction="explain total_area",
                             path=project / "src" / "lib.rs", line_range=(10, 12))
-    ctx = _Contexts(assistant, request, assistant._target(request)).get(False)
+    target = resolve_target(assistant.root, docs, request)
+    ctx = RequestContexts(assistant.project, request, target).get(False)
     assert "total_area" in ctx.text
     asyncio.run(assistant.aclose())
 

@@ -13,7 +13,7 @@ from standins import StandinServer
 from standins.embedders import concept_embedder
 
 from lsp_server.assistant import Assistant, AssistRequest
-from lsp_server.config import Settings, parse_settings
+from lsp_server.config import Settings, SettingsSource, parse_settings
 from lsp_server.context.embeddings import STORE_FILENAME, EmbeddingStore
 
 CONCEPTS = [
@@ -56,7 +56,8 @@ async def test_passages_embedded_in_the_background_rank_the_next_request(tmp_pat
                        models=["qwen2.5-coder:7b", "nomic-embed-text:latest"],
                        embedder=concept_vector) as srv:
         settings = _settings(srv, srv.url, tmp_path / "state")
-        assistant = Assistant(root, settings)
+        source = SettingsSource(settings)
+        assistant = Assistant(root, source)
         request = AssistRequest(kind="explain", instruction="Where do we keep only a limited number of hits?")
         try:
             await assistant.run(request)
@@ -73,7 +74,7 @@ async def test_passages_embedded_in_the_background_rank_the_next_request(tmp_pat
             embeds_so_far = len([r for r in srv.requests if r.kind == "embed"])
             off = settings.model_copy(update={"context": settings.context.model_copy(
                 update={"embeddings": False})})
-            assistant.update_settings(off)
+            source.replace(off)
             await assistant.run(request)
             assert len([r for r in srv.requests if r.kind == "embed"]) == embeds_so_far
         finally:

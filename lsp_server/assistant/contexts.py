@@ -1,0 +1,253 @@
+"""The context engine as the assistant uses it: one project index, and contexts per request.
+
+:class:`ProjectContext` owns the workspace's index (opened and built on first use, fed every
+buffer change through an :class:`~lsp_server.context.feed.IndexFeed`), the context process
+that builds contexts off the server's GIL (when asked for), and the embedding service (with
+``context.embeddings`` on). :class:`RequestContexts` is one request's contexts, built once per
+audience: the local model's, and the cloud models' (privacy-filtered and redacted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsp_server.config import Settings, SettingsSource
+from lsp_server.context.documents import Documents
+from lsp_server.context.feed import IndexFeed
+from lsp_server.context_worker import ContextWorker, WorkerUnavailableError
+from lsp_server.paths import state_dir
+from lsp_server.routing.symbols import SymbolInfo, symbol_at
+
+if TYPE_CHECKING:
+    from lsp_server.assistant.values import AssistRequest, Target
+    from lsp_server.context.builder import ContextResult
+    from lsp_server.context.embeddings import SemanticSpec
+    from lsp_server.context.index import IndexStats, ProjectIndex
+    from lsp_server.embedding_service import EmbeddingService
+
+log = logging.getLogger(__name__)
+
+# How long a hover waits for an index that is being built before answering without it.
+SYMBOL_WAIT_S = 1.0
+
+
+class ProjectContext:
+    """The workspace's index and context builders (see the module docstring)."""
+
+    def __init__(self, root: Path, settings: SettingsSource, documents: Documents, *,
+                 environ: Mapping[str, str] | None = None, context_process: bool = False) -> None:
+        """``context_process``: build contexts in a child process (the language server's
+        choice, so their CPU time never stalls its event loop); the CLI builds in-process."""
+        self.root = root
+        self.documents = documents
+        self._settings = settings
+        self._environ = environ
+        self._context_process = context_process
+        self._lock = threading.Lock()
+        self._index: ProjectIndex | None = None
+        self._feed: IndexFeed | None = None
+        self._first_stats: IndexStats | None = None
+        self._worker: ContextWorker | None = None
+        self._embeddings: EmbeddingService | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        settings.subscribe(self._settings_changed)
+
+    # -- the index ---------------------------------------------------------------------------
+
+    def index(self) -> ProjectIndex:
+        """The index with every buffer change so far applied; the first call builds it."""
+        with self._lock:
+            if self._index is None:
+                self._open()
+            index, feed = self._index, self._feed
+        assert index is not None and feed is not None
+        feed.flush()
+        return index
+
+    def _open(self) -> None:
+        from lsp_server.context.index import ProjectIndex
+
+        index = ProjectIndex.open(self.root, settings=self._settings, documents=self.documents)
+        feed = IndexFeed(index)
+        feed.follow(self.documents)
+        self._first_stats = index.refresh()
+        self._index, self._feed = index, feed
+        self._start_worker()
+
+    def current(self) -> ProjectIndex | None:
+        """The index if it is open (never builds it), with every buffer change applied."""
+        index, feed = self._index, self._feed
+        if index is None or feed is None:
+            return None
+        feed.flush()
+        return index
+
+    @property
+    def worker(self) -> ContextWorker | None:
+        """The context process's handle, while one was started."""
+        return self._worker
+
+    def _start_worker(self) -> None:
+        """Start the context process once the store is current (it reads the index from it)."""
+        if not self._context_process or self._worker is not None:
+            return
+        worker = ContextWorker(self.root, self._settings, self.documents)
+        try:
+            worker.start()
+        except Exception:  # no child process: contexts are built here, as before
+            log.warning("could not start the context process; building contexts in-process",
+                        exc_info=True)
+            return
+        self._worker = worker
+
+    def reindex(self) -> IndexStats:
+        """Bring the index up to date with the disk (the first call builds it)."""
+        with self._lock:
+            opened = self._index is not None
+        index = self.index()
+        if not opened and self._first_stats is not None:
+            return self._first_stats
+        stats = index.refresh()
+        if self._worker is not None:
+            self._worker.refresh()
+        return stats
+
+    def prime(self) -> None:
+        """Build the index's lazily derived name tables now (hover and classification read
+        them), so the first hover does not pay for them and a caller can settle the heap after."""
+        index = self.current()
+        if index is not None:
+            index.definitions_named("")
+            index.references_named("")
+
+    def symbol_info(self, rel: str, line: int, column: int) -> SymbolInfo | None:
+        """What the index knows at a position (1-based line, 0-based column)."""
+        index = self.current()
+        if index is None:
+            # The index is being built in the background: wait a little (callers run this in
+            # a thread), then answer nothing rather than hold the hover for a whole build.
+            if not self._lock.acquire(timeout=SYMBOL_WAIT_S):
+                return None
+            self._lock.release()
+            index = self.index()
+        return symbol_at(index, rel, line, column, self.documents.text(self.root / rel))
+
+    def symbol_use(self, rel: str | None, line: int | None) -> tuple[int | None, int | None]:
+        """How widely the definition at ``rel:line`` is used: references, and their files."""
+        index = self.current()
+        if rel is None or line is None or index is None:
+            return None, None
+        defn = index.definition_at(rel, line)
+        if defn is None:
+            return None, None
+        refs = index.references_named(defn.name)
+        return len(refs), len({r.path for r in refs})
+
+    # -- building contexts -------------------------------------------------------------------
+
+    def build(self, request: AssistRequest, target: Target, semantic: SemanticSpec | None,
+              cloud: bool) -> ContextResult:
+        """Rank and cut the context for ``request`` (blocking: call from a thread)."""
+        from lsp_server.context.builder import build_context
+        from lsp_server.context.ranking import ContextRequest
+
+        open_paths: list[str] = []
+        for p in self.documents.open_paths():
+            try:
+                open_paths.append(p.resolve().relative_to(self.root).as_posix())
+            except ValueError:
+                continue
+        creq = ContextRequest(
+            text=request.instruction, path=target.rel, line=request.line,
+            line_range=request.line_range, open_paths=tuple(open_paths),
+            diagnostics=tuple(request.diagnostics), semantic=semantic,
+        )
+        settings = self._settings.current
+        budget = settings.context.budget_tokens
+        worker = self._worker
+        if worker is not None and worker.alive:
+            try:
+                return worker.build_now(creq, budget_tokens=budget, for_cloud=cloud)
+            except WorkerUnavailableError as exc:
+                log.warning("context process: %s; building in-process", exc)
+        return build_context(self.index(), creq, budget_tokens=budget, settings=settings,
+                             for_cloud=cloud)
+
+    async def semantic(self, instruction: str) -> SemanticSpec | None:
+        """The request's embedding when ``context.embeddings`` is on (None when the model is
+        slow or absent)."""
+        settings = self._settings.current
+        if not settings.context.embeddings:
+            return None
+        if self._embeddings is None:
+            from lsp_server.embedding_service import EmbeddingService
+
+            self._embeddings = EmbeddingService(settings, state_dir(settings), self._environ)
+        return await self._embeddings.spec_for(instruction)
+
+    def built(self) -> None:
+        """Embed what a build queued, in the background."""
+        if self._embeddings is not None:
+            self._embeddings.kick()
+
+    # -- settings and closing ----------------------------------------------------------------
+
+    def _settings_changed(self, old: Settings, new: Settings) -> None:
+        service = self._embeddings
+        if service is None or service.serves(new, self._environ):
+            return
+        self._embeddings = None
+        try:
+            task = asyncio.get_running_loop().create_task(service.aclose())
+        except RuntimeError:  # no running loop: nothing left to close on
+            return
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def aclose(self) -> None:
+        if self._embeddings is not None:
+            service, self._embeddings = self._embeddings, None
+            await service.aclose()
+        if self._worker is not None:
+            worker, self._worker = self._worker, None
+            await asyncio.to_thread(worker.close)
+        if self._feed is not None:
+            self._feed.close()
+        if self._index is not None:
+            index, self._index = self._index, None
+            index.close()
+
+
+class RequestContexts:
+    """One request's context, built once per audience (local model / cloud model)."""
+
+    def __init__(self, project: ProjectContext, request: AssistRequest, target: Target,
+                 semantic: SemanticSpec | None = None) -> None:
+        self._project = project
+        self._request = request
+        self._target = target
+        self._semantic = semantic
+        self._built: dict[bool, ContextResult] = {}
+        self._lock = threading.Lock()
+
+    def get(self, cloud: bool) -> ContextResult:
+        """The context for a cloud (True) or local (False) model; blocking on first build."""
+        with self._lock:
+            if cloud not in self._built:
+                self._built[cloud] = self._project.build(self._request, self._target,
+                                                         self._semantic, cloud)
+            return self._built[cloud]
+
+    async def aget(self, cloud: bool) -> ContextResult:
+        """:meth:`get` off the event loop."""
+        if cloud in self._built:
+            return self._built[cloud]
+        return await asyncio.to_thread(self.get, cloud)
+
+    def peek(self, cloud: bool) -> ContextResult | None:
+        return self._built.get(cloud)

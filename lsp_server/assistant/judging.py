@@ -1,0 +1,55 @@
+"""Judging one answer for a request: the edits engine's verifier for an edit, a substance
+check for prose. Confidence is measured, and below the threshold the cascade escalates."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from lsp_server.assistant.values import AssistRequest, Target
+from lsp_server.config import ModelSettings, Settings
+from lsp_server.context.documents import Documents
+from lsp_server.edits import Verdict, verify
+from lsp_server.providers.base import Completion
+from lsp_server.routing.answers import judge_answer
+from lsp_server.routing.router import Judgement
+
+
+class AnswerJudge:
+    """Judges the answers to one request; the time spent is added to ``timings["verify_ms"]``."""
+
+    def __init__(self, *, root: Path, documents: Documents, settings: Settings, edit: bool,
+                 request: AssistRequest, target: Target, threshold: float,
+                 timings: dict[str, float]) -> None:
+        self._root = root
+        self._documents = documents
+        self._settings = settings
+        self._edit = edit
+        self._request = request
+        self._target = target
+        self._threshold = threshold
+        self._timings = timings
+
+    async def judge(self, model: ModelSettings, text: str,
+                    completion: Completion | None) -> Judgement:
+        start = time.perf_counter()
+        try:
+            if self._edit:
+                return await self._edit_verdict(model, text)
+            stop = completion.stop_reason if completion is not None else None
+            confidence, reasons = judge_answer(text, stop)
+            return Judgement(confidence >= self._threshold, confidence, reasons, text)
+        finally:
+            self._timings["verify_ms"] += (time.perf_counter() - start) * 1000
+
+    async def _edit_verdict(self, model: ModelSettings, text: str) -> Judgement:
+        def read_text(rel: str) -> str | None:
+            return self._documents.text(self._root / rel)
+
+        verdict: Verdict = await asyncio.to_thread(
+            verify, text, edit_format=model.effective_edit_format, read_text=read_text,
+            root=self._root, settings=self._settings, target_path=self._target.rel,
+            target_lines=self._request.line_range, threshold=self._threshold, run_check=True,
+        )
+        return Judgement(verdict.accepted, verdict.confidence, list(verdict.reasons), verdict)

@@ -1,0 +1,199 @@
+"""One request, left to right: classify → context → route → finish.
+
+1. **Classify** from the request alone; a question the index can answer ("where is X
+   defined") is answered there, with no model (:mod:`~lsp_server.assistant.index_answers`).
+2. **Context**: open the index (off the event loop), classify again with what it knows about
+   the symbol being changed, and build the context for the audience of the first model to be
+   tried (local, or cloud: privacy-filtered and redacted). Another audience's context is built
+   only if the cascade reaches a model that needs it.
+3. **Route**: the router's cascade, told about this request through :class:`_Run` (prompts,
+   judging, recording, budget and progress), with the ledger recording each attempt as it
+   happens.
+4. **Finish**: the accepted edits or answer, the notes, and what the request cost and would
+   have cost on the premium model (from the one savings policy), recorded and returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+
+from lsp_server.assistant.classify import first_look, with_index
+from lsp_server.assistant.contexts import RequestContexts
+from lsp_server.assistant.index_answers import answer_from_index
+from lsp_server.assistant.judging import AnswerJudge
+from lsp_server.assistant.parts import ENABLE_HINT, Parts
+from lsp_server.assistant.prompts import build_prompt, is_cloud
+from lsp_server.assistant.recording import RequestRecorder
+from lsp_server.assistant.targets import resolve_target
+from lsp_server.assistant.values import AssistRequest, AssistResult, Target
+from lsp_server.config import ModelSettings, Settings
+from lsp_server.edits import FileChange, unified_diff
+from lsp_server.errors import ConfigError, NoModelAvailableError
+from lsp_server.ledger.store import Ledger
+from lsp_server.ledger.variants import assign_variant
+from lsp_server.providers.base import Completion, Prompt
+from lsp_server.routing.budget import Budget
+from lsp_server.routing.classifier import Classification
+from lsp_server.routing.kinds import is_task_kind, profile
+from lsp_server.routing.router import AttemptInfo, Judgement, RoutePlan, Router, RouteResult
+
+Progress = Callable[[str], None]
+
+
+async def run(parts: Parts, request: AssistRequest, progress: Progress | None = None) -> AssistResult:
+    """Answer or edit. Cancelling records ``cancelled`` and re-raises CancelledError."""
+    check_request(request)
+    t0 = time.perf_counter()
+    settings = parts.settings
+    timings = {"classify_ms": 0.0, "context_ms": 0.0, "verify_ms": 0.0}
+    target = resolve_target(parts.root, parts.documents, request)
+    first = first_look(request, target.rel, settings)
+    timings["classify_ms"] += (time.perf_counter() - t0) * 1000
+    if first.search is not None:
+        return await asyncio.to_thread(answer_from_index, parts, request, first, t0)
+    models = parts.models.models()
+    if not models:
+        raise NoModelAvailableError(ENABLE_HINT)
+    tell = progress or _silent
+    tell("building context")
+    contexts = RequestContexts(parts.project, request, target,
+                               await parts.project.semantic(request.instruction))
+    t1 = time.perf_counter()
+    # The index opens (and on first use is built) in a thread: the editor is answered meanwhile.
+    cls = await asyncio.to_thread(_classify_with_index, parts, request, target, settings)
+    t2 = time.perf_counter()
+    assert cls.tier is not None
+    allowed = parts.privacy.allowed_tiers(target.rel)
+    first_model = parts.models.first_model(models, cls.tier, allowed)
+    await contexts.aget(first_model is not None and is_cloud(first_model))
+    parts.project.built()
+    timings["classify_ms"] += (t2 - t1) * 1000
+    timings["context_ms"] += (time.perf_counter() - t2) * 1000
+
+    request_id = uuid.uuid4().hex[:16]
+    threshold, variant = variant_threshold(request_id, settings)
+    recorder = RequestRecorder(parts.ledger, parts.savings, request_id=request_id,
+                               kind=request.kind, workspace=str(parts.root),
+                               classification=cls.label(), reasons=cls.reasons, variant=variant)
+    judge = AnswerJudge(root=parts.root, documents=parts.documents, settings=settings,
+                        edit=cls.mode == "edit", request=request, target=target,
+                        threshold=threshold, timings=timings)
+    this_run = _Run(parts, request, cls, target, contexts, recorder, judge, tell)
+    router = Router(models, routing=settings.routing, budget=Budget(settings.budget),
+                    fleet=parts.models, cache=parts.cache)
+    plan = RoutePlan(start=cls.tier, tiers=tuple(settings.routing.tier_order), allowed=allowed,
+                     output_tokens=profile(cls.kind).output_tokens)
+    try:
+        routed = await router.run(plan, this_run)
+    except BaseException as exc:
+        # Cancelled, or an engine error: the request still gets an outcome and its spend.
+        outcome = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
+        recorder.abandon(outcome, (time.perf_counter() - t0) * 1000)
+        raise
+    local_reason = parts.privacy.local_only(target.rel)
+    result = _finish(request, cls, target, routed, recorder, t0,
+                     [local_reason] if local_reason else [], contexts)
+    result.timings = timings
+    return result
+
+
+def check_request(request: AssistRequest) -> None:
+    if not is_task_kind(request.kind):
+        raise ConfigError(f"unknown task kind {request.kind!r}")
+    if not request.instruction.strip():
+        raise ConfigError("the instruction is empty")
+
+
+def variant_threshold(request_id: str, settings: Settings) -> tuple[float, str | None]:
+    """The confidence threshold for this request, and its A/B variant if any."""
+    variant = assign_variant(request_id, settings.variants)
+    threshold = settings.routing.escalate_below
+    if variant is not None and variant.escalate_below is not None:
+        threshold = variant.escalate_below
+    return threshold, variant.name if variant is not None else None
+
+
+def _classify_with_index(parts: Parts, request: AssistRequest, target: Target,
+                         settings: Settings) -> Classification:
+    parts.project.index()
+    return with_index(request, target.rel, settings, parts.project)
+
+
+def _silent(text: str) -> None:
+    return None
+
+
+class _Run:
+    """This request as the router sees it (:class:`~lsp_server.routing.router.Request`)."""
+
+    def __init__(self, parts: Parts, request: AssistRequest, cls: Classification, target: Target,
+                 contexts: RequestContexts, recorder: RequestRecorder, judge: AnswerJudge,
+                 progress: Progress) -> None:
+        self._privacy = parts.privacy
+        self._ledger: Ledger = parts.ledger
+        self._request = request
+        self._cls = cls
+        self._target = target
+        self._contexts = contexts
+        self._recorder = recorder
+        self._judge = judge
+        self._progress = progress
+
+    async def prompt(self, model: ModelSettings, failure: str | None) -> Prompt:
+        context = await self._contexts.aget(is_cloud(model))
+        return build_prompt(model, self._request, self._cls, self._target, context,
+                            self._privacy.filter, failure)
+
+    async def judge(self, model: ModelSettings, text: str,
+                    completion: Completion | None) -> Judgement:
+        return await self._judge.judge(model, text, completion)
+
+    def record(self, attempt: AttemptInfo) -> None:
+        self._recorder.attempt(attempt)
+
+    def spent_today(self) -> float:
+        return self._ledger.spent_today()
+
+    def progress(self, text: str) -> None:
+        self._progress(text)
+
+
+def _finish(request: AssistRequest, cls: Classification, target: Target, routed: RouteResult,
+            recorder: RequestRecorder, t0: float, notes: list[str],
+            contexts: RequestContexts) -> AssistResult:
+    notes = [*notes, *routed.notes]
+    changes: list[FileChange] = []
+    diff = ""
+    answer: str | None = None
+    judgement = routed.judgement
+    if judgement is not None:
+        if cls.mode == "edit":
+            changes = list(judgement.payload.changes)
+            diff = unified_diff(changes)
+        else:
+            answer = str(judgement.payload)
+    elif routed.best is not None:
+        notes.append(
+            f"no answer reached the confidence threshold (best {routed.best.confidence or 0:.2f}): "
+            + "; ".join(routed.best.reasons))
+    elif not routed.attempts:
+        notes.append("no model could be called for this request")
+    cloud_ctx = contexts.peek(True)
+    if cloud_ctx is not None and cloud_ctx.redactions and any(
+            a.tier != "local" for a in routed.attempts):
+        notes.append(f"{cloud_ctx.redactions} secret(s) redacted before the cloud call")
+    winner = routed.winner
+    elapsed = (time.perf_counter() - t0) * 1000
+    cost = recorder.finish(routed.outcome, winner, elapsed)
+    confidence = winner.confidence if winner else (routed.best.confidence if routed.best else None)
+    return AssistResult(
+        request_id=recorder.request_id, kind=request.kind, answer=answer, changes=changes,
+        diff=diff, attempts=routed.attempts, cost_usd=cost.cost_usd,
+        premium_cost_usd=cost.premium_cost_usd, elapsed_ms=elapsed,
+        tier=winner.tier if winner else None, model=winner.model if winner else None,
+        confidence=confidence, notes=notes, outcome=routed.outcome,
+        document_version=target.version,
+    )

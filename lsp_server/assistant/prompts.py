@@ -1,0 +1,103 @@
+"""The prompt for one model: system text, the context, and the request-specific tail.
+
+The system text comes from the edits engine (per task kind and edit format) and the context
+from the context builder; the tail (the instruction, the selection, the diagnostics and, when
+escalating, why the previous answer was not accepted) changes with every request, so it goes
+last, after the cacheable prefix. A prompt for a cloud model is written from the cloud
+context and has secrets redacted from the selection, instruction and diagnostics too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lsp_server.assistant.values import AssistRequest, Target
+from lsp_server.config import ModelSettings
+from lsp_server.context.privacy import PrivacyFilter
+from lsp_server.edits import system_prompt
+from lsp_server.providers.base import Prompt
+from lsp_server.routing.classifier import Classification
+
+if TYPE_CHECKING:
+    from lsp_server.context.builder import ContextResult
+
+ANSWER_SYSTEM = (
+    "You are a precise coding assistant working inside the user's editor. Answer the question "
+    "about this project from the context given. Answer in plain Markdown, at most a few short "
+    "paragraphs; name files and symbols exactly as they appear. No preamble and no edit blocks."
+)
+
+
+def selection_text(text: str | None, line_range: tuple[int, int] | None) -> str | None:
+    """Lines ``line_range`` (1-based, inclusive) of ``text``."""
+    if text is None or line_range is None:
+        return None
+    lines = text.split("\n")
+    start, end = max(1, line_range[0]), min(len(lines), line_range[1])
+    if start > end:
+        return None
+    return "\n".join(lines[start - 1:end])
+
+
+def instruction_block(
+    instruction: str,
+    *,
+    path: str | None,
+    line_range: tuple[int, int] | None,
+    selection: str | None,
+    diagnostics: Sequence[str] = (),
+    failure: str | None = None,
+    language: str = "",
+) -> str:
+    """The tail of the prompt, in a fixed layout."""
+    parts: list[str] = []
+    if path is not None:
+        where = f"{path}" + (f" lines {line_range[0]}-{line_range[1]}" if line_range else "")
+        parts.append(f"Target: {where}")
+    if selection is not None:
+        parts.append(f"Selected code:\n```{language}\n{selection}\n```")
+    if diagnostics:
+        parts.append("Diagnostics:\n" + "\n".join(f"- {d}" for d in diagnostics))
+    parts.append(f"Instruction: {instruction.strip()}")
+    if failure:
+        parts.append(
+            "A previous answer to this request was not accepted: " + failure
+            + ". Avoid that problem in your answer."
+        )
+    return "\n\n".join(parts)
+
+
+def build_prompt(model: ModelSettings, request: AssistRequest, cls: Classification,
+                 target: Target, context: ContextResult, privacy: PrivacyFilter,
+                 failure: str | None) -> Prompt:
+    """The prompt for ``model``; ``context`` must be the one built for its audience."""
+    if cls.mode == "edit":
+        system = system_prompt(cls.edit_kind or "rewrite", model.effective_edit_format)
+    elif cls.kind == "explain":
+        system = system_prompt("explain", model.effective_edit_format)
+    else:
+        system = ANSWER_SYSTEM
+    selection = selection_text(target.text, request.line_range)
+    instruction = request.instruction
+    diagnostics = list(request.diagnostics)
+    if is_cloud(model):
+        name = target.rel or "context.txt"
+        if selection is not None:
+            selection, _ = privacy.redact(selection, name)
+        instruction, _ = privacy.redact(instruction, name)
+        diagnostics = [privacy.redact(d, name)[0] for d in diagnostics]
+    from lsp_server.context.languages import language_for  # loads the grammars
+
+    spec = language_for(target.rel) if target.rel is not None else None
+    tail = instruction_block(instruction, path=target.rel, line_range=request.line_range,
+                             selection=selection, diagnostics=diagnostics, failure=failure,
+                             language=spec.name if spec is not None else "")
+    return Prompt(system=system, stable=context.stable, volatile=context.volatile,
+                  instruction=tail, max_output_tokens=model.max_output_tokens,
+                  temperature=model.temperature)
+
+
+def is_cloud(model: ModelSettings) -> bool:
+    """Whether a prompt for ``model`` leaves the machine (everything but the local tier)."""
+    return model.tier != "local"

@@ -1,0 +1,55 @@
+"""One request's rows in the ledger: started once, each attempt as it happens, finished once.
+
+Every path that answers a request (the cascade, a cancellation, an engine error, an index
+answer) records through :class:`RequestRecorder`, and what the request cost and would have
+cost on the premium model comes from the one savings policy
+(:class:`~lsp_server.ledger.savings.SavingsPolicy`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lsp_server.ledger.savings import RequestCost, SavingsPolicy
+from lsp_server.ledger.store import Ledger
+from lsp_server.providers.base import Usage
+from lsp_server.routing.router import AttemptInfo
+
+
+class RequestRecorder:
+    """Records one request (see the module docstring)."""
+
+    def __init__(self, ledger: Ledger, savings: SavingsPolicy, *, request_id: str, kind: str,
+                 workspace: str, classification: str, reasons: Sequence[str],
+                 variant: str | None = None) -> None:
+        self.request_id = request_id
+        self._ledger = ledger
+        self._savings = savings
+        self._attempts: list[AttemptInfo] = []
+        ledger.start_request(kind=kind, workspace=workspace, classification=classification,
+                             reasons=reasons, variant=variant, request_id=request_id)
+
+    def attempt(self, info: AttemptInfo) -> None:
+        self._attempts.append(info)
+        self._ledger.record_attempt(
+            self.request_id, provider=info.provider, model=info.model, tier=info.tier,
+            usage=info.usage, cost_usd=info.cost_usd, latency_ms=info.latency_ms,
+            confidence=info.confidence, error_class=info.error, reasons=info.reasons,
+        )
+
+    def finish(self, outcome: str, winner: AttemptInfo | None, latency_ms: float) -> RequestCost:
+        """Close a request the cascade ran to its end."""
+        return self._close(outcome, self._savings.request(self._attempts, winner), latency_ms)
+
+    def abandon(self, outcome: str, latency_ms: float) -> RequestCost:
+        """Close a request that was cancelled or failed in the engine."""
+        return self._close(outcome, self._savings.unfinished(self._attempts), latency_ms)
+
+    def answered_by_index(self, replaced: Usage, latency_ms: float) -> RequestCost:
+        """Close a request the index answered, with the premium call it replaced."""
+        return self._close("index", self._savings.index_answer(replaced), latency_ms)
+
+    def _close(self, outcome: str, cost: RequestCost, latency_ms: float) -> RequestCost:
+        self._ledger.finish_request(self.request_id, outcome=outcome, cost_usd=cost.cost_usd,
+                                    premium_cost_usd=cost.premium_cost_usd, latency_ms=latency_ms)
+        return cost

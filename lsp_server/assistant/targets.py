@@ -1,0 +1,29 @@
+"""Where a request points: its file as a project-relative path, with the text the user sees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsp_server.assistant.values import NO_TARGET, AssistRequest, Target
+from lsp_server.context.documents import Documents
+from lsp_server.errors import ConfigError
+
+
+def relative(root: Path, path: Path) -> str:
+    """``path`` relative to the project ``root`` (POSIX); ConfigError when it is outside."""
+    absolute = (path if path.is_absolute() else root / path).resolve()
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        raise ConfigError(f"{path} is outside the project {root}") from None
+
+
+def resolve_target(root: Path, documents: Documents, request: AssistRequest) -> Target:
+    """The request's file, its buffer text (else the file on disk) and buffer version."""
+    if request.path is None:
+        return NO_TARGET
+    rel = relative(root, request.path)
+    absolute = root / rel
+    version = documents.version(absolute)
+    return Target(rel, documents.text(absolute),
+                  version if version is not None else request.document_version)
