@@ -148,3 +148,27 @@ async def test_a_workspace_over_the_file_limit_is_indexed_in_part_and_said_so(
     assert stats["files"] == 2 and stats["capped_at"] == 2
     messages = await _wait_for_message(client, 2)
     assert len(messages) == 2 and "context.max_files (2)" in messages[1]
+
+
+async def test_a_file_limit_changed_in_the_editor_applies_to_the_next_reindex(
+    client: LanguageClient, workspace: Path
+) -> None:
+    """context.maxFiles from didChangeConfiguration reaches the index without a restart."""
+    await initialize(client, workspace)
+
+    async def reindex() -> dict[str, int]:
+        result = await client.workspace_execute_command_async(
+            lsp.ExecuteCommandParams(command="agentic.reindex"))
+        assert isinstance(result, dict)
+        return result
+
+    every = (await reindex())["files"]
+    assert every > 2
+    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"agenticOptimizer": {"context": {"maxFiles": 2}}}))
+    lowered = await reindex()
+    assert lowered["files"] == 2 and lowered["capped_at"] == 2
+    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"agenticOptimizer": {"context": {"maxFiles": 1000}}}))
+    raised = await reindex()
+    assert raised["files"] == every and raised.get("capped_at") is None
