@@ -35,8 +35,9 @@ class ChangeSink(Protocol):
 class IndexFeed:
     """Feeds one index from one :class:`Documents` (see the module docstring)."""
 
-    def __init__(self, sink: ChangeSink) -> None:
+    def __init__(self, sink: ChangeSink, *, quiet_s: float = QUIET_S) -> None:
         self._sink = sink
+        self._quiet_s = quiet_s
         self._queue: deque[DocumentChange] = deque()
         self._cond = threading.Condition()
         self._busy = False
@@ -94,9 +95,9 @@ class IndexFeed:
                 self._cond.wait_for(lambda: self._closed or bool(self._queue))
                 while not self._closed and not self._flushing:
                     quiet = time.monotonic() - self._last_put
-                    if quiet >= QUIET_S:
+                    if quiet >= self._quiet_s:
                         break
-                    self._cond.wait(QUIET_S - quiet)
+                    self._cond.wait(self._quiet_s - quiet)
                 if self._closed:
                     return
                 change = self._queue.popleft()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lsp_server.context.documents import DocumentChange, Documents, TextChange
+from lsp_server.context.documents import ByteEdit, DocumentChange, Documents, TextChange, in_order
 from lsp_server.text import Position, Span, offset_at, position_at
 
 
@@ -108,3 +108,25 @@ def test_random_edits_keep_line_starts_and_byte_edits_exact(tmp_path: Path) -> N
         assert edit.new_end_point == (head.count("\n"), len(head[last:].encode()))
         before = cur[:sa]
         assert edit.start_point == (before.count("\n"), len(before[before.rfind("\n") + 1 :].encode()))
+
+
+def _change(version: int, *, edits: bool = False, closed: bool = False) -> DocumentChange:
+    edit = ByteEdit(0, 0, 1, (0, 0), (0, 0), (0, 1))
+    return DocumentChange(Path("/w/a.rs"), f"text {version}", version, (edit,) if edits else (),
+                          closed=closed)
+
+
+def test_the_version_ordering_rule() -> None:
+    # newer versions apply; a repeat or an older one (a snapshot racing an event) is skipped
+    newer = _change(3, edits=True)
+    assert in_order(newer, 2) is newer
+    assert in_order(_change(3), 3) is None
+    assert in_order(_change(2, edits=True), 3) is None
+    # edits against a version the copy never saw become the whole text
+    first = in_order(_change(5, edits=True), None)
+    assert first is not None and first.edits == () and first.text == "text 5" and first.version == 5
+    # a whole-text change needs no rewriting; a close always applies
+    whole = _change(1)
+    assert in_order(whole, None) is whole
+    closed = _change(-1, closed=True)
+    assert in_order(closed, 7) is closed

@@ -8,6 +8,7 @@ import pytest
 
 from lsp_server.config import (
     Settings,
+    SettingsSource,
     api_key,
     load_settings,
     parse_settings,
@@ -163,3 +164,19 @@ def test_state_dir_follows_the_environment(tmp_path: Path, monkeypatch: pytest.M
     assert state_dir() == tmp_path / "home"
     assert (tmp_path / "home").is_dir()
     assert state_dir(Settings(state_dir=str(tmp_path / "x"))) == tmp_path / "x"
+
+
+def test_a_settings_source_holds_the_current_settings_and_tells_listeners() -> None:
+    first = parse_settings({"budget": {"daily_usd": 1.0}})
+    source = SettingsSource(first)
+    seen: list[tuple[float, float]] = []
+    source.subscribe(lambda old, new: seen.append((old.budget.daily_usd, new.budget.daily_usd)))
+    assert source.current is first
+    second = parse_settings({"budget": {"daily_usd": 2.5}})
+    source.replace(second)
+    assert source.current is second
+    assert seen == [(1.0, 2.5)]
+    assert SettingsSource.of(source) is source
+    fixed = SettingsSource.of(first)
+    assert fixed is not source and fixed.current is first
+    assert SettingsSource.of(None).current == Settings()

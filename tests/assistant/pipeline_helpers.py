@@ -1,4 +1,4 @@
-"""A workspace and a four-tier model line-up on vendor stand-ins, for the routing tests."""
+"""A workspace and a four-tier model line-up on vendor stand-ins, for the pipeline tests."""
 
 from __future__ import annotations
 

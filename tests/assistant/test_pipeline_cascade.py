@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from routing_helpers import copy_example, start_lineup
+from pipeline_helpers import copy_example, start_lineup
 from standins import Reply
 from standins.fixtures import standin  # noqa: F401
 

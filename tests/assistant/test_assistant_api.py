@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from routing_helpers import copy_example, start_lineup
+from pipeline_helpers import copy_example, start_lineup
 from standins.fixtures import standin  # noqa: F401
 
 from lsp_server.assistant import Assistant, AssistRequest

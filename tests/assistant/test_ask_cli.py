@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from routing_helpers import KEY, copy_example
+from pipeline_helpers import KEY, copy_example
 from standins import Reply
 from standins.fixtures import standin  # noqa: F401
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from routing_helpers import KEY, copy_example, start_lineup
+from pipeline_helpers import KEY, copy_example, start_lineup
 from standins.fixtures import standin  # noqa: F401
 
 from lsp_server.assistant import Assistant, AssistRequest

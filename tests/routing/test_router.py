@@ -1,0 +1,175 @@
+"""The cascade alone, through its two protocols: a scripted request and scripted models.
+
+The end-to-end tests (``tests/assistant``) run the same cascade with the real providers
+against vendor stand-ins; these pin the decisions themselves: which model is tried, when the
+cascade escalates or falls back, what the budget stops, and that every attempt is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from lsp_server.config import BudgetSettings, CacheSettings, ModelSettings, RoutingSettings, Tier
+from lsp_server.errors import RetryableProviderError
+from lsp_server.providers.base import Completion, Prompt, Provider, Usage
+from lsp_server.routing.budget import Budget
+from lsp_server.routing.cache import ResponseCache
+from lsp_server.routing.health import Health
+from lsp_server.routing.router import AttemptInfo, Judgement, RoutePlan, Router
+
+TIERS: tuple[Tier, ...] = ("local", "free", "budget", "premium")
+LOCAL = ModelSettings(name="local", provider="ollama", model="m-local", tier="local")
+FREE = ModelSettings(name="free", provider="openai", model="m-free", tier="free",
+                     base_url="http://127.0.0.1:9/v1")
+FREE2 = ModelSettings(name="free2", provider="openai", model="m-free2", tier="free",
+                      base_url="http://127.0.0.1:9/v1")
+PREMIUM = ModelSettings(name="premium", provider="anthropic", model="m-premium", tier="premium")
+
+
+class ScriptedProvider:
+    """Answers from a script: a text, or an exception to raise."""
+
+    def __init__(self, script: list[str | Exception]) -> None:
+        self.script = script
+        self.prompts: list[Prompt] = []
+
+    async def generate(self, prompt: Prompt) -> Completion:
+        self.prompts.append(prompt)
+        step = self.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return Completion(text=step, model="scripted", usage=Usage(input=100, output=10))
+
+
+@dataclass
+class Fleet:
+    providers: dict[str, ScriptedProvider]
+    price: dict[str, float]
+    health: Health = field(default_factory=Health)
+
+    def provider(self, model: ModelSettings) -> Provider:
+        return self.providers[model.name]  # type: ignore[return-value]
+
+    def cost(self, model: ModelSettings, usage: Usage) -> float | None:
+        return self.price.get(model.name, 0.0) * (usage.input + usage.output)
+
+
+@dataclass
+class Request:
+    """Accepts an answer whose text is "good"; records everything it is told."""
+
+    spent: float = 0.0
+    recorded: list[AttemptInfo] = field(default_factory=list)
+    failures: list[str | None] = field(default_factory=list)
+    told: list[str] = field(default_factory=list)
+
+    async def prompt(self, model: ModelSettings, failure: str | None) -> Prompt:
+        self.failures.append(failure)
+        return Prompt(system="s", instruction=f"for {model.name}", max_output_tokens=50)
+
+    async def judge(self, model: ModelSettings, text: str,
+                    completion: Completion | None) -> Judgement:
+        good = text == "good"
+        return Judgement(good, 1.0 if good else 0.2, [] if good else ["not good"], text)
+
+    def record(self, attempt: AttemptInfo) -> None:
+        self.recorded.append(attempt)
+
+    def spent_today(self) -> float:
+        return self.spent
+
+    def progress(self, text: str) -> None:
+        self.told.append(text)
+
+
+def router(models: list[ModelSettings], fleet: Fleet, *, daily: float = 1.0,
+           cache: ResponseCache | None = None, max_attempts: int = 4) -> Router:
+    return Router(models, routing=RoutingSettings(max_attempts=max_attempts),
+                  budget=Budget(BudgetSettings(daily_usd=daily)), fleet=fleet, cache=cache)
+
+
+def plan(start: Tier = "local", allowed: tuple[Tier, ...] = TIERS) -> RoutePlan:
+    return RoutePlan(start=start, tiers=TIERS, allowed=frozenset(allowed), output_tokens=10)
+
+
+async def test_a_rejected_answer_escalates_with_the_reason_and_the_next_tier_answers() -> None:
+    fleet = Fleet({"local": ScriptedProvider(["bad"]), "premium": ScriptedProvider(["good"])},
+                  {"premium": 1e-4})
+    request = Request()
+    result = await router([LOCAL, PREMIUM], fleet).run(plan(), request)
+    assert result.outcome == "accepted" and result.winner is not None
+    assert result.winner.provider == "premium"
+    assert request.failures == [None, "not good"]
+    assert [a.provider for a in request.recorded] == ["local", "premium"]
+    assert request.recorded == result.attempts
+    assert result.cost_usd == pytest.approx(1e-4 * 110)
+    assert any("escalated from the local tier" in n for n in result.notes)
+
+
+async def test_a_transport_failure_falls_back_within_the_tier_and_is_recorded() -> None:
+    fleet = Fleet({"free": ScriptedProvider([RetryableProviderError("503", provider="free")]),
+                   "free2": ScriptedProvider(["good"])}, {})
+    request = Request()
+    result = await router([FREE, FREE2], fleet).run(plan("free"), request)
+    assert result.outcome == "accepted" and result.winner is not None
+    assert result.winner.provider == "free2"
+    first = request.recorded[0]
+    assert first.provider == "free" and first.error and "RetryableProviderError" in first.error
+    assert any("free failed" in n for n in result.notes)
+
+
+async def test_the_budget_skips_a_paid_call_and_cheaper_tiers_are_tried_below_the_start() -> None:
+    fleet = Fleet({"local": ScriptedProvider(["good"]), "premium": ScriptedProvider(["good"])},
+                  {"premium": 1.0})
+    request = Request(spent=0.5)
+    result = await router([LOCAL, PREMIUM], fleet, daily=1.0).run(plan("premium"), request)
+    assert result.budget_blocked and fleet.providers["premium"].prompts == []
+    assert result.winner is not None and result.winner.provider == "local"
+    assert any("daily budget reached" in n for n in result.notes)
+
+
+async def test_privacy_narrows_the_tiers_and_nothing_else_is_called() -> None:
+    fleet = Fleet({"local": ScriptedProvider(["bad"]), "premium": ScriptedProvider(["good"])}, {})
+    result = await router([LOCAL, PREMIUM], fleet).run(plan(allowed=("local",)), Request())
+    assert result.outcome == "rejected" and fleet.providers["premium"].prompts == []
+
+
+async def test_max_attempts_stops_the_cascade() -> None:
+    fleet = Fleet({"local": ScriptedProvider(["bad"]), "free": ScriptedProvider(["bad"]),
+                   "premium": ScriptedProvider(["good"])}, {})
+    result = await router([LOCAL, FREE, PREMIUM], fleet, max_attempts=2).run(plan(), Request())
+    assert result.outcome == "rejected" and len(result.attempts) == 2
+    assert any("routing.max_attempts" in n for n in result.notes)
+
+
+async def test_a_repeat_is_answered_from_the_cache_for_nothing(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "c.sqlite3", CacheSettings())
+    fleet = Fleet({"premium": ScriptedProvider(["good"])}, {"premium": 1e-4})
+    first = await router([PREMIUM], fleet, cache=cache).run(plan("premium"), Request())
+    request = Request()
+    again = await router([PREMIUM], fleet, cache=cache).run(plan("premium"), request)
+    cache.close()
+    assert first.outcome == "accepted" and again.outcome == "cache_hit"
+    hit = request.recorded[0]
+    assert hit.cached and hit.cost_usd == 0.0 and hit.usage == Usage()
+    assert hit.answer_usage == Usage(input=100, output=10)  # what the cached answer cost once
+
+
+async def test_a_cancelled_call_is_recorded_before_the_cancellation_propagates() -> None:
+    class Hanging(ScriptedProvider):
+        async def generate(self, prompt: Prompt) -> Completion:
+            await asyncio.sleep(60)
+            raise AssertionError("not reached")
+
+    fleet = Fleet({"local": Hanging([])}, {})
+    request = Request()
+    task = asyncio.create_task(router([LOCAL], fleet).run(plan(), request))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [a.error for a in request.recorded] == ["cancelled"]
