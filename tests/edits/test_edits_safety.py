@@ -95,7 +95,7 @@ def test_symlinked_file_to_an_excluded_file_is_refused(root: Path) -> None:
 
 def test_symlink_into_git_is_refused(root: Path) -> None:
     os.symlink(".git", root / "gitlink")
-    with pytest.raises(UnsafeEditError, match="inside .git"):
+    with pytest.raises(UnsafeEditError, match=r"inside \.git"):
         safe_relative_path("gitlink/config", root, DEFAULTS)
 
 
@@ -113,7 +113,7 @@ def test_symlink_inside_the_root_is_allowed(root: Path) -> None:
 def test_check_size() -> None:
     small = parse_settings({"edits": {"max_edit_bytes": 10}})
     check_size("a.py", 10, small)
-    with pytest.raises(UnsafeEditError, match="11 bytes, over edits.max_edit_bytes = 10"):
+    with pytest.raises(UnsafeEditError, match=r"11 bytes, over edits\.max_edit_bytes = 10"):
         check_size("a.py", 11, small)
 
 
