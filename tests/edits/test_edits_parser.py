@@ -54,6 +54,12 @@ def test_block_without_path_takes_previous_path_then_default() -> None:
     assert parse_edits(second, SR, default_path="./lib\\m.py") == [SearchReplace("lib/m.py", "b\n", "c\n")]
 
 
+def test_dotfile_path_is_not_mistaken_for_prose() -> None:
+    """A block for a dotfile must not silently fall back to the previous or default path."""
+    answer = ".gitignore\n<<<<<<< SEARCH\n=======\n*.pyc\n>>>>>>> REPLACE\n"
+    assert parse_edits(answer, SR, default_path="src/a.py") == [SearchReplace(".gitignore", "", "*.pyc\n")]
+
+
 def test_explicit_path_beats_default_and_blocks_keep_their_order() -> None:
     other = "src/b.rs\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n"
     edits = parse_edits(BLOCK + other, SR, default_path="src/c.rs")
@@ -165,6 +171,12 @@ def test_rejected_definitions_say_why(answer: str, reason: str) -> None:
         ("src/", None),
         ("README notes", None),
         ("```python", None),
+        (".gitignore", ".gitignore"),
+        ("`.env`", ".env"),
+        ("Add this to `.editorconfig`:", ".editorconfig"),
+        ("...", None),
+        ("etc.", None),
+        (".5", None),
     ],
 )
 def test_normalize_path(line: str, expected: str | None) -> None:
