@@ -227,26 +227,35 @@ def test_changed_lines_and_allowed_lines() -> None:
 
 # --- property -----------------------------------------------------------------------------
 
-_FRAGMENTS = st.sampled_from([
-    "shop.py", "other.py", "../shop.py", "loop/x.py", "gitlink/config", "/etc/hosts", ".env",
-    "<<<<<<< SEARCH", "=======", ">>>>>>> REPLACE", "```", "```python",
-    "REPLACE total IN shop.py", "REPLACE count", "def total(items):", "    result = 0",
-    "    return result", "    return len(items)", "# ... existing code", "", "x = (",
-])
+_PATHS = st.sampled_from(
+    ["shop.py", "other.py", "new.py", "../shop.py", "loop/x.py", "gitlink/config", "/etc/hosts", ".env"]
+)
+_CODE_LINES = st.lists(st.sampled_from(
+    ["def total(items):", "    result = 0", "    return result", "    return len(items)",
+     "# ... existing code", "x = (", "X = 1", ""]
+), max_size=3).map(lambda ls: "".join(line + "\n" for line in ls))
+_NOISE = st.sampled_from(["", "Here is the fix:", "```python", "```", "=======", ">>>>>>> REPLACE",
+                          "<<<<<<< SEARCH", "REPLACE total IN shop.py", "REPLACE count"])
+_PARTS = st.one_of(
+    st.builds(block, _CODE_LINES, _CODE_LINES, _PATHS),
+    st.builds(lambda sym, path, body: f"REPLACE {sym} IN {path}\n```\n{body}```\n",
+              st.sampled_from(["total", "count", "missing"]), _PATHS, _CODE_LINES),
+    _NOISE.map(lambda line: line + "\n"),
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(_FRAGMENTS, max_size=14), st.sampled_from(["search_replace", "whole_definition"]),
+@given(st.lists(_PARTS, max_size=5), st.sampled_from(["search_replace", "whole_definition"]),
        st.floats(0.0, 1.0))
 def test_verify_never_raises_and_scores_consistently(
-    root: Path, lines: list[str], edit_format: str, threshold: float
+    root: Path, parts: list[str], edit_format: str, threshold: float
 ) -> None:
     if not (root / "loop").is_symlink():
         os.symlink("loop", root / "loop")
         (root / ".git").mkdir()
         os.symlink(".git", root / "gitlink")
-    v = check(root, "\n".join(lines), edit_format=edit_format, threshold=threshold)
+    v = check(root, "".join(parts), edit_format=edit_format, threshold=threshold)
     assert 0.0 <= v.confidence <= 1.0 and v.reasons
     assert v.accepted == (v.confidence >= threshold and v.confidence > 0)
     assert (v.confidence == 0.0) == (v.changes == [])
-    assert all(c.path in ("shop.py", "other.py") for c in v.changes)
+    assert all(c.path in ("shop.py", "other.py", "new.py") for c in v.changes)
