@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsp_server.commands.common import add_config_arg, add_project_arg, project_root, settings_for
-from lsp_server.errors import ConfigError, StaleDocumentError
+from lsp_server.errors import ConfigError
 from lsp_server.routing.kinds import TASK_KINDS
 
 if TYPE_CHECKING:
@@ -77,30 +77,6 @@ def _target_file(root: Path, file: Path | None) -> Path | None:
     return path
 
 
-def apply_changes(root: Path, changes: list[Any]) -> list[str]:
-    """Write each change whose file still holds the text the edit was computed against."""
-    written: list[str] = []
-    crlf: dict[str, bool] = {}
-    for change in changes:
-        path = root / change.path
-        raw = ""
-        if path.exists():
-            with path.open(encoding="utf-8", newline="") as fh:
-                raw = fh.read()
-        crlf[change.path] = "\r\n" in raw
-        if raw.replace("\r\n", "\n") != change.old_text.replace("\r\n", "\n"):
-            raise StaleDocumentError(f"{change.path} changed while the request ran; nothing written")
-    for change in changes:
-        path = root / change.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = change.new_text
-        if crlf[change.path] and "\r\n" not in text:
-            text = text.replace("\n", "\r\n")  # keep the file's line endings
-        path.write_text(text, encoding="utf-8", newline="")
-        written.append(change.path)
-    return written
-
-
 def result_json(result: Any, applied: bool) -> dict[str, Any]:
     return {
         "request_id": result.request_id,
@@ -151,6 +127,7 @@ def _summary_line(result: Any) -> str:
 
 async def _run(args: argparse.Namespace) -> int:
     from lsp_server.assistant import Assistant, AssistRequest
+    from lsp_server.edits import write_changes
 
     root = project_root(args)
     settings = settings_for(args, root)
@@ -180,7 +157,7 @@ async def _run(args: argparse.Namespace) -> int:
         await assistant.aclose()
     applied = False
     if args.apply and result.changes:
-        written = apply_changes(root, result.changes)
+        written = write_changes(root, result.changes)
         applied = True
         print(f"applied: {', '.join(written)}", file=sys.stderr)
     if args.json:

@@ -2,7 +2,7 @@
 
 The router calls :func:`system_prompt` to ask for an answer, :func:`verify` to score it, and the
 LSP layer and the CLI turn the verdict's :class:`FileChange` values into a WorkspaceEdit or a
-:func:`unified_diff`.
+:func:`unified_diff`; the CLI writes them with :func:`write_changes`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from lsp_server.edits.protocol import (
     TextEdit,
 )
 from lsp_server.edits.verifier import Verdict, verify
+from lsp_server.edits.write import write_changes
 
 __all__ = [
     "EDIT_FORMATS",
@@ -43,4 +44,5 @@ __all__ = [
     "system_prompt",
     "unified_diff",
     "verify",
+    "write_changes",
 ]

@@ -11,12 +11,14 @@ A text found more than once is ambiguous at every stage: the search stops and re
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 from lsp_server.errors import EditApplyError
 
 FUZZY_THRESHOLD = 0.85
 FUZZY_MARGIN = 0.02
+_LINE = re.compile(r"([^\r\n]*)(?:\r\n|\r|\n|\Z)")
 
 
 @dataclass(frozen=True)
@@ -30,14 +32,12 @@ class Located:
 
 
 def split_lines(text: str) -> list[tuple[int, int, str]]:
-    """(start, end-with-line-end, content-without-line-end) for each line of ``text``."""
-    out: list[tuple[int, int, str]] = []
-    pos = 0
-    for raw in text.splitlines(keepends=True):
-        content = raw.rstrip("\r\n")
-        out.append((pos, pos + len(raw), content))
-        pos += len(raw)
-    return out
+    """(start, end-with-line-end, content-without-line-end) for each line of ``text``.
+
+    Lines end at ``\n``, ``\r\n`` or ``\r`` only, as the SEARCH text's lines do: a form feed
+    or a Unicode line separator is part of its line (``str.splitlines`` would split there).
+    """
+    return [(m.start(), m.end(), m.group(1)) for m in _LINE.finditer(text) if m.end() > m.start()]
 
 
 def _squash(line: str) -> str:

@@ -1,8 +1,9 @@
 """Recognise a file path the way models write it, and put it in one canonical form.
 
 Models write ``src/a.rs``, ``./src/a.rs``, `` `src/a.rs` ``, ``**src/a.rs**``, ``### src/a.rs``,
-``File: src/a.rs``, ``src/a.rs:`` or ``src\\a.rs``; all become ``src/a.rs``. A prose line that
-names exactly one backticked path (``Change `src/a.rs` like this:``) yields that path.
+``File: src/a.rs``, ``src/a.rs:`` or ``src\\a.rs``; all become ``src/a.rs``. A dotfile
+(``.gitignore``) is a path too. A prose line that names exactly one backticked path
+(``Change `src/a.rs` like this:``) yields that path.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ _PREFIX = re.compile(r"^(?:(?:file\s*name|file\s*path|file|path)\s*:\s*)", re.IG
 _BULLET = re.compile(r"^(?:[-+]\s+|\d+[.)]\s+)")
 _TICKED = re.compile(r"`([^`\s]+)`")
 _BAD_CHARS = re.compile(r"[\x00-\x1f<>|\"'`*?]")
+_DOTFILE = re.compile(r"\.[A-Za-z_][\w-]*")  # .env, .gitignore, .editorconfig
 _BARE_NAMES = frozenset(
     {"Makefile", "Dockerfile", "Justfile", "Containerfile", "Rakefile", "Gemfile", "Procfile",
      "Jenkinsfile", "Vagrantfile", "LICENSE", "README", "CHANGELOG", "BUILD", "WORKSPACE"}
@@ -35,6 +37,10 @@ def _strip_decorations(text: str) -> str:
     return text
 
 
+def _names_a_file(token: str) -> bool:
+    return "/" in token or "." in token.strip(".") or _DOTFILE.fullmatch(token) is not None
+
+
 def _canonical(token: str) -> str | None:
     token = token.replace("\\", "/")
     while "//" in token:
@@ -45,9 +51,7 @@ def _canonical(token: str) -> str | None:
         return None
     if any(ch.isspace() for ch in token):
         return None
-    if "/" in token or "." in token.strip("."):
-        return token
-    return token if token in _BARE_NAMES else None
+    return token if _names_a_file(token) or token in _BARE_NAMES else None
 
 
 def normalize_path(line: str) -> str | None:
@@ -56,7 +60,7 @@ def normalize_path(line: str) -> str | None:
     if not text or text.startswith(("```", "~~~")):
         return None
     if any(ch.isspace() for ch in text):
-        ticked = {m for m in _TICKED.findall(line) if "/" in m or "." in m.strip(".")}
+        ticked = {m for m in _TICKED.findall(line) if _names_a_file(m)}
         if len(ticked) != 1:
             return None
         text = _strip_decorations(ticked.pop())

@@ -1,9 +1,9 @@
 """Refuse edits that could hurt: outside the workspace, into a secret file, or too large.
 
 A path is checked as written and as it resolves on disk: ``..`` that climbs out, an absolute
-path outside the root, or a symlink (the file or any parent) that points out of the root are
-all refused, as is any path matching ``privacy.exclude`` (``.env``, ``*.pem``, ...), and an edit
-set whose new text exceeds ``edits.max_edit_bytes``.
+path outside the root, a symlink (the file or any parent) that points out of the root or into
+``.git``, and a symlink loop are all refused, as is any path matching ``privacy.exclude``
+(``.env``, ``*.pem``, ...), and an edit set whose new text exceeds ``edits.max_edit_bytes``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def safe_relative_path(path: str, root: Path, settings: Settings) -> str:
         absolute = Path(raw)
         try:
             raw = absolute.resolve().relative_to(root_real).as_posix()
-        except ValueError:
+        except (ValueError, OSError, RuntimeError):
             try:
                 raw = absolute.relative_to(root).as_posix()
             except ValueError:
@@ -37,7 +37,10 @@ def safe_relative_path(path: str, root: Path, settings: Settings) -> str:
     if PurePosixPath(rel).name in {"", ".", ".."}:
         raise UnsafeEditError(f"{path}: not a file path")
     full = root_real / rel
-    real = full.resolve()
+    try:
+        real = full.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        raise UnsafeEditError(f"{path}: cannot be resolved (a symlink loop); refused") from None
     if not real.is_relative_to(root_real):
         raise UnsafeEditError(f"{path}: resolves outside the workspace root (a symlink); refused")
     if real.is_dir():
@@ -46,7 +49,7 @@ def safe_relative_path(path: str, root: Path, settings: Settings) -> str:
     real_rel = real.relative_to(root_real).as_posix()
     if privacy.is_excluded(rel) or privacy.is_excluded(real_rel):
         raise UnsafeEditError(f"{path}: excluded by privacy.exclude; the assistant may not edit it")
-    if any(part == ".git" for part in PurePosixPath(rel).parts):
+    if any(part == ".git" for p in (rel, real_rel) for part in PurePosixPath(p).parts):
         raise UnsafeEditError(f"{path}: inside .git; refused")
     return rel
 
