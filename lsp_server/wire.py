@@ -10,9 +10,10 @@ the Neovim plugin reads them by name), which ``tests/editors/test_wire_fields.py
 Parsing what an editor sent raises :class:`~lsp_server.errors.ConfigError` with one readable
 message. :func:`result_json` is the one serialiser of an assistant result: the LSP commands return
 it and ``agentic-optimizer ask --json`` prints it. No pygls or lsprotocol here; the CLI uses it.
-"""
 
-from __future__ import annotations
+The annotations are evaluated (no ``from __future__ import annotations``) so that
+``typing.get_type_hints`` and ``__optional_keys__`` see ``NotRequired`` fields.
+"""
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, NamedTuple, NotRequired, TypedDict
@@ -385,7 +386,7 @@ def parse_no_args(command: str, args: Sequence[object]) -> None:
 # -- serialising -----------------------------------------------------------------------------
 
 
-def _attempt(a: AttemptInfo) -> Attempt:
+def _attempt(a: "AttemptInfo") -> Attempt:
     return {
         "provider": a.provider,
         "model": a.model,
@@ -403,7 +404,7 @@ def _attempt(a: AttemptInfo) -> Attempt:
     }
 
 
-def result_json(result: AssistResult, applied: bool | None = None) -> ResultJson:
+def result_json(result: "AssistResult", applied: bool | None = None) -> ResultJson:
     """An assistant result as JSON; ``applied`` is included when not None."""
     out: ResultJson = {
         "request_id": result.request_id,
@@ -425,7 +426,7 @@ def result_json(result: AssistResult, applied: bool | None = None) -> ResultJson
     return out
 
 
-def reindex_result(stats: IndexStats) -> ReindexResult:
+def reindex_result(stats: "IndexStats") -> ReindexResult:
     return {
         "files": stats.files,
         "definitions": stats.definitions,
