@@ -185,7 +185,7 @@ class ResultJson(TypedDict):
     """The task kind the request ran as (``ask`` may become ``search``, ...)."""
     outcome: str
     """accepted, cache_hit, index (answered from the symbol index, no model), rejected (no
-    answer passed verification), failed (no model answered), cancelled or dry_run."""
+    answer passed verification), failed (no model answered) or cancelled."""
     answer: str | None
     """The prose answer (explanations, questions); null for an edit."""
     diff: str
@@ -270,7 +270,8 @@ class SpendParams(TypedDict):
     """Requests today."""
     request_id: str | None
     """The request that just finished (for "feedback on the last result", also after a code
-    action's resolve); null when the notification follows no request."""
+    action's resolve, which returns no result of its own); null when none finished with a
+    result (after ``agentic.showMetrics``, or a request stopped by an error or a cancel)."""
 
 
 # -- parsing ---------------------------------------------------------------------------------

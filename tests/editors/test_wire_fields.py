@@ -26,12 +26,15 @@ REPO = Path(__file__).resolve().parents[2]
 TS_WIRE = REPO / "vscode-extension" / "src" / "wire.ts"
 TS_READERS = [REPO / "vscode-extension" / "src" / n for n in ("results.ts", "status.ts", "extension.ts")]
 LUA = REPO / "editors" / "neovim" / "agentic-optimizer.lua"
+DOC = REPO / "docs" / "editors.md"
 
 # The Neovim plugin's variable for each payload.
 LUA_PAYLOADS = {"spend": "SpendParams", "result": "ResultJson", "metrics": "MetricsResult",
                 "stats": "ReindexResult"}
 # What the server sends and gets back unchanged, which clients need not read.
 OPAQUE = {"ActionData"}
+# LSP's own shapes, documented by the LSP specification.
+LSP_SHAPES = {"Position", "Range"}
 
 
 def typeddicts() -> dict[str, type]:
@@ -150,3 +153,24 @@ def test_nested_payloads_are_found() -> None:
     assert nested(hints["attempts"]) == {"Attempt"}
     assert nested(get_type_hints(wire.Attempt)["usage"]) == {"Usage"}
     assert nested(hints["answer"]) == set()
+
+
+def test_the_guide_lists_every_payload_field() -> None:
+    """docs/editors.md has a table per payload under "#### `Name`", one row per field."""
+    doc = DOC.read_text(encoding="utf-8")
+    for name, td in typeddicts().items():
+        if name in LSP_SHAPES:
+            continue
+        section = re.search(rf"^#### `{name}`\n(.*?)(?=^#|\Z)", doc, re.S | re.M)
+        assert section, f"docs/editors.md has no section for {name}"
+        rows = re.findall(r"^\| `(\w+)` \|", section.group(1), re.M)
+        assert rows == list(get_type_hints(td)), f"docs/editors.md {name}: fields differ"
+
+
+def test_the_readme_lists_the_ask_json_fields() -> None:
+    """README's `ask` row names every field `ask --json` prints (the commands' ResultJson)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| `agentic-optimizer ask "))
+    listed = set(re.findall(r"`(\w+)`", row.split("`--json` prints one object", 1)[1]))
+    fields = {f for td in (wire.ResultJson, wire.Attempt, wire.Usage) for f in get_type_hints(td)}
+    assert listed == fields
