@@ -373,7 +373,7 @@ def parse_feedback_args(args: Sequence[object]) -> FeedbackArgs:
         raise _problem(FEEDBACK, signature, f"the request id is a string, got {request_id!r:.40}")
     if verdict == "accept" or verdict == "reject":
         return FeedbackArgs(request_id.strip(), verdict)
-    rating = _whole(int(verdict) if isinstance(verdict, str) and verdict.isdigit() else verdict)
+    rating = int(verdict) if verdict in ("1", "2", "3", "4", "5") else _whole(verdict)
     if rating is None or not 1 <= rating <= 5:
         raise _problem(FEEDBACK, signature, f"got the verdict {verdict!r:.40}")
     return FeedbackArgs(request_id.strip(), rating)

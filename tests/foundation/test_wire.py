@@ -49,6 +49,8 @@ def test_arguments_parse_into_the_typed_payloads() -> None:
     (wire.parse_run_action_args, [{**DATA, "diagnostics": [1]}], "diagnostics are a list"),
     (wire.parse_feedback_args, ["abc123", 6], "got the verdict 6"),
     (wire.parse_feedback_args, ["abc123", "great"], "got the verdict 'great'"),
+    (wire.parse_feedback_args, ["abc123", "²"], "got the verdict '²'"),
+    (wire.parse_feedback_args, ["abc123", True], "got the verdict True"),
     (wire.parse_feedback_args, [7, "accept"], "the request id is a string"),
 ])
 def test_bad_arguments_raise_one_readable_config_error(parse: Any, args: list[Any],
