@@ -23,7 +23,7 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-floating-promises": "off" },
   },
   {
-    files: ["src/settings.ts", "src/discovery.ts", "src/status.ts", "src/results.ts", "test/**/*.ts"],
+    files: ["src/settings.ts", "src/discovery.ts", "src/status.ts", "src/results.ts", "src/wire.ts", "test/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", { paths: [{ name: "vscode", message: "Keep this module testable under plain Node: no vscode import." }] }],
     },

@@ -14,6 +14,11 @@
 --     filetypes = { 'rust', 'python' },
 --     settings = { budget = { dailyUsd = 0.5 } }, -- same keys as agentic-optimizer.toml
 --   })
+--
+-- Server payloads are read by their wire names (lsp_server/wire.py, listed in docs/editors.md),
+-- always through a variable named for the payload, which tests/editors/test_wire_fields.py
+-- checks: `spend` (SpendParams, the agentic/spend notification), `result` (ResultJson, what
+-- agentic.ask/explain/runAction return), `metrics` (MetricsResult), `stats` (ReindexResult).
 
 local M = {}
 
@@ -65,18 +70,20 @@ end
 
 -- For 'statusline': `set statusline+=%{v:lua.require'agentic-optimizer'.statusline()}`
 function M.statusline()
-  local s = M.spend
-  if type(s) ~= 'table' then
+  local spend = M.spend
+  if type(spend) ~= 'table' then
     return ''
   end
-  return string.format('AI %s · saved %s', M.format_usd(s.spent_usd), M.format_usd(s.saved_usd))
+  return string.format('AI %s · saved %s', M.format_usd(spend.spent_usd), M.format_usd(spend.saved_usd))
 end
 
-local function on_spend(err, params)
-  if err == nil and type(params) == 'table' then
-    M.spend = params
-    if type(params.request_id) == 'string' then
-      M.last_request_id = params.request_id
+-- After every finished request: today's figures, and the id of that request (null when the
+-- notification follows no request), so :AgenticFeedback also rates a resolved code action.
+local function on_spend(err, spend)
+  if err == nil and type(spend) == 'table' then
+    M.spend = spend
+    if type(spend.request_id) == 'string' then
+      M.last_request_id = spend.request_id
     end
     pcall(vim.api.nvim_exec_autocmds, 'User', { pattern = 'AgenticSpend', modeline = false })
     pcall(vim.cmd, 'redrawstatus')
@@ -358,8 +365,8 @@ end
 
 -- :AgenticMetrics: today's summary in a scratch window.
 function M.metrics()
-  M.execute('agentic.showMetrics', {}, function(result)
-    local text = type(result) == 'table' and result.text or result
+  M.execute('agentic.showMetrics', {}, function(metrics)
+    local text = type(metrics) == 'table' and metrics.text
     if type(text) == 'string' then
       show_text('metrics', text, 'text')
     end
@@ -381,8 +388,8 @@ end
 
 -- :AgenticReindex
 function M.reindex()
-  M.execute('agentic.reindex', {}, function(result)
-    local files = type(result) == 'table' and result.files
+  M.execute('agentic.reindex', {}, function(stats)
+    local files = type(stats) == 'table' and stats.files
     notify(files and ('indexed ' .. tostring(files) .. ' files') or 'index updated')
   end)
 end

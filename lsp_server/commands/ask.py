@@ -12,18 +12,16 @@ import argparse
 import asyncio
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lsp_server import wire
 from lsp_server.commands.common import add_config_arg, add_project_arg, project_root, settings_for
 from lsp_server.errors import ConfigError
 from lsp_server.routing.kinds import TASK_KINDS
 
 if TYPE_CHECKING:
     from lsp_server.assistant import Plan
-
-USAGE_KEYS = ("input", "output", "cache_read", "cache_write")
 
 
 def register(sub: Any) -> None:
@@ -75,34 +73,6 @@ def _target_file(root: Path, file: Path | None) -> Path | None:
     except ValueError:
         raise ConfigError(f"--file {file}: outside the project {root}") from None
     return path
-
-
-def result_json(result: Any, applied: bool) -> dict[str, Any]:
-    return {
-        "request_id": result.request_id,
-        "kind": result.kind,
-        "answer": result.answer,
-        "diff": result.diff,
-        "applied": applied,
-        "cost_usd": result.cost_usd,
-        "premium_cost_usd": result.premium_cost_usd,
-        "attempts": [
-            {
-                "provider": a.provider, "model": a.model, "tier": a.tier,
-                "confidence": a.confidence, "reasons": list(a.reasons),
-                "usage": {k: getattr(a.usage, k) for k in USAGE_KEYS},
-                "cost_usd": a.cost_usd, "latency_ms": round(a.latency_ms, 1), "error": a.error,
-                "cached": a.cached,
-            }
-            for a in result.attempts
-        ],
-        "outcome": result.outcome,
-        "tier": result.tier,
-        "model": result.model,
-        "confidence": result.confidence,
-        "notes": list(result.notes),
-        "elapsed_ms": round(result.elapsed_ms, 1),
-    }
 
 
 def _money(value: float | None) -> str:
@@ -161,7 +131,7 @@ async def _run(args: argparse.Namespace) -> int:
         applied = True
         print(f"applied: {', '.join(written)}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result_json(result, applied), indent=2, default=_plain))
+        print(json.dumps(wire.result_json(result, applied), indent=2))
     else:
         if result.diff and not args.apply:
             sys.stdout.write(result.diff if result.diff.endswith("\n") else result.diff + "\n")
@@ -206,12 +176,6 @@ def format_plan(plan: Plan) -> str:
     lines += [f"note: {note}" for note in plan.notes]
     return "\n".join(lines)
 
-
-def _plain(obj: Any) -> Any:
-    try:
-        return asdict(obj)
-    except TypeError:
-        return str(obj)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,14 +7,18 @@ Listing is instant and free: titles carry the starting tier and estimated cost f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from lsprotocol import types as lsp
+
+from lsp_server import wire
+from lsp_server.routing.kinds import TaskKind
+
+EXPLAIN_INSTRUCTION = "Explain what this code does and why."
 
 
 @dataclass(frozen=True)
 class ActionSpec:
-    kind: str  # the assistant's task kind
+    kind: TaskKind
     lsp_kind: str
     label: str
     instruction: str
@@ -25,7 +29,7 @@ SELECTION_ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("rewrite", lsp.CodeActionKind.RefactorRewrite, "Simplify selection",
                "Simplify this code without changing its behaviour."),
     ActionSpec("explain", lsp.CodeActionKind.Empty, "Explain selection",
-               "Explain what this code does and why."),
+               EXPLAIN_INSTRUCTION),
     ActionSpec("document", "source.agentic.document", "Document selection",
                "Write documentation comments for the definitions in this code."),
     ActionSpec("tests", "source.agentic.tests", "Generate tests for selection",
@@ -54,21 +58,12 @@ def short(message: str, limit: int = 48) -> str:
 
 
 def action_data(
-    spec_kind: str, instruction: str, uri: str, rng: lsp.Range, version: int | None,
+    kind: TaskKind, instruction: str, uri: str, rng: wire.Range, version: int | None,
     diagnostics: list[str],
-) -> dict[str, Any]:
+) -> wire.ActionData:
     """What travels with a code action to resolve or to the runAction command."""
-    return {
-        "kind": spec_kind,
-        "instruction": instruction,
-        "uri": uri,
-        "range": {
-            "start": {"line": rng.start.line, "character": rng.start.character},
-            "end": {"line": rng.end.line, "character": rng.end.character},
-        },
-        "version": version,
-        "diagnostics": diagnostics,
-    }
+    return {"kind": kind, "instruction": instruction, "uri": uri, "range": rng,
+            "version": version, "diagnostics": diagnostics}
 
 
 def is_empty(rng: lsp.Range) -> bool:

@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path, to_fs_path
 
+from lsp_server import wire
 from lsp_server.context.documents import TextChange
 from lsp_server.text import Encoding, Position, Span
 
@@ -48,6 +49,12 @@ def lsp_position(p: Position) -> lsp.Position:
 
 def lsp_range(s: Span) -> lsp.Range:
     return lsp.Range(start=lsp_position(s.start), end=lsp_position(s.end))
+
+
+def wire_range(r: lsp.Range) -> wire.Range:
+    """An lsprotocol Range as the JSON the wire carries."""
+    return {"start": {"line": r.start.line, "character": r.start.character},
+            "end": {"line": r.end.line, "character": r.end.character}}
 
 
 def text_change(change: lsp.TextDocumentContentChangeEvent) -> TextChange:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
 
 from lsprotocol import types as lsp
 
+from lsp_server import wire
+from lsp_server.assistant import AssistResult
 from lsp_server.errors import AgenticError, ConfigError
+from lsp_server.routing.kinds import TaskKind
 from lsp_server.server import actions
 from lsp_server.server.app import AgenticServer
-from lsp_server.server.convert import uri_to_path
+from lsp_server.server.convert import uri_to_path, wire_range
 from lsp_server.server.handlers import (
     notify_spend,
     reindex_settled,
@@ -22,15 +24,11 @@ from lsp_server.server.handlers import (
     user_errors,
 )
 from lsp_server.server.progress import ProgressReporter
-from lsp_server.server.requests import line_range, make_request, parse_path, parse_range, summary
+from lsp_server.server.requests import line_range, make_request, parse_path
 from lsp_server.server.workspace_edit import to_workspace_edit
 
 log = logging.getLogger(__name__)
 
-COMMANDS = (
-    "agentic.ask", "agentic.explain", "agentic.runAction", "agentic.feedback",
-    "agentic.showMetrics", "agentic.reindex",
-)
 ACTION_KINDS = [
     lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.RefactorRewrite, lsp.CodeActionKind.Source,
 ]
@@ -52,12 +50,13 @@ def list_actions(ls: AgenticServer, params: lsp.CodeActionParams) -> list[lsp.Co
 
     out: list[lsp.CodeAction] = []
 
-    def add(spec_kind: str, lsp_kind: str, label: str, instruction: str, rng: lsp.Range,
+    def add(spec_kind: TaskKind, lsp_kind: str, label: str, instruction: str, rng: lsp.Range,
             diags: list[lsp.Diagnostic]) -> None:
         if not wanted(lsp_kind):
             return
-        est = assistant.estimate(spec_kind, path, line_range(rng))  # type: ignore[arg-type]
-        data = actions.action_data(spec_kind, instruction, uri, rng, version, [d.message for d in diags])
+        data = actions.action_data(spec_kind, instruction, uri, wire_range(rng), version,
+                                   [d.message for d in diags])
+        est = assistant.estimate(spec_kind, path, line_range(data["range"]))
         action = lsp.CodeAction(
             title=actions.title(label, est.tier, est.cost_usd),
             kind=lsp_kind or None,
@@ -66,7 +65,7 @@ def list_actions(ls: AgenticServer, params: lsp.CodeActionParams) -> list[lsp.Co
         )
         # Explanations have no edit; clients without lazy edits get a command that applies it.
         if spec_kind == "explain" or not resolve:
-            action.command = lsp.Command(title=action.title, command="agentic.runAction",
+            action.command = lsp.Command(title=action.title, command=wire.RUN_ACTION,
                                          arguments=[data])
             action.data = None
         out.append(action)
@@ -80,26 +79,36 @@ def list_actions(ls: AgenticServer, params: lsp.CodeActionParams) -> list[lsp.Co
     return out
 
 
+def command_action(ls: AgenticServer, kind: TaskKind, instruction: str, uri: str,
+                   rng: wire.Range) -> wire.ActionData:
+    """The action a command runs, against the document version open now."""
+    version = ls.documents.version(parse_path(uri))
+    return actions.action_data(kind, instruction, uri, rng, version, [])
+
+
 async def compute_edit(
-    ls: AgenticServer, data: dict[str, Any], title: str
-) -> tuple[lsp.WorkspaceEdit | None, dict[str, Any]]:
-    """Run an action's request; return its WorkspaceEdit (if any) and the summary."""
-    request = make_request(
-        str(data.get("kind", "")), str(data.get("instruction", "")), data.get("uri"),
-        data.get("range"), version=data.get("version"), diagnostics=data.get("diagnostics"),
-    )
+    ls: AgenticServer, data: wire.ActionData, title: str
+) -> tuple[lsp.WorkspaceEdit | None, AssistResult]:
+    """Run an action's request; return its WorkspaceEdit (if any) and the result."""
+    request = make_request(data)
     result = await run_request(ls, request, title)
-    info = summary(result)
     if not result.changes:
         show(ls, result_message(result),
              lsp.MessageType.Info if result.answer else lsp.MessageType.Warning)
-        return None, info
+        return None, result
     expected: dict[Path, int] = {}
     if request.path is not None and request.document_version is not None:
         expected[request.path.resolve()] = request.document_version
     edit = to_workspace_edit(result.changes, root=assistant_root(ls), documents=ls.documents,
                              expected_versions=expected)
-    return edit, info
+    return edit, result
+
+
+async def resolve_edit(
+    ls: AgenticServer, raw: object, title: str
+) -> tuple[lsp.WorkspaceEdit | None, wire.ResolvedActionData]:
+    edit, result = await compute_edit(ls, wire.parse_action_data(raw), title)
+    return edit, {"request_id": result.request_id}
 
 
 def assistant_root(ls: AgenticServer) -> Path:
@@ -108,7 +117,7 @@ def assistant_root(ls: AgenticServer) -> Path:
     return ls.root
 
 
-async def apply(ls: AgenticServer, edit: lsp.WorkspaceEdit, label: str, info: dict[str, Any]) -> bool:
+async def apply(ls: AgenticServer, edit: lsp.WorkspaceEdit, label: str, request_id: str) -> bool:
     response = await ls.workspace_apply_edit_async(
         lsp.ApplyWorkspaceEditParams(edit=edit, label=label)
     )
@@ -116,17 +125,25 @@ async def apply(ls: AgenticServer, edit: lsp.WorkspaceEdit, label: str, info: di
         reason = response.failure_reason or "the editor refused the edit"
         show(ls, f"Agentic Optimizer: edit not applied: {reason}", lsp.MessageType.Warning)
         try:
-            ls.get_assistant().feedback(info["request_id"], rejected=True)
+            ls.get_assistant().feedback(request_id, rejected=True)
         except AgenticError as exc:
             log.info("could not record the refused edit: %s", exc)
     return bool(response.applied)
 
 
-async def run_action(ls: AgenticServer, data: dict[str, Any], label: str) -> dict[str, Any]:
-    edit, info = await compute_edit(ls, data, label)
-    if edit is not None:
-        info["applied"] = await apply(ls, edit, label, info)
-    return info
+async def run_action(ls: AgenticServer, data: wire.ActionData, label: str) -> wire.ResultJson:
+    edit, result = await compute_edit(ls, data, label)
+    applied = None if edit is None else await apply(ls, edit, label, result.request_id)
+    return wire.result_json(result, applied)
+
+
+def record_feedback(ls: AgenticServer, request_id: str, verdict: wire.Verdict) -> None:
+    """``accept`` counts as a rating of 5; ``reject`` marks the request rejected."""
+    assistant = ls.get_assistant()
+    if verdict == "reject":
+        assistant.feedback(request_id, rejected=True)
+    else:
+        assistant.feedback(request_id, rating=5 if verdict == "accept" else verdict)
 
 
 def register(server: AgenticServer) -> None:
@@ -146,86 +163,54 @@ def register(server: AgenticServer) -> None:
     @server.feature(lsp.CODE_ACTION_RESOLVE)
     async def resolve(ls: AgenticServer, action: lsp.CodeAction) -> lsp.CodeAction:
         """Compute the edit. On failure the action comes back without one (and a message)."""
-        data = action.data if isinstance(action.data, dict) else None
-        if data is None:
+        if action.data is None:
             return action
-        computed = await user_errors(compute_edit)(ls, data, action.title)
+        computed = await user_errors(resolve_edit)(ls, action.data, action.title)
         if computed is not None:
-            action.edit, info = computed
-            action.data = {"request_id": info["request_id"]}
+            action.edit, action.data = computed
         return action
 
-    @server.command("agentic.runAction")
+    # Commands: pygls passes the editor's arguments as they came; each is parsed at once.
+    @server.command(wire.RUN_ACTION)
     @user_errors
-    async def run_action_cmd(ls: AgenticServer, *args: Any) -> dict[str, Any] | None:
-        data = args[0] if args and isinstance(args[0], dict) else None
-        if data is None:
-            raise ConfigError("agentic.runAction expects the action's data object")
-        return await run_action(ls, data, f"AI: {data.get('kind', 'action')}")
+    async def run_action_cmd(ls: AgenticServer, *args: object) -> wire.ResultJson:
+        (data,) = wire.parse_run_action_args(args)
+        return await run_action(ls, data, f"AI: {data['kind']}")
 
-    @server.command("agentic.ask")
+    @server.command(wire.ASK)
     @user_errors
-    async def ask(ls: AgenticServer, *args: Any) -> dict[str, Any] | None:
-        if len(args) < 3 or not isinstance(args[2], str) or not args[2].strip():
-            raise ConfigError("agentic.ask expects (uri, range, instruction)")
-        uri, rng, instruction = args[0], parse_range(args[1]), args[2]
-        path = parse_path(uri)
-        data = actions.action_data("ask", instruction, uri, rng, ls.documents.version(path), [])
-        return await run_action(ls, data, "AI: ask")
+    async def ask(ls: AgenticServer, *args: object) -> wire.ResultJson:
+        uri, rng, instruction = wire.parse_ask_args(args)
+        return await run_action(ls, command_action(ls, "ask", instruction, uri, rng), "AI: ask")
 
-    @server.command("agentic.explain")
+    @server.command(wire.EXPLAIN)
     @user_errors
-    async def explain(ls: AgenticServer, *args: Any) -> dict[str, Any] | None:
-        if len(args) < 2:
-            raise ConfigError("agentic.explain expects (uri, range)")
-        uri, rng = args[0], parse_range(args[1])
-        path = parse_path(uri)
-        data = actions.action_data("explain", "Explain what this code does and why.", uri, rng,
-                             ls.documents.version(path), [])
+    async def explain(ls: AgenticServer, *args: object) -> wire.ResultJson:
+        uri, rng = wire.parse_explain_args(args)
+        data = command_action(ls, "explain", actions.EXPLAIN_INSTRUCTION, uri, rng)
         return await run_action(ls, data, "AI: explain")
 
-    @server.command("agentic.feedback")
+    @server.command(wire.FEEDBACK)
     @user_errors
-    async def feedback(ls: AgenticServer, *args: Any) -> dict[str, Any] | None:
-        if len(args) < 2:
-            raise ConfigError("agentic.feedback expects (request_id, accept|reject|rating 1-5)")
-        request_id, verdict = str(args[0]), args[1]
-        assistant = ls.get_assistant()
-        if verdict == "reject":
-            assistant.feedback(request_id, rejected=True)
-        elif verdict == "accept":
-            assistant.feedback(request_id, rating=5)
-        else:
-            try:
-                rating = int(verdict)
-            except (TypeError, ValueError):
-                raise ConfigError(f"feedback {verdict!r}: expected accept, reject or 1-5") from None
-            if not 1 <= rating <= 5:
-                raise ConfigError(f"feedback rating {rating}: expected 1 to 5")
-            assistant.feedback(request_id, rating=rating)
+    async def feedback(ls: AgenticServer, *args: object) -> wire.FeedbackResult:
+        request_id, verdict = wire.parse_feedback_args(args)
+        record_feedback(ls, request_id, verdict)
         return {"request_id": request_id, "recorded": True}
 
-    @server.command("agentic.showMetrics")
+    @server.command(wire.SHOW_METRICS)
     @user_errors
-    async def show_metrics(ls: AgenticServer, *args: Any) -> dict[str, Any] | None:
+    async def show_metrics(ls: AgenticServer, *args: object) -> wire.MetricsResult:
+        wire.parse_no_args(wire.SHOW_METRICS, args)
         text = await asyncio.to_thread(ls.get_assistant().metrics_text)
         show(ls, text, lsp.MessageType.Info)
         notify_spend(ls)
         return {"text": text}
 
-    @server.command("agentic.reindex")
+    @server.command(wire.REINDEX)
     @user_errors
-    async def reindex(ls: AgenticServer, *args: Any) -> dict[str, Any] | None:
+    async def reindex(ls: AgenticServer, *args: object) -> wire.ReindexResult:
+        wire.parse_no_args(wire.REINDEX, args)
         async with ProgressReporter(ls, "Indexing") as progress:
             stats = await reindex_settled(ls)
             progress.end_message = f"{stats.files} files"
-        return _plain(stats)
-
-
-
-def _plain(obj: Any) -> dict[str, Any]:
-    from dataclasses import asdict, is_dataclass
-
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return {k: v for k, v in asdict(obj).items() if isinstance(v, int | float | str | bool)}
-    return {"result": str(obj)}
+        return wire.reindex_result(stats)

@@ -8,10 +8,11 @@ import functools
 import gc
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from lsprotocol import types as lsp
 
+from lsp_server import wire
 from lsp_server.assistant import AssistRequest, AssistResult
 from lsp_server.errors import AgenticError
 from lsp_server.server.actions import format_cost
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
     from lsp_server.context.index import IndexStats
 
 log = logging.getLogger(__name__)
-
-SPEND_NOTIFICATION = "agentic/spend"
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -60,25 +59,27 @@ def user_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T | None
     return inner
 
 
-def notify_spend(ls: AgenticServer) -> None:
-    """Today's spend and savings, for status bars (custom notification ``agentic/spend``)."""
+def notify_spend(ls: AgenticServer, request_id: str | None = None) -> None:
+    """Today's spend and savings, for status bars, naming the request that just finished (if
+    any) for "feedback on the last result" (notification ``agentic/spend``)."""
     try:
         today = ls.get_assistant().today()
     except AgenticError as exc:
         log.debug("no spend summary: %s", exc)
         return
-    ls.protocol.notify(SPEND_NOTIFICATION, today)
+    ls.protocol.notify(wire.SPEND_NOTIFICATION, wire.spend_params(today, request_id))
 
 
 async def run_request(ls: AgenticServer, request: AssistRequest, title: str) -> AssistResult:
     """Run one request with progress; the spend notification follows every finished request."""
     assistant = ls.get_assistant()
+    result: AssistResult | None = None
     try:
         async with ProgressReporter(ls, title) as progress:
             result = await assistant.run(request, progress=progress.report)
             progress.end_message = f"{result.tier or 'index'} · {format_cost(result.cost_usd)}"
     finally:
-        notify_spend(ls)
+        notify_spend(ls, result.request_id if result is not None else None)
     return result
 
 
@@ -91,10 +92,6 @@ def describe(result: AssistResult) -> str:
 
 def result_message(result: AssistResult) -> str:
     return result.answer.strip() if result.answer else describe(result)
-
-
-def kwargs_of(data: Any) -> dict[str, Any]:
-    return dict(data) if isinstance(data, dict) else {}
 
 
 def settle_heap() -> None:

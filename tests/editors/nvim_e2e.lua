@@ -116,6 +116,8 @@ local function run()
     return buffer_text(buf) ~= before
   end, 50)
   step('action_applied', changed)
+  -- The resolve returns no command result: the agentic/spend notification named its request.
+  step('action_request_id', plugin.last_request_id or false)
   if changed then
     vim.cmd('write')
     step('action_written', not vim.bo[buf].modified)

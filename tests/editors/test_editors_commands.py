@@ -35,9 +35,9 @@ def test_client_commands_exist_on_the_server(path: Path) -> None:
 
 
 def test_spend_notification_name_matches() -> None:
-    from lsp_server.server import handlers
+    from lsp_server import wire
 
-    name = handlers.SPEND_NOTIFICATION
+    name = wire.SPEND_NOTIFICATION
     status_ts = (REPO / "vscode-extension" / "src" / "status.ts").read_text(encoding="utf-8")
     lua = (REPO / "editors" / "neovim" / "agentic-optimizer.lua").read_text(encoding="utf-8")
     assert f'"{name}"' in status_ts

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
 from standins import RecordedRequest, Reply, StandinServer
@@ -28,6 +28,8 @@ from tests_editors_support import (  # type: ignore[import-not-found]
     nvim_version,
     other_nvims,
 )
+
+from lsp_server import wire
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "editors" / "neovim" / "agentic-optimizer.lua"
@@ -197,7 +199,9 @@ def test_neovim_attaches_lists_actions_and_shows_metrics(nvim_run: Run) -> None:
     assert isinstance(metrics, dict) and "Daily Metrics" in str(metrics.get("text")), context
     spend = steps["spend"]
     assert isinstance(spend, dict), "the agentic/spend notification never reached the plugin"
-    assert set(spend) >= {"spent_usd", "premium_usd", "saved_usd", "requests"}
+    # Every field of the notification (a null request_id arrives in Lua as a missing key).
+    assert {"spent_usd", "premium_usd", "saved_usd", "requests"} <= set(spend) <= set(
+        get_type_hints(wire.SpendParams)), context
     assert spend["requests"] >= 3, "the code action, the ask and the explanation were recorded"
     assert steps["statusline"].startswith("AI $"), context
     # :AgenticExplain: the model's answer comes back and is shown in a scratch buffer.
@@ -235,4 +239,8 @@ def test_neovim_code_action_and_ask_change_files(nvim_run: Run) -> None:
     assert steps["ask_applied"] is True and steps["ask_written"] is True, context
     assert "shapes.iter().fold(0.0, |acc, s| acc + s.area())" in lib.read_text()
     assert steps["last_request_id"] == result["request_id"]
+    # The resolved code action returned no result to the plugin; the agentic/spend notification
+    # named its request, so :AgenticFeedback rates it.
+    assert isinstance(steps["action_request_id"], str), context
+    assert steps["action_request_id"] != result["request_id"], context
 

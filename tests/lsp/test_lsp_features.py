@@ -215,8 +215,83 @@ async def test_ask_command_and_spend_notification(
         if spend:
             break
         await asyncio.sleep(0.05)
-    assert spend and spend[-1].spent_usd == pytest.approx(result["cost_usd"])
-    assert spend[-1].requests >= 1
+    assert spend, "no agentic/spend notification after the request"
+    params = _fields(spend[-1])
+    # Exactly what the clients read (vscode-extension/src/wire.ts, the Neovim plugin).
+    assert set(params) == {"spent_usd", "premium_usd", "saved_usd", "requests", "request_id"}
+    assert params["request_id"] == result["request_id"]
+    assert params["spent_usd"] == pytest.approx(result["cost_usd"])
+    assert params["premium_usd"] == pytest.approx(result["premium_cost_usd"])
+    assert params["saved_usd"] == pytest.approx(result["premium_cost_usd"] - result["cost_usd"])
+    assert params["requests"] == 1
+
+
+async def test_spend_names_the_resolved_action_for_feedback_on_the_last_result(
+    client: LanguageClient, workspace: Path, standin: StandinServer
+) -> None:
+    """A resolved code action returns no command result: the notification carries its id."""
+    spend: list[dict[str, Any]] = []
+
+    @client.feature("agentic/spend")
+    def on_spend(params: Any) -> None:
+        spend.append(_fields(params))
+
+    await initialize(client, workspace, profile="visual-studio-code")
+    uri = open_doc(client, workspace / RECT, "rust")
+    standin.add(Reply(FIX, input=900, output=40))
+    actions = await _actions(client, _params(uri, _unused_diag()))
+    resolved = await client.code_action_resolve_async(actions[0])
+    await _until(lambda: bool(spend))
+    request_id = spend[-1]["request_id"]
+    assert isinstance(request_id, str) and resolved.data == {"request_id": request_id}
+    assert spend[-1]["requests"] == 1 and spend[-1]["spent_usd"] > 0
+
+    recorded = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(
+        command="agentic.feedback", arguments=[request_id, "reject"]))
+    assert recorded == {"request_id": request_id, "recorded": True}
+    # After the metrics no request finished: the id is null, and clients keep the last one.
+    await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(command="agentic.showMetrics"))
+    await _until(lambda: len(spend) >= 2)
+    assert spend[-1]["request_id"] is None and spend[-1]["requests"] == 1
+
+
+@pytest.mark.parametrize(("command", "arguments", "expected"), [
+    ("agentic.ask", ["file:///x.rs", {"start": {"line": 0, "character": 0}, "end": {"line": 1}},
+                     "fix it"],
+     "expected an LSP position {line, character}, got {'line': 1}"),
+    ("agentic.ask", ["file:///x.rs", {"start": {"line": 0, "character": 0},
+                                      "end": {"line": 1, "character": 0}}, "  "],
+     "agentic.ask expects (uri, range, instruction): the instruction is empty"),
+    ("agentic.explain", [42], "agentic.explain expects (uri, range): got 1 argument"),
+    ("agentic.feedback", ["abc123", 9],
+     "agentic.feedback expects (request_id, accept|reject|rating 1-5): got the verdict 9"),
+    ("agentic.runAction", [{"kind": "dance"}], "unknown action kind 'dance'"),
+    ("agentic.reindex", ["now"], "agentic.reindex expects no arguments: got 1 argument"),
+])
+async def test_bad_command_arguments_get_one_clear_message(
+    client: LanguageClient, workspace: Path, command: str, arguments: list[Any], expected: str
+) -> None:
+    await initialize(client, workspace)
+    result = await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(command=command, arguments=arguments))
+    assert result is None
+    await _until(lambda: bool(client.messages))
+    assert len(client.messages) == 1 and client.messages[0].message.startswith(
+        f"Agentic Optimizer: {expected}"), client.messages
+    assert client.messages[0].type == lsp.MessageType.Error
+
+
+def _fields(params: Any) -> dict[str, Any]:
+    """A custom notification's params as a dict (pygls hands them over as a named tuple)."""
+    return params if isinstance(params, dict) else dict(params._asdict())
+
+
+async def _until(condition: Any, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
 
 
 async def test_a_stale_version_is_refused(

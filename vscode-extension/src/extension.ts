@@ -16,7 +16,7 @@ import {
 } from "vscode-languageclient/node";
 
 import { describeCommand, discoverServer, ServerNotFoundError } from "./discovery";
-import { describeSummary, summarizeResult, type Verdict } from "./results";
+import { describeSummary, metricsText, reindexMessage, resolvedRequestId, summarizeResult } from "./results";
 import {
   buildServerSettings,
   explicitValue,
@@ -27,6 +27,7 @@ import {
   wrapForServer,
 } from "./settings";
 import { formatStatus, idleStatus, parseSpend, SPEND_NOTIFICATION } from "./status";
+import type { AskArgs, ExplainArgs, FeedbackArgs, Range, Verdict } from "./wire";
 
 const CLIENT_ID = "agenticOptimizer";
 const CLIENT_NAME = "Agentic Optimizer";
@@ -108,10 +109,10 @@ class AgenticExtension implements vscode.Disposable {
             );
           },
         },
-        // A resolved code action carries {request_id} in its data: remember it for feedback.
+        // A resolved code action keeps {request_id} in its data: remember it for feedback.
         resolveCodeAction: async (item, token, next) => {
           const resolved = await next(item, token);
-          this.remember((resolved as { data?: unknown } | null | undefined)?.data);
+          this.rememberId(resolvedRequestId((resolved as { data?: unknown } | null | undefined)?.data));
           return resolved;
         },
         executeCommand: async (cmd, args, next) => {
@@ -126,9 +127,7 @@ class AgenticExtension implements vscode.Disposable {
       const spend = parseSpend(params);
       if (spend !== undefined) {
         this.showStatus(formatStatus(spend));
-        if (spend.requestId !== undefined) {
-          this.lastRequestId = spend.requestId;
-        }
+        this.rememberId(spend.requestId);
       }
     });
     this.client = client;
@@ -213,7 +212,7 @@ class AgenticExtension implements vscode.Disposable {
   }
 
   /** The selection, or the cursor's line when nothing is selected, as an LSP range. */
-  private target(): { uri: string; range: unknown } | undefined {
+  private target(): { uri: string; range: Range } | undefined {
     const editor = vscode.window.activeTextEditor;
     const client = this.client;
     if (editor === undefined || client === undefined) {
@@ -242,7 +241,8 @@ class AgenticExtension implements vscode.Disposable {
     if (instruction === undefined || instruction.trim().length === 0) {
       return;
     }
-    const result = await this.execute("agentic.ask", [target.uri, target.range, instruction.trim()], "asking…");
+    const args: AskArgs = [target.uri, target.range, instruction.trim()];
+    const result = await this.execute("agentic.ask", args, "asking…");
     this.showResult("Ask", result, false);
   }
 
@@ -251,7 +251,8 @@ class AgenticExtension implements vscode.Disposable {
     if (target === undefined) {
       return;
     }
-    const result = await this.execute("agentic.explain", [target.uri, target.range], "explaining…");
+    const args: ExplainArgs = [target.uri, target.range];
+    const result = await this.execute("agentic.explain", args, "explaining…");
     this.showResult("Explain", result, true);
   }
 
@@ -260,18 +261,15 @@ class AgenticExtension implements vscode.Disposable {
     if (result === undefined) {
       return;
     }
-    const summary = summarizeResult(result);
     this.results.clear();
-    this.results.appendLine(summary.text ?? JSON.stringify(result, undefined, 2));
+    this.results.appendLine(metricsText(result) ?? JSON.stringify(result, undefined, 2));
     this.results.show(true);
   }
 
   async reindex(): Promise<void> {
     const result = await this.execute("agentic.reindex", [], "indexing the workspace…");
     if (result !== undefined) {
-      const files = (result as { files?: unknown }).files;
-      const text = summarizeResult(result).text ?? (typeof files === "number" ? `indexed ${files} files` : "index updated");
-      void vscode.window.showInformationMessage(`${CLIENT_NAME}: ${text}`);
+      void vscode.window.showInformationMessage(`${CLIENT_NAME}: ${reindexMessage(result)}`);
     }
   }
 
@@ -297,7 +295,8 @@ class AgenticExtension implements vscode.Disposable {
     if (picked === undefined) {
       return;
     }
-    const result = await this.execute("agentic.feedback", [requestId, picked.verdict], "recording feedback…");
+    const args: FeedbackArgs = [requestId, picked.verdict];
+    const result = await this.execute("agentic.feedback", args, "recording feedback…");
     if (result !== undefined) {
       void vscode.window.showInformationMessage(`${CLIENT_NAME}: feedback recorded for request ${requestId}.`);
     }
@@ -310,8 +309,8 @@ class AgenticExtension implements vscode.Disposable {
     const summary = summarizeResult(result);
     const line = describeSummary(summary);
     this.results.appendLine(`── ${label}${line.length > 0 ? ` · ${line}` : ""}`);
-    if (summary.text !== undefined) {
-      this.results.appendLine(summary.text);
+    if (summary.answer !== undefined) {
+      this.results.appendLine(summary.answer);
     }
     this.results.appendLine("");
     if (reveal || summary.applied === false) {
@@ -321,8 +320,12 @@ class AgenticExtension implements vscode.Disposable {
     }
   }
 
+  /** Remember the request id of an ask/explain/runAction result, for feedback. */
   private remember(result: unknown): void {
-    const id = summarizeResult(result).requestId;
+    this.rememberId(summarizeResult(result).requestId);
+  }
+
+  private rememberId(id: string | undefined): void {
     if (id !== undefined) {
       this.lastRequestId = id;
     }

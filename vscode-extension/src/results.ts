@@ -1,11 +1,13 @@
 /**
- * Reading what `workspace/executeCommand` returns.
+ * Reading what `workspace/executeCommand` returns and what a resolved code action keeps.
  *
- * Results carry the request id, tier, model, cost, confidence and attempts; explanations and
- * metrics carry text. Keys may come snake_case (the server's JSON) or camelCase. No `vscode`
- * import: unit-tested under Node.
+ * Every field is read by its wire name (`./wire`, mirroring `lsp_server/wire.py`). A missing
+ * or mistyped field is left out rather than guessed. No `vscode` import: unit-tested under Node.
  */
 
+import { type MetricsResult, received, type ReindexResult, type ResolvedActionData, type ResultJson } from "./wire";
+
+/** What this client shows of a `ResultJson`. */
 export interface ResultSummary {
   requestId?: string;
   tier?: string;
@@ -13,19 +15,8 @@ export interface ResultSummary {
   costUsd?: number;
   confidence?: number;
   attempts?: number;
-  text?: string;
+  answer?: string;
   applied?: boolean;
-}
-
-type Rec = Record<string, unknown>;
-
-function pick(rec: Rec, ...names: string[]): unknown {
-  for (const name of names) {
-    if (rec[name] !== undefined && rec[name] !== null) {
-      return rec[name];
-    }
-  }
-  return undefined;
 }
 
 function str(value: unknown): string | undefined {
@@ -36,37 +27,44 @@ function num(value: unknown): number | undefined {
   return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
 
-/** The fields of a command result this client shows; tolerant of missing fields. */
+/** The fields of an ask/explain/runAction result this client shows; tolerant of missing fields. */
 export function summarizeResult(value: unknown): ResultSummary {
-  if (typeof value === "string") {
-    return { text: value };
-  }
-  if (typeof value !== "object" || value === null) {
+  const result = received<ResultJson>(value);
+  if (result === undefined) {
     return {};
   }
-  const rec = value as Rec;
-  const summary: ResultSummary = {};
-  const requestId = pick(rec, "request_id", "requestId", "id");
-  if (typeof requestId === "string" || typeof requestId === "number") {
-    summary.requestId = String(requestId);
-  }
-  summary.tier = str(pick(rec, "tier"));
-  summary.model = str(pick(rec, "model"));
-  summary.costUsd = num(pick(rec, "cost_usd", "costUsd", "cost"));
-  summary.confidence = num(pick(rec, "confidence"));
-  const attempts = pick(rec, "attempts");
-  summary.attempts = Array.isArray(attempts) ? attempts.length : num(attempts);
-  summary.text = str(pick(rec, "text", "answer", "markdown", "explanation", "message", "summary"));
-  const applied = pick(rec, "applied");
-  if (typeof applied === "boolean") {
-    summary.applied = applied;
-  }
+  const summary: ResultSummary = {
+    requestId: str(result.request_id),
+    tier: str(result.tier),
+    model: str(result.model),
+    costUsd: num(result.cost_usd),
+    confidence: num(result.confidence),
+    attempts: Array.isArray(result.attempts) ? result.attempts.length : undefined,
+    answer: str(result.answer),
+    applied: typeof result.applied === "boolean" ? result.applied : undefined,
+  };
   for (const key of Object.keys(summary) as (keyof ResultSummary)[]) {
     if (summary[key] === undefined) {
       delete summary[key];
     }
   }
   return summary;
+}
+
+/** The request id a resolved code action keeps in its `data`, for feedback. */
+export function resolvedRequestId(data: unknown): string | undefined {
+  return str(received<ResolvedActionData>(data)?.request_id);
+}
+
+/** The text of an `agentic.showMetrics` result. */
+export function metricsText(value: unknown): string | undefined {
+  return str(received<MetricsResult>(value)?.text);
+}
+
+/** One line for an `agentic.reindex` result. */
+export function reindexMessage(value: unknown): string {
+  const files = num(received<ReindexResult>(value)?.files);
+  return files === undefined ? "index updated" : `indexed ${files} files`;
 }
 
 /** One line such as "request r-12 · local (qwen2.5-coder) · $0 · confidence 0.93 · 1 attempt". */
@@ -91,6 +89,3 @@ export function describeSummary(summary: ResultSummary): string {
   }
   return parts.join(" · ");
 }
-
-/** What `agentic.feedback` accepts after the request id. */
-export type Verdict = "accept" | "reject" | number;

@@ -1,10 +1,14 @@
 /**
  * Status-bar text for the server's `agentic/spend` notification: today's spend and savings.
  *
- * The server sends `{ spent_usd, premium_usd, saved_usd, requests }` after each request
- * (`premium_usd` is what the same work would have cost on the premium tier). A malformed
- * notification is ignored rather than shown as NaN. No `vscode` import: unit-tested under Node.
+ * The server sends `SpendParams` (`./wire`) after each request: `spent_usd`, `premium_usd` (what
+ * the same work would have cost on the premium tier), `saved_usd`, `requests`, and `request_id`,
+ * the request that just finished (null when none did), which "feedback on the last result" uses.
+ * A malformed notification is ignored rather than shown as NaN. No `vscode` import: unit-tested
+ * under Node.
  */
+
+import { received, type SpendParams } from "./wire";
 
 export const SPEND_NOTIFICATION = "agentic/spend";
 
@@ -13,7 +17,7 @@ export interface Spend {
   premiumUsd: number;
   savedUsd: number;
   requests: number;
-  /** Optional: the request that triggered the notification, for feedback. */
+  /** The request that just finished, for feedback; absent when none did. */
   requestId?: string;
 }
 
@@ -28,10 +32,10 @@ function finiteNumber(value: unknown): number | undefined {
 
 /** Validate the notification's params; undefined when a required field is missing or not a number. */
 export function parseSpend(params: unknown): Spend | undefined {
-  if (typeof params !== "object" || params === null) {
+  const p = received<SpendParams>(params);
+  if (p === undefined) {
     return undefined;
   }
-  const p = params as Record<string, unknown>;
   const spent = finiteNumber(p.spent_usd);
   const premium = finiteNumber(p.premium_usd);
   const saved = finiteNumber(p.saved_usd);

@@ -2,20 +2,24 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { formatStatus, formatUsd, idleStatus, parseSpend } from "../src/status";
+import type { SpendParams } from "../src/wire";
 
 describe("parseSpend", () => {
-  it("reads the agentic/spend notification", () => {
-    assert.deepEqual(parseSpend({ spent_usd: 0.0123, premium_usd: 0.41, saved_usd: 0.3977, requests: 7 }), {
+  it("reads the agentic/spend notification, with the request that just finished", () => {
+    const params: SpendParams = { spent_usd: 0.0123, premium_usd: 0.41, saved_usd: 0.3977, requests: 7, request_id: "r-1" };
+    assert.deepEqual(parseSpend(params), {
       spentUsd: 0.0123,
       premiumUsd: 0.41,
       savedUsd: 0.3977,
       requests: 7,
+      requestId: "r-1",
     });
   });
 
-  it("keeps an optional request id", () => {
-    const spend = parseSpend({ spent_usd: 0, premium_usd: 0, saved_usd: 0, requests: 1, request_id: "r-1" });
-    assert.equal(spend?.requestId, "r-1");
+  it("has no request id when none finished", () => {
+    const params: SpendParams = { spent_usd: 0, premium_usd: 0, saved_usd: 0, requests: 1, request_id: null };
+    assert.equal(parseSpend(params)?.requestId, undefined);
+    assert.equal(parseSpend({ spent_usd: 0, premium_usd: 0, saved_usd: 0, requests: 1, requestId: "r-1" })?.requestId, undefined);
   });
 
   it("rejects malformed params", () => {
