@@ -25,7 +25,6 @@ const RESULT: ResultJson = {
       reasons: [],
       usage: { input: 900, output: 40, cache_read: 0, cache_write: 0 },
       cost_usd: 0,
-      premium_cost_usd: 0.004,
       latency_ms: 800.1,
       error: null,
       cached: false,
