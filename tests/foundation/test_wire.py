@@ -63,7 +63,7 @@ def test_bad_arguments_raise_one_readable_config_error(parse: Any, args: list[An
 def _result() -> AssistResult:
     attempt = AttemptInfo(provider="local", model="qwen", tier="local", confidence=0.4,
                           reasons=["no edit"], usage=Usage(100, 20, 10, 0), cost_usd=0.0,
-                          latency_ms=12.345, error=None, premium_cost_usd=0.0012)
+                          latency_ms=12.345, error=None)
     return AssistResult(request_id="r1", kind="fix", answer=None, changes=[], diff="--- a\n",
                         attempts=[attempt], cost_usd=0.0, premium_cost_usd=0.0012,
                         elapsed_ms=40.06, tier="local", model="qwen", confidence=0.4,
