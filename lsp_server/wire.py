@@ -22,7 +22,7 @@ from lsp_server.errors import ConfigError
 from lsp_server.routing.kinds import TASK_KINDS, TaskKind
 
 if TYPE_CHECKING:
-    from lsp_server.assistant import AssistResult
+    from lsp_server.assistant import AssistResult, DaySpend
     from lsp_server.context.index import IndexStats
     from lsp_server.routing.router import AttemptInfo
 
@@ -439,17 +439,12 @@ def reindex_result(stats: "IndexStats") -> ReindexResult:
     }
 
 
-def spend_params(today: Mapping[str, object], request_id: str | None) -> SpendParams:
+def spend_params(today: "DaySpend", request_id: str | None) -> SpendParams:
     """The notification's params from the assistant's figures for today."""
-
-    def number(key: str) -> float:
-        value = today.get(key, 0)
-        return float(value) if isinstance(value, int | float) else 0.0
-
     return {
-        "spent_usd": number("spent_usd"),
-        "premium_usd": number("premium_usd"),
-        "saved_usd": number("saved_usd"),
-        "requests": int(number("requests")),
+        "spent_usd": today.spent_usd,
+        "premium_usd": today.premium_usd,
+        "saved_usd": today.saved_usd,
+        "requests": today.requests,
         "request_id": request_id,
     }

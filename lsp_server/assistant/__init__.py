@@ -24,6 +24,7 @@ from lsp_server.assistant.session import Assistant
 from lsp_server.assistant.values import (
     AssistRequest,
     AssistResult,
+    DaySpend,
     Estimate,
     Plan,
     PlanBudget,
@@ -39,6 +40,7 @@ __all__ = [
     "AssistResult",
     "Assistant",
     "AttemptInfo",
+    "DaySpend",
     "Estimate",
     "Plan",
     "PlanBudget",

@@ -20,7 +20,7 @@ from lsp_server.assistant.contexts import ProjectContext
 from lsp_server.assistant.models import ModelPool
 from lsp_server.assistant.policy import PrivacyPolicy
 from lsp_server.assistant.targets import relative
-from lsp_server.assistant.values import AssistRequest, AssistResult, Estimate, Plan
+from lsp_server.assistant.values import AssistRequest, AssistResult, DaySpend, Estimate, Plan
 from lsp_server.config import ModelSettings, Settings, SettingsSource
 from lsp_server.context.documents import Documents
 from lsp_server.errors import ConfigError
@@ -149,15 +149,13 @@ class Assistant:
                  rejected: bool = False) -> None:
         self.ledger.feedback(request_id, rating=rating, rejected=rejected)
 
-    def today(self) -> dict[str, float | int]:
+    def today(self) -> DaySpend:
         """Today's spend for status bars."""
         totals = self.ledger.day_totals()
-        return {
-            "spent_usd": round(float(totals["spent_usd"]), 6),
-            "premium_usd": round(float(totals["premium_usd"]), 6),
-            "saved_usd": round(float(totals["saved_usd"]), 6),
-            "requests": int(totals["requests"]),
-        }
+        return DaySpend(spent_usd=round(float(totals["spent_usd"]), 6),
+                        premium_usd=round(float(totals["premium_usd"]), 6),
+                        saved_usd=round(float(totals["saved_usd"]), 6),
+                        requests=int(totals["requests"]))
 
     def metrics_text(self) -> str:
         from lsp_server.ledger.render import render_plain

@@ -67,6 +67,16 @@ class Estimate:
 
 
 @dataclass(frozen=True)
+class DaySpend:
+    """Today's figures for a status bar: spent, what the premium model would have cost, saved."""
+
+    spent_usd: float
+    premium_usd: float
+    saved_usd: float
+    requests: int
+
+
+@dataclass(frozen=True)
 class Target:
     """The file a request is about, as the user sees it: project-relative path, buffer text
     (or the file on disk) and the buffer version the request was made against."""

@@ -28,7 +28,7 @@ async def test_feedback_today_and_settings_changes(standin, tmp_path: Path) -> N
         assistant.feedback(first.request_id, rating=4)
         assistant.feedback(first.request_id[:8], rejected=True)
         today = assistant.today()
-        assert today["requests"] == 1 and today["spent_usd"] > 0
+        assert today.requests == 1 and today.spent_usd > 0
         assert today["premium_usd"] >= today["spent_usd"] and "saved_usd" in today
         # New settings take effect at once: another model, and the cache off.
         settings = lineup.settings(("budget",), cache={"enabled": False})

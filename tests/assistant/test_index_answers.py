@@ -25,7 +25,7 @@ async def test_rust_searches_answer_from_the_index(rust_example: Path) -> None:
         row = Ledger.open().request(where.request_id)
         assert row is not None and row["outcome"] == "index" and row["cost_usd"] == 0.0
         assert row["premium_cost_usd"] and row["premium_cost_usd"] > 0
-        assert assistant.today()["requests"] == 4
+        assert assistant.today().requests == 4
     finally:
         await assistant.aclose()
 

@@ -10,7 +10,7 @@ from typing import Any, get_type_hints
 import pytest
 
 from lsp_server import wire
-from lsp_server.assistant import AssistResult
+from lsp_server.assistant import AssistResult, DaySpend
 from lsp_server.errors import ConfigError
 from lsp_server.providers.base import Usage
 from lsp_server.routing.router import AttemptInfo
@@ -82,8 +82,7 @@ def test_result_json_has_exactly_the_typed_keys() -> None:
 
 
 def test_spend_params_carry_the_request_id() -> None:
-    today = {"spent_usd": 0.5, "premium_usd": 2.0, "saved_usd": 1.5, "requests": 3,
-             "unpriced_calls": 0}
+    today = DaySpend(spent_usd=0.5, premium_usd=2.0, saved_usd=1.5, requests=3)
     assert wire.spend_params(today, "r1") == {"spent_usd": 0.5, "premium_usd": 2.0,
                                               "saved_usd": 1.5, "requests": 3, "request_id": "r1"}
     assert set(wire.spend_params(today, None)) == set(get_type_hints(wire.SpendParams))
