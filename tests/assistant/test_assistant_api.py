@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pipeline_helpers import copy_example, start_lineup
 from standins.fixtures import standin  # noqa: F401
 
@@ -29,7 +30,8 @@ async def test_feedback_today_and_settings_changes(standin, tmp_path: Path) -> N
         assistant.feedback(first.request_id[:8], rejected=True)
         today = assistant.today()
         assert today.requests == 1 and today.spent_usd > 0
-        assert today["premium_usd"] >= today["spent_usd"] and "saved_usd" in today
+        assert today.premium_usd >= today.spent_usd and today.saved_usd == pytest.approx(
+            today.premium_usd - today.spent_usd)
         # New settings take effect at once: another model, and the cache off.
         settings = lineup.settings(("budget",), cache={"enabled": False})
         source.replace(settings)
