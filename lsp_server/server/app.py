@@ -19,7 +19,7 @@ from lsp_server import __version__
 from lsp_server.config import Settings, SettingsSource, load_settings
 from lsp_server.context.documents import Documents
 from lsp_server.errors import ConfigError
-from lsp_server.hover_text import ExplanationCache
+from lsp_server.server.hover_text import ExplanationCache
 
 if TYPE_CHECKING:
     from lsp_server.assistant import Assistant

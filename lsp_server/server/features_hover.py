@@ -15,9 +15,9 @@ from lsprotocol import types as lsp
 
 from lsp_server.assistant import AssistRequest
 from lsp_server.errors import AgenticError
-from lsp_server.hover_text import content_key, symbol_markdown
 from lsp_server.server.app import AgenticServer
 from lsp_server.server.convert import uri_to_path
+from lsp_server.server.hover_text import content_key, symbol_markdown
 from lsp_server.text import Position
 
 log = logging.getLogger(__name__)
