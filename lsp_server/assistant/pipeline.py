@@ -6,9 +6,9 @@
    the symbol being changed, and build the context for the audience of the first model to be
    tried (local, or cloud: privacy-filtered and redacted). Another audience's context is built
    only if the cascade reaches a model that needs it.
-3. **Route**: the router's cascade, told about this request through :class:`_Run` (prompts,
-   judging, recording, budget and progress), with the ledger recording each attempt as it
-   happens.
+3. **Route**: the router's cascade, told about this request through a
+   :class:`~lsp_server.assistant.cascade_request.CascadeRequest` (prompts, judging, recording,
+   budget and progress), with the ledger recording each attempt as it happens.
 4. **Finish**: the accepted edits or answer, the notes, and what the request cost and would
    have cost on the premium model (from the one savings policy), recorded and returned.
 """
@@ -18,29 +18,25 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
 
+from lsp_server.assistant.cascade_request import CascadeRequest, Progress
 from lsp_server.assistant.classify import first_look, with_index
 from lsp_server.assistant.contexts import RequestContexts
 from lsp_server.assistant.index_answers import answer_from_index
 from lsp_server.assistant.judging import AnswerJudge
 from lsp_server.assistant.parts import ENABLE_HINT, Parts
-from lsp_server.assistant.prompts import build_prompt, is_cloud
+from lsp_server.assistant.prompts import is_cloud
 from lsp_server.assistant.recording import RequestRecorder
 from lsp_server.assistant.targets import resolve_target
 from lsp_server.assistant.values import AssistRequest, AssistResult, Target
-from lsp_server.config import ModelSettings, Settings
+from lsp_server.config import Settings
 from lsp_server.edits import FileChange, unified_diff
 from lsp_server.errors import ConfigError, NoModelAvailableError
-from lsp_server.ledger.store import Ledger
 from lsp_server.ledger.variants import assign_variant
-from lsp_server.providers.base import Completion, Prompt
 from lsp_server.routing.budget import Budget
 from lsp_server.routing.classifier import Classification
 from lsp_server.routing.kinds import is_task_kind, profile
-from lsp_server.routing.router import AttemptInfo, Judgement, RoutePlan, Router, RouteResult
-
-Progress = Callable[[str], None]
+from lsp_server.routing.router import RoutePlan, Router, RouteResult
 
 
 async def run(parts: Parts, request: AssistRequest, progress: Progress | None = None) -> AssistResult:
@@ -81,7 +77,7 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
     judge = AnswerJudge(root=parts.root, documents=parts.documents, settings=settings,
                         edit=cls.mode == "edit", request=request, target=target,
                         threshold=threshold, timings=timings)
-    this_run = _Run(parts, request, cls, target, contexts, recorder, judge, tell)
+    this_run = CascadeRequest(parts, request, cls, target, contexts, recorder, judge, tell)
     router = Router(models, routing=settings.routing, budget=Budget(settings.budget),
                     fleet=parts.models, cache=parts.cache)
     plan = RoutePlan(start=cls.tier, tiers=tuple(settings.routing.tier_order), allowed=allowed,
@@ -124,41 +120,6 @@ def _classify_with_index(parts: Parts, request: AssistRequest, target: Target,
 
 def _silent(text: str) -> None:
     return None
-
-
-class _Run:
-    """This request as the router sees it (:class:`~lsp_server.routing.router.Request`)."""
-
-    def __init__(self, parts: Parts, request: AssistRequest, cls: Classification, target: Target,
-                 contexts: RequestContexts, recorder: RequestRecorder, judge: AnswerJudge,
-                 progress: Progress) -> None:
-        self._privacy = parts.privacy
-        self._ledger: Ledger = parts.ledger
-        self._request = request
-        self._cls = cls
-        self._target = target
-        self._contexts = contexts
-        self._recorder = recorder
-        self._judge = judge
-        self._progress = progress
-
-    async def prompt(self, model: ModelSettings, failure: str | None) -> Prompt:
-        context = await self._contexts.aget(is_cloud(model))
-        return build_prompt(model, self._request, self._cls, self._target, context,
-                            self._privacy.filter, failure)
-
-    async def judge(self, model: ModelSettings, text: str,
-                    completion: Completion | None) -> Judgement:
-        return await self._judge.judge(model, text, completion)
-
-    def record(self, attempt: AttemptInfo) -> None:
-        self._recorder.attempt(attempt)
-
-    def spent_today(self) -> float:
-        return self._ledger.spent_today()
-
-    def progress(self, text: str) -> None:
-        self._progress(text)
 
 
 def _finish(request: AssistRequest, cls: Classification, target: Target, routed: RouteResult,
