@@ -25,7 +25,7 @@ import pathspec
 from lsp_server.config import ModelSettings, Settings, Tier
 from lsp_server.context.documents import DocumentChange, Documents
 from lsp_server.context.privacy import PrivacyFilter
-from lsp_server.context.terms import extract_terms
+from lsp_server.context.rank.terms import extract_terms
 from lsp_server.context.tokens import count_tokens
 from lsp_server.context_worker import ContextWorker, WorkerUnavailableError
 from lsp_server.edits import FileChange, Verdict, system_prompt, unified_diff, verify
@@ -49,9 +49,9 @@ from lsp_server.routing.search import answer_search
 from lsp_server.routing.symbols import SymbolInfo, symbol_at
 
 if TYPE_CHECKING:
-    from lsp_server.context.builder import ContextResult
-    from lsp_server.context.embeddings import SemanticSpec
-    from lsp_server.context.index import IndexStats, ProjectIndex
+    from lsp_server.context.index.project import IndexStats, ProjectIndex
+    from lsp_server.context.rank.builder import ContextResult
+    from lsp_server.context.rank.embeddings import SemanticSpec
     from lsp_server.embedding_service import EmbeddingService
 
 __all__ = [
@@ -216,7 +216,7 @@ class Assistant:
     def index(self) -> ProjectIndex:
         with self._index_lock:
             if self._index is None:
-                from lsp_server.context.index import ProjectIndex
+                from lsp_server.context.index.project import ProjectIndex
 
                 # The index reads buffer text from the overlay but hears of changes through
                 # ``_IndexUpdates``, so didChange never waits for a re-parse.
@@ -535,7 +535,7 @@ class Assistant:
             diagnostics = [privacy.redact(d, name)[0] for d in diagnostics]
         language = ""
         if target.rel is not None:
-            from lsp_server.context.languages import language_for
+            from lsp_server.context.index.languages import language_for
 
             spec = language_for(target.rel)
             language = spec.name if spec is not None else ""
@@ -940,8 +940,8 @@ class _Contexts:
         return self._built.get(cloud)
 
     def _build(self, cloud: bool) -> ContextResult:
-        from lsp_server.context.builder import build_context
-        from lsp_server.context.ranking import ContextRequest
+        from lsp_server.context.rank.builder import build_context
+        from lsp_server.context.rank.ranking import ContextRequest
 
         a = self.assistant
         open_paths: list[str] = []

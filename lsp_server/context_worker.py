@@ -36,8 +36,8 @@ from lsp_server.config import Settings
 from lsp_server.context.documents import Document, DocumentChange, Documents
 
 if TYPE_CHECKING:
-    from lsp_server.context.builder import ContextResult
-    from lsp_server.context.ranking import ContextRequest
+    from lsp_server.context.rank.builder import ContextResult
+    from lsp_server.context.rank.ranking import ContextRequest
 
 log = logging.getLogger(__name__)
 
@@ -251,9 +251,9 @@ def _child_main(conn: Connection, root: Path, settings: Settings) -> None:
     sys.stdout = sys.stderr
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="agentic-context %(levelname)s %(name)s: %(message)s")
-    from lsp_server.context.builder import build_context
-    from lsp_server.context.index import ProjectIndex
-    from lsp_server.context.ranking import tables_for
+    from lsp_server.context.index.project import ProjectIndex
+    from lsp_server.context.rank.builder import build_context
+    from lsp_server.context.rank.ranking import tables_for
 
     docs = _Mirror()
     index = ProjectIndex.open(root, settings=settings, documents=docs, workers=1)
