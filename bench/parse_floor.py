@@ -44,7 +44,7 @@ from index_speed import child_run, ctags_time
 from lsp_server.context.index.walk import walk
 
 HERE = Path(__file__).resolve().parent
-QUERY = HERE.parent / "lsp_server" / "context" / "queries" / "rust-tags.scm"
+QUERY = HERE.parent / "lsp_server" / "context" / "index" / "queries" / "rust-tags.scm"
 DEFAULT_WORK = HERE.parents[1] / "scratch" / "parse-floor"
 
 

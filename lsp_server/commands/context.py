@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
 
 
 def _request_text(args: argparse.Namespace) -> str:
-    from lsp_server.context.index.tags import is_binary  # tree-sitter: loaded only when run
+    from lsp_server.context.index.parse_file import is_binary  # tree-sitter: loaded only when run
 
     if args.request_file is not None:
         if args.request:

@@ -1,8 +1,8 @@
 """Languages as data: a tree-sitter grammar, a tags query and an import resolver per language.
 
 Adding a language is adding an entry here, a ``queries/<lang>-tags.scm`` file, the reader of its
-import statements (``lang_<name>.py``) and an import resolver; the engine (:mod:`tags`,
-:mod:`index`, :mod:`walk`) reaches a language only through its :class:`LanguageSpec`.
+import statements (``lang_<name>.py``) and an import resolver; the engine (:mod:`extract`,
+:mod:`project`, :mod:`walk`) reaches a language only through its :class:`LanguageSpec`.
 """
 
 from __future__ import annotations

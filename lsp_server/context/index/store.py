@@ -1,7 +1,7 @@
 """SQLite persistence of the index: one row per file, keyed by path, with stat and content hash.
 
 A restart reads only the stat columns (path, mtime, size, hash), so an unchanged tree costs a
-walk and one small query; the symbol blobs (``marshal``-ed tuples from :mod:`tags`) are read
+walk and one small query; the symbol blobs (``marshal``-ed tuples, :mod:`codec`) are read
 when something first asks for symbols. The schema key covers the tags queries and the Python
 version, so a new query or interpreter drops the stale rows instead of misreading them.
 
@@ -216,6 +216,16 @@ class IndexStore:
         finally:
             with self._lock:
                 self._checkpointer = None
+
+    @property
+    def checkpointing(self) -> bool:
+        """Whether a checkpoint thread is running now."""
+        return self._checkpointer is not None
+
+    @property
+    def unchecked_bytes(self) -> int:
+        """About how many bytes were written since the last checkpoint started."""
+        return self._unchecked
 
     def wait_checkpoint(self) -> None:
         """Return once no checkpoint is running (before forking, and on close)."""

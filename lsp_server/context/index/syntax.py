@@ -1,6 +1,6 @@
 """What extraction yields per file, as plain tuples, and the one node helper every language uses.
 
-Shared by the engine (:mod:`tags`), the per-language readers (:mod:`lang_rust`,
+Shared by the engine (:mod:`extract`), the per-language readers (:mod:`lang_rust`,
 :mod:`lang_python`) and the import resolvers, which must not import the engine.
 """
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from lsp_server.context.documents import Documents, TextChange
-from lsp_server.context.index import project as index_module
+from lsp_server.context.index import incremental
+from lsp_server.context.index.extract import extract_positioned
 from lsp_server.context.index.languages import LANGUAGES
+from lsp_server.context.index.parsers import parser_for
 from lsp_server.context.index.project import ProjectIndex
-from lsp_server.context.index.tags import extract_positioned, parser_for
 from lsp_server.text import Position, Span
 
 
@@ -20,7 +21,7 @@ from lsp_server.text import Position, Span
 def unhurried_keystrokes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keystroke parses never run out of time here unless a test says so: what these tests
     see must not depend on how busy the machine is."""
-    monkeypatch.setattr(index_module, "KEYSTROKE_PARSE_SECONDS", 60.0)
+    monkeypatch.setattr(incremental, "KEYSTROKE_PARSE_SECONDS", 60.0)
 
 
 @pytest.fixture
@@ -47,20 +48,20 @@ SNIPPETS = ["x", " ", "\n", "fn q() {}\n", "}", "{", "(", ";", "let v = 1;", "mo
     ("inventory/models.py", "python", 4), ("inventory/pricing.py", "python", 5),
 ])
 @pytest.mark.parametrize(("defer_bytes", "halts"), [
-    (index_module.DEFER_REGION_BYTES, False),
+    (incremental.DEFER_REGION_BYTES, False),
     (0, False),  # every edit that leaves a syntax error keeps the old symbols until read or healed
-    (index_module.DEFER_REGION_BYTES, True),  # half the keystroke parses run out of time
+    (incremental.DEFER_REGION_BYTES, True),  # half the keystroke parses run out of time
     (0, True),  # both
 ])
 def test_random_edits_match_a_full_reparse(
     tree: Path, tmp_path: Path, rel: str, lang: str, seed: int, defer_bytes: int, halts: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(index_module, "DEFER_REGION_BYTES", defer_bytes)
+    monkeypatch.setattr(incremental, "DEFER_REGION_BYTES", defer_bytes)
     if halts:
         coin = random.Random(seed + 100)
-        real = index_module.parse_within
-        monkeypatch.setattr(index_module, "parse_within",
+        real = incremental.parse_within
+        monkeypatch.setattr(incremental, "parse_within",
                             lambda *a: None if coin.random() < 0.5 else real(*a))
     docs = Documents()
     idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
@@ -80,10 +81,10 @@ def test_random_edits_match_a_full_reparse(
             end = Position(line, min(len(lines[line]), col + rng.randrange(1, 8)))
             insert = ""
         docs.change(path, [TextChange(insert, Span(Position(line, col), end))], version)
-        if idx._live[rel].pending is not None and rng.random() < 0.5:
+        if idx.buffer(rel).pending is not None and rng.random() < 0.5:
             continue  # symbols kept shifted across an unbalanced parse: read them a few edits later
         assert idx.file(rel) is not None  # a read settles kept symbols
-        live = idx._live[rel]
+        live = idx.buffer(rel)
         assert live.pending is None
         # the spliced extraction equals a full extraction of the same (incrementally parsed) tree
         data = (docs.text(path) or "").encode()
@@ -206,12 +207,12 @@ def test_macro_bodies_are_reused_between_edits_and_match_a_full_reparse(tree: Pa
     idx.refresh()
     path = tree / "src/macros.rs"
     docs.open(path, MACRO_FILE, 1)
-    before = dict(idx._live["src/macros.rs"].macros)
+    before = dict(idx.buffer("src/macros.rs").macros)
     assert len(before) == 3  # cfg_rt!, cfg_net! and the cfg_io! inside it
     # typing in the last function leaves every macro body as it was: no body is parsed again
     line = MACRO_FILE.split("\n").index("fn helper(id: u32) -> bool { id > 0 }")
     docs.change(path, [TextChange(" ", Span(Position(line, 30), Position(line, 30)))], 2)
-    after = idx._live["src/macros.rs"].macros
+    after = idx.buffer("src/macros.rs").macros
     assert all(after[body] is t for body, t in before.items())
     rng = random.Random(11)
     for version in range(3, 120):
@@ -222,7 +223,7 @@ def test_macro_bodies_are_reused_between_edits_and_match_a_full_reparse(tree: Pa
         end = Position(line, col) if rng.random() < 0.6 else Position(line, min(len(lines[line]), col + 3))
         insert = rng.choice(SNIPPETS) if end.character == col else ""
         docs.change(path, [TextChange(insert, Span(Position(line, col), end))], version)
-        live = idx._live["src/macros.rs"]
+        live = idx.buffer("src/macros.rs")
         data = (docs.text(path) or "").encode()
         whole = extract_positioned(LANGUAGES["rust"], parser_for(LANGUAGES["rust"]).parse(data), data)
         fresh = extract_positioned(LANGUAGES["rust"], live.tree, data)
@@ -254,16 +255,16 @@ def _open_buffer(tree: Path, tmp_path: Path, rel: str) -> tuple[Documents, Proje
 def test_unbalanced_keystrokes_keep_old_symbols_until_the_parse_heals(
     tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(index_module, "DEFER_REGION_BYTES", 0)  # these files are small
+    monkeypatch.setattr(incremental, "DEFER_REGION_BYTES", 0)  # these files are small
     rel = "src/lib.rs"
     docs, idx = _open_buffer(tree, tmp_path, rel)
     path = tree / rel
     text = path.read_text()
     body = text.split("\n").index("pub fn largest(shapes: &[Box<dyn Shape>]) -> Option<&dyn Shape> {") + 1
     version = _type(docs, path, body, 0, "    let probe = compute(alpha, beta.len()", 1)
-    assert idx._live[rel].pending is not None  # the open parenthesis broke the parse: the old symbols were kept, shifted
+    assert idx.buffer(rel).pending is not None  # the open parenthesis broke the parse: the old symbols were kept, shifted
     version = _type(docs, path, body, len("    let probe = compute(alpha, beta.len()"), ");\n", version)
-    live = idx._live[rel]
+    live = idx.buffer(rel)
     assert live.pending is None  # closing it healed the parse; no read was needed
     assert not live.tree.root_node.has_error
     got = live.positioned
@@ -273,7 +274,7 @@ def test_unbalanced_keystrokes_keep_old_symbols_until_the_parse_heals(
 
 
 def test_a_read_sees_what_a_broken_buffer_holds_now(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index_module, "DEFER_REGION_BYTES", 0)
+    monkeypatch.setattr(incremental, "DEFER_REGION_BYTES", 0)
     rel = "src/lib.rs"
     docs, idx = _open_buffer(tree, tmp_path, rel)
     path = tree / rel
@@ -281,14 +282,14 @@ def test_a_read_sees_what_a_broken_buffer_holds_now(tree: Path, tmp_path: Path, 
     end = len(text.split("\n")) - 1  # the empty line after the final newline
     version = _type(docs, path, end, 0, "fn tail() { helper(\n", 1)  # left unclosed
     _type(docs, path, end, 0, "pub fn freshly_typed() -> u32 { 1 }\n", version)
-    live = idx._live[rel]
+    live = idx.buffer(rel)
     assert live.pending is not None
     assert "freshly_typed" not in [d[0] for d in live.positioned.definitions]  # kept, shifted
     # every query settles first: it sees a full extraction of the buffer as it is now
     fs = idx.file(rel)
-    assert fs is not None and idx._live[rel].pending is None
+    assert fs is not None and idx.buffer(rel).pending is None
     data = (docs.text(path) or "").encode()
-    whole = extract_positioned(LANGUAGES["rust"], idx._live[rel].tree, data)
+    whole = extract_positioned(LANGUAGES["rust"], idx.buffer(rel).tree, data)
     assert [d.name for d in fs.definitions] == [d[0] for d in whole.definitions]
     assert [d.path for d in idx.definitions_named("freshly_typed")] == [rel]
     idx.close()
@@ -302,36 +303,36 @@ def test_a_keystroke_parse_that_runs_out_of_time_is_finished_by_the_next_one_or_
     path = tree / rel
     lines = path.read_text().split("\n")
     body = lines.index("pub fn largest(shapes: &[Box<dyn Shape>]) -> Option<&dyn Shape> {") + 1
-    monkeypatch.setattr(index_module, "KEYSTROKE_PARSE_SECONDS", -1.0)
+    monkeypatch.setattr(incremental, "KEYSTROKE_PARSE_SECONDS", -1.0)
     calls: list[bool] = []
-    real = index_module.parse_within
-    monkeypatch.setattr(index_module, "parse_within", lambda *a: calls.append(True) or None)
+    real = incremental.parse_within
+    monkeypatch.setattr(incremental, "parse_within", lambda *a: calls.append(True) or None)
     version = _type(docs, path, body, 0, "    let tally = count(", 1)
-    live = idx._live[rel]
+    live = idx.buffer(rel)
     assert len(calls) == len("    let tally = count(") and live.stale and live.pending is not None
     assert not any(r[1] == "count" for r in live.positioned.refs)  # the old symbols, shifted
     # the next keystroke parses from the edited tree again; this time it finishes
-    monkeypatch.setattr(index_module, "parse_within", real)
-    monkeypatch.setattr(index_module, "KEYSTROKE_PARSE_SECONDS", 60.0)
+    monkeypatch.setattr(incremental, "parse_within", real)
+    monkeypatch.setattr(incremental, "KEYSTROKE_PARSE_SECONDS", 60.0)
     version = _type(docs, path, body, len("    let tally = count("), ");\n", version)
-    live = idx._live[rel]
+    live = idx.buffer(rel)
     assert not live.stale and live.pending is None and not live.tree.root_node.has_error
     got = live.positioned
     assert (got.definitions, got.refs, got.imports) == full_extraction("rust", docs.text(path) or "")
     assert any(r[1] == "count" for r in got.refs)
     # out of time again, then read: the read finishes the parse and, the code being whole,
     # re-extracts only the region typed since; it sees the buffer as it is
-    monkeypatch.setattr(index_module, "parse_within", lambda *a: None)
+    monkeypatch.setattr(incremental, "parse_within", lambda *a: None)
     _type(docs, path, body, 0, "    helper_call();\n", version)
-    assert idx._live[rel].stale
+    assert idx.buffer(rel).stale
     regions: list[object] = []
-    real_extract = index_module.extract_positioned
-    monkeypatch.setattr(index_module, "extract_positioned",
+    real_extract = incremental.extract_positioned
+    monkeypatch.setattr(incremental, "extract_positioned",
                         lambda spec, tree, data, region=None, *a: regions.append(region)
                         or real_extract(spec, tree, data, region, *a))
     fs = idx.file(rel)
     assert len(regions) == 1 and regions[0] is not None
-    live = idx._live[rel]
+    live = idx.buffer(rel)
     assert fs is not None and not live.stale and live.pending is None
     assert (live.positioned.definitions, live.positioned.refs, live.positioned.imports) == full_extraction(
         "rust", docs.text(path) or "")
@@ -340,7 +341,7 @@ def test_a_keystroke_parse_that_runs_out_of_time_is_finished_by_the_next_one_or_
 
 
 def test_parse_within_stops_at_its_deadline_and_leaves_the_parser_usable() -> None:
-    from lsp_server.context.index.tags import parse_within
+    from lsp_server.context.index.parsers import parse_within
 
     spec = LANGUAGES["rust"]
     parser = spec.parser()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.context.index import project as index_module
-from lsp_server.context.index import tags
+from lsp_server.context.index import claims, pool
 from lsp_server.context.index.project import ProjectIndex
+from lsp_server.context.index.store import IndexStore
 
 
 @pytest.fixture
@@ -65,8 +65,8 @@ def test_changed_added_deleted_and_touched_files(tree: Path, tmp_path: Path) -> 
 def test_parallel_cold_index_equals_serial(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(30):
         (tree / f"src/gen{i}.rs").write_text(f"pub fn gen{i}() -> u32 {{ crate::units::Length::meters({i}.0); {i} }}\n")
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_FILES", 2)
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pool, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(pool, "PARALLEL_MIN_BYTES", 0)
     with ProjectIndex.open(tree, state_dir=tmp_path / "a", workers=2) as par, \
             ProjectIndex.open(tree, state_dir=tmp_path / "b", workers=1) as ser:
         sp, ss = par.refresh(), ser.refresh()
@@ -79,15 +79,15 @@ def test_files_of_a_dead_worker_are_parsed_by_the_parent(
 ) -> None:
     for i in range(30):
         (tree / f"src/gen{i}.rs").write_text(f"pub fn gen{i}() -> u32 {{ {i} }}\n")
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_FILES", 2)
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pool, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(pool, "PARALLEL_MIN_BYTES", 0)
 
-    def dies(tasks: object, counter: tags.Claims, conn: object) -> None:
-        tags.claim(counter, 10**9)  # takes a file, then vanishes without a word
+    def dies(tasks: object, counter: claims.Claims, conn: object) -> None:
+        claims.claim(counter, 10**9)  # takes a file, then vanishes without a word
         os._exit(3)
 
-    monkeypatch.setattr(index_module, "parse_worker", dies)
-    monkeypatch.setattr(index_module, "_process_context", lambda: multiprocessing.get_context("fork"))
+    monkeypatch.setattr(pool, "parse_worker", dies)
+    monkeypatch.setattr(pool, "_process_context", lambda: multiprocessing.get_context("fork"))
     with ProjectIndex.open(tree, state_dir=tmp_path / "a", workers=2) as par, \
             ProjectIndex.open(tree, state_dir=tmp_path / "b", workers=1) as ser:
         assert par.refresh().parsed == ser.refresh().parsed == 35
@@ -142,11 +142,16 @@ def test_large_writes_are_checkpointed_off_the_write_path(
     monkeypatch.setattr("lsp_server.context.index.store.CHECKPOINT_BYTES", 1)
     with ProjectIndex.open(tree, state_dir=tmp_path / "state") as idx:
         idx.refresh()
-        store = idx._store
+        path = idx.store_path
+    store = IndexStore(path, tree.resolve())
+    try:
+        store.write([("a.rs", "rust", 1, 1, "h", 1, 0, 0, 0, "", b"s" * 4096, b"i")])
         store.wait_checkpoint()
-        assert store._checkpointer is None and store._unchecked == 0
-        wal = Path(f"{idx.store_path}-wal")
+        assert not store.checkpointing and store.unchecked_bytes == 0
+        wal = Path(f"{path}-wal")
         assert wal.exists()
+    finally:
+        store.close()
     assert not wal.exists()  # the last connection's close checkpointed and removed it
 
 
@@ -172,3 +177,19 @@ def test_file_limit_indexes_part_and_says_so(
     assert main(["index", "--project", str(tree)]) == 0
     err = capsys.readouterr().err
     assert "indexed only the 3 source files nearest the project root" in err
+
+
+def test_refresh_reads_the_limits_current_when_it_runs(tree: Path, tmp_path: Path) -> None:
+    from lsp_server.config import Settings, SettingsSource
+
+    (tree / "src/big.rs").write_text("".join(f"pub fn f{i}() {{}}\n" for i in range(200)))
+    source = SettingsSource(Settings.model_validate({"context": {"max_files": 2, "max_file_bytes": 1024}}))
+    with ProjectIndex.open(tree, settings=source, state_dir=tmp_path / "state") as idx:
+        first = idx.refresh()
+        assert (first.files, first.capped_at) == (2, 2)
+        assert len(idx.files()) == 2
+
+        source.replace(Settings.model_validate({"context": {"max_files": 100}}))
+        second = idx.refresh()  # no update_settings: the index reads the source when it acts
+        assert (second.files, second.capped_at, second.skipped) == (6, None, 0)
+        assert len(idx.files()) == 6 and "src/big.rs" in idx.files()
