@@ -52,9 +52,13 @@ DefKey = tuple[str, str]  # (path, qualname)
 class IndexView(Protocol):
     """What ranking reads from :class:`~lsp_server.context.index.project.ProjectIndex`.
 
-    An index that also has ``generation`` (a counter bumped on every change) and
-    ``edges_by_file()`` (cached per-file edge lists) is synced without rescanning.
+    ``generation`` grows with every change of the index, so unchanged tables are not
+    rescanned; ``edges_by_file()`` keeps the same list object for a file whose edges did not
+    change, so only the files with a new list are relinked.
     """
+
+    @property
+    def generation(self) -> int: ...
 
     def files(self) -> list[str]: ...
 
@@ -64,7 +68,7 @@ class IndexView(Protocol):
 
     def file_edges(self) -> dict[str, set[str]]: ...
 
-    def symbol_edges(self) -> list[SymbolEdge]: ...
+    def edges_by_file(self) -> dict[str, list[SymbolEdge]]: ...
 
 
 @dataclass
@@ -201,8 +205,8 @@ class Prepared:
 
     def sync(self, index: IndexView) -> None:
         """Bring the tables up to date with ``index``, redoing only the files that changed."""
-        generation = getattr(index, "generation", None)
-        if isinstance(generation, int) and generation == self.generation:
+        generation = index.generation
+        if generation == self.generation:
             self.last_sync_ms = 0.0
             return
         started = time.perf_counter()
@@ -211,7 +215,7 @@ class Prepared:
             self._sync(index, generation, first)
         self.last_sync_ms = (time.perf_counter() - started) * 1000.0
 
-    def _sync(self, index: IndexView, generation: object, first: bool) -> None:
+    def _sync(self, index: IndexView, generation: int, first: bool) -> None:
         files = sorted(index.files())
         if first:  # a bulk build: every posting is weighed once, at the end
             for bm in (self.passage_bm25, self.file_bm25):
@@ -238,7 +242,7 @@ class Prepared:
             bm.settle()
         self._sync_latent()
         self._relink(index)
-        self.generation = generation if isinstance(generation, int) else None
+        self.generation = generation
 
     def _sync_latent(self) -> None:
         latent = self.latent
@@ -342,14 +346,7 @@ class Prepared:
 
     def _relink(self, index: IndexView) -> None:
         """Redo the edge contributions of files whose edges changed; recompile if any did."""
-        by_file = getattr(index, "edges_by_file", None)
-        edge_lists: dict[str, list[SymbolEdge]]
-        if callable(by_file):
-            edge_lists = by_file()
-        else:
-            edge_lists = defaultdict(list)
-            for e in index.symbol_edges():
-                edge_lists[e.path].append(e)
+        edge_lists = index.edges_by_file()
         changed = False
         for path in [p for p in self._edge_rows if p not in edge_lists]:
             self._drop_edges(path)

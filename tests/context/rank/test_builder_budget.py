@@ -43,16 +43,20 @@ class MemoryIndex:
     def text(self, path: str) -> str | None:
         return self._text.get(path)
 
+    @property
+    def generation(self) -> int:
+        return 0  # nothing changes once built
+
     def file_edges(self) -> dict[str, set[str]]:
         return {"app/main.py": {"app/billing.py"}}
 
-    def symbol_edges(self) -> list[SymbolEdge]:
+    def edges_by_file(self) -> dict[str, list[SymbolEdge]]:
         def named(name: str) -> list[Definition]:
             return [d for fs in self._symbols.values() for d in fs.definitions if d.name == name]
 
         edges = self.file_edges()
-        return [e for p, fs in self._symbols.items()
-                for e in graph.edges_for_file(fs, named, edges.get(p, set()), lambda _: "")]
+        return {p: graph.edges_for_file(fs, named, edges.get(p, set()), lambda _: "")
+                for p, fs in self._symbols.items()}
 
 
 def _func(name: str, body_lines: int, call: str | None = None) -> str:
