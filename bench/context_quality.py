@@ -4,7 +4,7 @@ For each row of a bench-data JSONL file (see ``../shared/bench-data/README.md``)
 is materialized at ``base_commit`` (from bare mirrors, cached in a scratch dir), indexed with
 ``ProjectIndex``, and ranked twice in the same run on the same tree:
 
-* **method** — :func:`lsp_server.context.ranking.rank` (mentions + BM25 over definitions and
+* **method** — :func:`lsp_server.context.rank.ranking.rank` (mentions + BM25 over definitions and
   files + personalized PageRank + latent semantic similarity), and the context
   :func:`build_context` builds at a budget;
 * **baseline** — whole-file BM25 (path + text, issue as the query), as in the SWE-bench paper.
@@ -45,11 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _repos import DEFAULT_REPOS_DIR, DEFAULT_SCRATCH, materialize
 
 from lsp_server.config import Settings
-from lsp_server.context.bm25 import BM25
-from lsp_server.context.builder import build_context
-from lsp_server.context.index import ProjectIndex
-from lsp_server.context.ranking import ContextRequest, prepared, rank
-from lsp_server.context.terms import STOPWORDS
+from lsp_server.context.index.project import ProjectIndex
+from lsp_server.context.rank.bm25 import BM25
+from lsp_server.context.rank.builder import build_context
+from lsp_server.context.rank.ranking import ContextRequest, prepared, rank
+from lsp_server.context.rank.terms import STOPWORDS
 
 # The shared folder sits beside the repository.
 BENCH_DATA = Path(__file__).resolve().parents[2] / "shared" / "bench-data"

@@ -26,12 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _repos import DEFAULT_REPOS_DIR, DEFAULT_SCRATCH, git_dir, materialize
 
 from lsp_server.config import Settings
-from lsp_server.context.builder import build_context
 from lsp_server.context.documents import Documents, TextChange
-from lsp_server.context.index import ProjectIndex
-from lsp_server.context.ranking import ContextRequest, prepared, tables_for
-from lsp_server.context.tables import build_tables
-from lsp_server.context.terms import tokenize
+from lsp_server.context.index.project import ProjectIndex
+from lsp_server.context.rank.builder import build_context
+from lsp_server.context.rank.ranking import ContextRequest, prepared, tables_for
+from lsp_server.context.rank.tables import build_tables
+from lsp_server.context.rank.terms import tokenize
 from lsp_server.text import Position, Span
 
 

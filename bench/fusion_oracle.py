@@ -1,13 +1,13 @@
 """What reciprocal rank fusion of the ranker's own lists can reach, row by row.
 
 Each row of a bench-data JSONL file is materialized, indexed and its request's signals
-computed once (:func:`lsp_server.context.ranking.signals`: mentions, BM25 over definitions and
+computed once (:func:`lsp_server.context.rank.ranking.signals`: mentions, BM25 over definitions and
 whole files, the personalized walk, latent similarity). Then the files are ranked by
-:func:`~lsp_server.context.ranking.fused_scores` under many weightings, without touching the
+:func:`~lsp_server.context.rank.ranking.fused_scores` under many weightings, without touching the
 index again, and printed as Acc@1/3/5 (every gold file in the top k, gold as in
 ``bench/context_quality.py``):
 
-* **shipped** — the weights the ranker uses (:data:`~lsp_server.context.ranking.FUSION`);
+* **shipped** — the weights the ranker uses (:data:`~lsp_server.context.rank.ranking.FUSION`);
 * **<list> alone** — one list at full weight, the others off (raise sites and the peripheral
   factor stay), to show what each list knows on its own;
 * **best single weighting** — the grid weighting with the highest mean Acc@5 (then Acc@1) on
@@ -42,8 +42,8 @@ from _repos import materialize
 from context_quality import KS, add_row_arguments, created_files, read_rows
 
 from lsp_server.config import Settings
-from lsp_server.context.index import ProjectIndex
-from lsp_server.context.ranking import (
+from lsp_server.context.index.project import ProjectIndex
+from lsp_server.context.rank.ranking import (
     FUSION,
     ContextRequest,
     FusionWeights,
@@ -72,7 +72,7 @@ def alone(name: str) -> FusionWeights:
 
 
 def ranked(sig: Signals, files: list[str], weights: FusionWeights) -> list[str]:
-    """Every file, best first, as :func:`~lsp_server.context.ranking.fuse` orders them."""
+    """Every file, best first, as :func:`~lsp_server.context.rank.ranking.fuse` orders them."""
     fused = fused_scores(sig, weights)
     return sorted(files, key=lambda p: (-fused.get(p, 0.0), p))
 

@@ -34,7 +34,7 @@ CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
-from lsp_server.context.index import ProjectIndex
+from lsp_server.context.index.project import ProjectIndex
 imported = time.perf_counter() - t0
 root, state = Path(sys.argv[1]), Path(sys.argv[2])
 t = time.perf_counter()
@@ -72,7 +72,7 @@ def child_run(root: Path, state: Path) -> dict[str, float]:
 def five_thousand_lines(root: Path) -> str:
     """A valid 5,000-line Rust buffer made of the tree's own code: whole top-level items of its
     largest files, cut at an item boundary at 5,000 lines."""
-    from lsp_server.context.languages import LANGUAGES
+    from lsp_server.context.index.languages import LANGUAGES
 
     parser = LANGUAGES["rust"].parser()
     files = sorted(root.rglob("*.rs"), key=lambda p: -p.stat().st_size)
@@ -103,7 +103,7 @@ TYPED = "let probe = compute(alpha, beta.len());\n"
 
 def incremental(root: Path, state: Path, sessions: int = 20) -> dict[str, float]:
     from lsp_server.context.documents import Documents, TextChange
-    from lsp_server.context.index import ProjectIndex
+    from lsp_server.context.index.project import ProjectIndex
     from lsp_server.text import Position, Span
 
     docs = Documents()

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _repos import DEFAULT_REPOS_DIR, git_dir
 
-from lsp_server.context.ranking import is_peripheral_path
+from lsp_server.context.rank.ranking import is_peripheral_path
 
 SOURCE_SUFFIXES = (".rs", ".py")
 # Housekeeping commits say nothing a user would ask.

@@ -41,10 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from index_speed import child_run, ctags_time
 
-from lsp_server.context.walk import walk
+from lsp_server.context.index.walk import walk
 
 HERE = Path(__file__).resolve().parent
-QUERY = HERE.parent / "lsp_server" / "context" / "queries" / "rust-tags.scm"
+QUERY = HERE.parent / "lsp_server" / "context" / "index" / "queries" / "rust-tags.scm"
 DEFAULT_WORK = HERE.parents[1] / "scratch" / "parse-floor"
 
 

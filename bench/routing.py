@@ -158,7 +158,7 @@ class Item:
 
 def searches_for(root: Path, count: int, rng: random.Random) -> list[str]:
     """Index questions about names that exist in ``root`` (definitions, callers, impls)."""
-    from lsp_server.context.index import ProjectIndex
+    from lsp_server.context.index.project import ProjectIndex
 
     with ProjectIndex.open(root) as index:
         index.refresh()
@@ -446,7 +446,7 @@ async def example_overhead(rounds: int, home: Path) -> list[float]:
     each request documents one function, and the local stand-in answers with a real doc-comment
     edit to it."""
     from lsp_server.assistant import Assistant, AssistRequest
-    from lsp_server.context.index import ProjectIndex
+    from lsp_server.context.index.project import ProjectIndex
 
     examples = BENCH.parent / "examples"
     script: dict[str, str] = {}

@@ -1,7 +1,7 @@
 """The model side of ``context.embeddings``: request vectors now, passage vectors in the background.
 
 A context build (in the server or in its context process) ranks with the vectors already in
-the store and queues the passages that have none (:mod:`lsp_server.context.embeddings`). This
+the store and queues the passages that have none (:mod:`lsp_server.context.rank.embeddings`). This
 service, which lives where the event loop and the model client are, embeds each request's text
 before its context is built, waiting at most ``context.embedding_timeout_ms`` so a slow or
 absent model never holds a request up, and drains the queue in the background between
@@ -21,14 +21,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from lsp_server.config import ModelSettings, Settings
-from lsp_server.context.embeddings import (
+from lsp_server.context.rank.embeddings import (
     STORE_FILENAME,
     EmbeddingStore,
     SemanticSpec,
     drain,
     semantic_index,
 )
-from lsp_server.context.tables import Prepared
+from lsp_server.context.rank.tables import Prepared
 from lsp_server.errors import AgenticError
 from lsp_server.providers.discovery import ollama_url
 

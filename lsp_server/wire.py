@@ -23,7 +23,7 @@ from lsp_server.routing.kinds import TASK_KINDS, TaskKind
 
 if TYPE_CHECKING:
     from lsp_server.assistant import AssistResult, DaySpend
-    from lsp_server.context.index import IndexStats
+    from lsp_server.context.index.project import IndexStats
     from lsp_server.routing.router import AttemptInfo
 
 ASK = "agentic.ask"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from lsp_server.assistant.contexts import ProjectContext
 from lsp_server.assistant.values import AssistRequest
 from lsp_server.config import Settings
-from lsp_server.context.terms import extract_terms
+from lsp_server.context.rank.terms import extract_terms
 from lsp_server.routing.classifier import Classification, Signals, classify
 
 

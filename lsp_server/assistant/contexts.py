@@ -1,7 +1,7 @@
 """The context engine as the assistant uses it: one project index, and contexts per request.
 
 :class:`ProjectContext` owns the workspace's index (opened and built on first use, fed every
-buffer change through an :class:`~lsp_server.context.feed.IndexFeed`), the context process
+buffer change through an :class:`~lsp_server.context.index.feed.IndexFeed`), the context process
 that builds contexts off the server's GIL (when asked for), and the embedding service (with
 ``context.embeddings`` on). :class:`RequestContexts` is one request's contexts, built once per
 audience: the local model's, and the cloud models' (privacy-filtered and redacted).
@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING
 
 from lsp_server.config import Settings, SettingsSource
 from lsp_server.context.documents import Documents
-from lsp_server.context.feed import IndexFeed
-from lsp_server.context_worker import ContextWorker, WorkerUnavailableError
+from lsp_server.context.index.feed import IndexFeed
+from lsp_server.context.worker import ContextWorker, WorkerUnavailableError
 from lsp_server.paths import state_dir
 from lsp_server.routing.symbols import SymbolInfo, symbol_at
 
 if TYPE_CHECKING:
     from lsp_server.assistant.values import AssistRequest, Target
-    from lsp_server.context.builder import ContextResult
-    from lsp_server.context.embeddings import SemanticSpec
-    from lsp_server.context.index import IndexStats, ProjectIndex
+    from lsp_server.context.index.project import IndexStats, ProjectIndex
+    from lsp_server.context.rank.builder import ContextResult
+    from lsp_server.context.rank.embeddings import SemanticSpec
     from lsp_server.embedding_service import EmbeddingService
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class ProjectContext:
         return index
 
     def _open(self) -> None:
-        from lsp_server.context.index import ProjectIndex
+        from lsp_server.context.index.project import ProjectIndex
 
         index = ProjectIndex.open(self.root, settings=self._settings, documents=self.documents)
         feed = IndexFeed(index)
@@ -153,8 +153,8 @@ class ProjectContext:
     def build(self, request: AssistRequest, target: Target, semantic: SemanticSpec | None,
               cloud: bool) -> ContextResult:
         """Rank and cut the context for ``request`` (blocking: call from a thread)."""
-        from lsp_server.context.builder import build_context
-        from lsp_server.context.ranking import ContextRequest
+        from lsp_server.context.rank.builder import build_context
+        from lsp_server.context.rank.ranking import ContextRequest
 
         open_paths: list[str] = []
         for p in self.documents.open_paths():

@@ -11,7 +11,7 @@ from lsp_server.assistant.parts import Parts
 from lsp_server.assistant.prompts import ANSWER_SYSTEM
 from lsp_server.assistant.recording import RequestRecorder
 from lsp_server.assistant.values import NO_TARGET, AssistRequest, AssistResult
-from lsp_server.context.model import Definition
+from lsp_server.context.index.model import Definition
 from lsp_server.context.tokens import count_tokens
 from lsp_server.providers.base import Usage
 from lsp_server.routing.classifier import Classification

@@ -20,7 +20,7 @@ from lsp_server.providers.base import Prompt
 from lsp_server.routing.classifier import Classification
 
 if TYPE_CHECKING:
-    from lsp_server.context.builder import ContextResult
+    from lsp_server.context.rank.builder import ContextResult
 
 ANSWER_SYSTEM = (
     "You are a precise coding assistant working inside the user's editor. Answer the question "
@@ -87,7 +87,7 @@ def build_prompt(model: ModelSettings, request: AssistRequest, cls: Classificati
             selection, _ = privacy.redact(selection, name)
         instruction, _ = privacy.redact(instruction, name)
         diagnostics = [privacy.redact(d, name)[0] for d in diagnostics]
-    from lsp_server.context.languages import language_for  # loads the grammars
+    from lsp_server.context.index.languages import language_for  # loads the grammars
 
     spec = language_for(target.rel) if target.rel is not None else None
     tail = instruction_block(instruction, path=target.rel, line_range=request.line_range,

@@ -32,7 +32,7 @@ from lsp_server.routing.kinds import TaskKind
 from lsp_server.routing.symbols import SymbolInfo
 
 if TYPE_CHECKING:
-    from lsp_server.context.index import IndexStats
+    from lsp_server.context.index.project import IndexStats
 
 CACHE_FILENAME = "responses.sqlite3"
 

@@ -24,7 +24,7 @@ from lsp_server.errors import ConfigError
 
 if TYPE_CHECKING:
     from lsp_server.config import Settings
-    from lsp_server.context.embeddings import SemanticSpec
+    from lsp_server.context.rank.embeddings import SemanticSpec
 
 
 def register(sub: Any) -> None:
@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
 
 
 def _request_text(args: argparse.Namespace) -> str:
-    from lsp_server.context.tags import is_binary  # tree-sitter: loaded only when run
+    from lsp_server.context.index.parse_file import is_binary  # tree-sitter: loaded only when run
 
     if args.request_file is not None:
         if args.request:
@@ -95,9 +95,9 @@ def _check_cursor(lines: int | None, rel: str, line: int | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lsp_server.context.builder import build_context
-    from lsp_server.context.index import ProjectIndex
-    from lsp_server.context.ranking import ContextRequest
+    from lsp_server.context.index.project import ProjectIndex
+    from lsp_server.context.rank.builder import build_context
+    from lsp_server.context.rank.ranking import ContextRequest
 
     root = project_root(args)
     settings = settings_for(args, root)
@@ -169,8 +169,8 @@ async def _request_vector(settings: Settings, text: str) -> SemanticSpec | None:
 
 
 def _coverage(index: Any, spec: SemanticSpec) -> dict[str, Any]:
-    from lsp_server.context.embeddings import semantic_index
-    from lsp_server.context.ranking import tables_for
+    from lsp_server.context.rank.embeddings import semantic_index
+    from lsp_server.context.rank.ranking import tables_for
 
     with tables_for(index) as prep:
         have, total = semantic_index(prep, spec.store_path, spec.model).coverage(prep)

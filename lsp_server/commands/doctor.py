@@ -52,7 +52,7 @@ def _embeddings_report(settings: Settings) -> dict[str, Any] | None:
     """
     if not settings.context.embeddings:
         return None
-    from lsp_server.context.embeddings import STORE_FILENAME, EmbeddingStore
+    from lsp_server.context.rank.embeddings import STORE_FILENAME, EmbeddingStore
     from lsp_server.embedding_service import embedding_model_settings
 
     model = embedding_model_settings(settings)

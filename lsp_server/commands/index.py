@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lsp_server.context.index import ProjectIndex
+    from lsp_server.context.index.project import ProjectIndex
 
     root = project_root(args)
     settings = settings_for(args, root)
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _embed(settings: Any, index: Any, show_progress: bool) -> dict[str, Any]:
     """Embed the project's passages that have no vector yet (raises if the model fails)."""
-    from lsp_server.context.ranking import prepared
+    from lsp_server.context.rank.ranking import prepared
     from lsp_server.embedding_service import EmbeddingService
     from lsp_server.paths import state_dir
 

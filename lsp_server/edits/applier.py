@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lsp_server.config import Settings
-from lsp_server.context.languages import language_for
+from lsp_server.context.index.languages import language_for
 from lsp_server.edits.definitions import DefinitionSpan, find_definition
 from lsp_server.edits.locate import locate, reindent
 from lsp_server.edits.protocol import (

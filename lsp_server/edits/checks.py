@@ -16,7 +16,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from lsp_server.config import Settings
-from lsp_server.context.languages import language_for
+from lsp_server.context.index.languages import language_for
 from lsp_server.edits.definitions import definitions_in
 from lsp_server.edits.protocol import FileChange
 from lsp_server.paths import state_dir

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from lsp_server.context.languages import LanguageSpec, language_for
+from lsp_server.context.index.languages import LanguageSpec, language_for
 from lsp_server.errors import EditApplyError
 
 _DEF_KINDS: dict[str, str] = {

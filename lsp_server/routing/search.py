@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from lsp_server.context.model import Definition, Reference
+from lsp_server.context.index.model import Definition, Reference
 
 SearchOp = Literal["definition", "references", "callers", "impls"]
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from lsp_server.context.model import Definition, FileSymbols, Reference
+from lsp_server.context.index.model import Definition, FileSymbols, Reference
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -20,7 +20,7 @@ from lsp_server.server.app import AgenticServer
 from lsp_server.server.progress import ProgressReporter
 
 if TYPE_CHECKING:
-    from lsp_server.context.index import IndexStats
+    from lsp_server.context.index.project import IndexStats
 
 log = logging.getLogger(__name__)
 

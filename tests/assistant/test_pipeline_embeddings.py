@@ -14,7 +14,7 @@ from standins.embedders import concept_embedder
 
 from lsp_server.assistant import Assistant, AssistRequest
 from lsp_server.config import Settings, SettingsSource, parse_settings
-from lsp_server.context.embeddings import STORE_FILENAME, EmbeddingStore
+from lsp_server.context.rank.embeddings import STORE_FILENAME, EmbeddingStore
 
 CONCEPTS = [
     {"limit", "limited", "cap", "max", "hits", "number", "truncate"},

@@ -7,8 +7,8 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsp_server.context.tables import _Chunks, _passages
-from lsp_server.context.terms import tokenize
+from lsp_server.context.rank.tables import _Chunks, _passages
+from lsp_server.context.rank.terms import tokenize
 from lsp_server.context.tokens import _PIECE, count_tokens, line_prefix
 
 # Lines made of what source code holds: words, digits, punctuation, indentation, tabs,

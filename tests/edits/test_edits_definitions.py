@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lsp_server.context.languages import language_for
+from lsp_server.context.index.languages import language_for
 from lsp_server.context.tokens import count_tokens
 from lsp_server.edits import (
     EDIT_FORMATS,

@@ -14,11 +14,11 @@ import pytest
 
 from lsp_server.assistant import Assistant
 from lsp_server.config import Settings, SettingsSource
-from lsp_server.context.builder import build_context
 from lsp_server.context.documents import Documents, TextChange
-from lsp_server.context.index import ProjectIndex
-from lsp_server.context.ranking import ContextRequest
-from lsp_server.context_worker import ContextWorker, WorkerUnavailableError
+from lsp_server.context.index.project import ProjectIndex
+from lsp_server.context.rank.builder import build_context
+from lsp_server.context.rank.ranking import ContextRequest
+from lsp_server.context.worker import ContextWorker, WorkerUnavailableError
 from lsp_server.text import Position, Span
 
 MARKER = "pub fn unsaved_marker_area() -> f64 { 0.0 }\n"
