@@ -81,11 +81,12 @@ class EmbeddingService:
         self._resting_until = time.monotonic() + REST_SECONDS
 
     async def _embed(self, texts: Sequence[str]) -> list[list[float]]:
-        embed = getattr(self._provider, "embed", None)
-        if embed is None:  # only Ollama embeds; the settings make this one an Ollama model
+        from lsp_server.providers.ollama import OllamaProvider
+
+        if not isinstance(self._provider, OllamaProvider):
+            # only Ollama embeds; embedding_model_settings always makes an Ollama model
             raise AgenticError("the embedding provider cannot embed")
-        vectors: list[list[float]] = await embed(list(texts))
-        return vectors
+        return await self._provider.embed(list(texts))
 
     async def spec_for(self, text: str) -> SemanticSpec | None:
         """The request's vector with the store's place, or None (model slow, absent, resting)."""
