@@ -263,7 +263,10 @@ def _child_main(conn: Connection, root: Path, settings: Settings) -> None:
     docs = _Mirror()
     source = SettingsSource(settings)
     index = ProjectIndex.open(root, settings=source, documents=docs, workers=1)
-    feed = IndexFeed(index)
+    # No quiet period here: this process answers no editor, so a change is applied as soon as
+    # it arrives, while the server is busy with the keystroke anyway, rather than later, when
+    # the server may be answering a hover.
+    feed = IndexFeed(index, quiet_s=0.0)
     feed.follow(docs)
     index.refresh()
     warmed = False
