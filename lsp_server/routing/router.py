@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from lsp_server.config import ModelSettings, RoutingSettings, Tier
 from lsp_server.context.tokens import count_tokens
@@ -34,6 +34,10 @@ from lsp_server.routing.cache import CachedResponse, ResponseCache
 from lsp_server.routing.health import Health
 
 log = logging.getLogger(__name__)
+
+# How an attempt's tokens (and so its cost) are known: from the vendor's usage report, from an
+# estimate (the vendor reported none), or not at all (a timeout whose billing is unknown).
+CostStatus = Literal["measured", "estimated", "unknown"]
 
 
 @dataclass
@@ -52,6 +56,7 @@ class AttemptInfo:
     cached: bool = False
     accepted: bool = False
     answer_usage: Usage | None = None  # a cache hit's: the tokens of the call that made it
+    cost_status: CostStatus = "measured"
 
 
 @dataclass
