@@ -305,7 +305,7 @@ def parse_settings(*layers: Mapping[str, Any] | None) -> Settings:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Read a settings file; a syntax error names the file and line."""
+    """Read a settings file; a syntax or encoding error names the file and line."""
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -313,6 +313,10 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: settings file not found", key=None, value=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line} is not UTF-8 (byte 0x{exc.object[exc.start]:02x}); "
+                          "TOML files are UTF-8: save the file as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read settings file: {exc.strerror}") from None
 

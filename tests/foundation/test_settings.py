@@ -180,3 +180,12 @@ def test_a_settings_source_holds_the_current_settings_and_tells_listeners() -> N
     fixed = SettingsSource.of(first)
     assert fixed is not source and fixed.current is first
     assert SettingsSource.of(None).current == Settings()
+
+
+def test_a_settings_file_that_is_not_utf8_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "agentic-optimizer.toml"
+    path.write_bytes(b"[budget]\ndaily_usd = 1.0\n# caf\xe9\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    message = str(caught.value)
+    assert str(path) in message and "line 3 is not UTF-8" in message and "0xe9" in message

@@ -45,6 +45,18 @@ async def test_initialize_reports_server_and_sync(client: LanguageClient, worksp
     assert client.messages == []
 
 
+async def test_a_settings_file_that_is_not_utf8_is_shown_and_server_stays_up(
+    client: LanguageClient, workspace: Path
+) -> None:
+    (workspace / "agentic-optimizer.toml").write_bytes(b"[budget]\n# caf\xe9\n")
+    await initialize(client, workspace)
+    messages = await _wait_for_message(client)
+    assert any("line 2 is not UTF-8" in m for m in messages), messages
+    result = await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(command="agentic.showMetrics"))
+    assert result is not None  # still serving, on the default settings
+
+
 async def test_bad_settings_file_is_shown_and_server_stays_up(
     client: LanguageClient, workspace: Path
 ) -> None:
