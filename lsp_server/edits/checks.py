@@ -24,12 +24,16 @@ from lsp_server.paths import state_dir
 # --- syntax -------------------------------------------------------------------------------
 
 
-def _count_errors(node: Node) -> int:
-    if not node.has_error and not node.is_missing:
-        return 0
-    count = 1 if (node.is_error or node.is_missing) else 0
-    for child in node.children:
-        count += _count_errors(child)
+def _count_errors(root: Node) -> int:
+    # Iterative: a deeply nested file must not exhaust Python's recursion limit.
+    count = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if not node.has_error and not node.is_missing:
+            continue
+        count += 1 if (node.is_error or node.is_missing) else 0
+        stack.extend(node.children)
     return count
 
 

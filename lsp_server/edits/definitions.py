@@ -10,6 +10,7 @@ which belong to it (a replacement may rewrite them, and a change there counts as
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -114,35 +115,40 @@ def definitions_in(text: str, spec: LanguageSpec) -> list[DefinitionSpan]:
     bmap = ByteMap(text)
     tree = spec.parser().parse(bmap.data)
     found: list[DefinitionSpan] = []
-
-    def walk(node: Node, parents: tuple[str, ...]) -> None:
-        for child in node.named_children:
-            target = child
-            if child.type == "decorated_definition":
-                inner = child.child_by_field_name("definition")
-                if inner is None:
-                    walk(child, parents)
-                    continue
-                target = inner
-            kind = _DEF_KINDS.get(target.type)
-            name = _name_of(target) if kind else None
-            if kind and name:
-                found.append(
-                    DefinitionSpan(
-                        name=name,
-                        kind=kind,
-                        parents=parents,
-                        lead=_lead_of(child, bmap),
-                        start=bmap.char(child.start_byte),
-                        body_start=bmap.char(target.start_byte),
-                        end=bmap.char(child.end_byte),
-                    )
-                )
-                walk(target, (*parents, name))
-            else:
-                walk(child, parents)
-
-    walk(tree.root_node, ())
+    # Depth first in document order (a definition, then what it contains, then its next
+    # sibling), with an explicit stack of child iterators: a deeply nested file must not
+    # exhaust Python's recursion limit.
+    stack: list[tuple[Iterator[Node], tuple[str, ...]]] = [(iter(tree.root_node.named_children), ())]
+    while stack:
+        children, parents = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            continue
+        target = child
+        if child.type == "decorated_definition":
+            inner = child.child_by_field_name("definition")
+            if inner is None:
+                stack.append((iter(child.named_children), parents))
+                continue
+            target = inner
+        kind = _DEF_KINDS.get(target.type)
+        name = _name_of(target) if kind else None
+        if not (kind and name):
+            stack.append((iter(child.named_children), parents))
+            continue
+        found.append(
+            DefinitionSpan(
+                name=name,
+                kind=kind,
+                parents=parents,
+                lead=_lead_of(child, bmap),
+                start=bmap.char(child.start_byte),
+                body_start=bmap.char(target.start_byte),
+                end=bmap.char(child.end_byte),
+            )
+        )
+        stack.append((iter(target.named_children), (*parents, name)))
     return found
 
 
