@@ -45,7 +45,7 @@ class AnswerJudge:
 
     async def _edit_verdict(self, model: ModelSettings, text: str) -> Judgement:
         def read_text(rel: str) -> str | None:
-            return self._documents.text(self._root / rel)
+            return self._documents.text_for_edit(self._root / rel)
 
         verdict: Verdict = await asyncio.to_thread(
             verify, text, edit_format=model.effective_edit_format, read_text=read_text,

@@ -27,7 +27,7 @@ from lsp_server.assistant.judging import AnswerJudge
 from lsp_server.assistant.parts import ENABLE_HINT, Parts
 from lsp_server.assistant.prompts import is_cloud
 from lsp_server.assistant.recording import RequestRecorder
-from lsp_server.assistant.targets import resolve_target
+from lsp_server.assistant.targets import require_editable, resolve_target
 from lsp_server.assistant.values import AssistRequest, AssistResult, Target
 from lsp_server.config import Settings
 from lsp_server.edits import FileChange, unified_diff
@@ -50,6 +50,8 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
     timings["classify_ms"] += (time.perf_counter() - t0) * 1000
     if first.search is not None:
         return await asyncio.to_thread(answer_from_index, parts, request, first, t0)
+    if first.mode == "edit":
+        require_editable(parts.root, parts.documents, target)
     models = parts.models.models()
     if not models:
         raise NoModelAvailableError(ENABLE_HINT)

@@ -27,3 +27,9 @@ def resolve_target(root: Path, documents: Documents, request: AssistRequest) -> 
     version = documents.version(absolute)
     return Target(rel, documents.text(absolute),
                   version if version is not None else request.document_version)
+
+
+def require_editable(root: Path, documents: Documents, target: Target) -> None:
+    """Refuse, before any model is asked, an edit of a file that is not UTF-8 text."""
+    if target.rel is not None:
+        documents.text_for_edit(root / target.rel)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lsp_server.errors import EditApplyError
 from lsp_server.text import (
     NEWLINE_RE,
     Encoding,
@@ -176,6 +177,25 @@ class Documents:
         if doc is not None:
             return doc.text
         return _read_disk(path.absolute())
+
+    def text_for_edit(self, path: Path) -> str | None:
+        """Like :meth:`text`, for text an edit will be computed against: a file on disk that
+        is not UTF-8 raises :class:`~lsp_server.errors.EditApplyError` instead of being read
+        with replacement characters (an edit over those would write them back)."""
+        doc = self.get(path)
+        if doc is not None:
+            return doc.text
+        try:
+            with path.absolute().open(encoding="utf-8", newline="") as fh:
+                return fh.read()
+        except UnicodeDecodeError as exc:
+            line = exc.object[: exc.start].count(b"\n") + 1
+            raise EditApplyError(
+                f"{path.name} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line "
+                f"{line}): the assistant edits UTF-8 files only; convert it first, e.g. "
+                f"iconv -f latin1 -t utf-8") from None
+        except (OSError, ValueError):
+            return None
 
     def open_paths(self) -> list[Path]:
         with self._lock:

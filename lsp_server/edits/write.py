@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lsp_server.edits.protocol import FileChange
-from lsp_server.errors import StaleDocumentError, UnsafeEditError
+from lsp_server.errors import EditApplyError, StaleDocumentError, UnsafeEditError
 
 
 def _inside(root: Path, rel: str) -> Path:
@@ -33,8 +33,11 @@ def write_changes(root: Path, changes: Sequence[FileChange]) -> list[str]:
         path = _inside(root, change.path)
         raw = ""
         if path.exists():
-            with path.open(encoding="utf-8", newline="") as fh:
-                raw = fh.read()
+            try:
+                with path.open(encoding="utf-8", newline="") as fh:
+                    raw = fh.read()
+            except UnicodeDecodeError:
+                raise EditApplyError(f"{change.path} is not UTF-8 text; nothing written") from None
         crlf[change.path] = "\r\n" in raw
         if raw.replace("\r\n", "\n") != change.old_text.replace("\r\n", "\n"):
             raise StaleDocumentError(f"{change.path} changed while the request ran; nothing written")

@@ -137,3 +137,23 @@ def test_bad_range_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFix
                "--range", "9:3"])
     err = capsys.readouterr().err
     assert rc == 2 and "--range" in err and "Traceback" not in err
+
+
+def test_a_file_that_is_not_utf8_is_refused_for_edits_before_any_call(
+        standin, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    root = copy_example("python-pkg", tmp_path)
+    latin1 = root / "inventory" / "legacy.py"
+    latin1.write_bytes(b"# caf\xe9\ndef price():\n    return 1\n")
+    local = standin("ollama", Reply(text="irrelevant"))
+    write_config(root, [local.model_settings(name="local", max_retries=0)])
+    rc = main(["ask", "Make price return 2.", "--project", str(root), "--kind", "rewrite",
+               "--file", "inventory/legacy.py", "--range", "2:3", "--apply"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "legacy.py is not UTF-8 text (byte 0xe9 on line 1)" in err and "Traceback" not in err
+    assert local.requests == []  # refused before any model was asked
+    assert latin1.read_bytes() == b"# caf\xe9\ndef price():\n    return 1\n"
+    # a question about the file still works: it is read for context, never edited
+    rc = main(["ask", "What does price return?", "--project", str(root), "--kind", "explain",
+               "--file", "inventory/legacy.py", "--range", "2:3"])
+    assert rc in (0, 1) and "Traceback" not in capsys.readouterr().err

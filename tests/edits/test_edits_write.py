@@ -10,7 +10,7 @@ import pytest
 from lsp_server.config import Settings
 from lsp_server.edits import SearchReplace, apply_edits, disk_reader, write_changes
 from lsp_server.edits.protocol import FileChange
-from lsp_server.errors import StaleDocumentError, UnsafeEditError
+from lsp_server.errors import EditApplyError, StaleDocumentError, UnsafeEditError
 
 
 def changes_for(root: Path, *edits: SearchReplace) -> list[FileChange]:
@@ -94,3 +94,14 @@ def test_nothing_is_written_outside_the_root(tmp_path: Path, path: str) -> None:
         write_changes(root, changes)
     assert not (tmp_path / "escape.py").exists()
     assert (root / "ok.py").read_text() == "ok = 1\n"
+
+
+def test_a_file_that_is_not_utf8_is_never_written(tmp_path: Path) -> None:
+    (tmp_path / "ok.py").write_text("a = 1\n")
+    (tmp_path / "latin1.py").write_bytes(b"s = 'caf\xe9'\n")
+    changes = [FileChange("ok.py", "a = 1\n", "a = 2\n"),
+               FileChange("latin1.py", "s = 'caf\ufffd'\n", "s = 'cafe'\n")]
+    with pytest.raises(EditApplyError, match=r"latin1\.py is not UTF-8 text; nothing written"):
+        write_changes(tmp_path, changes)
+    assert (tmp_path / "ok.py").read_text() == "a = 1\n"
+    assert (tmp_path / "latin1.py").read_bytes() == b"s = 'caf\xe9'\n"

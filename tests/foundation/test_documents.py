@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from lsp_server.context.documents import ByteEdit, DocumentChange, Documents, TextChange, in_order
+from lsp_server.errors import EditApplyError
 from lsp_server.text import Position, Span, offset_at, position_at
 
 
@@ -130,3 +133,15 @@ def test_the_version_ordering_rule() -> None:
     assert in_order(whole, None) is whole
     closed = _change(-1, closed=True)
     assert in_order(closed, 7) is closed
+
+
+def test_text_for_an_edit_is_never_read_through_replacement_characters(tmp_path: Path) -> None:
+    latin1 = tmp_path / "legacy.rs"
+    latin1.write_bytes(b"// caf\xe9\nfn f() {}\n")
+    docs = Documents()
+    assert docs.text(latin1) == "// caf\ufffd\nfn f() {}\n"  # fine for reading context
+    with pytest.raises(EditApplyError, match=r"legacy.rs is not UTF-8 text \(byte 0xe9 on line 1\)"):
+        docs.text_for_edit(latin1)
+    docs.open(latin1, "// café\nfn f() {}\n", 1)  # the editor decoded it: its buffer is the text
+    assert docs.text_for_edit(latin1) == "// café\nfn f() {}\n"
+    assert docs.text_for_edit(tmp_path / "missing.rs") is None
