@@ -157,3 +157,16 @@ def test_a_file_that_is_not_utf8_is_refused_for_edits_before_any_call(
     rc = main(["ask", "What does price return?", "--project", str(root), "--kind", "explain",
                "--file", "inventory/legacy.py", "--range", "2:3"])
     assert rc in (0, 1) and "Traceback" not in capsys.readouterr().err
+
+
+def test_a_binary_file_is_never_sent_as_the_selection(
+        standin, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    root = copy_example("rust-crate", tmp_path)
+    (root / "src" / "blob.rs").write_bytes(bytes(range(256)) * 12)
+    local = standin("ollama", Reply(text="irrelevant"))
+    write_config(root, [local.model_settings(name="local", max_retries=0)])
+    rc = main(["ask", "explain this code", "--project", str(root), "--kind", "explain",
+               "--file", "src/blob.rs", "--range", "1:40"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "src/blob.rs looks like a binary file" in err and "Traceback" not in err
+    assert local.requests == []
