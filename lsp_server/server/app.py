@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from lsprotocol.types import ResponseError
+from pygls.exceptions import JsonRpcException
 from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
@@ -28,12 +30,27 @@ log = logging.getLogger(__name__)
 
 
 class AgenticProtocol(LanguageServerProtocol):
-    """Makes ``$/cancelRequest`` reach the handler's task.
+    """Two fixes over pygls's protocol.
 
-    pygls runs some requests (``workspace/executeCommand`` among them) behind a generator whose
-    outer future is what a cancel cancels; the handler's own task would keep running. Handlers
-    register their task under the request id (:meth:`AgenticServer.track`) and are cancelled too.
+    ``$/cancelRequest`` reaches the handler's task: pygls runs some requests
+    (``workspace/executeCommand`` among them) behind a generator whose outer future is what a
+    cancel cancels; the handler's own task would keep running. Handlers register their task
+    under the request id (:meth:`AgenticServer.track`) and are cancelled too.
+
+    A request whose parameters do not fit its method (a code action without a title, a position
+    that is a string) gets an error response: pygls logs it and drops the message, and the
+    editor would wait for an answer forever.
     """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            msg_id, method = data.get("id"), data.get("method")
+            if isinstance(msg_id, int | str) and not isinstance(msg_id, bool) and isinstance(method, str):
+                self._send_response(msg_id, error=ResponseError(
+                    code=exc.code, message=f"{method}: the parameters do not fit the method"))
+            raise
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         super()._handle_cancel_notification(msg_id)
