@@ -53,7 +53,7 @@ def workspace(tmp_path: Path, rust_example: Path, model_server: StandinServer) -
         "[[models]]\n"
         'name = "budget-gpt"\nprovider = "openai"\nmodel = "gpt-4.1-mini"\ntier = "budget"\n'
         f'base_url = "{model_server.url}"\napi_key_env = "{KEY_VAR}"\nmax_retries = 0\n'
-        # A loopback endpoint counts as local ($0) unless it carries a price.
+        # A loopback endpoint is not free: the stand-in carries the price of the vendor it plays.
         "price = { input = 0.4, output = 1.6 }\n"
         "[hover]\ntimeout_ms = 5000\n"
     )
