@@ -159,6 +159,9 @@ class ContextSettings(_Section):
 class HoverSettings(_Section):
     enabled: bool = True
     explain: bool = True
+    # Explanations use local models only unless this is on: with it, a hover with no local
+    # model is a paid cloud call for every newly hovered symbol.
+    paid_tiers: bool = False
     timeout_ms: int = Field(default=1500, ge=0)
 
 

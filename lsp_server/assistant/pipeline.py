@@ -53,6 +53,10 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
     models = parts.models.models()
     if not models:
         raise NoModelAvailableError(ENABLE_HINT)
+    allowed = parts.privacy.allowed_tiers(target.rel, paid=request.paid_tiers)
+    if not request.paid_tiers and not any(m.tier in allowed for m in models):
+        # Nothing to try without paying: no call, and no ledger row for a request never run.
+        raise NoModelAvailableError("no local model, and this request may not use paid tiers")
     tell = progress or _silent
     tell("building context")
     contexts = RequestContexts(parts.project, request, target,
@@ -62,7 +66,6 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
     cls = await asyncio.to_thread(_classify_with_index, parts, request, target, settings)
     t2 = time.perf_counter()
     assert cls.tier is not None
-    allowed = parts.privacy.allowed_tiers(target.rel)
     first_model = parts.models.first_model(models, cls.tier, allowed)
     await contexts.aget(first_model is not None and is_cloud(first_model))
     parts.project.built()
