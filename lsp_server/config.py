@@ -159,6 +159,9 @@ class ContextSettings(_Section):
 class HoverSettings(_Section):
     enabled: bool = True
     explain: bool = True
+    # Explanations use local models only unless this is on: with it, a hover with no local
+    # model is a paid cloud call for every newly hovered symbol.
+    paid_tiers: bool = False
     timeout_ms: int = Field(default=1500, ge=0)
 
 
@@ -178,13 +181,18 @@ class LedgerSettings(_Section):
     store_prompts: bool = False
 
 
+# How prompts ask models to answer: ``standard``, or ``terse`` (no commentary around the answer,
+# prose in at most three sentences), so an A/B variant can measure what shorter answers save.
+PromptStyle = Literal["standard", "terse"]
+
+
 class VariantSettings(_Section):
     """A named A/B variant: requests are assigned by hash with these weights."""
 
     name: str = Field(min_length=1)
     weight: float = Field(default=1.0, gt=0)
     escalate_below: float | None = Field(default=None, ge=0, le=1)
-    prompt_style: str | None = None
+    prompt_style: PromptStyle | None = None  # None: standard
 
 
 class LogSettings(_Section):

@@ -1,6 +1,10 @@
 """One request as the router's cascade sees it (:class:`~lsp_server.routing.router.Request`):
 its prompt for each model, the verdict on each answer, each attempt recorded as it happens, the
-day's spend for the budget, and progress for the user."""
+day's spend for the budget, and progress for the user.
+
+The router asks for a model's prompt, then (when an answer came) for its verdict, then records
+the attempt; each model is tried at most once per request. So the prompt and answer of an
+attempt are the last ones seen for its model, and go to the recorder with it."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from lsp_server.assistant.parts import Parts
 from lsp_server.assistant.prompts import build_prompt, is_cloud
 from lsp_server.assistant.recording import RequestRecorder
 from lsp_server.assistant.values import AssistRequest, Target
-from lsp_server.config import ModelSettings
+from lsp_server.config import ModelSettings, PromptStyle
 from lsp_server.ledger.store import Ledger
 from lsp_server.providers.base import Completion, Prompt
 from lsp_server.routing.classifier import Classification
@@ -26,7 +30,7 @@ class CascadeRequest:
 
     def __init__(self, parts: Parts, request: AssistRequest, cls: Classification, target: Target,
                  contexts: RequestContexts, recorder: RequestRecorder, judge: AnswerJudge,
-                 progress: Progress) -> None:
+                 progress: Progress, style: PromptStyle | None = None) -> None:
         self._privacy = parts.privacy
         self._ledger: Ledger = parts.ledger
         self._request = request
@@ -36,18 +40,25 @@ class CascadeRequest:
         self._recorder = recorder
         self._judge = judge
         self._progress = progress
+        self._style = style
+        self._prompts: dict[str, Prompt] = {}  # by model name, until its attempt is recorded
+        self._answers: dict[str, str] = {}
 
     async def prompt(self, model: ModelSettings, failure: str | None) -> Prompt:
         context = await self._contexts.aget(is_cloud(model))
-        return build_prompt(model, self._request, self._cls, self._target, context,
-                            self._privacy.filter, failure)
+        built = build_prompt(model, self._request, self._cls, self._target, context,
+                             self._privacy.filter, failure, self._style)
+        self._prompts[model.name] = built
+        return built
 
     async def judge(self, model: ModelSettings, text: str,
                     completion: Completion | None) -> Judgement:
+        self._answers[model.name] = text
         return await self._judge.judge(model, text, completion)
 
     def record(self, attempt: AttemptInfo) -> None:
-        self._recorder.attempt(attempt)
+        self._recorder.attempt(attempt, self._prompts.pop(attempt.provider, None),
+                               self._answers.pop(attempt.provider, None))
 
     def spent_today(self) -> float:
         return self._ledger.spent_today()

@@ -29,7 +29,7 @@ from lsp_server.assistant.prompts import is_cloud
 from lsp_server.assistant.recording import RequestRecorder
 from lsp_server.assistant.targets import require_editable, resolve_target
 from lsp_server.assistant.values import AssistRequest, AssistResult, Target
-from lsp_server.config import Settings
+from lsp_server.config import Settings, VariantSettings
 from lsp_server.edits import FileChange, unified_diff
 from lsp_server.errors import ConfigError, NoModelAvailableError
 from lsp_server.ledger.variants import assign_variant
@@ -55,6 +55,10 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
     models = parts.models.models()
     if not models:
         raise NoModelAvailableError(ENABLE_HINT)
+    allowed = parts.privacy.allowed_tiers(target.rel, paid=request.paid_tiers)
+    if not request.paid_tiers and not any(m.tier in allowed for m in models):
+        # Nothing to try without paying: no call, and no ledger row for a request never run.
+        raise NoModelAvailableError("no local model, and this request may not use paid tiers")
     tell = progress or _silent
     tell("building context")
     contexts = RequestContexts(parts.project, request, target,
@@ -64,7 +68,6 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
     cls = await asyncio.to_thread(_classify_with_index, parts, request, target, settings)
     t2 = time.perf_counter()
     assert cls.tier is not None
-    allowed = parts.privacy.allowed_tiers(target.rel)
     first_model = parts.models.first_model(models, cls.tier, allowed)
     await contexts.aget(first_model is not None and is_cloud(first_model))
     parts.project.built()
@@ -75,11 +78,13 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
     threshold, variant = variant_threshold(request_id, settings)
     recorder = RequestRecorder(parts.ledger, parts.savings, request_id=request_id,
                                kind=request.kind, workspace=str(parts.root),
-                               classification=cls.label(), reasons=cls.reasons, variant=variant)
+                               classification=cls.label(), reasons=cls.reasons,
+                               variant=variant.name if variant is not None else None)
     judge = AnswerJudge(root=parts.root, documents=parts.documents, settings=settings,
                         edit=cls.mode == "edit", request=request, target=target,
                         threshold=threshold, timings=timings)
-    this_run = CascadeRequest(parts, request, cls, target, contexts, recorder, judge, tell)
+    this_run = CascadeRequest(parts, request, cls, target, contexts, recorder, judge, tell,
+                              variant.prompt_style if variant is not None else None)
     router = Router(models, routing=settings.routing, budget=Budget(settings.budget),
                     fleet=parts.models, cache=parts.cache)
     plan = RoutePlan(start=cls.tier, tiers=tuple(settings.routing.tier_order), allowed=allowed,
@@ -105,13 +110,14 @@ def check_request(request: AssistRequest) -> None:
         raise ConfigError("the instruction is empty")
 
 
-def variant_threshold(request_id: str, settings: Settings) -> tuple[float, str | None]:
+def variant_threshold(request_id: str,
+                      settings: Settings) -> tuple[float, VariantSettings | None]:
     """The confidence threshold for this request, and its A/B variant if any."""
     variant = assign_variant(request_id, settings.variants)
     threshold = settings.routing.escalate_below
     if variant is not None and variant.escalate_below is not None:
         threshold = variant.escalate_below
-    return threshold, variant.name if variant is not None else None
+    return threshold, variant
 
 
 def _classify_with_index(parts: Parts, request: AssistRequest, target: Target,

@@ -66,7 +66,7 @@ async def plan(parts: Parts, request: AssistRequest) -> Plan:
     project.built()
     cls = with_index(request, target.rel, settings, project)
     assert cls.tier is not None
-    allowed = parts.privacy.allowed_tiers(target.rel)
+    allowed = parts.privacy.allowed_tiers(target.rel, paid=request.paid_tiers)
     notes = [r for r in (parts.privacy.local_only(target.rel),) if r]
     models = parts.models.models()
     if not models:

@@ -2,6 +2,8 @@
 
 ``privacy.local_only`` keeps every request local; ``privacy.local_only_paths`` and the privacy
 exclude list keep a request about a matching file local (its text would be in the prompt).
+A request that may not pay for a model (``AssistRequest.paid_tiers`` off, as for hover
+explanations by default) is kept local the same way.
 Read from the current settings at each question, so a change in the editor applies at once.
 """
 
@@ -54,7 +56,8 @@ class PrivacyPolicy:
             return f"{rel} is excluded by the privacy settings: the request stays on the local tier"
         return None
 
-    def allowed_tiers(self, rel: str | None) -> frozenset[Tier]:
-        if self.local_only(rel) is not None:
+    def allowed_tiers(self, rel: str | None, *, paid: bool = True) -> frozenset[Tier]:
+        """The tiers a request about ``rel`` may use; ``paid`` False keeps it local."""
+        if not paid or self.local_only(rel) is not None:
             return frozenset({"local"})
         return frozenset(self._settings.current.routing.tier_order)

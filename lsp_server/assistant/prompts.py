@@ -5,6 +5,9 @@ from the context builder; the tail (the instruction, the selection, the diagnost
 escalating, why the previous answer was not accepted) changes with every request, so it goes
 last, after the cacheable prefix. A prompt for a cloud model is written from the cloud
 context and has secrets redacted from the selection, instruction and diagnostics too.
+
+A ``terse`` prompt style (an A/B variant's ``prompt_style``) adds one line to the system text
+asking for the answer alone: no commentary around edits, prose in at most three sentences.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lsp_server.assistant.values import AssistRequest, Target
-from lsp_server.config import ModelSettings
+from lsp_server.config import ModelSettings, PromptStyle
 from lsp_server.context.privacy import PrivacyFilter
 from lsp_server.edits import system_prompt
 from lsp_server.providers.base import Prompt
@@ -27,6 +30,8 @@ ANSWER_SYSTEM = (
     "about this project from the context given. Answer in plain Markdown, at most a few short "
     "paragraphs; name files and symbols exactly as they appear. No preamble and no edit blocks."
 )
+TERSE = ("Be terse: give only what the answer format requires, with no commentary before or "
+         "after it; a prose answer is at most three sentences.")
 
 
 def selection_text(text: str | None, line_range: tuple[int, int] | None) -> str | None:
@@ -70,7 +75,7 @@ def instruction_block(
 
 def build_prompt(model: ModelSettings, request: AssistRequest, cls: Classification,
                  target: Target, context: ContextResult, privacy: PrivacyFilter,
-                 failure: str | None) -> Prompt:
+                 failure: str | None, style: PromptStyle | None = None) -> Prompt:
     """The prompt for ``model``; ``context`` must be the one built for its audience."""
     if cls.mode == "edit":
         system = system_prompt(cls.edit_kind or "rewrite", model.effective_edit_format)
@@ -78,6 +83,8 @@ def build_prompt(model: ModelSettings, request: AssistRequest, cls: Classificati
         system = system_prompt("explain", model.effective_edit_format)
     else:
         system = ANSWER_SYSTEM
+    if style == "terse":
+        system = f"{system}\n\n{TERSE}"
     selection = selection_text(target.text, request.line_range)
     instruction = request.instruction
     diagnostics = list(request.diagnostics)

@@ -3,7 +3,9 @@
 Every path that answers a request (the cascade, a cancellation, an engine error, an index
 answer) records through :class:`RequestRecorder`, and what the request cost and would have
 cost on the premium model comes from the one savings policy
-(:class:`~lsp_server.ledger.savings.SavingsPolicy`).
+(:class:`~lsp_server.ledger.savings.SavingsPolicy`). With ``ledger.store_prompts`` on, each
+attempt's prompt and answer are stored with it (key-looking strings masked); with it off they
+are never passed to the ledger.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 
 from lsp_server.ledger.savings import RequestCost, SavingsPolicy
 from lsp_server.ledger.store import Ledger
-from lsp_server.providers.base import Usage
+from lsp_server.providers.base import Prompt, Usage
 from lsp_server.routing.router import AttemptInfo
 
 
@@ -29,12 +31,17 @@ class RequestRecorder:
         ledger.start_request(kind=kind, workspace=workspace, classification=classification,
                              reasons=reasons, variant=variant, request_id=request_id)
 
-    def attempt(self, info: AttemptInfo) -> None:
+    def attempt(self, info: AttemptInfo, prompt: Prompt | None = None,
+                answer: str | None = None) -> None:
+        """Record one attempt; ``prompt`` and ``answer`` are what the model was sent and said."""
         self._attempts.append(info)
+        store = self._ledger.settings.ledger.store_prompts
         self._ledger.record_attempt(
             self.request_id, provider=info.provider, model=info.model, tier=info.tier,
             usage=info.usage, cost_usd=info.cost_usd, latency_ms=info.latency_ms,
             confidence=info.confidence, error_class=info.error, reasons=info.reasons,
+            prompt=prompt.text() if store and prompt is not None else None,
+            response=answer if store else None,
         )
 
     def finish(self, outcome: str, winner: AttemptInfo | None, latency_ms: float) -> RequestCost:

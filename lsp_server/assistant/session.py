@@ -118,8 +118,10 @@ class Assistant:
         """The starting tier and a rough cost, instantly: for action titles."""
         return planning.estimate(self, kind, path, line_range)
 
-    def has_models(self) -> bool:
-        return bool(self._models.models())
+    def has_models(self, *, paid_tiers: bool = True) -> bool:
+        """Whether a model may be asked; ``paid_tiers`` False counts only local models."""
+        allowed = self.privacy.allowed_tiers(None, paid=paid_tiers)
+        return any(m.tier in allowed for m in self._models.models())
 
     def model_list(self) -> tuple[ModelSettings, ...]:
         """The models routed over (configured, else discovered)."""

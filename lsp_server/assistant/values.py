@@ -15,7 +15,8 @@ from lsp_server.routing.router import AttemptInfo
 @dataclass(frozen=True)
 class AssistRequest:
     """What the user asked. ``path`` is absolute; lines are 1-based and inclusive; the
-    cursor is a 1-based line and a 0-based column."""
+    cursor is a 1-based line and a 0-based column. ``paid_tiers`` False keeps the request on
+    the local tier: it never makes a paid call."""
 
     kind: TaskKind
     instruction: str
@@ -24,6 +25,7 @@ class AssistRequest:
     cursor: tuple[int, int] | None = None
     diagnostics: tuple[str, ...] = ()
     document_version: int | None = None
+    paid_tiers: bool = True
 
     @property
     def line(self) -> int | None:

@@ -8,10 +8,15 @@ Two rules, applied by the context builder before anything reaches a cloud tier:
   entropy literals) are replaced by ``[REDACTED:<kind>]``. Detection is Yelp's maintained
   ``detect-secrets`` plugin set (its default plugins and their default limits), run line by line
   on the text about to be sent; a private key block is masked from its BEGIN line to its END line.
+
+Redaction fails closed: a line that a detector could not check (the plugin raised) is withheld
+whole, as ``[REDACTED:unchecked]``, and the failure is logged once per detector and error kind.
+Only cloud-bound text is redacted, so local models still see the line.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable
@@ -22,7 +27,13 @@ import pathspec
 
 from lsp_server.config import PrivacySettings
 
+log = logging.getLogger(__name__)
+
+UNCHECKED = "[REDACTED:unchecked]"
 _PLUGINS_LOCK = threading.Lock()
+# (detector, error kind) pairs already logged: a broken detector fails on every line.
+_FAILURES_LOCK = threading.Lock()
+_FAILURES_LOGGED: set[tuple[str, str]] = set()
 _PLUGINS: list[Any] | None = None
 # Detection is per line and deterministic, and consecutive contexts share most lines:
 # remember each line's verdict (keyed with the file type, which picks the plugin patterns).
@@ -47,6 +58,18 @@ def _plugins() -> list[Any]:
                 classes: list[Any] = list(get_mapping_from_secret_type_to_class().values())
                 _PLUGINS = [plugin_class() for plugin_class in classes]
         return _PLUGINS
+
+
+def _detector_failed(plugin: Any, exc: Exception) -> None:
+    """Log a detector failure once per detector and error kind (never the line: it may hold a
+    secret)."""
+    key = (type(plugin).__name__, type(exc).__name__)
+    with _FAILURES_LOCK:
+        if key in _FAILURES_LOGGED:
+            return
+        _FAILURES_LOGGED.add(key)
+    log.warning("secret detector %s failed (%s); lines it cannot check are withheld from cloud "
+                "models", *key)
 
 
 def _expand(line: str, start: int, end: int) -> tuple[int, int]:
@@ -130,11 +153,14 @@ class PrivacyFilter:
                 count += n
                 continue
             spans: list[tuple[int, int, str]] = []
+            unchecked = False
             for plugin in plugins:
                 try:
                     found = plugin.analyze_line(filename=filename, line=line, line_number=i + 1)
-                except Exception:  # a plugin bug must not leak the line unredacted elsewhere
-                    continue
+                except Exception as exc:  # fail closed: a line not checked is not sent
+                    _detector_failed(plugin, exc)
+                    unchecked = True
+                    break
                 for secret in found:
                     value = secret.secret_value or ""
                     if not value:
@@ -144,6 +170,11 @@ class PrivacyFilter:
                         s, e = _expand(line, pos, pos + len(value))
                         spans.append((s, e, _label(secret.type)))
                         pos = line.find(value, pos + len(value))
+            if unchecked:  # not cached: the next context checks the line again
+                if line.strip():
+                    lines[i] = UNCHECKED
+                    count += 1
+                continue
             masked, n = _mask(line, spans) if spans else (line, 0)
             if len(_LINE_CACHE) >= _LINE_CACHE_MAX:
                 _LINE_CACHE.clear()

@@ -2,8 +2,11 @@
 
 The rule, in order:
 
-1. a model run on this machine is ``Local``: tier ``local``, provider ``ollama``, or a base URL
-   whose host is loopback (``127.0.0.1``, ``localhost``, ``::1``: LM Studio, llama.cpp, vLLM);
+1. a model run on this machine is ``Local``: tier ``local``, provider ``ollama``, or an
+   OpenAI-compatible base URL whose host is loopback (``127.0.0.1``, ``localhost``, ``::1``:
+   LM Studio, llama.cpp, vLLM). An Anthropic or Gemini kind on a loopback host is a proxy to
+   that vendor and gets the vendor's name. The label says where a call went, not what it cost:
+   prices are decided in :mod:`~lsp_server.ledger.prices`, and a loopback host is never free;
 2. a known vendor host gets the vendor's name (``api.groq.com`` → ``Groq``,
    ``api.anthropic.com`` → ``Anthropic``, ``generativelanguage.googleapis.com`` → ``Gemini``, ...);
 3. any other host is shown as the host without a leading ``api.`` (``api.llm.corp`` → ``llm.corp``);
@@ -58,8 +61,10 @@ def is_loopback(url: str) -> bool:
 
 def provider_label(model: ModelSettings) -> str:
     """The report label of a configured model (see the module docstring for the rule)."""
-    if model.tier == "local" or model.provider == "ollama" or is_loopback(model.effective_base_url):
+    if model.tier == "local" or model.provider == "ollama":
         return LOCAL
+    if is_loopback(model.effective_base_url):
+        return LOCAL if model.provider == "openai" else KIND_LABELS.get(model.provider, LOCAL)
     host = host_of(model.effective_base_url)
     if host is None:
         return model.model

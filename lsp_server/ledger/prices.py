@@ -6,8 +6,12 @@
 ``cache_read_tokens`` / ``cache_write_tokens`` say which of them were cache reads and writes; it
 prices the uncached remainder at the input rate.
 
-A model this machine runs costs $0. A model neither overridden nor known to genai-prices is
-*unpriced*: :meth:`PriceBook.cost` returns None and reports show it as such, never as $0.
+Free means one of three things, and nothing else: tier ``local``, the ``ollama`` provider, or an
+explicit ``price`` of 0. A loopback address is not one of them: a cloud provider kind reached
+through a proxy or gateway on ``localhost`` (a LiteLLM proxy, a corporate gateway) is billed by
+the vendor behind it, so it is priced by its model name like any other. A model neither
+overridden nor known to genai-prices is *unpriced*: :meth:`PriceBook.cost` returns None and
+reports show it as such, never as $0.
 """
 
 from __future__ import annotations
@@ -47,8 +51,11 @@ def override_cost(price: PriceOverride, usage: Usage) -> float:
 
 
 def runs_locally(model: ModelSettings) -> bool:
-    """True for Ollama and for OpenAI-compatible servers on a loopback address."""
-    return model.provider == "ollama" or is_loopback(model.effective_base_url)
+    """True for the models that are free without a price: tier ``local`` and Ollama.
+
+    Not for a loopback address alone: a proxy on ``localhost`` may forward to a paid vendor.
+    """
+    return model.tier == "local" or model.provider == "ollama"
 
 
 def genai_prices_cost(model: ModelSettings, usage: Usage, when: datetime | None = None) -> float | None:
@@ -62,10 +69,14 @@ def genai_prices_cost(model: ModelSettings, usage: Usage, when: datetime | None 
         cache_read_tokens=usage.cache_read,
         cache_write_tokens=usage.cache_write,
     )
+    # The vendor from the provider kind when it has one fixed vendor, else from the endpoint;
+    # a loopback endpoint (a proxy) names no vendor, so the model name alone finds it.
     provider_id = GENAI_PROVIDER_IDS.get(model.provider)
-    kwargs: dict[str, Any] = (
-        {"provider_id": provider_id} if provider_id else {"provider_api_url": model.effective_base_url}
-    )
+    kwargs: dict[str, Any] = {}
+    if provider_id:
+        kwargs["provider_id"] = provider_id
+    elif not is_loopback(model.effective_base_url):
+        kwargs["provider_api_url"] = model.effective_base_url
     try:
         calc = calc_price(genai_usage, model.model, genai_request_timestamp=when, **kwargs)
     except (LookupError, ValueError):
@@ -87,7 +98,7 @@ class PriceBook:
         return premium[0] if premium else DEFAULT_PREMIUM
 
     def cost(self, model: ModelSettings, usage: Usage, when: datetime | None = None) -> float | None:
-        """USD for one call; 0.0 for local models; None when the model is unpriced."""
+        """USD for one call; 0.0 for local models (see the module docstring); None when unpriced."""
         if model.price is not None:
             return override_cost(model.price, usage)
         if runs_locally(model):

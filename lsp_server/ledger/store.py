@@ -53,8 +53,8 @@ _SECRET = re.compile(
 )
 
 
-def scrub(text: str, limit: int = 500) -> str:
-    """Mask key-looking strings and cap the length of free text bound for the ledger."""
+def scrub(text: str, limit: int | None = 500) -> str:
+    """Mask key-looking strings and cap the length (None: no cap) of text bound for the ledger."""
     return _SECRET.sub("[redacted]", text)[:limit]
 
 
@@ -394,7 +394,8 @@ class Ledger:
             if self.settings.ledger.store_prompts and (prompt is not None or response is not None):
                 conn.execute(
                     "INSERT INTO prompts (request_id, seq, prompt, response) VALUES (?, ?, ?, ?)",
-                    (request_id, seq, prompt, response),
+                    (request_id, seq, None if prompt is None else scrub(prompt, None),
+                     None if response is None else scrub(response, None)),
                 )
         return seq
 

@@ -1,5 +1,8 @@
 """``textDocument/hover``: index facts at once, then a cached model explanation when enabled.
 
+Explanations use local models only unless ``hover.paid_tiers`` is on: without a local model,
+hovering makes no model call at all.
+
 Hover never blocks the editor: the explanation is awaited for at most ``hover.timeout_ms``; a
 slower one keeps running in the background, lands in the cache for the next hover, and the
 first hover offers the Explain command instead.
@@ -68,7 +71,7 @@ def register(server: AgenticServer) -> None:
         if info is None:
             return None
         parts = [symbol_markdown(info)]
-        if settings.explain and assistant.has_models():
+        if settings.explain and assistant.has_models(paid_tiers=settings.paid_tiers):
             key = content_key(info.qualname, info.text or info.signature)
             cached = ls.explanations.get(key)
             if cached is not None:
@@ -81,6 +84,7 @@ def register(server: AgenticServer) -> None:
                         instruction=f"Explain `{info.name}` in two or three sentences.",
                         path=path, line_range=(info.line, info.end_line),
                         cursor=(params.position.line + 1, column),
+                        paid_tiers=settings.paid_tiers,
                     )
                     task = asyncio.create_task(_explain(ls, key, request))
                     ls.hover_tasks[key] = task

@@ -14,7 +14,7 @@ from lsp_server.config import Settings, parse_settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 KEY = "test-key-not-secret"
-# Prices in USD per million tokens for the cloud stand-ins (loopback models are otherwise free).
+# Prices in USD per million tokens for the cloud stand-ins (each plays a paid vendor).
 PRICES: dict[str, dict[str, float]] = {
     "free": {"input": 0.59, "output": 0.79},
     "budget": {"input": 0.30, "output": 2.50},

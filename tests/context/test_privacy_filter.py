@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from lsp_server.config import PrivacySettings, Settings
 from lsp_server.context.privacy import PrivacyFilter
 
@@ -55,3 +59,30 @@ def test_ordinary_code_is_left_alone() -> None:
 def test_redaction_can_be_disabled() -> None:
     text = 'password = "hunter2-correct-horse"'
     assert PrivacyFilter(redact_secrets=False).redact(text) == (text, 0)
+
+
+class _BrokenDetector:
+    """A detect-secrets plugin with a bug: it raises on every line."""
+
+    def analyze_line(self, **kwargs: object) -> list[object]:
+        raise RuntimeError("detector bug")
+
+
+def test_a_failing_detector_withholds_the_line_and_logs_once(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from lsp_server.context import privacy
+
+    monkeypatch.setattr(privacy, "_PLUGINS", [*privacy._plugins(), _BrokenDetector()])
+    monkeypatch.setattr(privacy, "_FAILURES_LOGGED", set())
+    monkeypatch.setattr(privacy, "_LINE_CACHE", {})
+    text = "\n".join(["db_url = 'postgres://broken-detector-1'", "",
+                      "api_hint = 'broken-detector-2'", "value = compute(3)  # broken-detector-3"])
+    with caplog.at_level(logging.WARNING, logger="lsp_server.context.privacy"):
+        out, n = PrivacyFilter().redact(text, filename="settings.py")
+        again, _ = PrivacyFilter().redact(text, filename="settings.py")
+    assert "broken-detector" not in out and out == again
+    assert out.split("\n") == [privacy.UNCHECKED, "", privacy.UNCHECKED, privacy.UNCHECKED]
+    assert n == 3
+    warnings = [r for r in caplog.records if "_BrokenDetector" in r.getMessage()]
+    assert len(warnings) == 1 and "RuntimeError" in warnings[0].getMessage()
+    assert "broken-detector" not in caplog.text  # the line itself is never logged

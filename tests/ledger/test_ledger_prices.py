@@ -8,7 +8,7 @@ import pytest
 from genai_prices import Usage as GenaiUsage
 from genai_prices import calc_price
 
-from lsp_server.config import ModelSettings, parse_settings
+from lsp_server.config import ModelSettings, PriceOverride, parse_settings
 from lsp_server.ledger.prices import DEFAULT_PREMIUM, PriceBook, override_cost
 from lsp_server.providers.base import Usage
 
@@ -68,13 +68,35 @@ def test_openai_matches_genai_prices() -> None:
         float(_genai("gpt-4.1-mini", usage, provider_id="openai")))
 
 
-def test_local_models_cost_nothing() -> None:
+def test_free_means_local_tier_ollama_or_a_zero_price() -> None:
     book = PriceBook()
-    ollama = ModelSettings(name="l", provider="ollama", model="qwen2.5-coder:7b", tier="local")
-    lmstudio = ModelSettings(name="lm", provider="openai", model="whatever-7b", tier="free",
+    ollama = ModelSettings(name="l", provider="ollama", model="qwen2.5-coder:7b", tier="free")
+    lmstudio = ModelSettings(name="lm", provider="openai", model="whatever-7b", tier="local",
                              base_url="http://localhost:1234/v1")
+    zero = ModelSettings(name="z", provider="openai", model="whatever-7b", tier="free",
+                         base_url="http://localhost:1234/v1", price=PriceOverride(input=0, output=0))
     assert book.cost(ollama, CACHED) == 0.0
     assert book.cost(lmstudio, CACHED) == 0.0
+    assert book.cost(zero, CACHED) == 0.0
+
+
+def test_a_loopback_address_is_not_free() -> None:
+    """A gateway or proxy on localhost is billed by the vendor behind it."""
+    book = PriceBook()
+    unknown = ModelSettings(name="lm", provider="openai", model="whatever-7b", tier="free",
+                            base_url="http://localhost:1234/v1")
+    assert book.cost(unknown, CACHED) is None  # unpriced, never $0
+    for cloud, where in ((SONNET, {"provider_id": "anthropic"}),
+                         (GEMINI, {"provider_id": "google"}),
+                         (OPENAI, {"provider_id": "openai"})):
+        proxied = cloud.model_copy(update={"base_url": "http://127.0.0.1:4000"})
+        expected = float(_genai(cloud.model, CACHED, **where))
+        assert expected > 0
+        assert book.cost(proxied, CACHED) == pytest.approx(expected)
+    # an OpenAI-compatible proxy (LiteLLM) may serve any vendor's model: priced by its name
+    litellm = ModelSettings(name="gw", provider="openai", model="claude-sonnet-4-5",
+                            tier="premium", base_url="http://localhost:4000/v1")
+    assert book.cost(litellm, CACHED) == pytest.approx(book.cost(SONNET, CACHED))
 
 
 def test_unknown_models_are_unpriced_not_free() -> None:
@@ -113,3 +135,13 @@ def test_premium_cost_uses_configured_or_default_premium() -> None:
     book = PriceBook(settings)
     assert book.premium_model.name == "gpt"
     assert book.premium_cost(CACHED) == pytest.approx(book.cost(OPENAI, CACHED))
+
+
+def test_a_proxied_vendor_is_labelled_by_its_vendor() -> None:
+    from lsp_server.ledger.labels import provider_label
+
+    proxied = SONNET.model_copy(update={"base_url": "http://127.0.0.1:4000"})
+    lmstudio = ModelSettings(name="lm", provider="openai", model="whatever-7b", tier="free",
+                             base_url="http://localhost:1234/v1")
+    assert provider_label(proxied) == "Anthropic"
+    assert provider_label(lmstudio) == "Local"

@@ -53,7 +53,7 @@ def workspace(tmp_path: Path, rust_example: Path, model_server: StandinServer) -
         "[[models]]\n"
         'name = "budget-gpt"\nprovider = "openai"\nmodel = "gpt-4.1-mini"\ntier = "budget"\n'
         f'base_url = "{model_server.url}"\napi_key_env = "{KEY_VAR}"\nmax_retries = 0\n'
-        # A loopback endpoint counts as local ($0) unless it carries a price.
+        # A loopback endpoint is not free: the stand-in carries the price of the vendor it plays.
         "price = { input = 0.4, output = 1.6 }\n"
         "[hover]\ntimeout_ms = 5000\n"
     )
@@ -317,15 +317,25 @@ async def test_a_stale_version_is_refused(
     assert any("changed" in m.message for m in client.messages), client.messages
 
 
-async def test_hover_twice_second_from_cache(
+async def test_hover_explains_with_paid_models_only_when_allowed_then_from_cache(
     client: LanguageClient, workspace: Path, standin: StandinServer
 ) -> None:
-    await initialize(client, workspace)
+    await initialize(client, workspace)  # the only model is a paid (budget) one
     uri = open_doc(client, workspace / "src/lib.rs", "rust")
     standin.add(Reply("Adds up the area of every shape.", input=300, output=10))
     await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="agentic.reindex"))
     params = lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=uri),
                              position=lsp.Position(line=9, character=8))
+    # By default hover explanations are local-only: the index facts, and no cloud call.
+    facts = await client.text_document_hover_async(params)
+    assert facts is not None and isinstance(facts.contents, lsp.MarkupContent)
+    assert "total_area" in facts.contents.value
+    assert "Adds up the area" not in facts.contents.value
+    assert "on its way" not in facts.contents.value
+    assert standin.generations == []
+    # Opting in to paid tiers: the hover asks the cloud model.
+    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"agenticOptimizer": {"hover": {"paidTiers": True}}}))
     first = await client.text_document_hover_async(params)
     assert first is not None and isinstance(first.contents, lsp.MarkupContent)
     assert "total_area" in first.contents.value

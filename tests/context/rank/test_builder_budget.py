@@ -200,3 +200,21 @@ def test_bridge_widens_only_over_blank_lines_up_to_a_taken_range() -> None:
     sel.ranges["m.rs"] = [(1, 1), (9, 9)]
     assert sel._bridge("m.rs", 7, 7) == (7, 8)  # forward over line 8 to fn d
     assert sel._bridge("m.rs", 5, 5) == (5, 5)  # line 6 is blank but line 7 is not taken
+
+
+def test_a_failing_secret_detector_blocks_cloud_context_only(
+        project: MemoryIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lsp_server.context import privacy
+
+    class Broken:
+        def analyze_line(self, **kwargs: object) -> list[object]:
+            raise ValueError("detector bug")
+
+    monkeypatch.setattr(privacy, "_PLUGINS", [Broken()])
+    monkeypatch.setattr(privacy, "_LINE_CACHE", {})  # verdicts of earlier, working detectors
+    req = ContextRequest(text="compute_invoice_total returns the wrong amount")
+    local = build_context(project, req, budget_tokens=2000, settings=Settings(), for_cloud=False)
+    cloud = build_context(project, req, budget_tokens=2000, settings=Settings(), for_cloud=True)
+    assert "value_11 = 11 * factor" in local.volatile
+    assert "value_11" not in cloud.volatile and privacy.UNCHECKED in cloud.volatile
+    assert cloud.redactions > 0
