@@ -115,8 +115,9 @@ class RateLimitedError(RetryableProviderError):
         provider: str = "",
         status: int | None = 429,
         retry_after: float | None = None,
+        usage: Usage | None = None,
     ) -> None:
-        super().__init__(message, provider=provider, status=status)
+        super().__init__(message, provider=provider, status=status, usage=usage)
         self.retry_after = retry_after
 
 
