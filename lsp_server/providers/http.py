@@ -133,8 +133,13 @@ class Failures:
         A 4xx is a refusal before any generation, which the vendors do not bill: its usage is
         measured as none. A 5xx may come after generation, so its billing is unknown.
         """
-        error = self._status_error(status, raw, headers)
-        if 400 <= status < 500:
+        return self.billed_by_status(self._status_error(status, raw, headers), status)
+
+    @staticmethod
+    def billed_by_status(error: ProviderError, status: int) -> ProviderError:
+        """``error`` marked as billing nothing when ``status`` is a 4xx refusal (see
+        :mod:`lsp_server.errors`); a 5xx keeps its billing unknown."""
+        if 400 <= status < 500 and error.usage is None:
             error.usage = NOTHING_BILLED
         return error
 

@@ -25,14 +25,7 @@ from lsp_server.errors import (
     RetryableProviderError,
 )
 from lsp_server.providers.adapter import ProviderAdapter
-from lsp_server.providers.base import (
-    NOTHING_BILLED,
-    Availability,
-    Completion,
-    Prompt,
-    StreamDelta,
-    Usage,
-)
+from lsp_server.providers.base import Availability, Completion, Prompt, StreamDelta, Usage
 from lsp_server.providers.http import Failures
 from lsp_server.providers.retry import RetryPolicy, call_with_retries
 
@@ -81,8 +74,8 @@ class OllamaProvider(ProviderAdapter):
         """The typed error; a 4xx or a server that never answered bills nothing (see
         :mod:`lsp_server.errors`)."""
         error = self._typed_error(exc)
-        if isinstance(exc, ollama.ResponseError) and 400 <= exc.status_code < 500:
-            error.usage = NOTHING_BILLED
+        if isinstance(exc, ollama.ResponseError):
+            return self.failures.billed_by_status(error, exc.status_code)
         return error
 
     def _typed_error(self, exc: BaseException) -> ProviderError:

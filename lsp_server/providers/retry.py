@@ -9,7 +9,7 @@ Every try is accounted for: a failed try gets its ``latency_ms``, and the error 
 carries the earlier failed tries in ``tries`` (see :mod:`lsp_server.errors`); a caller that
 passes a ``tries`` list gets the failed tries of a call that succeeded in the end. The router
 records each failed try as an attempt of its own rather than summing its usage into the
-answer: each try has its own error, latency and billing status (measured, unknown), which a
+answer: each try has its own error, latency and billing status (measured, estimated, unknown), which a
 sum would blur, and one row per try matches the vendor's invoice line by line.
 
 Waits go through ``policy.sleep`` and are multiplied by ``policy.scale``, so tests inject a

@@ -313,10 +313,8 @@ class Router:
             log.exception("%s failed unexpectedly", model.name)
         failed = exc if isinstance(exc, ProviderError) else ProviderError(str(exc))
         self._record_tries(model, tier, failed.tries, request, result)
-        usage, cost, status = self._billing(model, failed.usage, failed.usage_estimated)
-        self._attempt(request, AttemptInfo(
-            model.name, model.model, tier, None, ["transport failure: falling back"], usage, cost,
-            failed.latency_ms or elapsed_ms, _error_text(exc), cost_status=status), result)
+        self._attempt(request, self._failure(model, tier, failed, "transport failure: falling back",
+                                             elapsed_ms, _error_text(exc)), result)
         retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
         cooling = self.fleet.health.failure(model.name, type(exc).__name__,
                                             retry_after=retry_after)
@@ -335,11 +333,15 @@ class Router:
                       request: Request, result: RouteResult) -> None:
         """Record each failed try the provider retried, as an attempt of its own."""
         for failed in tries:
-            usage, cost, status = self._billing(model, failed.usage, failed.usage_estimated)
-            self._attempt(request, AttemptInfo(
-                model.name, model.model, tier, None, ["failed try: retried by the provider"],
-                usage, cost, failed.latency_ms or 0.0, _error_text(failed), cost_status=status),
-                result)
+            self._attempt(request, self._failure(model, tier, failed, "failed try: retried by the "
+                                                 "provider", 0.0, _error_text(failed)), result)
+
+    def _failure(self, model: ModelSettings, tier: Tier, failed: ProviderError, reason: str,
+                 elapsed_ms: float, error: str) -> AttemptInfo:
+        """The attempt for one failed try, with what it is billed for and its own latency."""
+        usage, cost, status = self._billing(model, failed.usage, failed.usage_estimated)
+        return AttemptInfo(model.name, model.model, tier, None, [reason], usage, cost,
+                           failed.latency_ms or elapsed_ms, error, cost_status=status)
 
     @staticmethod
     def _attempt(request: Request, info: AttemptInfo, result: RouteResult) -> None:
