@@ -24,9 +24,32 @@ LSP layer can turn any of them into one readable message instead of a traceback:
     ├── StaleDocumentError          the buffer changed since the request; the edit is not applied
     ├── LedgerError                 the ledger cannot be read or written, or names no such request
     └── NotBuiltError               a feature that this version does not provide yet
+
+What a failed model call is billed for travels on the :class:`ProviderError` itself, so the
+router can record it (the ledger must agree with the vendor's invoice). ``usage`` is:
+
+* the tokens the vendor reported for the failed call, when the wire carried them (a stream that
+  reported usage before it broke, an error body with usage); ``usage_estimated`` is set when
+  part of it is an estimate (a stream that broke before the vendor's final count: its output is
+  at least the text already streamed);
+* ``Usage()`` (measured, $0) for a refusal the vendors do not bill: an HTTP 4xx answer without
+  usage (400, 401, 403, 404, 413, 429: the request was rejected before any generation), a
+  connection that was never made, a call refused before any request (no API key);
+* ``None`` (billing unknown, never priced as $0) for everything else: a 5xx answer (the server
+  may have generated before failing), a read timeout, a connection that broke during the
+  answer, a malformed or truncated body, an error reported inside a 200 answer.
+
+A provider that retried before it gave up attaches the failed tries to the error it raises
+(``tries``, each a ProviderError with its own ``latency_ms`` and ``usage``), as a completed
+answer does on ``Completion.tries``.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lsp_server.providers.base import Usage
 
 
 class AgenticError(Exception):
@@ -54,12 +77,28 @@ class IndexBuildError(AgenticError):
 
 
 class ProviderError(AgenticError):
-    """A model call failed. ``provider`` names the configured model, never its key."""
+    """A model call failed. ``provider`` names the configured model, never its key.
 
-    def __init__(self, message: str, *, provider: str = "", status: int | None = None) -> None:
+    ``usage`` is what the failed call is billed for (None: unknown; see the module docstring),
+    ``latency_ms`` how long the failed try took, and ``tries`` the earlier failed tries of the
+    same call, oldest first, when the provider retried before giving up.
+    """
+
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None,
+                 usage: Usage | None = None) -> None:
         super().__init__(message)
         self.provider = provider
         self.status = status
+        self.usage = usage
+        self.usage_estimated = False
+        self.latency_ms: float | None = None
+        self.tries: tuple[ProviderError, ...] = ()
+
+    def carry_accounting(self, other: ProviderError) -> None:
+        """Take over what ``other`` knew about billing, timing and earlier tries (when this
+        error replaces it)."""
+        self.usage, self.usage_estimated = other.usage, other.usage_estimated
+        self.latency_ms, self.tries = other.latency_ms, other.tries
 
 
 class RetryableProviderError(ProviderError):
@@ -76,8 +115,9 @@ class RateLimitedError(RetryableProviderError):
         provider: str = "",
         status: int | None = 429,
         retry_after: float | None = None,
+        usage: Usage | None = None,
     ) -> None:
-        super().__init__(message, provider=provider, status=status)
+        super().__init__(message, provider=provider, status=status, usage=usage)
         self.retry_after = retry_after
 
 

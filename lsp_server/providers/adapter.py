@@ -16,8 +16,15 @@ import httpx
 
 from lsp_server.config import ModelSettings
 from lsp_server.context.tokens import count_tokens
-from lsp_server.errors import AuthenticationError, MalformedResponseError
-from lsp_server.providers.base import Availability, Completion, Prompt, StreamDelta, Usage
+from lsp_server.errors import AuthenticationError, MalformedResponseError, ProviderError
+from lsp_server.providers.base import (
+    NOTHING_BILLED,
+    Availability,
+    Completion,
+    Prompt,
+    StreamDelta,
+    Usage,
+)
 from lsp_server.providers.http import Classifier, VendorHttp
 from lsp_server.providers.retry import RetryPolicy, call_with_retries, stream_with_retries
 
@@ -64,25 +71,46 @@ class ProviderAdapter:
     def _require_key(self) -> None:
         if self.needs_key and not self._api_key:
             env = self.settings.effective_key_env or "api_key_env"
-            raise AuthenticationError(
+            raise AuthenticationError(  # no request is made, so nothing is billed
                 f"{self.label}: no API key; set the environment variable {env}",
-                provider=self.settings.name,
+                provider=self.settings.name, usage=NOTHING_BILLED,
             )
 
     async def generate(self, prompt: Prompt) -> Completion:
-        """One complete answer, retrying transient failures per the policy."""
+        """One complete answer, retrying transient failures per the policy.
+
+        ``latency_ms`` is the answering try's; the failed tries before it are ``tries``.
+        """
         self._require_key()
+        tries: list[ProviderError] = []
         start = time.perf_counter()
-        done = await call_with_retries(lambda: self._generate_once(prompt), self.policy, self.label)
-        return dataclasses.replace(done, latency_ms=(time.perf_counter() - start) * 1000)
+
+        async def once() -> Completion:
+            nonlocal start
+            start = time.perf_counter()
+            return await self._generate_once(prompt)
+
+        done = await call_with_retries(once, self.policy, self.label, tries)
+        return dataclasses.replace(
+            done, latency_ms=(time.perf_counter() - start) * 1000, tries=tuple(tries))
 
     async def stream(self, prompt: Prompt) -> AsyncIterator[StreamDelta | Completion]:
-        """Text deltas as they arrive, then the Completion. Cancelling closes the HTTP stream."""
+        """Text deltas as they arrive, then the Completion. Cancelling closes the HTTP stream.
+
+        As for :meth:`generate`, the Completion carries the failed tries before it.
+        """
         self._require_key()
+        tries: list[ProviderError] = []
         start = time.perf_counter()
         first: float | None = None
         parts: list[str] = []
-        async for item in stream_with_retries(lambda: self._stream_once(prompt), self.policy, self.label):
+
+        def open_stream() -> AsyncGenerator[StreamDelta | Completion, None]:
+            nonlocal start
+            start = time.perf_counter()
+            return self._stream_once(prompt)
+
+        async for item in stream_with_retries(open_stream, self.policy, self.label, tries):
             if isinstance(item, Completion):
                 if item.text != "".join(parts):
                     raise MalformedResponseError(
@@ -93,7 +121,8 @@ class ProviderAdapter:
                 extra = dict(item.extra)
                 if first is not None:
                     extra["first_token_ms"] = (first - start) * 1000
-                yield dataclasses.replace(item, latency_ms=(now - start) * 1000, extra=extra)
+                yield dataclasses.replace(item, latency_ms=(now - start) * 1000, extra=extra,
+                                          tries=tuple(tries))
                 return
             if first is None:
                 first = time.perf_counter()
@@ -123,10 +152,22 @@ class ProviderAdapter:
         """An estimate good to about 15% (see :mod:`lsp_server.context.tokens`)."""
         return count_tokens(text)
 
+    def estimate_usage(self, prompt: Prompt, text: str) -> Usage:
+        """Usage estimated from the prompt and the answer, for a vendor that reported none."""
+        return Usage(input=self.count_tokens(prompt.text()), output=self.count_tokens(text))
+
     def completion(
-        self, text: str, usage: Usage, stop: object, raw_model: object, extra: dict[str, object]
+        self, text: str, usage: Usage | None, stop: object, raw_model: object,
+        extra: dict[str, object], prompt: Prompt | None = None,
     ) -> Completion:
-        """A Completion for this model (``model`` as configured, ``raw_model`` as reported)."""
+        """A Completion for this model (``model`` as configured, ``raw_model`` as reported).
+
+        ``usage`` None means the vendor reported none: it is estimated from ``prompt`` and the
+        answer, and the Completion says so (``usage_estimated``).
+        """
+        estimated = usage is None
+        if usage is None:
+            usage = self.estimate_usage(prompt or Prompt(system=""), text)
         return Completion(
             text=text,
             model=self.settings.model,
@@ -135,7 +176,22 @@ class ProviderAdapter:
             provider=self.settings.name,
             raw_model=str(raw_model or self.settings.model),
             extra=extra,
+            usage_estimated=estimated,
         )
+
+    def broken_stream(self, exc: ProviderError, reported: Usage | None, final: bool,
+                      text: str) -> ProviderError:
+        """``exc`` with the usage a stream reported before it failed (see
+        :mod:`lsp_server.errors`): as reported when the vendor's final count had arrived;
+        otherwise an estimate, its output at least the text already streamed."""
+        if exc.usage is None and reported is not None:
+            if final:
+                exc.usage = reported
+            else:
+                streamed = self.count_tokens(text) if text else 0
+                exc.usage = dataclasses.replace(reported, output=max(reported.output, streamed))
+                exc.usage_estimated = True
+        return exc
 
 
 class HttpProviderAdapter(ProviderAdapter):

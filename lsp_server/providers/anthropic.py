@@ -3,7 +3,8 @@
 The system text and the stable context prefix each end with a ``cache_control`` breakpoint, so
 a repeated request reads them from the prompt cache (billed at a tenth of the input price).
 Anthropic reports cached tokens apart from ``input_tokens``; :class:`Usage` adds them back so
-``input`` counts every prompt token. The request carries no ``temperature``: the API version the
+``input`` counts every prompt token. A stream that fails keeps the usage reported so far on
+the error (final once ``message_delta`` arrived). The request carries no ``temperature``: the API version the
 official SDK uses has no sampling parameters.
 """
 
@@ -117,28 +118,34 @@ class AnthropicProvider(HttpProviderAdapter):
         usage: dict[str, Any] = {}
         parts: list[str] = []
         stop: Any = None
-        async for event in self.http.post_sse(MESSAGES_PATH, body):
-            data = json_event(self.http, event)
-            kind = data.get("type")
-            if kind == "message_start":
-                msg = data.get("message")
-                if not isinstance(msg, dict):
-                    raise self.http.malformed("message_start without a message")
-                message = msg
-                usage.update(msg.get("usage") or {})
-            elif kind == "content_block_delta":
-                delta = data.get("delta") or {}
-                if delta.get("type") == "text_delta" and delta.get("text"):
-                    parts.append(str(delta["text"]))
-                    yield StreamDelta(str(delta["text"]))
-            elif kind == "message_delta":
-                stop = (data.get("delta") or {}).get("stop_reason", stop)
-                usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
-            elif kind == "message_stop":
-                if message is None:
-                    raise self.http.malformed("message_stop before message_start")
-                yield self._completion(message, "".join(parts), usage_from(usage), stop)
-                return
-            elif kind == "error":
-                raise stream_error(self.http, data)
-        raise self.http.malformed("the stream ended before message_stop")
+        final = False  # message_delta carries the final output count
+        try:
+            async for event in self.http.post_sse(MESSAGES_PATH, body):
+                data = json_event(self.http, event)
+                kind = data.get("type")
+                if kind == "message_start":
+                    msg = data.get("message")
+                    if not isinstance(msg, dict):
+                        raise self.http.malformed("message_start without a message")
+                    message = msg
+                    usage.update(msg.get("usage") or {})
+                elif kind == "content_block_delta":
+                    delta = data.get("delta") or {}
+                    if delta.get("type") == "text_delta" and delta.get("text"):
+                        parts.append(str(delta["text"]))
+                        yield StreamDelta(str(delta["text"]))
+                elif kind == "message_delta":
+                    stop = (data.get("delta") or {}).get("stop_reason", stop)
+                    usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
+                    final = True
+                elif kind == "message_stop":
+                    if message is None:
+                        raise self.http.malformed("message_stop before message_start")
+                    yield self._completion(message, "".join(parts), usage_from(usage), stop)
+                    return
+                elif kind == "error":
+                    raise stream_error(self.http, data)
+            raise self.http.malformed("the stream ended before message_stop")
+        except ProviderError as exc:
+            reported = usage_from(usage) if usage else None
+            raise self.broken_stream(exc, reported, final, "".join(parts)) from None

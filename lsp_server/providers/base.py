@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from lsp_server.config import ModelSettings
+from lsp_server.errors import ProviderError
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +55,18 @@ class Usage:
         )
 
 
+NOTHING_BILLED = Usage()  # a failed call that the vendor does not bill (see lsp_server.errors)
+
+
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """A finished answer."""
+    """A finished answer.
+
+    ``usage_estimated`` is True when the vendor reported no usage and ``usage`` is an estimate
+    from the prompt and the answer. ``tries`` are the failed tries of the same call that the
+    provider retried before this answer, oldest first (each error carries its latency and what
+    it is billed for); ``latency_ms`` is this answer's own try.
+    """
 
     text: str
     model: str
@@ -66,6 +76,8 @@ class Completion:
     provider: str = ""
     raw_model: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    usage_estimated: bool = False
+    tries: tuple[ProviderError, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

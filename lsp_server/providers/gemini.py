@@ -2,7 +2,10 @@
 
 The key travels in the ``x-goog-api-key`` header, never in the URL, so it cannot end up in an
 error message or a log line. ``promptTokenCount`` already includes ``cachedContentTokenCount``;
-thinking tokens (``thoughtsTokenCount``) are billed as output and counted there.
+thinking tokens (``thoughtsTokenCount``) are billed as output and counted there. A stream
+reports usage with every chunk, final with the chunk that has the ``finishReason``; a stream
+that fails keeps the usage reported so far on the error, and one that reported none gets an
+estimate, marked as such.
 """
 
 from __future__ import annotations
@@ -117,9 +120,12 @@ class GeminiProvider(HttpProviderAdapter):
         if not candidates:
             feedback = data.get("promptFeedback") or {}
             if isinstance(feedback, dict) and feedback.get("blockReason"):
-                raise self.http.fail(
+                blocked = self.http.fail(
                     FatalProviderError, f"the prompt was blocked ({feedback['blockReason']})"
                 )
+                if "usageMetadata" in data:  # what the vendor counted for the blocked prompt
+                    blocked.usage = usage_from(data["usageMetadata"])
+                raise blocked
             if "usageMetadata" in data:
                 return "", None
             raise self.http.malformed("expected candidates or usageMetadata")
@@ -143,8 +149,10 @@ class GeminiProvider(HttpProviderAdapter):
             return self.http.fail(RetryableProviderError, message)
         return self.http.fail(FatalProviderError, message)
 
-    def _completion(self, data: dict[str, Any], text: str, usage: Usage, stop: Any) -> Completion:
-        return self.completion(text, usage, stop, data.get("modelVersion"), {"id": data.get("responseId", "")})
+    def _completion(self, data: dict[str, Any], text: str, usage: Usage | None, stop: Any,
+                    prompt: Prompt | None = None) -> Completion:
+        return self.completion(text, usage, stop, data.get("modelVersion"),
+                               {"id": data.get("responseId", "")}, prompt)
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         path = f"{model_path(self.settings)}:generateContent"
@@ -158,18 +166,21 @@ class GeminiProvider(HttpProviderAdapter):
         path = f"{model_path(self.settings)}:streamGenerateContent"
         parts: list[str] = []
         last: dict[str, Any] = {}
-        usage = Usage()
+        usage: Usage | None = None
         stop: Any = None
-        async for event in self.http.post_sse(path, request_body(self.settings, prompt), params={"alt": "sse"}):
-            data = json_event(self.http, event)
-            text, finish = self._candidate(data)
-            last = data
-            if "usageMetadata" in data:
-                usage = usage_from(data["usageMetadata"])
-            if text:
-                parts.append(text)
-                yield StreamDelta(text)
-            stop = finish or stop
-        if stop is None:
-            raise self.http.malformed("the stream ended without a finishReason")
-        yield self._completion(last, "".join(parts), usage, stop)
+        try:
+            async for event in self.http.post_sse(path, request_body(self.settings, prompt), params={"alt": "sse"}):
+                data = json_event(self.http, event)
+                text, finish = self._candidate(data)
+                last = data
+                if "usageMetadata" in data:
+                    usage = usage_from(data["usageMetadata"])
+                if text:
+                    parts.append(text)
+                    yield StreamDelta(text)
+                stop = finish or stop
+            if stop is None:
+                raise self.http.malformed("the stream ended without a finishReason")
+        except ProviderError as exc:
+            raise self.broken_stream(exc, usage, stop is not None, "".join(parts)) from None
+        yield self._completion(last, "".join(parts), usage, stop, prompt)

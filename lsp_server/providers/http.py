@@ -24,6 +24,7 @@ from lsp_server.errors import (
     RateLimitedError,
     RetryableProviderError,
 )
+from lsp_server.providers.base import NOTHING_BILLED
 
 # Things that look like API keys, masked even when they are not ours (vendors echo keys back).
 _KEYLIKE = re.compile(r"\b(?:sk-|sk_|gsk_|AIza|xai-)[A-Za-z0-9*._-]{12,}")
@@ -127,7 +128,22 @@ class Failures:
         return cls(scrub(f"{self.label}: {message}", self._secrets), provider=self.settings.name, status=status)
 
     def status_error(self, status: int, raw: str, headers: Mapping[str, str]) -> ProviderError:
-        """The typed error for an HTTP error status, with the vendor's reason and what to do."""
+        """The typed error for an HTTP error status, with the vendor's reason and what to do.
+
+        A 4xx is a refusal before any generation, which the vendors do not bill: its usage is
+        measured as none. A 5xx may come after generation, so its billing is unknown.
+        """
+        return self.billed_by_status(self._status_error(status, raw, headers), status)
+
+    @staticmethod
+    def billed_by_status(error: ProviderError, status: int) -> ProviderError:
+        """``error`` marked as billing nothing when ``status`` is a 4xx refusal (see
+        :mod:`lsp_server.errors`); a 5xx keeps its billing unknown."""
+        if 400 <= status < 500 and error.usage is None:
+            error.usage = NOTHING_BILLED
+        return error
+
+    def _status_error(self, status: int, raw: str, headers: Mapping[str, str]) -> ProviderError:
         try:
             body: Any = json.loads(raw) if raw else None
         except ValueError:
@@ -162,16 +178,18 @@ class Failures:
         )
 
     def transport_error(self, exc: httpx.HTTPError) -> ProviderError:
-        """A typed error for a failure below HTTP: connect, timeout, reset, truncated body."""
+        """A typed error for a failure below HTTP: connect, timeout, reset, truncated body.
+
+        A connection that was never made bills nothing; after that, billing is unknown.
+        """
         s = self.settings
         if isinstance(exc, httpx.ConnectTimeout):
-            return self.fail(
-                RetryableProviderError,
+            return self.unsent(
                 f"could not connect to {s.effective_base_url} within {s.connect_timeout_seconds:g}s "
                 "(connect_timeout_seconds)",
             )
         if isinstance(exc, httpx.ConnectError):
-            return self.fail(RetryableProviderError, f"cannot connect to {s.effective_base_url}: {exc}")
+            return self.unsent(f"cannot connect to {s.effective_base_url}: {exc}")
         if isinstance(exc, httpx.TimeoutException):
             return self.fail(
                 RetryableProviderError, f"no answer within {s.timeout_seconds:g}s (timeout_seconds)"
@@ -179,6 +197,12 @@ class Failures:
         if isinstance(exc, httpx.DecodingError):
             return self.fail(MalformedResponseError, f"the response body could not be decoded: {exc}")
         return self.fail(RetryableProviderError, f"the connection broke: {exc or type(exc).__name__}")
+
+    def unsent(self, message: str) -> ProviderError:
+        """A retryable failure to reach the server at all: nothing was sent, nothing is billed."""
+        error = self.fail(RetryableProviderError, message)
+        error.usage = NOTHING_BILLED
+        return error
 
     def malformed(self, what: str) -> ProviderError:
         return self.fail(MalformedResponseError, f"the response is not the vendor's format: {what}")

@@ -4,6 +4,7 @@ Ollama's default context window is small and it silently drops the start of a lo
 every call sets ``num_ctx`` from the prompt's estimated size (rounded up to a power of two, so
 the model is not reloaded for every new size). ``keep_alive`` keeps the model loaded between
 calls. Usage comes from ``prompt_eval_count`` / ``eval_count``; Ollama reports no cache figures.
+When an answer lacks either count, usage is estimated and the completion says so.
 """
 
 from __future__ import annotations
@@ -70,6 +71,14 @@ class OllamaProvider(ProviderAdapter):
     # -- errors ---------------------------------------------------------------------------
 
     def _error(self, exc: BaseException) -> ProviderError:
+        """The typed error; a 4xx or a server that never answered bills nothing (see
+        :mod:`lsp_server.errors`)."""
+        error = self._typed_error(exc)
+        if isinstance(exc, ollama.ResponseError):
+            return self.failures.billed_by_status(error, exc.status_code)
+        return error
+
+    def _typed_error(self, exc: BaseException) -> ProviderError:
         f, s = self.failures, self.settings
         if isinstance(exc, ollama.ResponseError):
             status, reason = exc.status_code, str(exc.error)
@@ -90,9 +99,8 @@ class OllamaProvider(ProviderAdapter):
         if isinstance(exc, httpx.HTTPError):
             return f.transport_error(exc)
         if isinstance(exc, ConnectionError):
-            return f.fail(
-                RetryableProviderError,
-                f"Ollama is not answering at {s.effective_base_url}; start it with `ollama serve`",
+            return f.unsent(
+                f"Ollama is not answering at {s.effective_base_url}; start it with `ollama serve`"
             )
         return f.malformed(f"{type(exc).__name__}: {str(exc)[:120]}")
 
@@ -123,17 +131,19 @@ class OllamaProvider(ProviderAdapter):
         }
         return {"model": s.model, "messages": messages, "options": options, "keep_alive": s.keep_alive}
 
-    def _completion(self, part: ollama.ChatResponse, text: str, num_ctx: int) -> Completion:
-        usage = Usage(input=part.prompt_eval_count or 0, output=part.eval_count or 0)
+    def _completion(self, part: ollama.ChatResponse, text: str, num_ctx: int,
+                    prompt: Prompt) -> Completion:
+        counts = (part.prompt_eval_count, part.eval_count)
+        usage = None if None in counts else Usage(input=counts[0] or 0, output=counts[1] or 0)
         extra: dict[str, object] = {"num_ctx": num_ctx, "load_ms": (part.load_duration or 0) / 1e6}
-        return self.completion(text, usage, part.done_reason, part.model, extra)
+        return self.completion(text, usage, part.done_reason, part.model, extra, prompt)
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         request = self._request(prompt)
         resp = await self._guard(lambda: self.client.chat(**request, stream=False))
         if not resp.done:
             raise self.failures.malformed("the answer is not marked done")
-        return self._completion(resp, resp.message.content or "", request["options"]["num_ctx"])
+        return self._completion(resp, resp.message.content or "", request["options"]["num_ctx"], prompt)
 
     async def _stream_once(self, prompt: Prompt) -> AsyncGenerator[StreamDelta | Completion, None]:
         request = self._request(prompt)
@@ -148,7 +158,7 @@ class OllamaProvider(ProviderAdapter):
                     texts.append(part.message.content)
                     yield StreamDelta(part.message.content)
                 if part.done:
-                    yield self._completion(part, "".join(texts), request["options"]["num_ctx"])
+                    yield self._completion(part, "".join(texts), request["options"]["num_ctx"], prompt)
                     return
         raise self.failures.malformed("the stream ended before a part marked done")
 

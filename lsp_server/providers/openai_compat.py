@@ -5,8 +5,9 @@ The base URL includes the version path (``https://api.groq.com/openai/v1``). Cac
 automatic on these services (a repeated prefix is cached), so the prompt keeps its stable parts
 first; ``prompt_tokens`` already includes the cached ones (``prompt_tokens_details.cached_tokens``,
 or DeepSeek's ``prompt_cache_hit_tokens``). A local server on a loopback address needs no key.
-When a server reports no usage at all, it is estimated and the completion says so in
-``extra["usage_estimated"]``.
+When a server reports no usage at all, it is estimated and the completion says so
+(``Completion.usage_estimated``). A stream that fails after its usage chunk keeps that usage on
+the error.
 """
 
 from __future__ import annotations
@@ -108,11 +109,8 @@ class OpenAICompatProvider(HttpProviderAdapter):
     def _completion(
         self, data: dict[str, Any], text: str, usage: Usage | None, stop: Any, prompt: Prompt
     ) -> Completion:
-        extra: dict[str, object] = {"id": data.get("id", "")}
-        if usage is None:
-            usage = Usage(input=self.count_tokens(prompt.text()), output=self.count_tokens(text))
-            extra["usage_estimated"] = True
-        return self.completion(text, usage, stop, data.get("model"), extra)
+        return self.completion(text, usage, stop, data.get("model"), {"id": data.get("id", "")},
+                               prompt)
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         data = await self.http.post_json(CHAT_PATH, request_body(self.settings, prompt, stream=False))
@@ -132,24 +130,27 @@ class OpenAICompatProvider(HttpProviderAdapter):
         first: dict[str, Any] = {}
         parts: list[str] = []
         stop: Any = None
-        usage: Usage | None = None
-        async for event in self.http.post_sse(CHAT_PATH, body):
-            if event.data.strip() == "[DONE]":
-                yield self._completion(first, "".join(parts), usage, stop, prompt)
-                return
-            data = json_event(self.http, event)
-            if "error" in data and "choices" not in data:
-                raise body_error(self.http, data)
-            first = first or data
-            groq = data.get("x_groq")  # Groq's own place for stream usage
-            usage = usage_from(data.get("usage")) or (
-                usage_from(groq.get("usage")) if isinstance(groq, dict) else None) or usage
-            for choice in data.get("choices") or ():
-                if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                    continue
-                content = (choice.get("delta") or {}).get("content")
-                if content:
-                    parts.append(str(content))
-                    yield StreamDelta(str(content))
-                stop = choice.get("finish_reason") or stop
-        raise self.http.malformed("the stream ended before [DONE]")
+        usage: Usage | None = None  # sent once, at the end: when present, it is the final count
+        try:
+            async for event in self.http.post_sse(CHAT_PATH, body):
+                if event.data.strip() == "[DONE]":
+                    yield self._completion(first, "".join(parts), usage, stop, prompt)
+                    return
+                data = json_event(self.http, event)
+                if "error" in data and "choices" not in data:
+                    raise body_error(self.http, data)
+                first = first or data
+                groq = data.get("x_groq")  # Groq's own place for stream usage
+                usage = usage_from(data.get("usage")) or (
+                    usage_from(groq.get("usage")) if isinstance(groq, dict) else None) or usage
+                for choice in data.get("choices") or ():
+                    if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                        continue
+                    content = (choice.get("delta") or {}).get("content")
+                    if content:
+                        parts.append(str(content))
+                        yield StreamDelta(str(content))
+                    stop = choice.get("finish_reason") or stop
+            raise self.http.malformed("the stream ended before [DONE]")
+        except ProviderError as exc:
+            raise self.broken_stream(exc, usage, True, "".join(parts)) from None

@@ -5,6 +5,13 @@ timeouts); everything else propagates at once. A server's ``Retry-After`` hint i
 as given, unless it asks for longer than ``max_retry_after``: then waiting would stall the
 editor, so the error is raised at once and the router can fall back to another model.
 
+Every try is accounted for: a failed try gets its ``latency_ms``, and the error finally raised
+carries the earlier failed tries in ``tries`` (see :mod:`lsp_server.errors`); a caller that
+passes a ``tries`` list gets the failed tries of a call that succeeded in the end. The router
+records each failed try as an attempt of its own rather than summing its usage into the
+answer: each try has its own error, latency and billing status (measured, estimated, unknown), which a
+sum would blur, and one row per try matches the vendor's invoice line by line.
+
 Waits go through ``policy.sleep`` and are multiplied by ``policy.scale``, so tests inject a
 recording sleep or set ``AGENTIC_OPTIMIZER_RETRY_SCALE=0.001`` for subprocesses.
 """
@@ -16,11 +23,17 @@ import contextlib
 import logging
 import os
 import random
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from lsp_server.errors import MalformedResponseError, RateLimitedError, RetryableProviderError
+from lsp_server.errors import (
+    MalformedResponseError,
+    ProviderError,
+    RateLimitedError,
+    RetryableProviderError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +82,13 @@ def _give_up(error: RetryableProviderError, attempts: int) -> RetryableProviderE
     return error
 
 
+def _failed(exc: ProviderError, started: float, tries: list[ProviderError]) -> ProviderError:
+    """Stamp a failed try with its latency and the failed tries before it."""
+    exc.latency_ms = (time.perf_counter() - started) * 1000
+    exc.tries = tuple(tries)
+    return exc
+
+
 async def _wait_or_raise(
     policy: RetryPolicy, retry: int, error: RetryableProviderError, label: str
 ) -> None:
@@ -79,42 +99,67 @@ async def _wait_or_raise(
     await policy.sleep(wait)
 
 
+async def _retry_or_raise(
+    policy: RetryPolicy, retry: int, exc: ProviderError, label: str, tries: list[ProviderError]
+) -> None:
+    """Raise ``exc`` (with the earlier tries) unless it is retryable and retries remain; else
+    wait, and count it as a failed try."""
+    if not isinstance(exc, RetryableProviderError):
+        raise exc from None
+    await _wait_or_raise(policy, retry, exc, label)
+    exc.tries = ()
+    tries.append(exc)
+
+
 async def call_with_retries(
-    call: Callable[[], Awaitable[T]], policy: RetryPolicy, label: str
+    call: Callable[[], Awaitable[T]], policy: RetryPolicy, label: str,
+    tries: list[ProviderError] | None = None,
 ) -> T:
-    """Run ``call`` until it succeeds, a non-retryable error occurs, or retries run out."""
+    """Run ``call`` until it succeeds, a non-retryable error occurs, or retries run out.
+
+    The failed tries of a call that succeeds are appended to ``tries`` when given.
+    """
+    failed: list[ProviderError] = [] if tries is None else tries
     retry = 0
     while True:
+        started = time.perf_counter()
         try:
             return await call()
-        except RetryableProviderError as exc:
-            await _wait_or_raise(policy, retry, exc, label)
+        except ProviderError as exc:
+            await _retry_or_raise(policy, retry, _failed(exc, started, failed), label, failed)
             retry += 1
 
 
 async def stream_with_retries(
-    open_stream: Callable[[], AsyncGenerator[T, None]], policy: RetryPolicy, label: str
+    open_stream: Callable[[], AsyncGenerator[T, None]], policy: RetryPolicy, label: str,
+    tries: list[ProviderError] | None = None,
 ) -> AsyncIterator[T]:
     """Yield from a fresh stream per attempt; retry only while nothing has been yielded.
 
     Once part of an answer went out, retrying would repeat it, so a failure after that point
-    becomes a :class:`MalformedResponseError` (the caller must drop the partial text).
+    becomes a :class:`MalformedResponseError` (the caller must drop the partial text). Failed
+    tries are accounted for as in :func:`call_with_retries`.
     """
+    failed: list[ProviderError] = [] if tries is None else tries
     retry = 0
     while True:
         yielded = False
+        started = time.perf_counter()
         try:
             async with contextlib.aclosing(open_stream()) as items:
                 async for item in items:
                     yielded = True
                     yield item
             return
-        except RetryableProviderError as exc:
-            if yielded:
-                raise MalformedResponseError(
+        except ProviderError as exc:
+            _failed(exc, started, failed)
+            if yielded and isinstance(exc, RetryableProviderError):
+                broken = MalformedResponseError(
                     f"{exc.message}; the stream broke after part of the answer was sent, "
                     "so the partial answer must be discarded",
                     provider=exc.provider, status=exc.status,
-                ) from None
-            await _wait_or_raise(policy, retry, exc, label)
+                )
+                broken.carry_accounting(exc)
+                raise broken from None
+            await _retry_or_raise(policy, retry, exc, label, failed)
             retry += 1

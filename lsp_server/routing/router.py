@@ -11,6 +11,19 @@ instead. Repeats are answered from the response cache for $0. Every attempt is r
 through ``Request.record`` as it happens, so a cancelled request still leaves its attempts in
 the ledger.
 
+Every attempt is recorded with what it is billed for, and how that is known (``cost_status``):
+
+* an answer: the vendor's usage, ``measured``; ``estimated`` when the vendor reported none;
+* a try the provider retried: an attempt of its own, recorded before the call's final attempt,
+  with its error, latency and billing (one row per vendor request, as on the invoice);
+* a failure: what the vendor reported for it (``measured``, or ``estimated`` when a stream broke
+  before the final count); a refusal the vendor does not bill (a 4xx without usage, a
+  connection never made, no API key) is ``measured`` at $0; any other failure (5xx, timeout,
+  a connection broken mid-answer, a malformed body) is ``unknown`` with cost None, never $0
+  (the rules are in :mod:`lsp_server.errors`);
+* a cancelled call: ``unknown``, cost None (the call returns nothing to price before it ends);
+  cancelled while its answer was judged, the answer's usage and cost.
+
 The router decides and calls; it does not build prompts, judge answers or write the ledger.
 It sees the request through the narrow :class:`Request` protocol and the models through
 :class:`Models`, so the cascade reads in one function, :meth:`Router.run`.
@@ -265,23 +278,15 @@ class Router:
         except asyncio.CancelledError:
             self._attempt(request, AttemptInfo(
                 model.name, model.model, tier, None, ["cancelled"], Usage(), None,
-                (time.perf_counter() - start) * 1000, "cancelled"), result)
+                (time.perf_counter() - start) * 1000, "cancelled", cost_status="unknown"), result)
             raise
         except Exception as exc:  # any failure of one model falls back to the next
-            if not isinstance(exc, ProviderError):
-                log.exception("%s failed unexpectedly", model.name)
-            retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
-            cooling = self.fleet.health.failure(model.name, type(exc).__name__,
-                                                retry_after=retry_after)
-            self._attempt(request, AttemptInfo(
-                model.name, model.model, tier, None, ["transport failure: falling back"],
-                Usage(), 0.0, (time.perf_counter() - start) * 1000, _error_text(exc)), result)
-            result.note(f"{model.name} failed ({_short(exc)}); falling back"
-                        + (" and cooling it down" if cooling else ""))
+            self._failed(model, tier, exc, (time.perf_counter() - start) * 1000, request, result)
             raise _FallBackError from exc
+        self._record_tries(model, tier, completion.tries, request, result)
         self.fleet.health.success(model.name)
         latency = completion.latency_ms or (time.perf_counter() - start) * 1000
-        cost = self.fleet.cost(model, completion.usage)
+        usage, cost, status = self._billing(model, completion.usage, completion.usage_estimated)
         if self.cache is not None:
             self.cache.put(model, prompt, completion.text, completion.usage,
                            completion.stop_reason, completion.raw_model or completion.model)
@@ -290,16 +295,53 @@ class Router:
             judgement = await request.judge(model, completion.text, completion)
         except asyncio.CancelledError:
             self._attempt(request, AttemptInfo(
-                model.name, model.model, tier, None, ["cancelled"], completion.usage, cost,
-                latency, "cancelled"), result)
+                model.name, model.model, tier, None, ["cancelled"], usage, cost,
+                latency, "cancelled", cost_status=status), result)
             raise
         info = AttemptInfo(
             provider=model.name, model=model.model, tier=tier, confidence=judgement.confidence,
-            reasons=list(judgement.reasons), usage=completion.usage, cost_usd=cost,
-            latency_ms=latency, error=None, accepted=judgement.accepted,
+            reasons=list(judgement.reasons), usage=usage, cost_usd=cost,
+            latency_ms=latency, error=None, accepted=judgement.accepted, cost_status=status,
         )
         self._attempt(request, info, result)
         return judgement, info
+
+    def _failed(self, model: ModelSettings, tier: Tier, exc: Exception, elapsed_ms: float,
+                request: Request, result: RouteResult) -> None:
+        """Record a failed call (its retried tries first) and cool the model down if needed."""
+        if not isinstance(exc, ProviderError):
+            log.exception("%s failed unexpectedly", model.name)
+        failed = exc if isinstance(exc, ProviderError) else ProviderError(str(exc))
+        self._record_tries(model, tier, failed.tries, request, result)
+        self._attempt(request, self._failure(model, tier, failed, "transport failure: falling back",
+                                             elapsed_ms, _error_text(exc)), result)
+        retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
+        cooling = self.fleet.health.failure(model.name, type(exc).__name__,
+                                            retry_after=retry_after)
+        result.note(f"{model.name} failed ({_short(exc)}); falling back"
+                    + (" and cooling it down" if cooling else ""))
+
+    def _billing(self, model: ModelSettings, usage: Usage | None,
+                 estimated: bool) -> tuple[Usage, float | None, CostStatus]:
+        """The usage, cost and cost status to record for what a call is billed for (``usage``
+        None: unknown, so no cost at all rather than $0)."""
+        if usage is None:
+            return Usage(), None, "unknown"
+        return usage, self.fleet.cost(model, usage), "estimated" if estimated else "measured"
+
+    def _record_tries(self, model: ModelSettings, tier: Tier, tries: Sequence[ProviderError],
+                      request: Request, result: RouteResult) -> None:
+        """Record each failed try the provider retried, as an attempt of its own."""
+        for failed in tries:
+            self._attempt(request, self._failure(model, tier, failed, "failed try: retried by the "
+                                                 "provider", 0.0, _error_text(failed)), result)
+
+    def _failure(self, model: ModelSettings, tier: Tier, failed: ProviderError, reason: str,
+                 elapsed_ms: float, error: str) -> AttemptInfo:
+        """The attempt for one failed try, with what it is billed for and its own latency."""
+        usage, cost, status = self._billing(model, failed.usage, failed.usage_estimated)
+        return AttemptInfo(model.name, model.model, tier, None, [reason], usage, cost,
+                           failed.latency_ms or elapsed_ms, error, cost_status=status)
 
     @staticmethod
     def _attempt(request: Request, info: AttemptInfo, result: RouteResult) -> None:

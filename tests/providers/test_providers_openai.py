@@ -54,7 +54,7 @@ async def test_a_server_without_usage_gets_an_estimate_marked_as_such(standin: A
             '"choices":[{"index":0,"message":{"role":"assistant","content":"hello"},"finish_reason":"stop"}]}')
     srv = standin("openai", Reply(malformed=body))
     done = await connect(srv).generate(PROMPT)
-    assert done.text == "hello" and done.extra["usage_estimated"] is True
+    assert done.text == "hello" and done.usage_estimated is True
     assert done.usage.input > 0 and done.usage.output > 0
 
 
@@ -138,4 +138,4 @@ async def test_groq_usage_in_x_groq_is_read(standin: Any, connect: MakeProvider)
     items = [i async for i in connect(srv).stream(PROMPT)]
     final = items[-1]
     assert isinstance(final, Completion) and final.text == "hey"
-    assert final.usage == Usage(input=77, output=1) and "usage_estimated" not in final.extra
+    assert final.usage == Usage(input=77, output=1) and not final.usage_estimated

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from lsp_server.config import BudgetSettings, CacheSettings, ModelSettings, RoutingSettings, Tier
-from lsp_server.errors import RetryableProviderError
+from lsp_server.errors import (
+    AuthenticationError,
+    MalformedResponseError,
+    ProviderError,
+    RateLimitedError,
+    RetryableProviderError,
+)
 from lsp_server.providers.base import Completion, Prompt, Provider, Usage
 from lsp_server.routing.budget import Budget
 from lsp_server.routing.cache import ResponseCache
@@ -31,9 +37,9 @@ PREMIUM = ModelSettings(name="premium", provider="anthropic", model="m-premium",
 
 
 class ScriptedProvider:
-    """Answers from a script: a text, or an exception to raise."""
+    """Answers from a script: a text, a Completion, or an exception to raise."""
 
-    def __init__(self, script: list[str | Exception]) -> None:
+    def __init__(self, script: list[str | Completion | Exception]) -> None:
         self.script = script
         self.prompts: list[Prompt] = []
 
@@ -42,7 +48,18 @@ class ScriptedProvider:
         step = self.script.pop(0)
         if isinstance(step, Exception):
             raise step
+        if isinstance(step, Completion):
+            return step
         return Completion(text=step, model="scripted", usage=Usage(input=100, output=10))
+
+
+def failure(cls: type[ProviderError], status: int | None, *, usage: Usage | None = None,
+            estimated: bool = False, latency_ms: float = 5.0,
+            tries: tuple[ProviderError, ...] = ()) -> ProviderError:
+    """A provider error as a provider raises it: with its billing, latency and earlier tries."""
+    error = cls(f"HTTP {status}", provider="x", status=status, usage=usage)
+    error.usage_estimated, error.latency_ms, error.tries = estimated, latency_ms, tries
+    return error
 
 
 @dataclass
@@ -173,3 +190,80 @@ async def test_a_cancelled_call_is_recorded_before_the_cancellation_propagates()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert [a.error for a in request.recorded] == ["cancelled"]
+    cancelled = request.recorded[0]
+    assert cancelled.cost_usd is None and cancelled.cost_status == "unknown"
+
+
+async def test_tries_the_provider_retried_are_recorded_before_the_answer() -> None:
+    tries = (failure(RetryableProviderError, 503, latency_ms=7.0),
+             failure(RateLimitedError, 429, usage=Usage(), latency_ms=3.0))
+    answer = Completion(text="good", model="m", usage=Usage(input=100, output=10), latency_ms=40.0,
+                        tries=tries)
+    fleet = Fleet({"premium": ScriptedProvider([answer])}, {"premium": 1e-4})
+    request = Request()
+    result = await router([PREMIUM], fleet).run(plan("premium"), request)
+    assert request.recorded == result.attempts
+    first, second, last = request.recorded
+    assert first.error is not None and "RetryableProviderError: HTTP 503" in first.error
+    assert (first.latency_ms, first.cost_usd, first.cost_status) == (7.0, None, "unknown")
+    assert second.error is not None and "RateLimitedError" in second.error
+    assert (second.latency_ms, second.cost_usd, second.cost_status) == (3.0, 0.0, "measured")
+    assert last.error is None and last.accepted and last.latency_ms == 40.0
+    assert last.cost_usd == pytest.approx(1e-4 * 110) and last.cost_status == "measured"
+    assert result.winner is last
+    assert result.cost_usd == pytest.approx(1e-4 * 110)
+    assert fleet.health.available("premium")  # retried tries are not failures of the model
+
+
+async def test_a_failure_is_recorded_with_its_earlier_tries_and_its_reported_usage() -> None:
+    earlier = failure(RetryableProviderError, 503, latency_ms=2.0)
+    final = failure(MalformedResponseError, None, usage=Usage(input=50, output=3), tries=(earlier,))
+    fleet = Fleet({"free": ScriptedProvider([final]), "free2": ScriptedProvider(["good"])},
+                  {"free": 1e-3})
+    request = Request()
+    result = await router([FREE, FREE2], fleet).run(plan("free"), request)
+    assert [a.provider for a in request.recorded] == ["free", "free", "free2"]
+    retried, broken = request.recorded[:2]
+    assert retried.cost_status == "unknown" and retried.cost_usd is None
+    assert broken.usage == Usage(input=50, output=3) and broken.cost_status == "measured"
+    assert broken.cost_usd == pytest.approx(1e-3 * 53) and broken.latency_ms == 5.0
+    assert result.cost_usd == pytest.approx(1e-3 * 53)
+
+
+async def test_a_stream_broken_before_the_final_count_is_an_estimated_cost() -> None:
+    broken = failure(MalformedResponseError, None, usage=Usage(input=40, output=4), estimated=True)
+    fleet = Fleet({"free": ScriptedProvider([broken])}, {"free": 1e-3})
+    request = Request()
+    await router([FREE], fleet).run(plan("free"), request)
+    (attempt,) = request.recorded
+    assert attempt.cost_status == "estimated" and attempt.cost_usd == pytest.approx(1e-3 * 44)
+
+
+@pytest.mark.parametrize(("error", "cost", "status"), [
+    (failure(AuthenticationError, 401, usage=Usage()), 0.0, "measured"),
+    (failure(RateLimitedError, 429, usage=Usage()), 0.0, "measured"),
+    (failure(RetryableProviderError, None), None, "unknown"),  # a read timeout
+    (failure(RetryableProviderError, 500), None, "unknown"),
+    (ValueError("a bug"), None, "unknown"),
+])
+async def test_a_failure_is_measured_at_nothing_only_when_nothing_was_billed(
+    error: Exception, cost: float | None, status: str
+) -> None:
+    fleet = Fleet({"free": ScriptedProvider([error])}, {"free": 1e-3})
+    request = Request()
+    result = await router([FREE], fleet).run(plan("free"), request)
+    (attempt,) = request.recorded
+    assert attempt.error is not None and attempt.usage == Usage()
+    assert (attempt.cost_usd, attempt.cost_status) == (cost, status)
+    assert result.outcome == "failed"
+
+
+async def test_an_estimated_answer_is_recorded_as_estimated() -> None:
+    answer = Completion(text="good", model="m", usage=Usage(input=80, output=5), usage_estimated=True)
+    fleet = Fleet({"free": ScriptedProvider([answer])}, {"free": 1e-3})
+    request = Request()
+    result = await router([FREE], fleet).run(plan("free"), request)
+    (attempt,) = request.recorded
+    assert attempt.accepted and attempt.cost_status == "estimated"
+    assert attempt.usage == Usage(input=80, output=5) and attempt.cost_usd == pytest.approx(1e-3 * 85)
+    assert result.winner is attempt

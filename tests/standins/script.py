@@ -36,6 +36,8 @@ class Reply:
     truncate: bool = False  # end the stream cleanly after the last text chunk, without closing events
     raw_events: list[str] | None = None  # stream these data payloads instead of the vendor's events
     stream_error: str | None = None  # an error event in the stream after drop_after (or 0) chunks
+    drop_before_end: bool = False  # close the connection instead of sending the stream's last event
+    report_usage: bool = True  # False: no usage in the answer (OpenAI-compatible servers, Ollama)
     stop_reason: str | None = None
     model: str | None = None
 

@@ -315,6 +315,8 @@ class StandinServer:
             events = events[: last_text + 1]
         if reply.malformed is not None:
             events.insert(0, (wire.malformed_event(reply.malformed), False))
+        if reply.drop_before_end:
+            events = events[:-1]
         drop_after = reply.drop_after
         if reply.stream_error is not None:
             # The error event replaces the (drop_after + 1)-th text chunk and what follows.
@@ -341,6 +343,10 @@ class StandinServer:
             elif watch.done() and not watch.result():
                 req.disconnected = True
                 raise _HangupError
+        if reply.drop_before_end:
+            await _drain(writer)
+            writer.transport.abort()
+            return False
         writer.write(b"0\r\n\r\n")
         await _drain(writer)
         return True

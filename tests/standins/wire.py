@@ -226,12 +226,14 @@ class OpenAIWire(Wire):
             "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text, "refusal": None,
                                                  "annotations": []},
                          "logprobs": None, "finish_reason": reply.stop_reason or "stop"}],
-            "usage": self._usage(usage), "service_tier": "default", "system_fingerprint": "fp_standin",
+            **({"usage": self._usage(usage)} if reply.report_usage else {}),
+            "service_tier": "default", "system_fingerprint": "fp_standin",
         }
 
     def stream(self, reply: Reply, req: RecordedRequest, usage: Usage) -> list[Event]:
         body = req.body if isinstance(req.body, dict) else {}
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        # A server that reports no usage ignores ``stream_options`` (older llama.cpp, some proxies).
+        include_usage = reply.report_usage and bool((body.get("stream_options") or {}).get("include_usage"))
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         model = self.model_of(reply, req)
 
@@ -420,14 +422,16 @@ class OllamaWire(Wire):
         return None
 
     def _final(self, reply: Reply, req: RecordedRequest, usage: Usage, content: str) -> dict[str, Any]:
-        return {
+        final: dict[str, Any] = {
             "model": self.model_of(reply, req), "created_at": "2025-10-01T12:00:00.000000Z",
             "message": {"role": "assistant", "content": content},
             "done_reason": reply.stop_reason or "stop", "done": True,
             "total_duration": 1_500_000_000, "load_duration": 20_000_000,
-            "prompt_eval_count": usage.input, "prompt_eval_duration": 300_000_000,
-            "eval_count": usage.output, "eval_duration": 1_100_000_000,
         }
+        if reply.report_usage:  # a server may omit them (Ollama: prompt_eval_count for a cached prompt)
+            final.update({"prompt_eval_count": usage.input, "prompt_eval_duration": 300_000_000,
+                          "eval_count": usage.output, "eval_duration": 1_100_000_000})
+        return final
 
     def answer(self, reply: Reply, req: RecordedRequest, usage: Usage) -> Any:
         return self._final(reply, req, usage, reply.text)
