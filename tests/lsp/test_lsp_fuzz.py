@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from raw_client import RawClient, frame
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 FUZZ_RANDOM = os.environ.get("FUZZ_RANDOM") == "1"  # new inputs each run (the benchmark)
 COMMANDS = ["agentic.ask", "agentic.explain", "agentic.runAction", "agentic.feedback",
