@@ -1,6 +1,7 @@
 """One request as the router's cascade sees it (:class:`~lsp_server.routing.router.Request`):
-its prompt for each model, the verdict on each answer, each attempt recorded as it happens, the
-day's spend for the budget, and progress for the user."""
+its prompt for each model, the verdict on each answer, each attempt recorded as it happens (with
+its prompt and answer counted in the premium model's tokens, for the savings policy), the day's
+spend for the budget, and progress for the user."""
 
 from __future__ import annotations
 
@@ -36,18 +37,28 @@ class CascadeRequest:
         self._recorder = recorder
         self._judge = judge
         self._progress = progress
+        self._savings = parts.savings
+        self._prompt = ""  # the last prompt built, and the last answer judged
+        self._answer: str | None = None
 
     async def prompt(self, model: ModelSettings, failure: str | None) -> Prompt:
         context = await self._contexts.aget(is_cloud(model))
-        return build_prompt(model, self._request, self._cls, self._target, context,
-                            self._privacy.filter, failure)
+        prompt = build_prompt(model, self._request, self._cls, self._target, context,
+                              self._privacy.filter, failure)
+        self._prompt, self._answer = prompt.text(), None
+        return prompt
 
     async def judge(self, model: ModelSettings, text: str,
                     completion: Completion | None) -> Judgement:
+        self._answer = text
         return await self._judge.judge(model, text, completion)
 
     def record(self, attempt: AttemptInfo) -> None:
-        self._recorder.attempt(attempt)
+        estimate = None
+        if attempt.error is None and self._answer is not None:
+            estimate = self._savings.premium_usage(self._prompt, self._answer)
+        self._recorder.attempt(attempt, estimate)
+        self._answer = None
 
     def spent_today(self) -> float:
         return self._ledger.spent_today()

@@ -54,11 +54,13 @@ def test_metrics_plain_when_piped(capsys: pytest.CaptureFixture[str]) -> None:
         "  Success Rate: 75.0%",
         "  Costs:",
         "    Anthropic:  $0.05 (1 request, 25%)",
-        "    Groq:       $0.0020 (1 request, 25%)",
         "    Cache:      $0.00 (1 request, 25%)",
         "    Local:      $0.00 (1 request, 25%)",
+        "    No model:   $0.00 (1 request, 25%)",
+        "    Groq:       $0.0020 (0 requests, 0%)",
         "    Total:      $0.05",
-        "  Savings: $0.04 vs all-premium $0.09",
+        "  Savings: $0.01 vs all-premium $0.06 (2 accepted answers)",
+        "  Avoided Calls: 1 (1 cache, 0 index), estimated $0.02 at premium prices",
         "  Cache Hits: 1",
         "  Escalation Rate: 33.3%",
         "  Performance:",
@@ -75,13 +77,15 @@ def test_metrics_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["period"]["days"] == 3
     assert data["requests"] == 5
     assert data["cost_usd"] == pytest.approx(0.102)
-    assert data["premium_cost_usd"] == pytest.approx(0.14)
+    assert data["premium_cost_usd"] == pytest.approx(0.11)
+    assert data["savings_usd"] == pytest.approx(0.01)
+    assert data["avoided_calls"]["estimated_value_usd"] == pytest.approx(0.02)
     assert data["cache_hits"] == 1
     assert data["escalation_rate"] == pytest.approx(0.25)
     assert set(data["latency_ms"]) == {"p50", "p95", "p99"}
     assert data["by_provider"]["Anthropic"]["requests"] == 2
     assert data["by_provider"]["Local"] == {"requests": 1, "cost_usd": 0.0, "share": 0.2,
-                                           "unpriced_calls": 0}
+                                           "unpriced_calls": 0, "unknown_cost_calls": 0}
     assert [d["requests"] for d in data["daily"]] == [1, 0, 4]
 
 
