@@ -250,7 +250,8 @@ def _comparison_rows(cmp: Comparison) -> list[tuple[str, str, str]]:
         ("P95 latency", duration(a.latency(95)), duration(b.latency(95))),
         ("Escalation rate", percent(a.escalation_rate), percent(b.escalation_rate)),
         ("Feedback", ratings(a), ratings(b)),
-        ("Rejected", str(a.rejections), str(b.rejections)),
+        ("Rejected by the user", str(a.rejections), str(b.rejections)),
+        ("Rejected by verification", str(a.verifier_rejections), str(b.verifier_rejections)),
     ]
 
 
@@ -302,6 +303,7 @@ def _variant_json(s: VariantStats) -> dict[str, Any]:
         "ratings": len(s.ratings),
         "mean_rating": _round(s.mean_rating, 2),
         "rejected": s.rejections,
+        "verifier_rejected": s.verifier_rejections,
     }
 
 
