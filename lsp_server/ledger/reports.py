@@ -7,8 +7,9 @@ Definitions (the ones ``metrics`` prints):
   requests that reached a verdict (accepted, rejected, failed, cache hit, index). Cancelled and
   unfinished requests are left out of both sides.
 - *costs*: money spent on attempts made in the period, grouped by the chosen dimension; a group's
-  request count is the requests it *answered* (the last model a request tried), or ``Cache`` /
-  ``Index`` for requests answered without a model. Calls without a price are counted as unpriced,
+  request count is the requests it *answered* (the model whose answer was accepted), or
+  ``Cache`` / ``Index`` for requests answered without a model call, or ``No model`` for requests
+  with no accepted answer. Calls without a price are counted as unpriced,
   and calls whose billing is unknown as unknown, never as $0.
 - *savings*, *avoided calls*: as the one savings policy decides
   (:mod:`lsp_server.ledger.savings`): savings only on accepted answers the user did not reject

@@ -4,9 +4,9 @@ so a change of policy is a change here.
 - *Spent*: the sum of a request's attempts' priced costs, failed and rejected attempts included
   (an unpriced attempt, or one whose billing is unknown, adds nothing and is shown as such).
 - *Saved*: only a request whose answer was accepted by verification and not rejected by the user
-  afterwards (:func:`earns_savings`) saves anything: the premium model's price for the prompt and
-  answer of the accepted call, minus everything the request spent (:data:`SAVED_SQL`). A
-  rejected, failed or cancelled request has no premium equivalent.
+  afterwards saves anything: the premium model's price for the prompt and answer of the accepted
+  call, minus everything the request spent (:data:`SAVED_SQL`). A rejected, failed or cancelled
+  request has no premium equivalent.
 - *Avoided*: a cache hit or an index answer made no model call; its estimated value (the
   premium model's price for that prompt and answer) is reported as an avoided call
   (:data:`AVOIDED_SQL`), never added to the savings.
