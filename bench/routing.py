@@ -16,7 +16,14 @@ run: each request priced as one premium call with the tokens it used (a search, 
 a premium call would have been sent). Each rate runs ``--days`` days with different answer
 draws and prints the mean day: its cost, the all-premium cost, their ratio (the free tier at the
 paid rate genai-prices lists, and at $0 as on a free plan), the escalation rate, the accepted
-rate and the number of broken answers accepted. The router's own time (classification +
+rate and the number of broken answers accepted.
+
+The same days are then accounted twice: under the savings policy (``lsp_server.ledger.savings``:
+savings only on accepted answers, priced as the premium model's call for the prompt and answer
+the accepted call had; index answers as avoided calls, apart) and under the rule it replaced,
+computed from the same requests (every request priced on the tokens its last answer reported,
+rejected ones included, and index answers counted as savings), with the share of the old
+savings figure that was not earned. The router's own time (classification +
 verification, excluding model and context time) is printed as p50/p95, on the corpus
 repositories and on ``examples/`` (the target's workspace).
 
@@ -50,6 +57,7 @@ from standins.script import RecordedRequest  # noqa: E402
 
 from lsp_server.config import ModelSettings, PriceOverride, Settings, parse_settings  # noqa: E402
 from lsp_server.ledger.prices import PriceBook  # noqa: E402
+from lsp_server.ledger.savings import CL100K_PER_ESTIMATE  # noqa: E402
 from lsp_server.providers.base import Usage  # noqa: E402
 
 TIERS = ("local", "free", "budget", "premium")
@@ -283,7 +291,13 @@ class DayResult:
     rate: float
     cost: float = 0.0
     cost_free_plan: float = 0.0  # the same day with the free tier on a free plan ($0)
-    premium: float = 0.0
+    premium: float = 0.0  # the all-premium day, by the rule before the savings policy
+    old_savings: float = 0.0  # ... and the savings that rule claimed
+    new_premium: float = 0.0  # the premium equivalent of the accepted answers (savings policy)
+    new_savings: float = 0.0
+    avoided: float = 0.0  # index answers' estimated value (an avoided call, not savings)
+    old_index: float = 0.0  # of ``old_savings``: index answers
+    old_unaccepted: float = 0.0  # of ``old_savings``: requests with no accepted answer
     requests: int = 0
     model_requests: int = 0
     escalated: int = 0
@@ -307,6 +321,7 @@ async def run_day(items: Sequence[Item], rate: float, args: argparse.Namespace,
                                 api_key=None if t == "local" else KEY).start() for t in TIERS}
     environ = {f"STANDIN_{VENDOR[t].upper()}_KEY": KEY for t in TIERS if t != "local"}
     settings = settings_for(servers, home)
+    book = PriceBook(settings)
     assistants: dict[Path, Assistant] = {}
     out = DayResult(rate)
     try:
@@ -326,7 +341,7 @@ async def run_day(items: Sequence[Item], rate: float, args: argparse.Namespace,
             out.requests += 1
             out.cost += result.cost_usd
             out.cost_free_plan += sum(a.cost_usd or 0.0 for a in result.attempts if a.tier != "free")
-            out.premium += result.premium_cost_usd or 0.0
+            account(out, result, book)
             if result.outcome in ("accepted", "cache_hit", "index"):
                 out.accepted += 1
             if result.attempts:
@@ -360,6 +375,34 @@ async def run_day(items: Sequence[Item], rate: float, args: argparse.Namespace,
         for server in servers.values():
             server.stop()
     return out
+
+
+def account(out: DayResult, result: Any, book: PriceBook) -> None:
+    """One request's premium equivalent and savings under the savings policy (what the result
+    carries) and under the rule before it, recomputed from the same attempts: the accepted
+    attempt's own reported tokens, else the last answered attempt's (a rejected request too),
+    priced on the premium model; an index answer's avoided call counted as savings, with the
+    estimator's uncalibrated token count."""
+    premium = result.premium_cost_usd
+    if result.outcome == "index":
+        out.avoided += premium or 0.0
+        old = premium / CL100K_PER_ESTIMATE if premium is not None else None
+    else:
+        if result.outcome == "accepted" and premium is not None:
+            out.new_premium += premium
+            out.new_savings += premium - result.cost_usd
+        answered = [a for a in result.attempts if a.error is None]
+        winner = next((a for a in answered if a.accepted), answered[-1] if answered else None)
+        old = None
+        if winner is not None and result.outcome in ("accepted", "rejected", "cache_hit"):
+            old = book.premium_cost(winner.answer_usage or winner.usage)
+    if old is not None:
+        out.premium += old
+        out.old_savings += old - result.cost_usd
+        if result.outcome == "index":
+            out.old_index += old
+        elif result.outcome != "accepted":
+            out.old_unaccepted += old - result.cost_usd
 
 
 def pct(values: Sequence[float], q: float) -> float:
@@ -406,6 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("-" * len(header))
     overhead: list[float] = []
     nonmodel: list[float] = []
+    accounts: list[tuple[float, list[DayResult]]] = []
     for rate in rates:
         t0 = time.perf_counter()
         days = [asyncio.run(run_day(items, rate, args, home, args.seed + d)) for d in range(args.days)]
@@ -427,6 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for d in days:
             overhead += d.overhead_ms
             nonmodel += d.nonmodel_ms
+        accounts.append((rate, days))
     print()
     print(f"(each row: the mean day over {args.days} days with different answer draws; "
           f"'broken acc.' is the total over those days; 'ratio' prices the free tier at the "
@@ -438,7 +483,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     ex = asyncio.run(example_overhead(args.example_rounds, home))
     print(f"router overhead on the example workspace over {len(ex)} edit requests: "
           f"p50 {pct(ex, 0.5):.1f} ms, p95 {pct(ex, 0.95):.1f} ms (target p95 <= 20 ms)")
+    print()
+    print_accounts(accounts, args.days)
     return 0
+
+
+def print_accounts(accounts: Sequence[tuple[float, Sequence[DayResult]]], days: int) -> None:
+    """The mean day's cost, all-premium cost and savings, old rule beside the savings policy."""
+    print("accounting, mean day: old rule (every request priced on its last answer's tokens, "
+          "index answers as savings) vs the savings policy (accepted answers only, in the "
+          "premium model's tokens; index answers as avoided calls)")
+    header = (f"{'local ok':>8} {'day $':>9} {'old all-prem $':>14} {'old saved $':>11} "
+              f"{'new all-prem $':>14} {'new saved $':>11} {'avoided $':>9} {'not earned':>10}")
+    print(header)
+    print("-" * len(header))
+    old_total = new_total = old_index = old_unaccepted = 0.0
+    for rate, ds in accounts:
+        cost = sum(d.cost for d in ds) / days
+        old_p, old_s = sum(d.premium for d in ds) / days, sum(d.old_savings for d in ds) / days
+        new_p, new_s = sum(d.new_premium for d in ds) / days, sum(d.new_savings for d in ds) / days
+        avoided = sum(d.avoided for d in ds) / days
+        old_total, new_total = old_total + old_s, new_total + new_s
+        old_index += sum(d.old_index for d in ds) / days
+        old_unaccepted += sum(d.old_unaccepted for d in ds) / days
+        unearned = 1 - new_s / old_s if old_s else 0.0
+        print(f"{rate:>8.0%} {cost:>9.4f} {old_p:>14.4f} {old_s:>11.4f} {new_p:>14.4f} "
+              f"{new_s:>11.4f} {avoided:>9.4f} {unearned:>10.1%}")
+    if old_total:
+        recount = old_total - old_index - old_unaccepted - new_total
+        print(f"over all rows, {1 - new_total / old_total:.1%} of the old savings figure was not "
+              f"earned as model savings: {old_index / old_total:.1%} was index answers (now "
+              f"avoided calls), {old_unaccepted / old_total:.1%} requests with no accepted "
+              f"answer, and {recount / old_total:+.1%} the accepted answers' recount in the "
+              "premium model's tokens (negative: the new count prices them higher)")
 
 
 async def example_overhead(rounds: int, home: Path) -> list[float]:

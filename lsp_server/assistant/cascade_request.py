@@ -3,8 +3,10 @@ its prompt for each model, the verdict on each answer, each attempt recorded as 
 day's spend for the budget, and progress for the user.
 
 The router asks for a model's prompt, then (when an answer came) for its verdict, then records
-the attempt; each model is tried at most once per request. So the prompt and answer of an
-attempt are the last ones seen for its model, and go to the recorder with it."""
+the attempt; each model is tried at most once per request (a provider's failed tries are
+recorded first, before the model's answer). So the prompt and answer of an attempt are the
+last ones seen for its model, and go to the recorder with it, counted in the premium model's
+tokens for the savings policy when the attempt answered."""
 
 from __future__ import annotations
 
@@ -41,7 +43,8 @@ class CascadeRequest:
         self._judge = judge
         self._progress = progress
         self._style = style
-        self._prompts: dict[str, Prompt] = {}  # by model name, until its attempt is recorded
+        self._savings = parts.savings
+        self._prompts: dict[str, Prompt] = {}  # by model name: the last prompt and answer
         self._answers: dict[str, str] = {}
 
     async def prompt(self, model: ModelSettings, failure: str | None) -> Prompt:
@@ -57,8 +60,12 @@ class CascadeRequest:
         return await self._judge.judge(model, text, completion)
 
     def record(self, attempt: AttemptInfo) -> None:
-        self._recorder.attempt(attempt, self._prompts.pop(attempt.provider, None),
-                               self._answers.pop(attempt.provider, None))
+        prompt = self._prompts.get(attempt.provider)
+        answer = self._answers.get(attempt.provider)
+        estimate = None
+        if attempt.error is None and prompt is not None and answer is not None:
+            estimate = self._savings.premium_usage(prompt.text(), answer)
+        self._recorder.attempt(attempt, prompt, answer, estimate)
 
     def spent_today(self) -> float:
         return self._ledger.spent_today()

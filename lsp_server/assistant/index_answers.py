@@ -1,5 +1,7 @@
 """Questions the index answers with no model: "where is X defined", "who calls Y", "what
-implements Z". The answer costs $0 and is recorded against the premium call it replaced."""
+implements Z". The answer costs $0; the premium call it avoided (the context the model would
+have been sent and an answer as long as the index's, in the premium model's tokens) is recorded
+as its estimated value, reported as an avoided call and never as savings."""
 
 from __future__ import annotations
 
@@ -12,8 +14,6 @@ from lsp_server.assistant.prompts import ANSWER_SYSTEM
 from lsp_server.assistant.recording import RequestRecorder
 from lsp_server.assistant.values import NO_TARGET, AssistRequest, AssistResult
 from lsp_server.context.index.model import Definition
-from lsp_server.context.tokens import count_tokens
-from lsp_server.providers.base import Usage
 from lsp_server.routing.classifier import Classification
 from lsp_server.routing.search import answer_search
 
@@ -33,8 +33,8 @@ def answer_from_index(parts: Parts, request: AssistRequest, cls: Classification,
     # What the premium model would have been sent: the context for this question, and an
     # answer as long as the index's.
     context = RequestContexts(parts.project, request, NO_TARGET).get(True)
-    sent = count_tokens(ANSWER_SYSTEM) + context.tokens + count_tokens(request.instruction)
-    replaced = Usage(input=sent, output=count_tokens(found.text))
+    replaced = parts.savings.premium_usage(
+        "\n\n".join((ANSWER_SYSTEM, context.text, request.instruction)), found.text)
     elapsed = (time.perf_counter() - t0) * 1000
     recorder = RequestRecorder(parts.ledger, parts.savings, request_id=uuid.uuid4().hex[:16],
                                kind=request.kind, workspace=str(parts.root),

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lsp_server.config import ModelSettings, Settings, SettingsSource, Tier
-from lsp_server.ledger.prices import PriceBook, runs_locally
+from lsp_server.ledger.prices import DEFAULT_PREMIUM, PriceBook, runs_locally
 from lsp_server.providers.base import Provider, Usage
 from lsp_server.routing.health import Health
 
@@ -62,6 +62,19 @@ class ModelPool:
         """The models known without discovering any (for instant answers such as titles)."""
         return self._models if self._models is not None else self._settings.current.models
 
+    def premium_model(self) -> ModelSettings:
+        """The premium model the router would use: the first ``premium`` model routed over
+        (configured or discovered), else the reference model the savings are measured against
+        when there is none (:data:`~lsp_server.ledger.prices.DEFAULT_PREMIUM`)."""
+        return next((m for m in self.models() if m.tier == "premium"), DEFAULT_PREMIUM)
+
+    def has_tier_above(self, models: tuple[ModelSettings, ...], start: Tier,
+                       allowed: frozenset[Tier]) -> bool:
+        """Whether the cascade could escalate from ``start``: an allowed tier above it has a model."""
+        order = list(self._settings.current.routing.tier_order)
+        above = order[order.index(start) + 1:] if start in order else order
+        return any(m.tier in above and m.tier in allowed for m in models)
+
     def first_model(self, models: tuple[ModelSettings, ...], start: Tier,
                     allowed: frozenset[Tier]) -> ModelSettings | None:
         """The model the cascade would try first: from ``start`` upward, then downward."""
@@ -104,7 +117,7 @@ class ModelPool:
     def _warm_up(self) -> None:
         """Discover models and price them off the request path (estimates must be instant)."""
         try:
-            for model in (*self.models(), self.prices.premium_model):
+            for model in (*self.models(), self.premium_model()):
                 self._rates[model.name] = self._rate_of(model)
         except Exception:  # warm-up is an optimisation; the request path reports real errors
             log.debug("price warm-up failed", exc_info=True)

@@ -79,7 +79,8 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
     recorder = RequestRecorder(parts.ledger, parts.savings, request_id=request_id,
                                kind=request.kind, workspace=str(parts.root),
                                classification=cls.label(), reasons=cls.reasons,
-                               variant=variant.name if variant is not None else None)
+                               variant=variant.name if variant is not None else None,
+                               higher_tier=parts.models.has_tier_above(models, cls.tier, allowed))
     judge = AnswerJudge(root=parts.root, documents=parts.documents, settings=settings,
                         edit=cls.mode == "edit", request=request, target=target,
                         threshold=threshold, timings=timings)

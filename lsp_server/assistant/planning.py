@@ -100,7 +100,7 @@ async def plan(parts: Parts, request: AssistRequest) -> Plan:
             redactions=cloud_ctx.redactions if cloud_ctx is not None else 0,
         ),
         tiers=tiers,
-        premium_cost_usd=parts.models.prices.premium_cost(premium_usage),
+        premium_cost_usd=parts.models.cost(parts.models.premium_model(), premium_usage),
         budget=PlanBudget(daily_usd=settings.budget.daily_usd,
                           spent_today_usd=parts.ledger.spent_today(),
                           per_request_usd=settings.budget.per_request_usd),

@@ -52,7 +52,7 @@ class Assistant:
         self._privacy = PrivacyPolicy(self._source)
         self._project = ProjectContext(self._root, self._source, self._documents,
                                        environ=environ, context_process=context_process)
-        self._savings = SavingsPolicy(self._models.prices)
+        self._savings = SavingsPolicy(self._models.prices, self._models.premium_model)
         self._lock = threading.Lock()
         self._ledger: Ledger | None = None
         self._cache: ResponseCache | None = None

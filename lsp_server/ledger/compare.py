@@ -36,9 +36,10 @@ class VariantStats:
     unpriced: int
     latencies: tuple[float, ...]
     ratings: tuple[int, ...]
-    rejections: int
+    rejections: int  # by the user
     escalations: int
-    model_requests: int
+    model_requests: int  # that had a higher tier to escalate to
+    verifier_rejections: int = 0
 
     @property
     def success_rate(self) -> float | None:
@@ -94,7 +95,8 @@ def _variant_stats(conn: sqlite3.Connection, name: str, since: date | None, unti
         where += " AND day <= ?"
         params.append(until.isoformat())
     rows = conn.execute(
-        f"SELECT outcome, rejected, cost_usd, latency_ms, rating, attempt_count FROM requests WHERE {where}",
+        "SELECT outcome, rejected, cost_usd, latency_ms, rating, attempt_count, higher_tier"
+        f" FROM requests WHERE {where}",
         params,
     ).fetchall()
     finished = [r for r in rows if r[0] is not None]
@@ -107,9 +109,10 @@ def _variant_stats(conn: sqlite3.Connection, name: str, since: date | None, unti
         unpriced=sum(1 for r in finished if r[2] is None),
         latencies=tuple(sorted(float(r[3]) for r in finished if r[3] is not None)),
         ratings=tuple(int(r[4]) for r in rows if r[4] is not None),
-        rejections=sum(1 for r in rows if r[1] or r[0] == "rejected"),
-        escalations=sum(1 for r in rows if r[5] > 1),
-        model_requests=sum(1 for r in rows if r[5] > 0),
+        rejections=sum(1 for r in rows if r[1]),
+        escalations=sum(1 for r in rows if r[5] > 1 and r[6] != 0),
+        model_requests=sum(1 for r in rows if r[5] > 0 and r[6] != 0),
+        verifier_rejections=sum(1 for r in rows if r[0] == "rejected"),
     )
 
 

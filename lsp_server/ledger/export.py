@@ -1,6 +1,8 @@
 """``ledger export --csv``: the ledger as CSV for spreadsheets, one row per request or attempt.
 
-Columns are the stored fields (never prompt text); reasons are joined with ``; ``.
+Columns are the stored fields (never prompt text); reasons are joined with ``; ``. An attempt's
+``cost_status`` says whether its cost is measured, estimated or unknown; an unknown cost is an
+empty cell, never 0.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ REQUEST_COLUMNS = (
 ATTEMPT_COLUMNS = (
     "request_id", "seq", "time", "day", "provider", "label", "model", "tier", "input_tokens",
     "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "latency_ms",
-    "confidence", "error_class", "reasons",
+    "confidence", "error_class", "reasons", "cost_status",
 )
 _REQUEST_SQL = (
     "SELECT id, ts, day, workspace, kind, classification, reasons, variant, outcome, "
@@ -28,8 +30,8 @@ _REQUEST_SQL = (
 )
 _ATTEMPT_SQL = (
     "SELECT request_id, seq, ts, day, provider, label, model, tier, input_tokens, output_tokens, "
-    "cache_read_tokens, cache_write_tokens, cost_usd, latency_ms, confidence, error_class, reasons "
-    "FROM attempts"
+    "cache_read_tokens, cache_write_tokens, cost_usd, latency_ms, confidence, error_class, reasons, "
+    "cost_status FROM attempts"
 )
 
 

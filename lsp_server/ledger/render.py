@@ -36,9 +36,44 @@ def percent(fraction: float | None, digits: int = 1) -> str:
     return "n/a" if fraction is None else f"{fraction * 100:.{digits}f}%"
 
 
-def cost_text(cost: float, unpriced: int, noun: str = "unpriced") -> str:
+def cost_text(cost: float, unpriced: int, noun: str = "unpriced", unknown: int = 0) -> str:
+    """Dollars plus the calls that have no price, and those whose billing is unknown (never $0)."""
     text = money(cost)
-    return f"{text} + {unpriced} {noun}" if unpriced else text
+    if unpriced:
+        text += f" + {unpriced} {noun}"
+    return f"{text} + {unknown} unknown" if unknown else text
+
+
+def savings_text(report: Report) -> str:
+    answers = "accepted answer" if report.earning_requests == 1 else "accepted answers"
+    return (f"{money(report.savings_usd)} vs all-premium {money(report.premium_cost_usd)} "
+            f"({report.earning_requests} {answers})")
+
+
+def avoided_text(report: Report) -> str:
+    return (f"{report.avoided_calls} ({report.cache_hits} cache, {report.index_answers} index), "
+            f"estimated {money(report.avoided_usd)} at premium prices")
+
+
+def escalation_text(report: Report) -> str:
+    if report.escalation_rate is None and report.model_requests:
+        return "n/a (no higher tier)"
+    return percent(report.escalation_rate)
+
+
+def feedback_text(report: Report) -> str | None:
+    if not (report.ratings or report.rejections or report.verifier_rejections):
+        return None
+    mean = f", mean {report.mean_rating:.1f}/5" if report.mean_rating is not None else ""
+    return (f"{report.ratings} rated{mean}, {report.rejections} rejected by the user; "
+            f"{report.verifier_rejections} rejected by verification")
+
+
+def cost_status_text(report: Report) -> str | None:
+    """How the attempts' costs are known, when any is not measured."""
+    if not (set(report.cost_status) - {"measured"}):
+        return None
+    return ", ".join(f"{report.cost_status.get(s, 0)} {s}" for s in ("measured", "estimated", "unknown"))
 
 
 def title(report: Report) -> str:
@@ -52,7 +87,7 @@ def _requests(n: int) -> str:
 
 
 def _group_line(group: GroupCost) -> str:
-    return f"{cost_text(group.cost_usd, group.unpriced)} ({_requests(group.requests)}, {group.share * 100:.0f}%)"
+    return f"{cost_text(group.cost_usd, group.unpriced, unknown=group.unknown)} ({_requests(group.requests)}, {group.share * 100:.0f}%)"
 
 
 def _bar(value: float, peak: float, char: str) -> str:
@@ -71,16 +106,18 @@ def render_plain(report: Report, *, chart: bool = False, ascii_bars: bool = True
     width = max(len(n) for n in names) + 2
     for group in report.groups:
         lines.append(f"    {(group.name + ':').ljust(width)}{_group_line(group)}")
-    total = cost_text(report.cost_usd, report.unpriced, "unpriced")
+    total = cost_text(report.cost_usd, report.unpriced, "unpriced", report.unknown_cost)
     lines.append(f"    {'Total:'.ljust(width)}{total}")
-    lines.append(
-        f"  Savings: {money(report.savings_usd)} vs all-premium {money(report.premium_cost_usd)}"
-    )
+    statuses = cost_status_text(report)
+    if statuses:
+        lines.append(f"  Attempt Costs: {statuses}")
+    lines.append(f"  Savings: {savings_text(report)}")
+    lines.append(f"  Avoided Calls: {avoided_text(report)}")
     lines.append(f"  Cache Hits: {report.cache_hits}")
-    lines.append(f"  Escalation Rate: {percent(report.escalation_rate)}")
-    if report.ratings or report.rejections:
-        mean = f", mean {report.mean_rating:.1f}/5" if report.mean_rating is not None else ""
-        lines.append(f"  Feedback: {report.ratings} rated{mean}, {report.rejections} rejected")
+    lines.append(f"  Escalation Rate: {escalation_text(report)}")
+    feedback = feedback_text(report)
+    if feedback:
+        lines.append(f"  Feedback: {feedback}")
     lines.append("  Performance:")
     lines.append(f"    P50 latency: {duration(report.latency_p50)}")
     lines.append(f"    P95 latency: {duration(report.latency_p95)}")
@@ -102,14 +139,17 @@ def render_rich(report: Report, console: Console, *, chart: bool = False) -> Non
     summary.add_column("value", justify="right")
     summary.add_row("Total requests", str(report.requests))
     summary.add_row("Success rate", percent(report.success_rate))
-    summary.add_row("Total cost", cost_text(report.cost_usd, report.unpriced))
-    summary.add_row("All-premium cost", money(report.premium_cost_usd))
-    summary.add_row("Savings", f"[green]{money(report.savings_usd)}[/green]")
+    summary.add_row("Total cost", cost_text(report.cost_usd, report.unpriced, unknown=report.unknown_cost))
+    statuses = cost_status_text(report)
+    if statuses:
+        summary.add_row("Attempt costs", statuses)
+    summary.add_row("Savings", f"[green]{savings_text(report)}[/green]")
+    summary.add_row("Avoided calls", avoided_text(report))
     summary.add_row("Cache hits", str(report.cache_hits))
-    summary.add_row("Escalation rate", percent(report.escalation_rate))
-    if report.ratings or report.rejections:
-        mean = f"{report.mean_rating:.1f}/5" if report.mean_rating is not None else "-"
-        summary.add_row("Feedback", f"{report.ratings} rated, mean {mean}, {report.rejections} rejected")
+    summary.add_row("Escalation rate", escalation_text(report))
+    feedback = feedback_text(report)
+    if feedback:
+        summary.add_row("Feedback", feedback)
     summary.add_row("P50 / P95 / P99 latency", " / ".join(
         duration(v) for v in (report.latency_p50, report.latency_p95, report.latency_p99)
     ))
@@ -120,9 +160,9 @@ def render_rich(report: Report, console: Console, *, chart: bool = False) -> Non
     costs.add_column("Requests", justify="right")
     costs.add_column("Share", justify="right")
     for g in report.groups:
-        unpriced = f" [yellow](+{g.unpriced} unpriced)[/yellow]" if g.unpriced else ""
-        costs.add_row(g.name, money(g.cost_usd) + unpriced, str(g.requests), f"{g.share * 100:.0f}%")
-    costs.add_row("[bold]Total[/bold]", f"[bold]{cost_text(report.cost_usd, report.unpriced)}[/bold]",
+        costs.add_row(g.name, cost_text(g.cost_usd, g.unpriced, unknown=g.unknown), str(g.requests), f"{g.share * 100:.0f}%")
+    total = cost_text(report.cost_usd, report.unpriced, unknown=report.unknown_cost)
+    costs.add_row("[bold]Total[/bold]", f"[bold]{total}[/bold]",
                   str(report.requests), "100%" if report.requests else "0%")
     console.print(costs)
     if chart:
@@ -145,7 +185,7 @@ def _round(value: float | None, places: int) -> float | None:
 def _groups_json(groups: tuple[GroupCost, ...]) -> dict[str, dict[str, Any]]:
     return {
         g.name: {"requests": g.requests, "cost_usd": round(g.cost_usd, 6), "share": round(g.share, 4),
-                 "unpriced_calls": g.unpriced}
+                 "unpriced_calls": g.unpriced, "unknown_cost_calls": g.unknown}
         for g in groups
     }
 
@@ -160,15 +200,22 @@ def report_json(report: Report, *, include_days: bool = False) -> dict[str, Any]
         "cost_usd": round(report.cost_usd, 6),
         "premium_cost_usd": round(report.premium_cost_usd, 6),
         "savings_usd": round(report.savings_usd, 6),
+        "savings_requests": report.earning_requests,
+        "avoided_calls": {"cache_hits": report.cache_hits, "index_answers": report.index_answers,
+                          "estimated_value_usd": round(report.avoided_usd, 6)},
         "cache_hits": report.cache_hits,
         "escalation_rate": _round(report.escalation_rate, 4),
         "latency_ms": {"p50": _round(report.latency_p50, 1), "p95": _round(report.latency_p95, 1),
                        "p99": _round(report.latency_p99, 1)},
         "by_provider": _groups_json(report.by_provider),
         "unpriced_calls": report.unpriced,
+        "unknown_cost_calls": report.unknown_cost,
+        "attempt_cost_status": {s: report.cost_status.get(s, 0)
+                                for s in ("measured", "estimated", "unknown")},
         "outcomes": dict(sorted(report.outcomes.items())),
         "feedback": {"ratings": report.ratings, "mean_rating": _round(report.mean_rating, 2),
-                     "rejected": report.rejections},
+                     "rejected": report.rejections,
+                     "verifier_rejected": report.verifier_rejections},
     }
     if report.by != "provider":
         data[f"by_{report.by}"] = _groups_json(report.groups)
@@ -203,7 +250,8 @@ def _comparison_rows(cmp: Comparison) -> list[tuple[str, str, str]]:
         ("P95 latency", duration(a.latency(95)), duration(b.latency(95))),
         ("Escalation rate", percent(a.escalation_rate), percent(b.escalation_rate)),
         ("Feedback", ratings(a), ratings(b)),
-        ("Rejected", str(a.rejections), str(b.rejections)),
+        ("Rejected by the user", str(a.rejections), str(b.rejections)),
+        ("Rejected by verification", str(a.verifier_rejections), str(b.verifier_rejections)),
     ]
 
 
@@ -255,6 +303,7 @@ def _variant_json(s: VariantStats) -> dict[str, Any]:
         "ratings": len(s.ratings),
         "mean_rating": _round(s.mean_rating, 2),
         "rejected": s.rejections,
+        "verifier_rejected": s.verifier_rejections,
     }
 
 

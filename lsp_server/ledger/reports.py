@@ -7,12 +7,19 @@ Definitions (the ones ``metrics`` prints):
   requests that reached a verdict (accepted, rejected, failed, cache hit, index). Cancelled and
   unfinished requests are left out of both sides.
 - *costs*: money spent on attempts made in the period, grouped by the chosen dimension; a group's
-  request count is the requests it *answered* (the last model a request tried), or ``Cache`` /
-  ``Index`` for requests answered without a model. Calls without a price are counted as unpriced,
-  never as $0.
-- *savings*: for each request priced both ways, what the premium model would have cost for the
-  same tokens minus what it did cost.
-- *escalation rate*: requests that needed more than one model call, over requests that called one.
+  request count is the requests it *answered* (the model whose answer was accepted), or
+  ``Cache`` / ``Index`` for requests answered without a model call, or ``No model`` for requests
+  with no accepted answer. Calls without a price are counted as unpriced,
+  and calls whose billing is unknown as unknown, never as $0.
+- *savings*, *avoided calls*: as the one savings policy decides
+  (:mod:`lsp_server.ledger.savings`): savings only on accepted answers the user did not reject
+  (the premium equivalent of the accepted call minus what the request spent); cache hits and
+  index answers are avoided calls with an estimated value, kept apart from the savings.
+- *rejections*: by the user (``feedback --reject``, an edit the editor refused) and by
+  verification (no answer reached the threshold) are separate figures.
+- *escalation rate*: requests that needed more than one model call, over the requests that called
+  one and had a higher tier to escalate to (None when none had).
+- *cost status*: how many attempts' costs are measured (the vendor's usage), estimated, unknown.
 - *latency*: nearest-rank percentiles of finished requests' end-to-end latency.
 """
 
@@ -25,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from lsp_server.errors import LedgerError
+from lsp_server.ledger.savings import AVOIDED_SQL, EARNED_PREMIUM_SQL, SAVED_SQL
 
 DIMENSIONS = ("provider", "model", "task", "variant")
 SUCCESS_OUTCOMES = ("accepted", "cache_hit", "index")
@@ -45,6 +53,7 @@ class GroupCost:
     cost_usd: float
     unpriced: int
     share: float
+    unknown: int = 0  # attempts whose billing is unknown
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,17 @@ class Report:
     outcomes: dict[str, int] = field(default_factory=dict)
     ratings: int = 0
     mean_rating: float | None = None
-    rejections: int = 0
+    rejections: int = 0  # by the user
+    verifier_rejections: int = 0
+    avoided_usd: float = 0.0  # estimated value of cache hits and index answers
+    earning_requests: int = 0  # accepted answers, not rejected by the user, priced both ways
+    escalable_requests: int = 0  # model requests that had a higher tier
+    cost_status: dict[str, int] = field(default_factory=dict)  # attempts by cost status
+    unknown_cost: int = 0  # attempts whose billing is unknown (not in ``unpriced``)
+
+    @property
+    def avoided_calls(self) -> int:
+        return self.cache_hits + self.index_answers
 
     @property
     def success_rate(self) -> float | None:
@@ -88,7 +107,7 @@ class Report:
 
     @property
     def escalation_rate(self) -> float | None:
-        return self.escalations / self.model_requests if self.model_requests else None
+        return self.escalations / self.escalable_requests if self.escalable_requests else None
 
     @property
     def day_count(self) -> int:
@@ -121,34 +140,38 @@ def _request_label_sql(by: str) -> str:
 
 def _attempt_cost_sql(by: str) -> str:
     where = "WHERE a.day BETWEEN ? AND ?"
-    if by == "provider":
-        return f"SELECT a.label, SUM(a.cost_usd), COUNT(*) - COUNT(a.cost_usd) FROM attempts a {where} GROUP BY 1"
-    if by == "model":
-        return f"SELECT a.model, SUM(a.cost_usd), COUNT(*) - COUNT(a.cost_usd) FROM attempts a {where} GROUP BY 1"
+    figures = ("SUM(a.cost_usd), COUNT(*) - COUNT(a.cost_usd) - SUM(a.cost_status = 'unknown'),"
+               " SUM(a.cost_status = 'unknown')")
+    if by in ("provider", "model"):
+        column = "a.label" if by == "provider" else "a.model"
+        return f"SELECT {column}, {figures} FROM attempts a {where} GROUP BY 1"
     column = "r.kind" if by == "task" else f"COALESCE(r.variant, '{NO_VARIANT}')"
     return (
-        f"SELECT {column}, SUM(a.cost_usd), COUNT(*) - COUNT(a.cost_usd) "
+        f"SELECT {column}, {figures} "
         f"FROM attempts a JOIN requests r ON r.id = a.request_id {where} GROUP BY 1"
     )
 
 
-def _attempt_costs(conn: sqlite3.Connection, since: str, until: str, by: str) -> dict[str, tuple[float, int]]:
+def _attempt_costs(conn: sqlite3.Connection, since: str, until: str,
+                   by: str) -> dict[str, tuple[float, int, int]]:
     return {
-        str(name): (float(cost or 0.0), int(unpriced))
-        for name, cost, unpriced in conn.execute(_attempt_cost_sql(by), (since, until))
+        str(name): (float(cost or 0.0), int(unpriced), int(unknown))
+        for name, cost, unpriced, unknown in conn.execute(_attempt_cost_sql(by), (since, until))
     }
 
 
-def _groups(counts: dict[str, int], costs: dict[str, tuple[float, int]]) -> tuple[GroupCost, ...]:
+def _groups(counts: dict[str, int], costs: dict[str, tuple[float, int, int]]) -> tuple[GroupCost, ...]:
     """Requests answered and money spent per group, largest first."""
     total = sum(counts.values())
+    none = (0.0, 0, 0)
     groups = [
         GroupCost(
             name=name,
             requests=counts.get(name, 0),
-            cost_usd=costs.get(name, (0.0, 0))[0],
-            unpriced=costs.get(name, (0.0, 0))[1],
+            cost_usd=costs.get(name, none)[0],
+            unpriced=costs.get(name, none)[1],
             share=counts.get(name, 0) / total if total else 0.0,
+            unknown=costs.get(name, none)[2],
         )
         for name in set(counts) | set(costs)
     ]
@@ -169,22 +192,21 @@ def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "
     lo, hi = since.isoformat(), until.isoformat()
     # GROUP BY in the covering index's column order: SQLite streams the groups, no sorting.
     rows = conn.execute(
-        "SELECT day, outcome, rejected, attempt_count, answered_by, COUNT(*),"
-        " TOTAL(premium_cost_usd),"
-        " TOTAL(CASE WHEN premium_cost_usd IS NOT NULL AND cost_usd IS NOT NULL"
-        "   THEN premium_cost_usd - cost_usd END),"
+        "SELECT day, outcome, rejected, attempt_count, higher_tier, answered_by, COUNT(*),"
+        f" TOTAL({EARNED_PREMIUM_SQL}), TOTAL({SAVED_SQL}), COUNT({SAVED_SQL}), TOTAL({AVOIDED_SQL}),"
         " COUNT(rating), TOTAL(rating)"
         " FROM requests WHERE day BETWEEN ? AND ?"
-        " GROUP BY day, outcome, rejected, attempt_count, answered_by",
+        " GROUP BY day, outcome, rejected, attempt_count, higher_tier, answered_by",
         (lo, hi),
     ).fetchall()
     requests = successes = decided = cache_hits = index_answers = escalations = 0
-    model_requests = ratings = rejections = 0
-    premium = savings = rating_sum = 0.0
+    model_requests = escalable = ratings = rejections = verifier_rejections = earning = 0
+    premium = savings = avoided = rating_sum = 0.0
     outcomes: dict[str, int] = {}
     per_day: dict[str, int] = {}
     provider_counts: dict[str, int] = {}
-    for day, outcome, rejected, attempts, answered_by, n, prem, saved, rated, rsum in rows:
+    for (day, outcome, rejected, attempts, higher, answered_by, n, prem, saved, earned, avoid,
+         rated, rsum) in rows:
         requests += n
         key = str(outcome) if outcome is not None else "unfinished"
         outcomes[key] = outcomes.get(key, 0) + n
@@ -195,14 +217,18 @@ def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "
             successes += n
         if outcome in DECIDED_OUTCOMES:
             decided += n
-        if rejected or outcome == "rejected":
-            rejections += n
+        rejections += n if rejected else 0
+        verifier_rejections += n if outcome == "rejected" else 0
+        earning += earned
         cache_hits += n if outcome == "cache_hit" else 0
         index_answers += n if outcome == "index" else 0
-        escalations += n if attempts > 1 else 0
         model_requests += n if attempts > 0 else 0
+        if attempts > 0 and higher != 0:  # None: recorded before this was known
+            escalable += n
+            escalations += n if attempts > 1 else 0
         premium += prem
         savings += saved
+        avoided += avoid
         ratings += rated
         rating_sum += rsum
     spend = {
@@ -224,6 +250,13 @@ def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "
             (lo, hi),
         )
     )
+    statuses = {
+        str(status): int(n) for status, n in conn.execute(
+            "SELECT cost_status, COUNT(*) FROM attempts WHERE day BETWEEN ? AND ? GROUP BY 1",
+            (lo, hi),
+        )
+    }
+    unknown = statuses.get("unknown", 0)
     by_provider = _groups(provider_counts, _attempt_costs(conn, lo, hi, "provider"))
     if by == "provider":
         groups = by_provider
@@ -245,7 +278,7 @@ def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "
         successes=successes,
         decided=decided,
         cost_usd=float(sum(c for c, _ in spend.values())),
-        unpriced=sum(u for _, u in spend.values()),
+        unpriced=sum(u for _, u in spend.values()) - unknown,
         premium_cost_usd=premium,
         savings_usd=savings,
         cache_hits=cache_hits,
@@ -262,4 +295,10 @@ def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "
         ratings=ratings,
         mean_rating=rating_sum / ratings if ratings else None,
         rejections=rejections,
+        verifier_rejections=verifier_rejections,
+        avoided_usd=avoided,
+        earning_requests=earning,
+        escalable_requests=escalable,
+        cost_status=statuses,
+        unknown_cost=unknown,
     )

@@ -10,7 +10,12 @@ History:
 2. per-attempt report labels, per-request answer summary (who answered, how many attempts) so
    reports read one table, a per-day spend table for the budget check, feedback time, and the
    opt-in prompts table (``ledger.store_prompts``);
-3. covering indexes, so a report over a busy day reads indexes only, not the tables.
+3. covering indexes, so a report over a busy day reads indexes only, not the tables;
+4. honest accounting: each attempt's ``cost_status`` (measured, estimated, unknown; rows written
+   before it are marked as they were reported, ``measured``), whether a higher tier existed
+   when the request started (``higher_tier``; NULL for older rows: not known), and
+   ``answered_by`` kept only for requests with an accepted answer (older versions wrote the
+   last attempt's model there, failures included); the covering indexes gain both columns.
 """
 
 from __future__ import annotations
@@ -106,6 +111,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         "answered_by, cost_usd, premium_cost_usd, rating, latency_ms)",
         "DROP INDEX attempts_day",
         "CREATE INDEX attempts_report ON attempts(day, label, cost_usd)",
+    )),
+    Migration(4, "cost status, higher tier, answered_by of accepted answers only", (
+        "ALTER TABLE attempts ADD COLUMN cost_status TEXT NOT NULL DEFAULT 'measured'",
+        "ALTER TABLE requests ADD COLUMN higher_tier INTEGER",
+        "UPDATE requests SET answered_by = NULL, answered_model = NULL"
+        " WHERE outcome IS NULL OR outcome NOT IN ('accepted', 'cache_hit')",
+        "DROP INDEX requests_report",
+        "CREATE INDEX requests_report ON requests(day, outcome, rejected, attempt_count, "
+        "higher_tier, answered_by, cost_usd, premium_cost_usd, rating, latency_ms)",
+        "DROP INDEX attempts_report",
+        "CREATE INDEX attempts_report ON attempts(day, label, cost_status, cost_usd)",
     )),
 )
 LATEST = MIGRATIONS[-1].version

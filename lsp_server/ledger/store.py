@@ -8,8 +8,9 @@ checkpoint runs on a background thread instead of inside a commit, so recording 
 well under a millisecond even when a checkpoint is due.
 
 What is stored: ids, times, workspace path, task kind, classification and its reasons, outcome,
-feedback, variant, and per attempt the provider, model, tier, token counts, cost, latency,
-confidence and error class. Prompt and response text are stored only when the
+feedback, variant, whether a higher tier existed, the model whose answer was accepted, and per
+attempt the provider, model, tier, token counts, cost and how it is known (``cost_status``:
+measured, estimated, unknown), latency, confidence and error class. Prompt and response text are stored only when the
 ``ledger.store_prompts`` setting asks for it; strings that look like API keys are masked in any
 free text that is stored.
 """
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from lsp_server.config import ModelSettings, Settings, SettingsSource
 from lsp_server.errors import LedgerError
 from lsp_server.ledger.labels import fallback_label, provider_label
+from lsp_server.ledger.savings import AVOIDED_SQL, EARNED_PREMIUM_SQL, SAVED_SQL
 from lsp_server.ledger.schema import LATEST, migrate
 from lsp_server.paths import state_dir
 
@@ -42,6 +44,7 @@ if TYPE_CHECKING:  # (Usage is only read here; importing providers would load ev
 
 LEDGER_FILENAME = "ledger.sqlite3"
 OUTCOMES = ("accepted", "rejected", "failed", "cancelled", "cache_hit", "index")
+COST_STATUSES = ("measured", "estimated", "unknown")
 BUSY_TIMEOUT_MS = 10_000
 CHECKPOINT_EVERY = 200  # commits between background WAL checkpoints
 WAL_LIMIT_FRAMES = 2000  # beyond this, the writer checkpoints inline so the WAL can restart
@@ -292,18 +295,23 @@ class Ledger:
         reasons: Sequence[str] = (),
         variant: str | None = None,
         request_id: str | None = None,
+        higher_tier: bool | None = None,
         now: datetime | None = None,
     ) -> str:
-        """Record a new request and return its id (generated unless given)."""
+        """Record a new request and return its id (generated unless given).
+
+        ``higher_tier``: whether a tier above the starting one could be escalated to (None:
+        not known); the escalation rate counts only requests that had one."""
         rid = request_id or uuid.uuid4().hex[:16]
         moment = self._aware(now)
         try:
             with self._write() as conn:
                 conn.execute(
                     "INSERT INTO requests (id, ts, day, workspace, kind, classification, reasons, "
-                    "variant) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "variant, higher_tier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (rid, moment.timestamp(), self.day_of(moment).isoformat(), workspace, kind,
-                     classification, _reasons_json(reasons), variant),
+                     classification, _reasons_json(reasons), variant,
+                     None if higher_tier is None else int(higher_tier)),
                 )
         except sqlite3.IntegrityError:
             raise LedgerError(f"request id {rid} is already in the ledger") from None
@@ -353,13 +361,20 @@ class Ledger:
         label: str | None = None,
         prompt: str | None = None,
         response: str | None = None,
+        cost_status: str = "measured",
         now: datetime | None = None,
     ) -> int:
         """Record one model call of a request; returns its sequence number (1, 2, ...).
 
         ``provider`` is the configured model's name (or the provider kind); ``cost_usd`` None
-        means unpriced. ``prompt``/``response`` are kept only with ``ledger.store_prompts``.
+        means unpriced. ``cost_status`` says how the tokens and cost are known; an ``unknown``
+        one is stored without a cost (never as $0). ``prompt``/``response`` are kept only with
+        ``ledger.store_prompts``.
         """
+        if cost_status not in COST_STATUSES:
+            raise LedgerError(f"cost status {cost_status!r} is not one of {', '.join(COST_STATUSES)}")
+        if cost_status == "unknown":
+            cost_usd = None
         moment = self._aware(now)
         day = self.day_of(moment).isoformat()
         shown = label or self.label_for(provider, model, tier)
@@ -373,18 +388,14 @@ class Ledger:
             conn.execute(
                 "INSERT INTO attempts (request_id, seq, ts, day, provider, model, tier, "
                 "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, "
-                "latency_ms, confidence, error_class, reasons, label) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "latency_ms, confidence, error_class, reasons, label, cost_status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (request_id, seq, moment.timestamp(), day, provider, model, tier, usage.input,
                  usage.output, usage.cache_read, usage.cache_write, cost_usd, latency_ms,
                  confidence, scrub(error_class, 200) if error_class else None,
-                 _reasons_json(reasons), shown),
+                 _reasons_json(reasons), shown, cost_status),
             )
-            conn.execute(
-                "UPDATE requests SET attempt_count = ?, answered_by = ?, answered_model = ? "
-                "WHERE id = ?",
-                (seq, shown, model, request_id),
-            )
+            conn.execute("UPDATE requests SET attempt_count = ? WHERE id = ?", (seq, request_id))
             conn.execute(
                 "INSERT INTO daily_spend (day, cost_usd, unpriced) VALUES (?, ?, ?) "
                 "ON CONFLICT(day) DO UPDATE SET cost_usd = cost_usd + excluded.cost_usd, "
@@ -407,17 +418,26 @@ class Ledger:
         cost_usd: float | None,
         premium_cost_usd: float | None,
         latency_ms: float,
+        answered_by: tuple[str, str, str] | None = None,
         now: datetime | None = None,
     ) -> None:
-        """Close a request with its outcome, total cost, premium-equivalent cost and latency."""
+        """Close a request with its outcome, total cost, premium-equivalent cost and latency.
+
+        ``answered_by`` is the (provider, model, tier) of the attempt whose answer was accepted,
+        if any: a request is attributed to that model only."""
         if outcome not in OUTCOMES:
             raise LedgerError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
         moment = self._aware(now)
+        label = model = None
+        if answered_by is not None:
+            label, model = self.label_for(*answered_by), answered_by[1]
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE requests SET outcome = ?, finished_ts = ?, cost_usd = ?, "
-                "premium_cost_usd = ?, latency_ms = ? WHERE id = ?",
-                (outcome, moment.timestamp(), cost_usd, premium_cost_usd, latency_ms, request_id),
+                "premium_cost_usd = ?, latency_ms = ?, answered_by = ?, answered_model = ? "
+                "WHERE id = ?",
+                (outcome, moment.timestamp(), cost_usd, premium_cost_usd, latency_ms, label,
+                 model, request_id),
             )
             if cur.rowcount == 0:
                 raise LedgerError(f"no request {request_id} in the ledger")
@@ -481,18 +501,20 @@ class Ledger:
 
     def day_totals(self, day: date | None = None) -> dict[str, float | int]:
         """Requests, spend, premium-equivalent and savings for one day (default today): a status
-        bar's figures from one pass over the day's index entries, cheaper than :meth:`summary`."""
+        bar's figures from one pass over the day's index entries, cheaper than :meth:`summary`.
+        Savings and avoided calls follow the one savings policy (:mod:`lsp_server.ledger.savings`):
+        ``premium_usd`` is the premium equivalent of the accepted answers that earned savings."""
         wanted = (day or self.today()).isoformat()
         with self._lock:
             row = self._conn.execute(
-                "SELECT COUNT(*), TOTAL(premium_cost_usd), TOTAL(CASE WHEN premium_cost_usd IS NOT"
-                " NULL AND cost_usd IS NOT NULL THEN premium_cost_usd - cost_usd END)"
-                " FROM requests WHERE day = ?",
+                f"SELECT COUNT(*), TOTAL({EARNED_PREMIUM_SQL}),"
+                f" TOTAL({SAVED_SQL}), TOTAL({AVOIDED_SQL}) FROM requests WHERE day = ?",
                 (wanted,),
             ).fetchone()
         spent, unpriced = self.spent_on(date.fromisoformat(wanted))
         return {"requests": int(row[0]), "spent_usd": spent, "unpriced_calls": unpriced,
-                "premium_usd": float(row[1]), "saved_usd": float(row[2])}
+                "premium_usd": float(row[1]), "saved_usd": float(row[2]),
+                "avoided_usd": float(row[3])}
 
     def request(self, request_id: str) -> dict[str, Any] | None:
         """One request row as a dict, with its attempts under ``attempts``."""

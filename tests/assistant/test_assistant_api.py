@@ -27,11 +27,15 @@ async def test_feedback_today_and_settings_changes(standin, tmp_path: Path) -> N
     try:
         first = await assistant.run(request)
         assistant.feedback(first.request_id, rating=4)
-        assistant.feedback(first.request_id[:8], rejected=True)
         today = assistant.today()
         assert today.requests == 1 and today.spent_usd > 0
         assert today.premium_usd >= today.spent_usd and today.saved_usd == pytest.approx(
             today.premium_usd - today.spent_usd)
+        # The user's rejection takes the request's savings away.
+        assistant.feedback(first.request_id[:8], rejected=True)
+        today = assistant.today()
+        assert today.requests == 1 and today.spent_usd > 0
+        assert today.premium_usd == 0.0 and today.saved_usd == 0.0
         # New settings take effect at once: another model, and the cache off.
         settings = lineup.settings(("budget",), cache={"enabled": False})
         source.replace(settings)

@@ -140,10 +140,16 @@ async def test_repeat_is_answered_from_the_cache_with_no_call(standin, tmp_path:
     assert lineup.calls("free") == 1 and lineup.calls("premium") == 0
     assert second.outcome == "cache_hit" and second.answer == GOOD_EXPLANATION
     assert second.cost_usd == 0.0 and second.attempts[0].cached
-    assert second.premium_cost_usd == first.premium_cost_usd
     row = Ledger.open().request(second.request_id)
     assert row is not None and row["outcome"] == "cache_hit"
     assert row["attempts"][0]["cost_usd"] == 0.0
+    # The cache hit is an avoided call with an estimated value, not a premium call saved: the
+    # savings are the first request's alone.
+    assert first.premium_cost_usd is not None and second.premium_cost_usd is not None
+    report = Ledger.open().summary()
+    assert report.savings_usd == pytest.approx(first.premium_cost_usd - first.cost_usd)
+    assert report.premium_cost_usd == pytest.approx(first.premium_cost_usd)
+    assert (report.avoided_calls, report.avoided_usd) == (1, pytest.approx(second.premium_cost_usd))
 
 
 async def test_cancel_closes_the_call_and_records_cancelled(standin, tmp_path: Path) -> None:  # noqa: F811

@@ -41,8 +41,10 @@ def add(
     if outcome is not None:
         known = [a[3] for a in attempts]
         total = None if any(c is None for c in known) else sum(c for c in known if c is not None)
+        answered = attempts[-1][:3] if outcome == "accepted" and attempts else None
         ledger.finish_request(rid, outcome=outcome, cost_usd=total, premium_cost_usd=premium,
-                              latency_ms=latency_ms, now=at + timedelta(milliseconds=latency_ms))
+                              latency_ms=latency_ms, now=at + timedelta(milliseconds=latency_ms),
+                              answered_by=answered)
     return rid
 
 

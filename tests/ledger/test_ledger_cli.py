@@ -17,6 +17,7 @@ from ledger_seed import GROQ, LOCAL, MODELS, SONNET, add
 from lsp_server.cli import main
 from lsp_server.config import parse_settings
 from lsp_server.ledger.store import Ledger
+from lsp_server.providers.base import Usage
 
 
 @pytest.fixture
@@ -54,11 +55,13 @@ def test_metrics_plain_when_piped(capsys: pytest.CaptureFixture[str]) -> None:
         "  Success Rate: 75.0%",
         "  Costs:",
         "    Anthropic:  $0.05 (1 request, 25%)",
-        "    Groq:       $0.0020 (1 request, 25%)",
         "    Cache:      $0.00 (1 request, 25%)",
         "    Local:      $0.00 (1 request, 25%)",
+        "    No model:   $0.00 (1 request, 25%)",
+        "    Groq:       $0.0020 (0 requests, 0%)",
         "    Total:      $0.05",
-        "  Savings: $0.04 vs all-premium $0.09",
+        "  Savings: $0.01 vs all-premium $0.06 (2 accepted answers)",
+        "  Avoided Calls: 1 (1 cache, 0 index), estimated $0.02 at premium prices",
         "  Cache Hits: 1",
         "  Escalation Rate: 33.3%",
         "  Performance:",
@@ -75,13 +78,15 @@ def test_metrics_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["period"]["days"] == 3
     assert data["requests"] == 5
     assert data["cost_usd"] == pytest.approx(0.102)
-    assert data["premium_cost_usd"] == pytest.approx(0.14)
+    assert data["premium_cost_usd"] == pytest.approx(0.11)
+    assert data["savings_usd"] == pytest.approx(0.01)
+    assert data["avoided_calls"]["estimated_value_usd"] == pytest.approx(0.02)
     assert data["cache_hits"] == 1
     assert data["escalation_rate"] == pytest.approx(0.25)
     assert set(data["latency_ms"]) == {"p50", "p95", "p99"}
     assert data["by_provider"]["Anthropic"]["requests"] == 2
     assert data["by_provider"]["Local"] == {"requests": 1, "cost_usd": 0.0, "share": 0.2,
-                                           "unpriced_calls": 0}
+                                           "unpriced_calls": 0, "unknown_cost_calls": 0}
     assert [d["requests"] for d in data["daily"]] == [1, 0, 4]
 
 
@@ -194,3 +199,36 @@ def test_metrics_compare_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["variants"]["A"]["requests"] == 1 and data["variants"]["B"]["requests"] == 1
     assert all(not t["meaningful"] for t in data["tests"])
     assert {t["test"] for t in data["tests"]} == {"two-proportion z-test", "Mann-Whitney U test"}
+
+
+def test_unknown_and_estimated_costs_are_shown_as_such(capsys: pytest.CaptureFixture[str]) -> None:
+    """An attempt whose billing is unknown (a timeout) is never shown as $0: the report counts
+    it as unknown, and the CSV export leaves its cost empty with its cost status beside it."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with Ledger.open(settings=parse_settings({"models": MODELS})) as led:
+        rid = led.start_request(kind="ask", workspace="/ws", classification="c", reasons=[],
+                                higher_tier=False, now=now)
+        led.record_attempt(rid, provider="sonnet", model="claude-sonnet-4-5", tier="premium",
+                           usage=Usage(), cost_usd=0.0, latency_ms=30_000, confidence=None,
+                           error_class="ProviderTimeoutError", cost_status="unknown", now=now)
+        led.record_attempt(rid, provider="groq-llama", model="llama-3.3-70b-versatile",
+                           tier="free", usage=Usage(input=900, output=80), cost_usd=0.001,
+                           latency_ms=800, confidence=0.9, error_class=None,
+                           cost_status="estimated", now=now)
+        led.finish_request(rid, outcome="accepted", cost_usd=0.001, premium_cost_usd=0.004,
+                           latency_ms=31_000, now=now,
+                           answered_by=("groq-llama", "llama-3.3-70b-versatile", "free"))
+    assert main(["metrics", "--daily"]) == 0
+    out = capsys.readouterr().out
+    assert "    Anthropic:  $0.00 + 1 unknown (0 requests, 0%)" in out
+    assert "    Total:      $0.0010 + 1 unknown" in out
+    assert "  Attempt Costs: 0 measured, 1 estimated, 1 unknown" in out
+    assert "  Escalation Rate: n/a (no higher tier)" in out
+    assert main(["metrics", "--daily", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["unknown_cost_calls"] == 1 and data["unpriced_calls"] == 0
+    assert data["attempt_cost_status"] == {"measured": 0, "estimated": 1, "unknown": 1}
+    assert main(["ledger", "export", "--csv", "--attempts"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["cost_status"], r["cost_usd"]) for r in rows] == [("unknown", ""),
+                                                                 ("estimated", "0.001")]

@@ -121,3 +121,67 @@ def test_frozen_v1_matches_migration_1(tmp_path: Path) -> None:
     assert columns(frozen) == columns(built)
     frozen.close()
     built.close()
+
+
+def _write_v3(path: Path) -> None:
+    """A ledger as version 3 wrote it: ``answered_by`` is the last attempt's model, failures
+    included, and a rejected request keeps a premium equivalent."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, 3)
+    conn.executemany(
+        "INSERT INTO requests (id, ts, day, workspace, kind, classification, outcome, cost_usd, "
+        "premium_cost_usd, latency_ms, answered_by, answered_model, attempt_count, rejected) "
+        "VALUES (?, ?, '2025-10-15', '/ws', 'fix', 'c', ?, ?, ?, 10.0, ?, ?, ?, ?)",
+        [
+            ("ok", TS, "accepted", 0.0, 0.02, "Local", "qwen2.5-coder:7b", 1, 0),
+            ("bad", TS + 1, "rejected", 0.0, 0.03, "Anthropic", "claude-sonnet-4-5", 2, 0),
+            ("hit", TS + 2, "cache_hit", 0.0, 0.01, "Local", "qwen2.5-coder:7b", 1, 0),
+            ("undone", TS + 3, "accepted", 0.0, 0.04, "Local", "qwen2.5-coder:7b", 1, 1),
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO attempts (request_id, seq, ts, day, provider, model, tier, input_tokens, "
+        "output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, latency_ms, confidence, "
+        "error_class, label) VALUES (?, ?, ?, '2025-10-15', ?, ?, ?, 100, 10, 0, 0, ?, 5.0, NULL, "
+        "?, ?)",
+        [
+            ("ok", 1, TS, "local", "qwen2.5-coder:7b", "local", 0.0, None, "Local"),
+            ("bad", 1, TS + 1, "local", "qwen2.5-coder:7b", "local", 0.0, None, "Local"),
+            ("bad", 2, TS + 1, "sonnet", "claude-sonnet-4-5", "premium", 0.0, "Timeout",
+             "Anthropic"),
+            ("hit", 1, TS + 2, "local", "qwen2.5-coder:7b", "local", 0.0, None, "Local"),
+            ("undone", 1, TS + 3, "local", "qwen2.5-coder:7b", "local", 0.0, None, "Local"),
+        ],
+    )
+    conn.execute("INSERT INTO daily_spend (day, cost_usd, unpriced) VALUES ('2025-10-15', 0, 0)")
+    conn.close()
+
+
+def test_v3_ledger_migrates_to_honest_accounting_and_keeps_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "v3.sqlite3"
+    _write_v3(path)
+    with Ledger.open(path, tz=UTC) as led:
+        conn = led.connection
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST >= 4
+        assert conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 4
+        assert conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 5
+        statuses = {r[0] for r in conn.execute("SELECT cost_status FROM attempts")}
+        assert statuses == {"measured"}  # as the vendor reports were recorded then
+        bad, ok = led.request("bad"), led.request("ok")
+        assert bad is not None and ok is not None
+        # the rejected request was never answered by the premium model that timed out
+        assert (bad["answered_by"], bad["answered_model"], bad["higher_tier"]) == (None, None, None)
+        assert bad["premium_cost_usd"] == 0.03  # the stored figure is kept; reports ignore it
+        assert (ok["answered_by"], ok["answered_model"]) == ("Local", "qwen2.5-coder:7b")
+        report = led.summary("2025-10-15", "2025-10-15")
+        # savings only on the accepted answer the user kept; the cache hit is an avoided call
+        assert report.savings_usd == pytest.approx(0.02)
+        assert report.avoided_usd == pytest.approx(0.01)
+        assert (report.rejections, report.verifier_rejections) == (1, 1)
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"requests_report", "attempts_report"} <= indexes
+        plan = " ".join(str(r[-1]) for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT day, outcome, rejected, attempt_count, higher_tier, "
+            "answered_by, COUNT(*) FROM requests WHERE day = '2025-10-15' "
+            "GROUP BY day, outcome, rejected, attempt_count, higher_tier, answered_by"))
+        assert "COVERING INDEX requests_report" in plan

@@ -19,17 +19,19 @@ Daily Metrics (2025-10-15):
   Total Requests: 14
   Success Rate: 84.6%
   Costs:
-    Local:            $0.00 (7 requests, 50%)
-    Anthropic:        $0.05 (2 requests, 14%)
-    Groq:             $0.0040 (2 requests, 14%)
+    Local:            $0.00 (6 requests, 43%)
+    No model:         $0.00 (3 requests, 21%)
+    Anthropic:        $0.05 (1 request, 7%)
+    Groq:             $0.0040 (1 request, 7%)
     Cache:            $0.00 (1 request, 7%)
     Index:            $0.00 (1 request, 7%)
     llm.example.com:  $0.00 + 1 unpriced (1 request, 7%)
     Total:            $0.05 + 1 unpriced
-  Savings: $0.16 vs all-premium $0.22
+  Savings: $0.07 vs all-premium $0.12 (8 accepted answers)
+  Avoided Calls: 2 (1 cache, 1 index), estimated $0.02 at premium prices
   Cache Hits: 1
   Escalation Rate: 8.3%
-  Feedback: 0 rated, 1 rejected
+  Feedback: 0 rated, 0 rejected by the user; 1 rejected by verification
   Performance:
     P50 latency: 200ms
     P95 latency: 3.0s
@@ -52,9 +54,13 @@ def test_report_figures(ledger: Ledger) -> None:
     assert (r.requests, r.successes, r.decided) == (14, 11, 13)
     assert r.cost_usd == pytest.approx(0.054)
     assert r.unpriced == 1
-    assert r.premium_cost_usd == pytest.approx(0.22)
-    # savings count only requests priced both ways (not the index answer, not the unpriced one)
-    assert r.savings_usd == pytest.approx(0.06 + 2 * 0.008 + 0.0 + 0.05 + 0.02 + 0.01)
+    # savings count only accepted answers priced both ways: not the rejected, failed or
+    # cancelled requests, not the unpriced one, and not the cache hit or the index answer
+    assert r.premium_cost_usd == pytest.approx(0.06 + 0.01 + 0.05)
+    assert r.savings_usd == pytest.approx(0.06 + 0.008 + 0.0)
+    assert r.earning_requests == 8
+    assert (r.avoided_calls, r.avoided_usd) == (2, pytest.approx(0.02))
+    assert (r.rejections, r.verifier_rejections) == (0, 1)
     assert (r.escalations, r.model_requests) == (1, 12)
     assert r.outcomes == {"accepted": 9, "rejected": 1, "failed": 1, "cache_hit": 1, "index": 1,
                           "cancelled": 1}
@@ -75,13 +81,18 @@ def test_json_has_the_documented_keys(ledger: Ledger) -> None:
     assert data["cache_hits"] == 1
     local = data["by_provider"]["Local"]
     assert {"requests", "cost_usd", "share"} <= set(local)
-    assert local == {"requests": 7, "cost_usd": 0.0, "share": 0.5, "unpriced_calls": 0}
+    assert local == {"requests": 6, "cost_usd": 0.0, "share": 0.4286, "unpriced_calls": 0,
+                     "unknown_cost_calls": 0}
+    assert data["savings_usd"] == pytest.approx(0.068)
+    assert data["avoided_calls"] == {"cache_hits": 1, "index_answers": 1,
+                                     "estimated_value_usd": 0.02}
+    assert data["feedback"]["rejected"] == 0 and data["feedback"]["verifier_rejected"] == 1
     assert data["by_provider"]["llm.example.com"]["unpriced_calls"] == 1
 
 
 @pytest.mark.parametrize("by,expected", [
-    ("model", {"qwen2.5-coder:7b": 7, "claude-sonnet-4-5": 2, "llama-3.3-70b-versatile": 2,
-               "mystery-1": 1, "Cache": 1, "Index": 1}),
+    ("model", {"qwen2.5-coder:7b": 6, "claude-sonnet-4-5": 1, "llama-3.3-70b-versatile": 1,
+               "mystery-1": 1, "Cache": 1, "Index": 1, "No model": 3}),
     ("task", {"edit": 3, "explain": 2}),
     ("variant", {"A": 2, "B": 1, "(none)": 2}),
 ])

@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.assistant.models import ModelPool
 from lsp_server.assistant.recording import RequestRecorder
-from lsp_server.config import ModelSettings, PriceOverride, Settings
-from lsp_server.ledger.prices import PriceBook
-from lsp_server.ledger.savings import SavingsPolicy
+from lsp_server.config import ModelSettings, PriceOverride, Settings, SettingsSource
+from lsp_server.context.tokens import count_tokens
+from lsp_server.ledger.prices import DEFAULT_PREMIUM, PriceBook
+from lsp_server.ledger.savings import CL100K_PER_ESTIMATE, SavingsPolicy, estimated_tokens
 from lsp_server.ledger.store import Ledger
 from lsp_server.providers.base import Usage
+from lsp_server.providers.discovery import DEFAULT_MODELS
 from lsp_server.routing.router import AttemptInfo
 
 # A premium model at $10 in / $50 out per million tokens, so figures are easy to check.
@@ -26,8 +29,8 @@ def premium_of(usage: Usage) -> float:
 
 
 def attempt(*, cost: float | None, usage: Usage, error: str | None = None, cached: bool = False,
-            answer_usage: Usage | None = None) -> AttemptInfo:
-    return AttemptInfo("m", "model", "free", None, [], usage, cost, 1.0, error, cached=cached,
+            answer_usage: Usage | None = None, provider: str = "m") -> AttemptInfo:
+    return AttemptInfo(provider, "model", "free", None, [], usage, cost, 1.0, error, cached=cached,
                        answer_usage=answer_usage)
 
 
@@ -35,27 +38,36 @@ POLICY = SavingsPolicy(PriceBook(SETTINGS))
 FAILED = attempt(cost=0.0, usage=Usage(), error="RetryableProviderError: 503")
 REJECTED = attempt(cost=0.001, usage=Usage(input=1000, output=100))
 ACCEPTED = attempt(cost=0.002, usage=Usage(input=2000, output=200))
+# The accepted call's prompt and answer counted for the premium model's tokenizer.
+ESTIMATE = Usage(input=1500, output=120)
 
 
-def test_an_accepted_request_is_priced_on_its_answer() -> None:
-    cost = POLICY.request([FAILED, REJECTED, ACCEPTED], ACCEPTED)
+def test_an_accepted_request_is_priced_on_its_answer_in_the_premium_models_tokens() -> None:
+    cost = POLICY.request([FAILED, REJECTED, ACCEPTED], ACCEPTED, ESTIMATE)
     assert cost.cost_usd == pytest.approx(0.003)
-    assert cost.premium_cost_usd == pytest.approx(premium_of(Usage(input=2000, output=200)))
+    # the cheap model's own token counts (another tokenizer) are not the premium model's
+    assert cost.premium_cost_usd == pytest.approx(premium_of(ESTIMATE))
 
 
-def test_a_rejected_request_is_priced_on_its_last_answer_and_a_failed_one_not_at_all() -> None:
+def test_the_premium_models_own_answer_is_priced_on_its_reported_tokens() -> None:
+    own = attempt(cost=0.03, usage=Usage(input=2100, output=230), provider="p")
+    cost = POLICY.request([REJECTED, own], own, ESTIMATE)
+    assert cost.premium_cost_usd == pytest.approx(premium_of(own.usage))
+
+
+def test_a_request_without_an_accepted_answer_has_no_premium_equivalent() -> None:
     rejected = POLICY.request([REJECTED, FAILED], None)
-    assert rejected.premium_cost_usd == pytest.approx(premium_of(REJECTED.usage))
+    assert rejected.cost_usd == pytest.approx(0.001) and rejected.premium_cost_usd is None
     failed = POLICY.request([FAILED], None)
     assert failed.cost_usd == 0.0 and failed.premium_cost_usd is None
     assert POLICY.unfinished([REJECTED]).premium_cost_usd is None
 
 
-def test_a_cache_hit_counts_the_tokens_of_the_call_that_made_the_answer() -> None:
+def test_a_cache_hit_is_valued_at_its_prompt_and_answer() -> None:
     hit = attempt(cost=0.0, usage=Usage(), cached=True, answer_usage=Usage(input=500, output=50))
-    cost = POLICY.request([hit], hit)
+    cost = POLICY.request([hit], hit, ESTIMATE)
     assert cost.cost_usd == 0.0
-    assert cost.premium_cost_usd == pytest.approx(premium_of(Usage(input=500, output=50)))
+    assert cost.premium_cost_usd == pytest.approx(premium_of(ESTIMATE))
 
 
 def test_an_unpriced_attempt_adds_nothing_to_the_cost() -> None:
@@ -63,12 +75,35 @@ def test_an_unpriced_attempt_adds_nothing_to_the_cost() -> None:
     assert POLICY.request([unpriced, REJECTED], None).cost_usd == pytest.approx(0.001)
 
 
+def test_the_baseline_is_the_premium_model_the_router_uses() -> None:
+    """With discovered models the premium route is the discovered premium model: the savings
+    baseline is that model, not the reference default."""
+    other = ModelSettings(name="q", provider="anthropic", model="q-model", tier="premium",
+                          price=PriceOverride(input=1.0, output=5.0))
+    policy = SavingsPolicy(PriceBook(SETTINGS), lambda: other)
+    assert policy.premium_model is other
+    cost = policy.request([ACCEPTED], ACCEPTED, ESTIMATE)
+    assert cost.premium_cost_usd == pytest.approx(premium_of(ESTIMATE) / 10)
+    pool = ModelPool(SettingsSource(Settings()),
+                     {"ANTHROPIC_API_KEY": "k", "OLLAMA_HOST": "127.0.0.1:9"})
+    discovered = next(m for m in DEFAULT_MODELS if m.tier == "premium")
+    assert pool.premium_model() == discovered != DEFAULT_PREMIUM
+    assert pool.prices.premium_model == DEFAULT_PREMIUM  # what the old baseline was
+
+
+def test_premium_tokens_are_the_estimate_scaled_to_a_real_tokenizer() -> None:
+    text = "fn main() {\n    println!(\"hello, world\");\n}\n" * 20
+    usage = POLICY.premium_usage(text, "ok")
+    assert usage.input == round(count_tokens(text) * CL100K_PER_ESTIMATE) < count_tokens(text)
+    assert usage.output == estimated_tokens("ok")
+
+
 def test_the_recorder_writes_one_request_its_attempts_and_its_costs(tmp_path: Path) -> None:
     with Ledger.open(tmp_path / "l.sqlite3", SETTINGS) as ledger:
         recorder = RequestRecorder(ledger, POLICY, request_id="r" * 16, kind="fix",
                                    workspace="/w", classification="edit:free", reasons=["x"])
-        recorder.attempt(REJECTED)
-        recorder.attempt(ACCEPTED)
+        recorder.attempt(REJECTED, Usage(input=900, output=90))
+        recorder.attempt(ACCEPTED, ESTIMATE)
         cost = recorder.finish("accepted", ACCEPTED, 12.0)
         row = ledger.request("r" * 16)
         index = RequestRecorder(ledger, POLICY, request_id="i" * 16, kind="search",
@@ -82,7 +117,9 @@ def test_the_recorder_writes_one_request_its_attempts_and_its_costs(tmp_path: Pa
         gone_row = ledger.request("c" * 16)
     assert row is not None and row["outcome"] == "accepted" and row["attempt_count"] == 2
     assert row["cost_usd"] == pytest.approx(cost.cost_usd)
-    assert row["premium_cost_usd"] == pytest.approx(cost.premium_cost_usd)
+    assert row["premium_cost_usd"] == pytest.approx(premium_of(ESTIMATE))
+    assert cost.premium_cost_usd == pytest.approx(premium_of(ESTIMATE))
+    assert row["answered_model"] == "model"
     assert index_row is not None and index_row["outcome"] == "index" and index_row["cost_usd"] == 0
     assert index_row["premium_cost_usd"] == pytest.approx(replaced.premium_cost_usd)
     assert replaced.premium_cost_usd == pytest.approx(premium_of(Usage(input=3000, output=40)))

@@ -28,7 +28,8 @@ def test_request_and_attempts_round_trip(ledger: Ledger) -> None:
                                  usage=usage, cost_usd=0.0123, latency_ms=2500.0, confidence=0.95,
                                  error_class=None, now=DAY) == 2
     ledger.finish_request(rid, outcome="accepted", cost_usd=0.0123, premium_cost_usd=0.0123,
-                          latency_ms=3500.0, now=DAY + timedelta(seconds=4))
+                          latency_ms=3500.0, now=DAY + timedelta(seconds=4),
+                          answered_by=("sonnet", "claude-sonnet-4-5", "premium"))
     row = ledger.request(rid)
     assert row is not None
     assert (row["kind"], row["workspace"], row["classification"], row["variant"]) == (
@@ -41,7 +42,50 @@ def test_request_and_attempts_round_trip(ledger: Ledger) -> None:
     assert (first["input_tokens"], first["output_tokens"], first["cache_read_tokens"],
             first["cache_write_tokens"]) == (12_000, 800, 9_000, 1_000)
     assert second["cost_usd"] == pytest.approx(0.0123)
+    assert (first["cost_status"], second["cost_status"]) == ("measured", "measured")
     assert row["prompts"] == []
+
+
+def test_a_request_is_attributed_to_its_accepted_attempt_only(ledger: Ledger) -> None:
+    """A failed cloud attempt does not make a request "answered by" that cloud model: only the
+    accepted attempt names who answered, and a request with none is answered by no model."""
+    def attempt(rid: str, name: str, model: str, tier: str, error: str | None) -> None:
+        ledger.record_attempt(rid, provider=name, model=model, tier=tier, usage=Usage(),
+                              cost_usd=0.0, latency_ms=1.0, confidence=None, error_class=error)
+
+    failed = ledger.start_request(kind="ask", workspace="/w", classification="c", reasons=[])
+    attempt(failed, "local-coder", "qwen2.5-coder:7b", "local", None)
+    attempt(failed, "sonnet", "claude-sonnet-4-5", "premium", "RetryableProviderError: 503")
+    ledger.finish_request(failed, outcome="rejected", cost_usd=0.0, premium_cost_usd=None,
+                          latency_ms=5.0)
+    won = ledger.start_request(kind="ask", workspace="/w", classification="c", reasons=[])
+    attempt(won, "local-coder", "qwen2.5-coder:7b", "local", None)
+    attempt(won, "sonnet", "claude-sonnet-4-5", "premium", "RetryableProviderError: 503")
+    ledger.finish_request(won, outcome="accepted", cost_usd=0.0, premium_cost_usd=0.01,
+                          latency_ms=5.0, answered_by=("local-coder", "qwen2.5-coder:7b", "local"))
+    failed_row, won_row = ledger.request(failed), ledger.request(won)
+    assert failed_row is not None and won_row is not None
+    assert (failed_row["answered_by"], failed_row["answered_model"]) == (None, None)
+    assert (won_row["answered_by"], won_row["answered_model"]) == ("Local", "qwen2.5-coder:7b")
+
+
+def test_an_attempt_of_unknown_cost_is_stored_without_a_cost(ledger: Ledger) -> None:
+    rid = ledger.start_request(kind="ask", workspace="/w", classification="c", reasons=[])
+    ledger.record_attempt(rid, provider="sonnet", model="claude-sonnet-4-5", tier="premium",
+                          usage=Usage(), cost_usd=0.0, latency_ms=30_000.0, confidence=None,
+                          error_class="ProviderTimeoutError", cost_status="unknown")
+    ledger.record_attempt(rid, provider="sonnet", model="claude-sonnet-4-5", tier="premium",
+                          usage=Usage(input=100, output=10), cost_usd=0.001, latency_ms=9.0,
+                          confidence=0.9, error_class=None, cost_status="estimated")
+    row = ledger.request(rid)
+    assert row is not None
+    timeout, estimated = row["attempts"]
+    assert (timeout["cost_status"], timeout["cost_usd"]) == ("unknown", None)
+    assert (estimated["cost_status"], estimated["cost_usd"]) == ("estimated", 0.001)
+    with pytest.raises(LedgerError, match="cost status"):
+        ledger.record_attempt(rid, provider="x", model="y", tier="free", usage=Usage(),
+                              cost_usd=0.0, latency_ms=1.0, confidence=None, error_class=None,
+                              cost_status="guessed")
 
 
 def test_generated_ids_are_unique(ledger: Ledger) -> None:
