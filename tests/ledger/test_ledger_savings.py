@@ -102,8 +102,8 @@ def test_the_recorder_writes_one_request_its_attempts_and_its_costs(tmp_path: Pa
     with Ledger.open(tmp_path / "l.sqlite3", SETTINGS) as ledger:
         recorder = RequestRecorder(ledger, POLICY, request_id="r" * 16, kind="fix",
                                    workspace="/w", classification="edit:free", reasons=["x"])
-        recorder.attempt(REJECTED, Usage(input=900, output=90))
-        recorder.attempt(ACCEPTED, ESTIMATE)
+        recorder.attempt(REJECTED, estimate=Usage(input=900, output=90))
+        recorder.attempt(ACCEPTED, estimate=ESTIMATE)
         cost = recorder.finish("accepted", ACCEPTED, 12.0)
         row = ledger.request("r" * 16)
         index = RequestRecorder(ledger, POLICY, request_id="i" * 16, kind="search",
