@@ -173,7 +173,7 @@ def render_rich(report: Report, console: Console, *, chart: bool = False) -> Non
         days.add_column("Requests", justify="right")
         peak = max((d.cost_usd for d in report.days), default=0.0)
         for d in report.days:
-            days.add_row(d.day.isoformat(), cost_text(d.cost_usd, d.unpriced),
+            days.add_row(d.day.isoformat(), cost_text(d.cost_usd, d.unpriced, unknown=d.unknown),
                          f"[cyan]{_bar(d.cost_usd, peak, '█')}[/cyan]", str(d.requests))
         console.print(days)
 
@@ -222,7 +222,7 @@ def report_json(report: Report, *, include_days: bool = False) -> dict[str, Any]
     if include_days:
         data["daily"] = [
             {"day": d.day.isoformat(), "requests": d.requests, "cost_usd": round(d.cost_usd, 6),
-             "unpriced_calls": d.unpriced}
+             "unpriced_calls": d.unpriced, "unknown_cost_calls": d.unknown}
             for d in report.days
         ]
     return data

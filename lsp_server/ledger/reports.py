@@ -62,6 +62,7 @@ class DaySpend:
     requests: int
     cost_usd: float
     unpriced: int
+    unknown: int = 0  # attempts whose billing is unknown (not in ``unpriced``)
 
 
 @dataclass(frozen=True)
@@ -237,12 +238,21 @@ def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "
             "SELECT day, cost_usd, unpriced FROM daily_spend WHERE day BETWEEN ? AND ?", (lo, hi)
         )
     }
+    # daily_spend counts every call without a cost as unpriced; those whose billing is unknown
+    # are told apart from the attempts' cost status
+    unknown_by_day = {
+        str(d): int(n) for d, n in conn.execute(
+            "SELECT day, COUNT(*) FROM attempts WHERE cost_status = 'unknown' "
+            "AND day BETWEEN ? AND ? GROUP BY day", (lo, hi))
+    }
     days = []
     day = since
     while day <= until:
         key = day.isoformat()
         cost, unpriced = spend.get(key, (0.0, 0))
-        days.append(DaySpend(day, per_day.get(key, 0), cost, unpriced))
+        unknown_day = unknown_by_day.get(key, 0)
+        days.append(DaySpend(day, per_day.get(key, 0), cost, max(0, unpriced - unknown_day),
+                             unknown_day))
         day += timedelta(days=1)
     latencies = sorted(
         float(v) for (v,) in conn.execute(

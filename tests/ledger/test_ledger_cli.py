@@ -228,6 +228,9 @@ def test_unknown_and_estimated_costs_are_shown_as_such(capsys: pytest.CaptureFix
     data = json.loads(capsys.readouterr().out)
     assert data["unknown_cost_calls"] == 1 and data["unpriced_calls"] == 0
     assert data["attempt_cost_status"] == {"measured": 0, "estimated": 1, "unknown": 1}
+    assert main(["metrics", "--days", "1", "--json"]) == 0
+    day = json.loads(capsys.readouterr().out)["daily"][-1]
+    assert (day["unpriced_calls"], day["unknown_cost_calls"]) == (0, 1)
     assert main(["ledger", "export", "--csv", "--attempts"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [(r["cost_status"], r["cost_usd"]) for r in rows] == [("unknown", ""),
