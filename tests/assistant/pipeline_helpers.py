@@ -10,6 +10,7 @@ from typing import Any
 
 from standins import StandinServer
 
+from lsp_server.assistant import AssistRequest
 from lsp_server.config import Settings, parse_settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -65,3 +66,15 @@ def copy_example(name: str, dest: Path) -> Path:
     root = dest / name
     shutil.copytree(EXAMPLES / name, root)
     return root
+
+
+GOOD_EXPLANATION = (
+    "`total_value` walks the stock's quantities and multiplies each SKU's unit price by the "
+    "quantity on hand, summing the products into one float."
+)
+
+
+def explain(root: Path) -> AssistRequest:
+    """An explanation of ``total_value`` in the python-pkg example (lines 8-10)."""
+    return AssistRequest(kind="explain", instruction="Explain what this function computes.",
+                         path=root / "inventory" / "pricing.py", line_range=(8, 10))

@@ -8,22 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import PRICES, copy_example, start_lineup
+from pipeline_helpers import GOOD_EXPLANATION, PRICES, copy_example, explain, start_lineup
 from standins import Reply
 from standins.fixtures import standin  # noqa: F401
 
 from lsp_server.assistant import Assistant, AssistRequest
 from lsp_server.cli import main
-
-GOOD_EXPLANATION = (
-    "`total_value` walks the stock's quantities and multiplies each SKU's unit price by the "
-    "quantity on hand, summing the products into one float."
-)
-
-
-def explain(root: Path) -> AssistRequest:
-    return AssistRequest(kind="explain", instruction="Explain what this function computes.",
-                         path=root / "inventory" / "pricing.py", line_range=(8, 10))
 
 
 async def test_bad_local_answers_and_an_index_answer_save_nothing(

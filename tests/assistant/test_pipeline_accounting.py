@@ -6,22 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import PRICES, copy_example, start_lineup
+from pipeline_helpers import GOOD_EXPLANATION as GOOD
+from pipeline_helpers import PRICES, copy_example, explain, start_lineup
 from standins import Reply
 from standins.fixtures import standin  # noqa: F401
 
-from lsp_server.assistant import Assistant, AssistRequest
+from lsp_server.assistant import Assistant
 from lsp_server.config import parse_settings
 from lsp_server.ledger.store import Ledger
 from lsp_server.providers.retry import ENV_RETRY_SCALE
-
-GOOD = ("`total_value` walks the stock's quantities and multiplies each SKU's unit price by the "
-        "quantity on hand, summing the products into one float.")
-
-
-def explain(root: Path) -> AssistRequest:
-    return AssistRequest(kind="explain", instruction="Explain what this function computes.",
-                         path=root / "inventory" / "pricing.py", line_range=(8, 10))
 
 
 async def test_retried_tries_and_a_failure_of_unknown_billing_are_recorded(

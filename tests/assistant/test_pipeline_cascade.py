@@ -6,23 +6,16 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import copy_example, start_lineup
+from pipeline_helpers import GOOD_EXPLANATION, copy_example, explain, start_lineup
 from standins import Reply
 from standins.fixtures import standin  # noqa: F401
 
 from lsp_server.assistant import Assistant, AssistRequest
 from lsp_server.ledger.store import Ledger
 
-GOOD_EXPLANATION = (
-    "`total_value` walks the stock's quantities and multiplies each SKU's unit price by the "
-    "quantity on hand, summing the products into one float."
-)
 DESIGN = "How should we redesign the pricing architecture across the whole project?"
 
 
-def explain(root: Path) -> AssistRequest:
-    return AssistRequest(kind="explain", instruction="Explain what this function computes.",
-                         path=root / "inventory" / "pricing.py", line_range=(8, 10))
 
 
 async def test_good_local_answer_is_not_escalated(standin, tmp_path: Path) -> None:  # noqa: F811

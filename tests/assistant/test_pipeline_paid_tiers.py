@@ -7,15 +7,13 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from pipeline_helpers import GOOD_EXPLANATION as GOOD
 from pipeline_helpers import copy_example, start_lineup
 from standins import Reply
 from standins.fixtures import standin  # noqa: F401
 
 from lsp_server.assistant import Assistant, AssistRequest
 from lsp_server.errors import NoModelAvailableError
-
-GOOD = ("`total_value` walks the stock's quantities and multiplies each SKU's unit price by the "
-        "quantity on hand, summing the products into one float.")
 
 
 def explain(root: Path) -> AssistRequest:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import KEY, copy_example, start_lineup
+from pipeline_helpers import GOOD_EXPLANATION, KEY, copy_example, explain, start_lineup
 from standins import Reply
 from standins.fixtures import standin  # noqa: F401
 
@@ -14,16 +14,6 @@ from lsp_server.assistant.prompts import TERSE
 from lsp_server.config import parse_settings
 from lsp_server.ledger.prices import PriceBook
 from lsp_server.ledger.store import Ledger
-
-GOOD_EXPLANATION = (
-    "`total_value` walks the stock's quantities and multiplies each SKU's unit price by the "
-    "quantity on hand, summing the products into one float."
-)
-
-
-def explain(root: Path) -> AssistRequest:
-    return AssistRequest(kind="explain", instruction="Explain what this function computes.",
-                         path=root / "inventory" / "pricing.py", line_range=(8, 10))
 
 
 async def test_premium_model_behind_a_loopback_proxy_is_recorded_at_its_price(
