@@ -102,14 +102,8 @@ class Assistant:
         """Writes requests' rows on its own connection and thread (the ledger opens there)."""
         with self._lock:
             if self._writer is None:
-                self._writer = LedgerWriter(self._open_for_writes, lambda: self.ledger)
+                self._writer = LedgerWriter(lambda: self.ledger)
             return self._writer
-
-    def _open_for_writes(self) -> Ledger:
-        reader = self.ledger  # opens the file first: a damaged one is set aside there, once
-        writer = Ledger.open(reader.path, settings=self._source)
-        writer.rebuilt = reader.rebuilt
-        return writer
 
     @property
     def cache(self) -> ResponseCache:

@@ -254,6 +254,11 @@ class Ledger:
         ledger.rebuilt = rebuilt
         return ledger
 
+    def another(self) -> Ledger:
+        """A second connection to the same file, with the same settings (for a writer thread)."""
+        return Ledger.open(self.path, self._settings, tz=self.tz,
+                           busy_timeout_ms=self.busy_timeout_ms)
+
     @staticmethod
     def _connect(target: Path, busy_timeout_ms: int) -> sqlite3.Connection:
         try:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -51,13 +52,13 @@ class _Op:
 class LedgerWriter:
     """Applies ledger writes in order on one thread (see the module docstring).
 
-    ``opener`` opens the ledger the thread writes through (called again while it fails);
-    ``reader`` returns the ledger the day's spend is read from (another connection).
+    ``reader`` returns the ledger the day's spend is read from (opening it on first use); the
+    thread writes through another connection to the same file (:meth:`Ledger.another`),
+    opened again while that fails.
     """
 
-    def __init__(self, opener: Callable[[], Ledger], reader: Callable[[], Ledger], *,
-                 limit: int = KEPT_LIMIT, retry_s: float = RETRY_S) -> None:
-        self._opener = opener
+    def __init__(self, reader: Callable[[], Ledger], *, limit: int = KEPT_LIMIT,
+                 retry_s: float = RETRY_S) -> None:
         self._reader = reader
         self._limit = limit
         self._retry_s = retry_s
@@ -70,6 +71,7 @@ class LedgerWriter:
         self._waiters: list[tuple[str, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._closing = False
         self._busy = False
+        self._passes = 0  # tries begun
         self.written = 0
         self.lost = 0
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
@@ -108,11 +110,14 @@ class LedgerWriter:
         await future
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every queued write is written (True) or the ledger is unavailable."""
+        """Wait until every queued write is written (True), or a try that began after this
+        call found the ledger unavailable (False)."""
         with self._cv:
+            begun = self._passes
             self._cv.notify_all()
             return self._cv.wait_for(
-                lambda: not self._queue or (self._failing is not None and not self._busy), timeout
+                lambda: not self._queue or (self._failing is not None and not self._busy
+                                            and self._passes > begun), timeout
             ) and not self._queue
 
     def take_notice(self) -> str | None:
@@ -175,6 +180,7 @@ class LedgerWriter:
                 closing = self._closing
                 batch = list(self._queue)
                 self._busy = True
+                self._passes += 1
             done, failure = self._apply(batch)
             with self._cv:
                 for _ in range(done):
@@ -205,6 +211,7 @@ class LedgerWriter:
             try:
                 op.write(ledger)
             except LedgerUnavailableError as exc:
+                self._reopen_later()
                 return done, str(exc)
             except LedgerError as exc:  # refused for good: retrying would never succeed
                 log.warning("ledger: a row of request %s was refused: %s", op.request_id, exc)
@@ -218,11 +225,19 @@ class LedgerWriter:
 
     def _open(self) -> Ledger:
         if self._ledger is None:
-            self._ledger = self._opener()
-            if self._ledger.rebuilt:
-                with self._cv:
-                    self._notices.append(self._ledger.rebuilt)
+            reader = self._reader()  # opened first: a damaged file is set aside there
+            self._ledger = reader.another()
+            with self._cv:
+                self._notices.extend(n for n in (reader.rebuilt, self._ledger.rebuilt) if n)
         return self._ledger
+
+    def _reopen_later(self) -> None:
+        """Drop the connection after a failure: one opened while the file was read-only, or
+        that hit a full disk, stays unable to write; the next try opens a new one."""
+        if self._ledger is not None:
+            with contextlib.suppress(LedgerError, sqlite3.Error):
+                self._ledger.close()
+            self._ledger = None
 
     def _note(self, failure: str | None) -> None:
         """Track the episode of failures (called under the condition)."""

@@ -102,7 +102,7 @@ def test_premium_tokens_are_the_estimate_scaled_to_a_real_tokenizer() -> None:
 def test_the_recorder_writes_one_request_its_attempts_and_its_costs(tmp_path: Path) -> None:
     path = tmp_path / "l.sqlite3"
     with Ledger.open(path, SETTINGS) as ledger:
-        writer = LedgerWriter(lambda: Ledger.open(path, SETTINGS), lambda: ledger)
+        writer = LedgerWriter(lambda: ledger)
         recorder = RequestRecorder(writer, POLICY, request_id="r" * 16, kind="fix",
                                    workspace="/w", classification="edit:free", reasons=["x"])
         recorder.attempt(REJECTED, estimate=Usage(input=900, output=90))
