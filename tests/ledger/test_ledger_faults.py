@@ -13,9 +13,11 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from file_damage import scribble_middle, truncate
 
 from lsp_server.assistant.recording import RequestRecorder
 from lsp_server.config import parse_settings
@@ -90,19 +92,7 @@ def _seed(path: Path, n: int) -> None:
                                   latency_ms=float(i))
 
 
-def _truncate(path: Path) -> None:
-    path.write_bytes(path.read_bytes()[:10])
-
-
-def _scribble_middle(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    assert len(data) > 4 * 4096
-    middle = len(data) // 2
-    data[middle - 4096 : middle + 4096] = b"\xba\xad\xf0\x0d" * 2048
-    path.write_bytes(bytes(data))
-
-
-@pytest.mark.parametrize("damage", [_truncate, _scribble_middle], ids=["truncated", "middle"])
+@pytest.mark.parametrize("damage", [truncate, scribble_middle], ids=["truncated", "middle"])
 def test_a_damaged_ledger_is_copied_aside_and_a_fresh_one_started(
     damage: Callable[[Path], None], ledger_path: Path,
     writer_for: Callable[..., LedgerWriter],
@@ -126,16 +116,31 @@ def test_a_damaged_ledger_is_copied_aside_and_a_fresh_one_started(
 # -- locked by another process -------------------------------------------------------------
 
 
+def with_one_request(writer: LedgerWriter) -> LedgerWriter:
+    """The writer, once one request is written (the ledger file exists, in WAL mode)."""
+    run_request(writer, "0" * 16)
+    assert writer.flush(10)
+    return writer
+
+
+@contextmanager
+def held(path: Path) -> Iterator[None]:
+    """Another connection (as another process would) holds the ledger's write lock."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
 def test_rows_wait_out_a_lock_held_past_the_busy_timeout(
     ledger_path: Path, writer_for: Callable[..., LedgerWriter]
 ) -> None:
-    writer = writer_for()
-    run_request(writer, "0" * 16)
-    assert writer.flush(10)
+    writer = with_one_request(writer_for())
 
-    other = sqlite3.connect(ledger_path, isolation_level=None)
-    other.execute("BEGIN EXCLUSIVE")  # another process holds the ledger
-    try:
+    with held(ledger_path):
         for i in range(1, 5):
             run_request(writer, f"{i:016d}", cost=0.25)
         assert not writer.flush(10)  # the ledger is unavailable: rows are kept
@@ -148,9 +153,6 @@ def test_rows_wait_out_a_lock_held_past_the_busy_timeout(
         run_request(writer, "5" * 16)  # more requests while locked: told only once
         assert not writer.flush(10)
         assert writer.take_notice() is None
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
 
     run_request(writer, "6" * 16)  # the next write brings the kept ones with it
     assert writer.flush(10)
@@ -163,20 +165,13 @@ def test_rows_wait_out_a_lock_held_past_the_busy_timeout(
 def test_beyond_the_limit_rows_are_reported_as_not_recorded(
     ledger_path: Path, writer_for: Callable[..., LedgerWriter]
 ) -> None:
-    writer = writer_for(limit=4)
-    run_request(writer, "0" * 16)
-    assert writer.flush(10)
-    other = sqlite3.connect(ledger_path, isolation_level=None)
-    other.execute("BEGIN EXCLUSIVE")
-    try:
+    writer = with_one_request(writer_for(limit=4))
+    with held(ledger_path):
         run_request(writer, "1" * 16)  # 3 rows kept
         assert not writer.flush(10)
         run_request(writer, "2" * 16)  # 1 kept, 2 not
         notice = writer.take_notice()
         assert notice is not None and "not recorded" in notice
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
     assert writer.flush(10)
     # request 2's attempt and finish were not kept: its start row is written without an outcome
     assert counts(ledger_path) == (2, 2)
@@ -186,20 +181,13 @@ def test_beyond_the_limit_rows_are_reported_as_not_recorded(
 async def test_settled_does_not_wait_for_a_locked_ledger_twice(
     ledger_path: Path, writer_for: Callable[..., LedgerWriter]
 ) -> None:
-    writer = writer_for()
-    run_request(writer, "0" * 16)
-    assert writer.flush(10)
-    other = sqlite3.connect(ledger_path, isolation_level=None)
-    other.execute("BEGIN EXCLUSIVE")
-    try:
+    writer = with_one_request(writer_for())
+    with held(ledger_path):
         first = run_request(writer, "1" * 16)
         assert await asyncio.wait_for(first.settled(), 10) is not None  # told
         second = run_request(writer, "2" * 16)
         # the ledger is known to be unavailable: the request is not held up again
         assert await asyncio.wait_for(second.settled(), BUSY_MS / 1000 / 3) is None
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
     assert writer.flush(10)
     assert counts(ledger_path) == (3, 3)
 
