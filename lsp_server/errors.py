@@ -177,5 +177,10 @@ class LedgerError(AgenticError):
     """The ledger database cannot be opened, read or written, or a request id is unknown."""
 
 
+class LedgerUnavailableError(LedgerError):
+    """The ledger cannot be written now (locked by another process, read-only, disk full,
+    damaged); the same write may succeed later."""
+
+
 class NotBuiltError(AgenticError):
     """A feature this version does not provide yet; the message names it."""

@@ -19,7 +19,7 @@ from lsp_server.assistant.prompts import build_prompt, is_cloud
 from lsp_server.assistant.recording import RequestRecorder
 from lsp_server.assistant.values import AssistRequest, Target
 from lsp_server.config import ModelSettings, PromptStyle
-from lsp_server.ledger.store import Ledger
+from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.providers.base import Completion, Prompt
 from lsp_server.routing.classifier import Classification
 from lsp_server.routing.router import AttemptInfo, Judgement
@@ -34,7 +34,7 @@ class CascadeRequest:
                  contexts: RequestContexts, recorder: RequestRecorder, judge: AnswerJudge,
                  progress: Progress, style: PromptStyle | None = None) -> None:
         self._privacy = parts.privacy
-        self._ledger: Ledger = parts.ledger
+        self._writer: LedgerWriter = parts.ledger_writer
         self._request = request
         self._cls = cls
         self._target = target
@@ -68,7 +68,7 @@ class CascadeRequest:
         self._recorder.attempt(attempt, prompt, answer, estimate)
 
     def spent_today(self) -> float:
-        return self._ledger.spent_today()
+        return self._writer.spent_today()
 
     def progress(self, text: str) -> None:
         self._progress(text)

@@ -19,8 +19,9 @@ from lsp_server.routing.search import answer_search
 
 
 def answer_from_index(parts: Parts, request: AssistRequest, cls: Classification,
-                      t0: float) -> AssistResult:
-    """Blocking (the index may be built): call from a thread."""
+                      t0: float) -> tuple[AssistResult, RequestRecorder]:
+    """Blocking (the index may be built): call from a thread. The recorder is returned so
+    the caller can wait for the request's rows (:meth:`RequestRecorder.settled`)."""
     assert cls.search is not None
     index = parts.project.index()
     all_defs: list[Definition] = []
@@ -36,9 +37,10 @@ def answer_from_index(parts: Parts, request: AssistRequest, cls: Classification,
     replaced = parts.savings.premium_usage(
         "\n\n".join((ANSWER_SYSTEM, context.text, request.instruction)), found.text)
     elapsed = (time.perf_counter() - t0) * 1000
-    recorder = RequestRecorder(parts.ledger, parts.savings, request_id=uuid.uuid4().hex[:16],
-                               kind=request.kind, workspace=str(parts.root),
-                               classification=cls.label(), reasons=cls.reasons)
+    recorder = RequestRecorder(parts.ledger_writer, parts.savings,
+                               request_id=uuid.uuid4().hex[:16], kind=request.kind,
+                               workspace=str(parts.root), classification=cls.label(),
+                               reasons=cls.reasons)
     cost = recorder.answered_by_index(replaced, elapsed)
     return AssistResult(
         request_id=recorder.request_id, kind="search", answer=found.text, changes=[], diff="",
@@ -46,4 +48,4 @@ def answer_from_index(parts: Parts, request: AssistRequest, cls: Classification,
         tier=None, model=None, confidence=1.0 if found.hits else None,
         notes=[f"answered from the index ({cls.search.describe()}): no model, $0"],
         outcome="index", document_version=request.document_version,
-    )
+    ), recorder

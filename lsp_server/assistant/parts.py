@@ -16,6 +16,7 @@ from lsp_server.config import Settings
 from lsp_server.context.documents import Documents
 from lsp_server.ledger.savings import SavingsPolicy
 from lsp_server.ledger.store import Ledger
+from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.routing.cache import ResponseCache
 
 ENABLE_HINT = (
@@ -54,7 +55,11 @@ class Parts(Protocol):
 
     @property
     def ledger(self) -> Ledger:
-        """Where every request and attempt is recorded (opened on first use)."""
+        """The ledger, for reading (opened on first use)."""
+
+    @property
+    def ledger_writer(self) -> LedgerWriter:
+        """Where every request and attempt is recorded, in order, off the event loop."""
 
     @property
     def cache(self) -> ResponseCache:

@@ -49,7 +49,8 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
     first = first_look(request, target.rel, settings)
     timings["classify_ms"] += (time.perf_counter() - t0) * 1000
     if first.search is not None:
-        return await asyncio.to_thread(answer_from_index, parts, request, first, t0)
+        answered, recorder = await asyncio.to_thread(answer_from_index, parts, request, first, t0)
+        return await _settled(answered, recorder)
     if first.mode == "edit":
         require_editable(parts.root, parts.documents, target)
     models = parts.models.models()
@@ -76,11 +77,12 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
 
     request_id = uuid.uuid4().hex[:16]
     threshold, variant = variant_threshold(request_id, settings)
-    recorder = RequestRecorder(parts.ledger, parts.savings, request_id=request_id,
+    recorder = RequestRecorder(parts.ledger_writer, parts.savings, request_id=request_id,
                                kind=request.kind, workspace=str(parts.root),
                                classification=cls.label(), reasons=cls.reasons,
                                variant=variant.name if variant is not None else None,
-                               higher_tier=parts.models.has_tier_above(models, cls.tier, allowed))
+                               higher_tier=parts.models.has_tier_above(models, cls.tier, allowed),
+                               store_prompts=settings.ledger.store_prompts)
     judge = AnswerJudge(root=parts.root, documents=parts.documents, settings=settings,
                         edit=cls.mode == "edit", request=request, target=target,
                         threshold=threshold, timings=timings)
@@ -101,6 +103,15 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
     result = _finish(request, cls, target, routed, recorder, t0,
                      [local_reason] if local_reason else [], contexts)
     result.timings = timings
+    return await _settled(result, recorder)
+
+
+async def _settled(result: AssistResult, recorder: RequestRecorder) -> AssistResult:
+    """The result once its ledger rows are written or kept, with what the user should be
+    told about the ledger (once) among its notes."""
+    notice = await recorder.settled()
+    if notice:
+        result.notes.append(f"ledger: {notice}")
     return result
 
 

@@ -6,14 +6,22 @@ comes from the one savings policy (:class:`~lsp_server.ledger.savings.SavingsPol
 request is attributed to the attempt whose answer was accepted, and to no model otherwise.
 With ``ledger.store_prompts`` on, each attempt's prompt and answer are stored with it
 (key-looking strings masked); with it off they are never passed to the ledger.
+
+The rows go through a :class:`~lsp_server.ledger.writer.LedgerWriter`, which writes them in
+order on its own thread, each with the moment it was made: recording never waits for the
+ledger. :meth:`RequestRecorder.settled` waits (without blocking the event loop) until the
+request's rows are written, or kept because the ledger cannot take them now, and returns what
+the user should be told about the ledger.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from lsp_server.ledger.savings import RequestCost, SavingsPolicy
 from lsp_server.ledger.store import Ledger
+from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.providers.base import Prompt, Usage
 from lsp_server.routing.router import AttemptInfo
 
@@ -21,17 +29,25 @@ from lsp_server.routing.router import AttemptInfo
 class RequestRecorder:
     """Records one request (see the module docstring)."""
 
-    def __init__(self, ledger: Ledger, savings: SavingsPolicy, *, request_id: str, kind: str,
-                 workspace: str, classification: str, reasons: Sequence[str],
-                 variant: str | None = None, higher_tier: bool | None = None) -> None:
+    def __init__(self, writer: LedgerWriter, savings: SavingsPolicy, *, request_id: str,
+                 kind: str, workspace: str, classification: str, reasons: Sequence[str],
+                 variant: str | None = None, higher_tier: bool | None = None,
+                 store_prompts: bool = False) -> None:
         self.request_id = request_id
-        self._ledger = ledger
+        self._writer = writer
         self._savings = savings
+        self._store_prompts = store_prompts
         self._attempts: list[AttemptInfo] = []
         self._estimates: list[Usage | None] = []
-        ledger.start_request(kind=kind, workspace=workspace, classification=classification,
-                             reasons=reasons, variant=variant, request_id=request_id,
-                             higher_tier=higher_tier)
+        now = datetime.now(UTC)
+        reasons = tuple(reasons)
+
+        def start(ledger: Ledger) -> None:
+            ledger.start_request(kind=kind, workspace=workspace, classification=classification,
+                                 reasons=reasons, variant=variant, request_id=request_id,
+                                 higher_tier=higher_tier, now=now)
+
+        writer.submit(request_id, start, moment=now)
 
     def attempt(self, info: AttemptInfo, prompt: Prompt | None = None,
                 answer: str | None = None, estimate: Usage | None = None) -> None:
@@ -40,15 +56,21 @@ class RequestRecorder:
         (:meth:`SavingsPolicy.premium_usage`), for the premium equivalent if it wins."""
         self._attempts.append(info)
         self._estimates.append(estimate)
-        store = self._ledger.settings.ledger.store_prompts
-        self._ledger.record_attempt(
-            self.request_id, provider=info.provider, model=info.model, tier=info.tier,
-            usage=info.usage, cost_usd=info.cost_usd, latency_ms=info.latency_ms,
-            confidence=info.confidence, error_class=info.error, reasons=info.reasons,
-            cost_status=info.cost_status,
-            prompt=prompt.text() if store and prompt is not None else None,
-            response=answer if store else None,
-        )
+        store = self._store_prompts
+        text = prompt.text() if store and prompt is not None else None
+        kept = answer if store else None
+        now = datetime.now(UTC)
+
+        def record(ledger: Ledger) -> None:
+            ledger.record_attempt(
+                self.request_id, provider=info.provider, model=info.model, tier=info.tier,
+                usage=info.usage, cost_usd=info.cost_usd, latency_ms=info.latency_ms,
+                confidence=info.confidence, error_class=info.error, reasons=info.reasons,
+                cost_status=info.cost_status, prompt=text, response=kept, now=now,
+            )
+
+        spent = info.cost_usd if info.cost_usd is not None and info.cost_status != "unknown" else 0.0
+        self._writer.submit(self.request_id, record, cost_usd=spent, moment=now)
 
     def finish(self, outcome: str, winner: AttemptInfo | None, latency_ms: float) -> RequestCost:
         """Close a request the cascade ran to its end."""
@@ -66,9 +88,20 @@ class RequestRecorder:
         """Close a request the index answered, with the premium call it avoided."""
         return self._close("index", self._savings.index_answer(replaced), latency_ms)
 
+    async def settled(self) -> str | None:
+        """Wait until this request's rows are written or kept (see the module docstring);
+        what the user should be told about the ledger, once, else None."""
+        await self._writer.settled(self.request_id)
+        return self._writer.take_notice()
+
     def _close(self, outcome: str, cost: RequestCost, latency_ms: float,
                answered: tuple[str, str, str] | None = None) -> RequestCost:
-        self._ledger.finish_request(self.request_id, outcome=outcome, cost_usd=cost.cost_usd,
-                                    premium_cost_usd=cost.premium_cost_usd, latency_ms=latency_ms,
-                                    answered_by=answered)
+        now = datetime.now(UTC)
+
+        def finish(ledger: Ledger) -> None:
+            ledger.finish_request(self.request_id, outcome=outcome, cost_usd=cost.cost_usd,
+                                  premium_cost_usd=cost.premium_cost_usd, latency_ms=latency_ms,
+                                  answered_by=answered, now=now)
+
+        self._writer.submit(self.request_id, finish, moment=now)
         return cost

@@ -10,6 +10,7 @@ planning and estimates are :mod:`~lsp_server.assistant.planning`'s.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -26,6 +27,7 @@ from lsp_server.context.documents import Documents
 from lsp_server.errors import ConfigError
 from lsp_server.ledger.savings import SavingsPolicy
 from lsp_server.ledger.store import Ledger
+from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.paths import state_dir
 from lsp_server.routing.cache import ResponseCache
 from lsp_server.routing.kinds import TaskKind
@@ -55,6 +57,7 @@ class Assistant:
         self._savings = SavingsPolicy(self._models.prices, self._models.premium_model)
         self._lock = threading.Lock()
         self._ledger: Ledger | None = None
+        self._writer: LedgerWriter | None = None
         self._cache: ResponseCache | None = None
 
     # -- the parts (read by the pipeline through assistant.parts.Parts) ------------------------
@@ -93,6 +96,14 @@ class Assistant:
             if self._ledger is None:
                 self._ledger = Ledger.open(settings=self._source)
             return self._ledger
+
+    @property
+    def ledger_writer(self) -> LedgerWriter:
+        """Writes requests' rows on its own connection and thread (the ledger opens there)."""
+        with self._lock:
+            if self._writer is None:
+                self._writer = LedgerWriter(lambda: self.ledger)
+            return self._writer
 
     @property
     def cache(self) -> ResponseCache:
@@ -172,7 +183,10 @@ class Assistant:
         with self._lock:
             cache, self._cache = self._cache, None
             ledger, self._ledger = self._ledger, None
+            writer, self._writer = self._writer, None
         if cache is not None:
             cache.close()
+        if writer is not None:  # its last try may wait out the busy timeout: not on the loop
+            await asyncio.to_thread(writer.close)
         if ledger is not None:
             ledger.close()

@@ -112,8 +112,7 @@ def run(args: argparse.Namespace) -> int:
     rel = _relative(root, args.file)
 
     index = ProjectIndex.open(root, settings=settings)
-    note = index.refresh().cap_note()
-    if note:
+    for note in index.refresh().notes():
         print(f"agentic-optimizer context: {note}", file=sys.stderr)
     if rel is not None:
         fs = index.file(rel)

@@ -36,8 +36,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_for(args, root)
     with ProjectIndex.open(root, settings=settings) as index:
         stats = _refresh(index, show_progress=not args.json and sys.stderr.isatty())
-        note = stats.cap_note()
-        if note:
+        for note in stats.notes():
             print(f"agentic-optimizer index: {note}", file=sys.stderr)
         out: dict[str, Any] = {"project": str(root), **stats.as_dict()}
         out["elapsed"] = round(stats.elapsed, 3)

@@ -12,7 +12,9 @@ buffer change sent before it.
 The server side never blocks its caller: messages go through a queue to a sender thread, and
 replies are read by a receiver thread that completes :class:`concurrent.futures.Future` objects.
 If the child cannot start or dies, :meth:`ContextWorker.build` raises :class:`WorkerUnavailableError`
-and the caller builds the context in its own process as before.
+and the caller builds the context in its own process as before. A child that dies is started
+again once (:data:`MAX_RESTARTS`), in the background, while the caller builds in-process; one
+that dies again is not restarted (no crash loop), and contexts are built in-process from then on.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 # Whatever the child is doing, a build that takes longer than this is given up on (and built
 # in-process by the caller).
 BUILD_TIMEOUT_S = 120.0
+MAX_RESTARTS = 1  # a child that died is started again this many times in a worker's life
 
 
 class WorkerUnavailableError(Exception):
@@ -90,6 +93,8 @@ class ContextWorker:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._alive = False
+        self._closed = False
+        self._restarts = 0
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
 
@@ -103,8 +108,16 @@ class ContextWorker:
         proc = self._process
         return proc.pid if proc is not None and self._alive else None
 
+    @property
+    def restarts(self) -> int:
+        """How many times a dead child was started again."""
+        return self._restarts
+
     def start(self) -> None:
         """Spawn the child and the two pipe threads; mirror the open buffers from now on."""
+        self._spawn(subscribe=True)
+
+    def _spawn(self, *, subscribe: bool) -> None:
         # spawn, not fork: this process runs threads (the event loop's pool, the index).
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe(duplex=True)
@@ -112,18 +125,29 @@ class ContextWorker:
                            name="agentic-context", daemon=True)
         proc.start()
         child.close()
-        self._process, self._conn = proc, parent
-        self._alive = True
-        self._settings.subscribe(self._settings_changed)
-        # Subscribe before the snapshot: the child skips any change not newer than what it has,
-        # so an event that races the snapshot is applied once, in version order.
-        self.documents.subscribe(self._forward)
+        outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._process, self._conn, self._outbox = proc, parent, outbox
+                self._alive = True
+        if closed:  # closed while a restart was starting this child
+            proc.terminate()
+            proc.join(timeout=2)
+            parent.close()
+            return
+        if subscribe:
+            self._settings.subscribe(self._settings_changed)
+            # Subscribe before the snapshot: the child skips any change not newer than what it
+            # has, so an event that races the snapshot is applied once, in version order.
+            self.documents.subscribe(self._forward)
         for path in self.documents.open_paths():
             doc = self.documents.get(path)
             if doc is not None:
-                self._outbox.put(DocumentChange(doc.path, doc.text, doc.version, ()))
-        threading.Thread(target=self._send_loop, name="agentic-context-send", daemon=True).start()
-        threading.Thread(target=self._receive_loop, name="agentic-context-receive",
+                outbox.put(DocumentChange(doc.path, doc.text, doc.version, ()))
+        threading.Thread(target=self._send_loop, args=(parent, outbox), name="agentic-context-send",
+                         daemon=True).start()
+        threading.Thread(target=self._receive_loop, args=(parent,), name="agentic-context-receive",
                          daemon=True).start()
         log.info("context process started (pid %s)", proc.pid)
 
@@ -164,6 +188,7 @@ class ContextWorker:
     def close(self) -> None:
         with self._lock:
             was_alive, self._alive = self._alive, False
+            self._closed = True
         if was_alive:
             self._outbox.put(_STOP)
         proc = self._process
@@ -176,28 +201,23 @@ class ContextWorker:
 
     # -- the pipe threads ------------------------------------------------------------------------
 
-    def _send_loop(self) -> None:
-        conn = self._conn
-        assert conn is not None
+    def _send_loop(self, conn: Connection, outbox: queue.SimpleQueue[Any]) -> None:
         while True:
-            msg = self._outbox.get()
+            msg = outbox.get()
             try:
                 conn.send(msg)
             except (OSError, ValueError) as exc:
-                self._died(f"could not send to the context process: {exc}")
+                self._died(conn, f"could not send to the context process: {exc}")
                 return
             if msg is _STOP:
                 return
 
-    def _receive_loop(self) -> None:
-        conn = self._conn
-        assert conn is not None
+    def _receive_loop(self, conn: Connection) -> None:
         while True:
             try:
                 reply: _Reply = conn.recv()
             except (EOFError, OSError) as exc:
-                if self._alive:
-                    self._died(f"the context process stopped: {exc or 'end of pipe'}")
+                self._died(conn, f"the context process stopped: {exc or 'end of pipe'}")
                 return
             with self._lock:
                 fut = self._pending.pop(reply.id, None)
@@ -208,12 +228,41 @@ class ContextWorker:
             else:
                 fut.set_exception(WorkerUnavailableError(reply.error or "the build failed"))
 
-    def _died(self, reason: str) -> None:
+    def _died(self, conn: Connection, reason: str) -> None:
+        """The child behind ``conn`` is gone: fail its builds, and start another once."""
         with self._lock:
+            if conn is not self._conn:  # a child replaced already
+                return
             was_alive, self._alive = self._alive, False
-        if was_alive:
+            restart = was_alive and not self._closed and self._restarts < MAX_RESTARTS
+            if restart:
+                self._restarts += 1
+            outbox, proc = self._outbox, self._process
+        if restart:
+            log.warning("%s; starting it again (contexts are built in the server process "
+                        "meanwhile)", reason)
+        elif was_alive:
             log.warning("%s; contexts are built in the server process from now on", reason)
         self._fail_pending(reason)
+        if restart:
+            threading.Thread(target=self._restart, args=(outbox, proc),
+                             name="agentic-context-restart", daemon=True).start()
+
+    def _restart(self, old_outbox: queue.SimpleQueue[Any], old: BaseProcess | None) -> None:
+        old_outbox.put(_STOP)  # ends the old sender thread
+        if old is not None:
+            old.join(timeout=2)
+            if old.is_alive():
+                old.terminate()
+                old.join(timeout=2)
+        with self._lock:
+            if self._closed:
+                return
+        try:
+            self._spawn(subscribe=False)
+        except Exception:  # no new child: contexts are built in-process, as before
+            log.warning("could not start the context process again; building contexts in the "
+                        "server process from now on", exc_info=True)
 
     def _fail_pending(self, reason: str) -> None:
         with self._lock:

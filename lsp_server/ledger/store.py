@@ -13,12 +13,21 @@ attempt the provider, model, tier, token counts, cost and how it is known (``cos
 measured, estimated, unknown), latency, confidence and error class. Prompt and response text are stored only when the
 ``ledger.store_prompts`` setting asks for it; strings that look like API keys are masked in any
 free text that is stored.
+
+A ledger that SQLite finds damaged when it is opened (not a database, or failing ``quick_check``)
+is copied aside as ``ledger.sqlite3.damaged-<UTC time>`` before anything else touches it, and a
+fresh ledger is started; :attr:`Ledger.rebuilt` says so for the user. A write that fails because
+the file is locked for longer than the busy timeout, read-only, on a full disk or damaged raises
+:class:`~lsp_server.errors.LedgerUnavailableError` (:mod:`~lsp_server.ledger.writer` keeps such
+rows until they can be written).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -31,7 +40,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from lsp_server.config import ModelSettings, Settings, SettingsSource
-from lsp_server.errors import LedgerError
+from lsp_server.errors import LedgerError, LedgerUnavailableError
 from lsp_server.ledger.labels import fallback_label, provider_label
 from lsp_server.ledger.savings import AVOIDED_SQL, EARNED_PREMIUM_SQL, SAVED_SQL
 from lsp_server.ledger.schema import LATEST, migrate
@@ -42,11 +51,14 @@ if TYPE_CHECKING:  # (Usage is only read here; importing providers would load ev
     from lsp_server.ledger.reports import Report
     from lsp_server.providers.base import Usage
 
+log = logging.getLogger(__name__)
+
 LEDGER_FILENAME = "ledger.sqlite3"
 OUTCOMES = ("accepted", "rejected", "failed", "cancelled", "cache_hit", "index")
 COST_STATUSES = ("measured", "estimated", "unknown")
 BUSY_TIMEOUT_MS = 10_000
 CHECKPOINT_EVERY = 200  # commits between background WAL checkpoints
+_UNREADABLE = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 WAL_LIMIT_FRAMES = 2000  # beyond this, the writer checkpoints inline so the WAL can restart
 WAL_SIZE_LIMIT = 8 * 1024 * 1024  # bytes the WAL file is cut back to when it restarts
 MIN_PREFIX = 6
@@ -80,8 +92,9 @@ def as_date(value: date | datetime | str) -> date:
 class _Checkpointer:
     """Runs passive WAL checkpoints on its own connection and thread when poked."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout_ms: int) -> None:
         self._path = path
+        self._busy_timeout_ms = busy_timeout_ms
         self._wake = threading.Event()
         self._stopping = False
         self.wal_frames = 0
@@ -92,7 +105,7 @@ class _Checkpointer:
         self._wake.set()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(str(self._path), timeout=BUSY_TIMEOUT_MS / 1000,
+        conn = sqlite3.connect(str(self._path), timeout=self._busy_timeout_ms / 1000,
                                isolation_level=None, check_same_thread=False)
         try:
             while True:
@@ -112,8 +125,21 @@ class _Checkpointer:
         self._thread.join(timeout=10)
 
 
-def _prepare(conn: sqlite3.Connection) -> None:
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+class _DamagedError(Exception):
+    """The file is not a usable database; the message says what SQLite found."""
+
+
+def _prepare(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    try:
+        found = conn.execute("PRAGMA quick_check(1)").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorcode in _UNREADABLE:
+            raise _DamagedError(str(exc)) from None
+        raise
+    if found is None or found[0] != "ok":
+        said = str(found[0]).replace("*** in database main ***", "") if found else ""
+        raise _DamagedError(" ".join(said.split()) or "quick_check failed")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -122,14 +148,26 @@ def _prepare(conn: sqlite3.Connection) -> None:
     migrate(conn, LATEST)
 
 
-def _retry_busy(step: Callable[[], None]) -> None:
+def _set_aside(target: Path, now: datetime) -> Path:
+    """Copy a damaged ledger (and its WAL) aside, then remove it so a fresh one starts."""
+    aside = target.with_name(f"{target.name}.damaged-{now.strftime('%Y%m%dT%H%M%SZ')}")
+    shutil.copy2(target, aside)
+    wal = Path(f"{target}-wal")
+    if wal.exists():
+        shutil.copy2(wal, Path(f"{aside}-wal"))
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    return aside
+
+
+def _retry_busy(step: Callable[[], None], busy_timeout_ms: int) -> None:
     """Run ``step``, again after a short wait while another process holds the lock.
 
     Switching a new database to WAL needs the file to itself, and SQLite answers a second
     process doing the same at that moment with "database is locked" at once, without waiting
     out the busy timeout; so the opening steps are retried here, within that timeout.
     """
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + busy_timeout_ms / 1000
     delay = 0.01
     while True:
         try:
@@ -152,9 +190,12 @@ class Ledger:
         path: Path,
         settings: Settings | SettingsSource | None = None,
         tz: tzinfo | None = None,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     ) -> None:
         self._conn = conn
         self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self.rebuilt: str | None = None  # what was done with a damaged ledger found on opening
         self._settings = SettingsSource.of(settings)
         self.tz = tz
         self._lock = threading.RLock()
@@ -181,30 +222,62 @@ class Ledger:
         settings: Settings | SettingsSource | None = None,
         *,
         tz: tzinfo | None = None,
+        busy_timeout_ms: int | None = None,
     ) -> Ledger:
         """Open (creating and migrating as needed) the ledger; default ``<state_dir>/ledger.sqlite3``.
 
         ``tz`` decides which calendar day a request belongs to (default: the system's local zone).
+        A damaged ledger is copied aside and a fresh one started (see the module docstring).
         """
         source = SettingsSource.of(settings)
         target = Path(path) if path is not None else cls.default_path(source.current)
+        if busy_timeout_ms is None:
+            busy_timeout_ms = BUSY_TIMEOUT_MS  # read when called, so tests can shorten it
+        try:
+            conn = cls._connect(target, busy_timeout_ms)
+            rebuilt = None
+        except _DamagedError as exc:
+            try:
+                aside = _set_aside(target, datetime.now(UTC))
+            except OSError as err:
+                raise LedgerUnavailableError(
+                    f"the ledger at {target} is damaged ({exc}) and could not be copied aside: {err}"
+                ) from None
+            rebuilt = (f"the ledger at {target} was damaged ({exc}); it was copied to {aside} "
+                       "and a new ledger was started")
+            log.warning("%s", rebuilt)
+            try:
+                conn = cls._connect(target, busy_timeout_ms)
+            except _DamagedError as again:
+                raise LedgerUnavailableError(f"cannot use the ledger at {target}: {again}") from None
+        ledger = cls(conn, target, source, tz, busy_timeout_ms)
+        ledger.rebuilt = rebuilt
+        return ledger
+
+    def another(self) -> Ledger:
+        """A second connection to the same file, with the same settings (for a writer thread)."""
+        return Ledger.open(self.path, self._settings, tz=self.tz,
+                           busy_timeout_ms=self.busy_timeout_ms)
+
+    @staticmethod
+    def _connect(target: Path, busy_timeout_ms: int) -> sqlite3.Connection:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
-                str(target), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                str(target), timeout=busy_timeout_ms / 1000, isolation_level=None,
                 check_same_thread=False,
             )
         except (OSError, sqlite3.Error) as exc:
-            raise LedgerError(f"cannot open the ledger at {target}: {exc}") from None
+            raise LedgerUnavailableError(f"cannot open the ledger at {target}: {exc}") from None
         try:
-            _retry_busy(lambda: _prepare(conn))
+            _retry_busy(lambda: _prepare(conn, busy_timeout_ms), busy_timeout_ms)
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise LedgerError(f"cannot use the ledger at {target}: {exc}") from None
+            raise LedgerUnavailableError(f"cannot use the ledger at {target}: {exc}") from None
         except BaseException:
             conn.close()
             raise
-        return cls(conn, target, source, tz)
+        return conn
 
     def close(self) -> None:
         """Close the ledger (the last connection to close folds the WAL into the database)."""
@@ -253,22 +326,35 @@ class Ledger:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction. A failure of the file (locked past the busy
+        timeout, read-only, disk full, damaged) is a LedgerUnavailableError; a row that breaks
+        a constraint stays an IntegrityError."""
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise LedgerError(f"cannot write the ledger at {self.path}: {exc}") from None
+                raise self._unavailable(exc) from None
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            try:
                 self._conn.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                self._rollback()
+                raise
             except sqlite3.Error as exc:
-                self._conn.execute("ROLLBACK")
-                raise LedgerError(f"cannot write the ledger at {self.path}: {exc}") from None
+                self._rollback()
+                raise self._unavailable(exc) from None
+            except BaseException:
+                self._rollback()
+                raise
             self._after_commit()
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O)
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+
+    def _unavailable(self, exc: sqlite3.Error) -> LedgerUnavailableError:
+        return LedgerUnavailableError(f"cannot write the ledger at {self.path}: {exc}")
 
     def _after_commit(self) -> None:
         """Poke the background checkpoint now and then. Under sustained writes it never catches
@@ -278,7 +364,7 @@ class Ledger:
         if self._commits % CHECKPOINT_EVERY:
             return
         if self._checkpointer is None:
-            self._checkpointer = _Checkpointer(self.path)
+            self._checkpointer = _Checkpointer(self.path, self.busy_timeout_ms)
         elif self._checkpointer.wal_frames > WAL_LIMIT_FRAMES:
             self._checkpointer.wal_frames = 0
             with suppress(sqlite3.Error):

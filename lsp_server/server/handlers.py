@@ -108,7 +108,8 @@ def settle_heap() -> None:
 
 async def reindex_settled(ls: AgenticServer) -> IndexStats:
     """Refresh the index in a thread and settle the heap it left (see :func:`settle_heap`);
-    warn the user when the walk stopped at ``context.max_files``."""
+    warn the user when the walk stopped at ``context.max_files`` or the stored index was
+    damaged and built again."""
     assistant = ls.get_assistant()
 
     def work() -> IndexStats:
@@ -118,8 +119,7 @@ async def reindex_settled(ls: AgenticServer) -> IndexStats:
         return stats
 
     stats = await asyncio.to_thread(work)
-    note = stats.cap_note()
-    if note:
+    for note in stats.notes():
         show(ls, f"Agentic Optimizer: {note}", lsp.MessageType.Warning)
     return stats
 

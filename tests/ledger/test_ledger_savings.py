@@ -14,6 +14,7 @@ from lsp_server.context.tokens import count_tokens
 from lsp_server.ledger.prices import DEFAULT_PREMIUM, PriceBook
 from lsp_server.ledger.savings import CL100K_PER_ESTIMATE, SavingsPolicy, estimated_tokens
 from lsp_server.ledger.store import Ledger
+from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.providers.base import Usage
 from lsp_server.providers.discovery import DEFAULT_MODELS
 from lsp_server.routing.router import AttemptInfo
@@ -99,22 +100,28 @@ def test_premium_tokens_are_the_estimate_scaled_to_a_real_tokenizer() -> None:
 
 
 def test_the_recorder_writes_one_request_its_attempts_and_its_costs(tmp_path: Path) -> None:
-    with Ledger.open(tmp_path / "l.sqlite3", SETTINGS) as ledger:
-        recorder = RequestRecorder(ledger, POLICY, request_id="r" * 16, kind="fix",
+    path = tmp_path / "l.sqlite3"
+    with Ledger.open(path, SETTINGS) as ledger:
+        writer = LedgerWriter(lambda: ledger)
+        recorder = RequestRecorder(writer, POLICY, request_id="r" * 16, kind="fix",
                                    workspace="/w", classification="edit:free", reasons=["x"])
         recorder.attempt(REJECTED, estimate=Usage(input=900, output=90))
         recorder.attempt(ACCEPTED, estimate=ESTIMATE)
         cost = recorder.finish("accepted", ACCEPTED, 12.0)
+        assert writer.flush(10)
         row = ledger.request("r" * 16)
-        index = RequestRecorder(ledger, POLICY, request_id="i" * 16, kind="search",
+        index = RequestRecorder(writer, POLICY, request_id="i" * 16, kind="search",
                                 workspace="/w", classification="search:index", reasons=[])
         replaced = index.answered_by_index(Usage(input=3000, output=40), 2.0)
+        assert writer.flush(10)
         index_row = ledger.request("i" * 16)
-        gone = RequestRecorder(ledger, POLICY, request_id="c" * 16, kind="ask", workspace="/w",
+        gone = RequestRecorder(writer, POLICY, request_id="c" * 16, kind="ask", workspace="/w",
                                classification="ask:free", reasons=[])
         gone.attempt(REJECTED)
         gone.abandon("cancelled", 5.0)
+        writer.close()
         gone_row = ledger.request("c" * 16)
+    assert (writer.written, writer.lost) == (9, 0)  # 4 + 2 + 3 rows written, none lost
     assert row is not None and row["outcome"] == "accepted" and row["attempt_count"] == 2
     assert row["cost_usd"] == pytest.approx(cost.cost_usd)
     assert row["premium_cost_usd"] == pytest.approx(premium_of(ESTIMATE))

@@ -208,11 +208,14 @@ def test_default_path_is_in_the_state_dir() -> None:
         assert led.path.is_file()
 
 
-def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+def test_not_a_database_is_copied_aside_and_started_again(tmp_path: Path) -> None:
     bad = tmp_path / "ledger.sqlite3"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(LedgerError, match="cannot use the ledger"):
-        Ledger.open(bad)
+    with Ledger.open(bad) as ledger:
+        assert ledger.rebuilt is not None and "copied to" in ledger.rebuilt
+        assert ledger.summary().requests == 0
+    (aside,) = tmp_path.glob("ledger.sqlite3.damaged-*")
+    assert aside.read_bytes() == b"this is not sqlite" * 100
 
 
 def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:

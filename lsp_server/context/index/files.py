@@ -55,6 +55,10 @@ class DiskFiles:
     def close(self) -> None:
         self._store.close()
 
+    def take_rebuilt(self) -> str | None:
+        """Why the store was built again on opening, the first time this is asked."""
+        return self._store.take_rebuilt()
+
     def wait_checkpoint(self) -> None:
         """Return once the store's checkpoint thread is idle (before forking parse helpers)."""
         self._store.wait_checkpoint()

@@ -46,6 +46,7 @@ class IndexStats:
     with_notes: int  # files that yielded less than usual (binary, syntax errors, unreadable)
     elapsed: float  # seconds
     capped_at: int | None = None  # the context.max_files the walk reached (the rest left out)
+    rebuilt: str | None = None  # why the stored index was discarded and built again, if it was
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,6 +58,10 @@ class IndexStats:
         return (f"indexed only the {self.files} source files nearest the project root: it holds "
                 f"more than context.max_files ({self.capped_at}); raise that setting, or open the "
                 "project's own folder")
+
+    def notes(self) -> list[str]:
+        """Everything the user should be told about this refresh (one line each)."""
+        return [note for note in (self.rebuilt, self.cap_note()) if note]
 
 
 class Refresher:
@@ -133,6 +138,7 @@ class Refresher:
                 with_notes=sum(1 for f in stored if f.note),
                 elapsed=time.perf_counter() - started,
                 capped_at=limits.max_files if found.capped else None,
+                rebuilt=self._disk.take_rebuilt(),
             )
 
     def reread(self, rel: str) -> None:

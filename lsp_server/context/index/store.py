@@ -11,7 +11,13 @@ WAL into the database and wait for the disk twice, are taken off the write path:
 automatic one would run inside the commit of a cold index (about 60 ms of a 4 MB write), so
 it is off, and a helper thread with its own connection checkpoints once a few MB of writes
 have accumulated. A brand-new file is created without waiting for the disk (it holds nothing
-yet); a file that is found unreadable as a database is deleted and created again.
+yet).
+
+The store is a cache of what the files say, so a damaged one is never repaired: a file that is
+not a database, or fails SQLite's ``quick_check`` when opened (truncated, overwritten in the
+middle), is deleted and created again, and :attr:`IndexStore.rebuilt` says why, once, for the
+first refresh to pass on to the user. A read that finds damage later raises
+:class:`~lsp_server.errors.IndexBuildError` (the next open rebuilds the file).
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lsp_server.context.index.languages import LANGUAGES
 from lsp_server.errors import IndexBuildError
@@ -89,11 +96,16 @@ class StoredFile:
 Row = tuple[str, str, int, int, str, int, int, int, int, str, bytes, bytes]
 
 
+class _DamagedError(Exception):
+    """The file is not a usable database; the message says what SQLite found."""
+
+
 class IndexStore:
     """The database of one project. Thread-safe (one connection, one lock)."""
 
     def __init__(self, path: Path, root: Path) -> None:
         self.path = path
+        self.rebuilt: str | None = None  # why the stored file was discarded, if it was
         self._lock = threading.Lock()
         self._unchecked = 0  # bytes written since the last checkpoint (about)
         self._checkpointer: threading.Thread | None = None
@@ -101,15 +113,20 @@ class IndexStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 self._db = self._connect(root)
-            except sqlite3.DatabaseError as exc:
-                if getattr(exc, "sqlite_errorcode", None) not in _UNREADABLE:
-                    raise
-                log.warning("index: %s is not a usable database (%s); building it again", path, exc)
+            except _DamagedError as exc:
+                log.warning("index: %s is damaged (%s); building it again", path, exc)
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
+                self.rebuilt = (f"the index database {path} was damaged ({exc}); "
+                                "it was deleted and built again from the files")
                 self._db = self._connect(root)
-        except (sqlite3.DatabaseError, OSError) as exc:
+        except (sqlite3.DatabaseError, OSError, _DamagedError) as exc:
             raise IndexBuildError(f"cannot open the index database {path}: {exc}") from exc
+
+    def take_rebuilt(self) -> str | None:
+        """Why the stored file was rebuilt, the first time this is asked; afterwards None."""
+        note, self.rebuilt = self.rebuilt, None
+        return note
 
     def _connect(self, root: Path) -> sqlite3.Connection:
         try:
@@ -122,18 +139,39 @@ class IndexStore:
             # disk that switching a new file to WAL and creating its tables cost (12 ms).
             # A crash before the disk caught up leaves a file that is empty, without tables
             # (the schema below is created again) or unreadable (deleted above).
-            db.execute("PRAGMA synchronous=OFF" if new else "PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA wal_autocheckpoint=0")  # see the module docstring
-            db.executescript(_SCHEMA)
-            self._db = db
-            self._check_schema(root)
+            try:
+                db.execute("PRAGMA synchronous=OFF" if new else "PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA wal_autocheckpoint=0")  # see the module docstring
+                if not new:
+                    found = db.execute("PRAGMA quick_check(1)").fetchone()
+                    if found is None or found[0] != "ok":
+                        said = str(found[0]).replace("*** in database main ***", "") if found else ""
+                        raise _DamagedError(" ".join(said.split()) or "quick_check failed")
+                db.executescript(_SCHEMA)
+                self._db = db
+                self._check_schema(root)
+            except sqlite3.DatabaseError as exc:
+                if exc.sqlite_errorcode not in _UNREADABLE:
+                    raise
+                raise _DamagedError(str(exc)) from exc
             if new:
                 db.execute("PRAGMA synchronous=NORMAL")
         except BaseException:
             db.close()
             raise
         return db
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        """Rows of one query, under the lock; damage found now is an IndexBuildError."""
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise IndexBuildError(
+                    f"cannot read the index database {self.path}: {exc}; "
+                    "restart the server (or run `agentic-optimizer index`) to build it again"
+                ) from exc
 
     def _check_schema(self, root: Path) -> None:
         key = schema_key()
@@ -148,33 +186,27 @@ class IndexStore:
             self._db.execute("COMMIT")
 
     def stats(self) -> dict[str, StoredFile]:
-        with self._lock:
-            cur = self._db.execute(
-                "SELECT path, language, mtime_ns, size, hash, lines, errors, n_defs, n_refs, note FROM files"
-            )
-            return {r[0]: StoredFile(*r) for r in cur}
+        rows = self._read(
+            "SELECT path, language, mtime_ns, size, hash, lines, errors, n_defs, n_refs, note FROM files"
+        )
+        return {r[0]: StoredFile(*r) for r in rows}
 
     def blobs(self, paths: Iterable[str] | None = None) -> Iterator[tuple[str, bytes, bytes]]:
         """(path, symbols, imports) for the given paths, or for every file."""
-        with self._lock:
-            if paths is None:
-                rows = self._db.execute("SELECT path, symbols, imports FROM files").fetchall()
-            else:
-                wanted = list(paths)
-                rows = []
-                for i in range(0, len(wanted), 500):
-                    chunk = wanted[i : i + 500]
-                    marks = ",".join("?" * len(chunk))
-                    rows.extend(
-                        self._db.execute(
-                            f"SELECT path, symbols, imports FROM files WHERE path IN ({marks})", chunk
-                        ).fetchall()
-                    )
+        if paths is None:
+            rows = self._read("SELECT path, symbols, imports FROM files")
+        else:
+            wanted = list(paths)
+            rows = []
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                rows.extend(self._read(
+                    f"SELECT path, symbols, imports FROM files WHERE path IN ({marks})", chunk))
         yield from rows
 
     def imports(self) -> list[tuple[str, bytes]]:
-        with self._lock:
-            return self._db.execute("SELECT path, imports FROM files").fetchall()
+        return self._read("SELECT path, imports FROM files")
 
     def write(self, rows: Iterable[Row], touched: Iterable[tuple[int, int, str]] = (),
               removed: Iterable[str] = ()) -> None:

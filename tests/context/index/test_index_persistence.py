@@ -5,10 +5,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from file_damage import scribble_middle, truncate
 
+from lsp_server.cli import main
 from lsp_server.context.index import claims, pool
 from lsp_server.context.index.project import ProjectIndex
 from lsp_server.context.index.store import IndexStore
@@ -193,3 +196,56 @@ def test_refresh_reads_the_limits_current_when_it_runs(tree: Path, tmp_path: Pat
         second = idx.refresh()  # no update_settings: the index reads the source when it acts
         assert (second.files, second.capped_at, second.skipped) == (6, None, 0)
         assert len(idx.files()) == 6 and "src/big.rs" in idx.files()
+
+
+def _built(tree: Path, state: Path) -> Path:
+    """A built store, closed cleanly (everything is in the main file)."""
+    with ProjectIndex.open(tree, state_dir=state) as idx:
+        assert idx.refresh().rebuilt is None
+        return idx.store_path
+
+
+@pytest.mark.parametrize("damage", [truncate, scribble_middle], ids=["truncated", "middle"])
+def test_a_damaged_store_is_rebuilt_and_said_once(
+    damage: Callable[[Path], None], tree: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "state"
+    path = _built(tree, state)
+    damage(path)
+
+    with ProjectIndex.open(tree, state_dir=state) as idx:
+        stats = idx.refresh()
+        assert (stats.parsed, stats.files) == (5, 5)
+        assert stats.rebuilt is not None and str(path) in stats.rebuilt
+        assert stats.notes() == [stats.rebuilt]
+        assert [d.qualname for d in idx.definitions_named("Circle") if d.kind == "struct"] == [
+            "crate::shapes::circle::Circle"
+        ]
+        assert idx.refresh().rebuilt is None  # said once
+    assert sum("is damaged" in r.getMessage() for r in caplog.records) == 1
+
+    with ProjectIndex.open(tree, state_dir=state) as idx:  # the rebuilt file persisted
+        again = idx.refresh()
+        assert (again.parsed, again.reused, again.rebuilt) == (0, 5, None)
+
+
+@pytest.mark.parametrize("damage", [truncate, scribble_middle], ids=["truncated", "middle"])
+def test_cli_says_it_in_one_line(
+    damage: Callable[[Path], None], tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["index", "--project", str(tree)]) == 0  # the state dir is the test's home
+    capsys.readouterr()
+    with ProjectIndex.open(tree) as idx:
+        path = idx.store_path
+    damage(path)
+
+    assert main(["index", "--project", str(tree)]) == 0
+    captured = capsys.readouterr()
+    assert "(5 parsed, 0 reused, 0 removed)" in captured.out
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert captured.err.startswith("agentic-optimizer index: the index database ")
+    assert "built again from the files" in captured.err
+
+    assert main(["index", "--project", str(tree)]) == 0
+    assert capsys.readouterr().err == ""
+
