@@ -57,6 +57,26 @@ async def timed(coro: Any) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
+async def start_server(root: Path, home: str, config: Path, env: dict[str, str],
+                       *extra: str) -> LanguageClient:
+    """`agentic-optimizer serve` over stdio with its state under HOME, initialized on ROOT."""
+    env = dict(os.environ, AGENTIC_OPTIMIZER_HOME=home, **env)
+    client = LanguageClient("bench", "1")
+    await client.start_io(sys.executable, "-m", "lsp_server", "serve", "--config", str(config),
+                          "--log-level", "warning", *extra, env=env)
+    await client.initialize_async(lsp.InitializeParams(
+        capabilities=lsp.ClientCapabilities(), root_uri=root.as_uri(),
+        workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))
+    client.initialized(lsp.InitializedParams())
+    return client
+
+
+async def stop_server(client: LanguageClient) -> None:
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root", type=Path)
@@ -72,14 +92,7 @@ async def main() -> None:
         f"base_url = \"{stand.url}\"\napi_key_env = \"{KEY_VAR}\"\nmax_retries = 0\n"
         "[hover]\nexplain = false\n[cache]\nenabled = false\n"
     )
-    env = dict(os.environ, AGENTIC_OPTIMIZER_HOME=home, **{KEY_VAR: "sk-bench"})
-    client = LanguageClient("bench", "1")
-    await client.start_io(sys.executable, "-m", "lsp_server", "serve", "--config", str(config),
-                          "--log-level", "warning", env=env)
-    await client.initialize_async(lsp.InitializeParams(
-        capabilities=lsp.ClientCapabilities(), root_uri=root.as_uri(),
-        workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))
-    client.initialized(lsp.InitializedParams())
+    client = await start_server(root, home, config, {KEY_VAR: "sk-bench"})
     t0 = time.perf_counter()
     await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="agentic.reindex"))
     print(f"repository: {root} (index ready in {time.perf_counter() - t0:.2f} s)")
@@ -174,9 +187,7 @@ async def main() -> None:
     print(f"\nmodel request still in flight during the busy rounds: {in_flight}")
     print(f"model reached after {reached}; {before_model} of {len(busy_actions)} busy rounds ran "
           "before it (while the server built the context)")
-    await client.shutdown_async(None)
-    client.exit(None)
-    await client.stop()
+    await stop_server(client)
     stand.stop()
 
 
