@@ -58,12 +58,15 @@ async def timed(coro: Any) -> float:
 
 
 async def start_server(root: Path, home: str, config: Path, env: dict[str, str],
-                       *extra: str) -> LanguageClient:
-    """`agentic-optimizer serve` over stdio with its state under HOME, initialized on ROOT."""
+                       *extra: str, cwd: Path | None = None) -> LanguageClient:
+    """`agentic-optimizer serve` over stdio with its state under HOME, initialized on ROOT;
+    run from CWD (whose `lsp_server` package is the one imported) when given. Its log goes to
+    HOME/server.log (nothing reads the stderr pipe, which would fill up and block it)."""
     env = dict(os.environ, AGENTIC_OPTIMIZER_HOME=home, **env)
     client = LanguageClient("bench", "1")
     await client.start_io(sys.executable, "-m", "lsp_server", "serve", "--config", str(config),
-                          "--log-level", "warning", *extra, env=env)
+                          "--log-level", "warning", "--log-file", str(Path(home) / "server.log"), *extra,
+                          env=env, cwd=cwd)
     await client.initialize_async(lsp.InitializeParams(
         capabilities=lsp.ClientCapabilities(), root_uri=root.as_uri(),
         workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))

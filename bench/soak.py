@@ -102,6 +102,25 @@ def rss_kb(pid: int) -> tuple[int, int] | None:
         return None
 
 
+def steady_rss(pid: int | None, limit_s: float = 60.0) -> int | None:
+    """VmRSS (kB) once it stayed within 1 MB for two seconds (or at the limit)."""
+    if pid is None:
+        return None
+    last: int | None = None
+    since = time.monotonic()
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        got = rss_kb(pid)
+        if got is None:
+            return None
+        if last is None or abs(got[0] - last) > 1024:
+            last, since = got[0], time.monotonic()
+        elif time.monotonic() - since >= 2.0:
+            break
+        time.sleep(0.25)
+    return last
+
+
 def children(pid: int) -> list[tuple[int, str]]:
     """The direct children of PID with their command lines."""
     out = []
@@ -196,7 +215,7 @@ async def main() -> None:
     ap.add_argument("--hover-rate", type=float, default=4.0, help="hovers per second")
     ap.add_argument("--reindex-every", type=float, default=30.0, help="seconds between reindexes")
     ap.add_argument("--fault-rate", type=float, default=0.4, help="share of model calls that fail")
-    ap.add_argument("--idle-rounds", type=int, default=150, help="idle codeAction listings")
+    ap.add_argument("--idle-rounds", type=int, default=300, help="idle codeAction listings")
     ap.add_argument("--request-timeout", type=float, default=120.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--context-in-process", action="store_true", help="serve --context-in-process")
@@ -212,7 +231,7 @@ async def main() -> None:
         f"[[models]]\nname = \"{name}\"\nprovider = \"openai\"\nmodel = \"{name}\"\ntier = \"{tier}\"\n"
         f"base_url = \"{stand.url}\"\napi_key_env = \"{KEY_VAR}\"\nmax_retries = 1\n"
         for name, tier in (("gpt-4.1-mini", "budget"), ("gpt-4.1", "premium")))
-        + "[hover]\nexplain = false\n[cache]\nenabled = false\n")
+        + "[hover]\nexplain = false\n[cache]\nenabled = false\n[budget]\ndaily_usd = 1000000\n")
     extra = ("--context-in-process",) if args.context_in_process else ()
     client = await start_server(root, home, config, {KEY_VAR: "sk-bench"}, *extra)
     server = server_pid()
@@ -261,6 +280,8 @@ async def main() -> None:
         server_mem.sample(server)
         context_mem.sample(context_pid(server))
 
+    # The context process builds its ranking tables after start-up: let it finish first.
+    await asyncio.to_thread(steady_rss, context_pid(server))
     for _ in range(20):  # warm up
         await list_actions()
     idle = [await timed(list_actions()) for _ in range(args.idle_rounds)]
@@ -364,6 +385,8 @@ async def main() -> None:
     await stop_server(client)
     stand.stop()
     rows, finished_rows = ledger_rows(home)
+    log_lines = (Path(home) / "server.log").read_text(errors="replace").splitlines() \
+        if (Path(home) / "server.log").exists() else []
 
     print(f"\nload: {elapsed:.0f} s, {args.concurrency} model requests in flight, "
           f"fault rate {args.fault_rate:.0%}; os.getloadavg() at the end: "
@@ -390,6 +413,10 @@ async def main() -> None:
         print("window/showMessage sent to the editor:")
         for kind, n in shown.most_common():
             print(f"  {n:>6}  {kind}")
+    levels = collections.Counter(w for line in log_lines for w in line.split()[:4]
+                                 if w in ("WARNING", "ERROR", "CRITICAL"))
+    print(f"server log: {len(log_lines)} lines ({dict(levels) or 'no warnings'}); "
+          f"tracebacks: {sum('Traceback' in line for line in log_lines)}")
     verdict = "equal" if rows == tally.finished else f"MISMATCH ({rows - tally.finished:+d})"
     print(f"\nledger rows: expected {tally.finished}, written {rows} ({finished_rows} with a finish time): "
           f"{verdict}")
