@@ -20,9 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lsp_latency import KEY_VAR, largest_rust_file, start_server, stop_server
+from lsp_latency import KEY_VAR, index_and_open, start_server, stop_server
 from lsprotocol import types as lsp
-from soak import context_pid, server_pid, steady_rss
+from soak import context_pid, mb, server_pid, steady_rss
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from standins import Reply, StandinServer
@@ -41,11 +41,7 @@ async def one_run(root: Path, tree: Path, in_process: bool, requests: int) -> li
         extra = ("--context-in-process",) if in_process else ()
         client = await start_server(root, home, config, {KEY_VAR: "sk-bench"}, *extra, cwd=tree)
         server = server_pid()
-        await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="agentic.reindex"))
-        target = largest_rust_file(root)
-        text = target.read_text(errors="replace")
-        client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
-            uri=target.as_uri(), language_id="rust", version=1, text=text)))
+        target, text = await index_and_open(client, root)
         child = None if in_process else context_pid(server)
         child_start = await asyncio.to_thread(steady_rss, child)
         server_start = await asyncio.to_thread(steady_rss, server)
@@ -59,10 +55,6 @@ async def one_run(root: Path, tree: Path, in_process: bool, requests: int) -> li
         server_after = await asyncio.to_thread(steady_rss, server)
         await stop_server(client)
     return [server_start, child_start, server_after, child_after]
-
-
-def mb(kb: float | None) -> str:
-    return "-" if kb is None else f"{kb / 1024:.0f}"
 
 
 async def main() -> None:
@@ -81,7 +73,7 @@ async def main() -> None:
         for i, (label, tree, in_process) in enumerate(variants):
             got[i].append(await one_run(args.root.resolve(), tree, in_process, args.requests))
             print(f"run {run + 1}: {label}, {'in-process' if in_process else 'context process'}: "
-                  + ", ".join(mb(v) for v in got[i][-1]) + " MB", flush=True)
+                  + ", ".join(mb(v, "") for v in got[i][-1]) + " MB", flush=True)
     print(f"\nmedians of {args.runs} alternating runs, MB (VmRSS; after {args.requests} requests)")
     print(f"{'tree':<14}{'contexts built':<18}{'server':>8}{'child':>8}{'sum':>8}"
           f"{'server':>9}{'child':>8}{'sum':>8}")
@@ -93,9 +85,9 @@ async def main() -> None:
             cols.append(statistics.median(vals) if vals else None)
         start_sum = (cols[0] or 0) + (cols[1] or 0)
         after_sum = (cols[2] or 0) + (cols[3] or 0)
+        cells = [mb(v, "") for v in (cols[0], cols[1], start_sum, cols[2], cols[3], after_sum)]
         print(f"{label:<14}{'in-process' if in_process else 'context process':<18}"
-              f"{mb(cols[0]):>8}{mb(cols[1]):>8}{mb(start_sum):>8}{mb(cols[2]):>9}{mb(cols[3]):>8}"
-              f"{mb(after_sum):>8}")
+              + "".join(f"{c:>{w}}" for c, w in zip(cells, (8, 8, 8, 9, 8, 8), strict=True)))
 
 
 if __name__ == "__main__":

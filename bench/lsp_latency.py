@@ -74,6 +74,18 @@ async def start_server(root: Path, home: str, config: Path, env: dict[str, str],
     return client
 
 
+async def index_and_open(client: LanguageClient, root: Path) -> tuple[Path, str]:
+    """Build the index (timed), then open the largest Rust file; its path and text."""
+    t0 = time.perf_counter()
+    await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="agentic.reindex"))
+    print(f"repository: {root} (index ready in {time.perf_counter() - t0:.2f} s)")
+    target = largest_rust_file(root)
+    text = target.read_text(errors="replace")
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+        uri=target.as_uri(), language_id="rust", version=1, text=text)))
+    return target, text
+
+
 async def stop_server(client: LanguageClient) -> None:
     await client.shutdown_async(None)
     client.exit(None)
@@ -96,15 +108,8 @@ async def main() -> None:
         "[hover]\nexplain = false\n[cache]\nenabled = false\n"
     )
     client = await start_server(root, home, config, {KEY_VAR: "sk-bench"})
-    t0 = time.perf_counter()
-    await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="agentic.reindex"))
-    print(f"repository: {root} (index ready in {time.perf_counter() - t0:.2f} s)")
-
-    target = largest_rust_file(root)
-    text = target.read_text(errors="replace")
+    target, text = await index_and_open(client, root)
     uri = target.as_uri()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
-        uri=uri, language_id="rust", version=1, text=text)))
     lines = text.count("\n")
     print(f"file: {target.relative_to(root)} ({lines} lines)")
 

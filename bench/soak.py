@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lsp_latency import KEY_VAR, largest_rust_file, pct, start_server, stop_server, timed
+from lsp_latency import KEY_VAR, index_and_open, pct, start_server, stop_server, timed
 from lsprotocol import types as lsp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -202,8 +202,8 @@ def ledger_rows(home: str) -> tuple[int, int]:
     return int(total), int(done)
 
 
-def mb(kb: int | None) -> str:
-    return "-" if kb is None else f"{kb / 1024:.0f} MB"
+def mb(kb: float | None, unit: str = " MB") -> str:
+    return "-" if kb is None else f"{kb / 1024:.0f}{unit}"
 
 
 async def main() -> None:
@@ -245,15 +245,8 @@ async def main() -> None:
     def spend(params: Any) -> None:
         pass
 
-    t0 = time.perf_counter()
-    await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="agentic.reindex"))
-    print(f"repository: {root} (index ready in {time.perf_counter() - t0:.2f} s)")
-
-    target = largest_rust_file(root)
-    text = target.read_text(errors="replace")
+    target, text = await index_and_open(client, root)
     uri = target.as_uri()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
-        uri=uri, language_id="rust", version=1, text=text)))
     lines = text.splitlines()
     typing_line = len(lines) - 2  # below every range the other requests use
     print(f"file: {target.relative_to(root)} ({len(lines)} lines); server pid {server}")
