@@ -8,7 +8,11 @@ VmRSS from /proc for the server and the context process after start-up, then aga
 ``--requests`` `agentic.explain` requests (a stand-in model answers at once). The variants run
 alternately, ``--runs`` times each; medians are printed.
 
+``--breakdown`` instead opens the index in this process, step by step as the context process
+does, and prints VmRSS after each step, then the largest allocation sites of the ranking tables.
+
 Usage: python bench/context_memory.py DIR [--runs 3] [--requests 3] [--tree before=/tmp/old]
+       python bench/context_memory.py DIR --breakdown
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 
 from lsp_latency import KEY_VAR, index_and_open, start_server, stop_server
 from lsprotocol import types as lsp
-from soak import context_pid, mb, server_pid, steady_rss
+from soak import context_pid, mb, rss_kb, server_pid, steady_rss
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from standins import Reply, StandinServer
@@ -57,6 +61,53 @@ async def one_run(root: Path, tree: Path, in_process: bool, requests: int) -> li
     return [server_start, child_start, server_after, child_after]
 
 
+def breakdown(root: Path) -> None:
+    """VmRSS after each step of what the context process builds, in this process."""
+    import gc
+    import os
+    import tracemalloc
+
+    def step(name: str) -> None:
+        gc.collect()
+        print(f"{name:<46}{mb(rss_kb(os.getpid())[0]):>10}")  # type: ignore[index]
+
+    os.environ["AGENTIC_OPTIMIZER_HOME"] = tempfile.mkdtemp(prefix="agentic-mem-")
+    step("interpreter (with the benchmark's imports)")
+    from lsp_server.config import Settings, SettingsSource
+    from lsp_server.context.documents import Documents
+    from lsp_server.context.index.project import ProjectIndex
+    from lsp_server.context.rank.ranking import tables_for
+    from lsp_server.context.rank.tables import build_tables
+
+    step("imports")
+    index = ProjectIndex.open(root, settings=SettingsSource(Settings()), documents=Documents(), workers=1)
+    index.refresh()
+    step("index built and opened")
+    for path in index.files():
+        index.file(path)
+    step("every file's symbols")
+    index.definitions_named("")
+    index.references_named("")
+    step("name tables")
+    index.edges_by_file()
+    index.file_edges()
+    step("derived edges")
+    with tables_for(index):
+        pass
+    step("ranking tables")
+    tracemalloc.start()
+    fresh = build_tables(index)  # a second copy, traced, for where its memory goes
+    snapshot = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    del fresh
+    print("\nlargest allocation sites of the ranking tables (a second copy, traced):")
+    for stat in snapshot.statistics("lineno")[:8]:
+        frame = stat.traceback[0]
+        where = frame.filename.rpartition("/lsp_server/")[2] or frame.filename
+        print(f"  {stat.size / 2**20:7.1f} MB {stat.count:>9}  {where.rpartition('site-packages/')[2]}:{frame.lineno}")
+    index.close()
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root", type=Path)
@@ -64,7 +115,12 @@ async def main() -> None:
     ap.add_argument("--requests", type=int, default=3)
     ap.add_argument("--tree", action="append", default=[], metavar="LABEL=DIR",
                     help="a source tree to run the server from (repeatable; default: this checkout)")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="the context process's steps in this process, with RSS after each")
     args = ap.parse_args()
+    if args.breakdown:
+        breakdown(args.root.resolve())
+        return
     trees = [(label, Path(d).resolve()) for label, _, d in (t.partition("=") for t in args.tree)] \
         or [("this tree", HERE)]
     variants = [(label, tree, in_process) for label, tree in trees for in_process in (False, True)]
