@@ -57,6 +57,41 @@ async def timed(coro: Any) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
+async def start_server(root: Path, home: str, config: Path, env: dict[str, str],
+                       *extra: str, cwd: Path | None = None) -> LanguageClient:
+    """`agentic-optimizer serve` over stdio with its state under HOME, initialized on ROOT;
+    run from CWD (whose `lsp_server` package is the one imported) when given. Its log goes to
+    HOME/server.log (nothing reads the stderr pipe, which would fill up and block it)."""
+    env = dict(os.environ, AGENTIC_OPTIMIZER_HOME=home, **env)
+    client = LanguageClient("bench", "1")
+    await client.start_io(sys.executable, "-m", "lsp_server", "serve", "--config", str(config),
+                          "--log-level", "warning", "--log-file", str(Path(home) / "server.log"), *extra,
+                          env=env, cwd=cwd)
+    await client.initialize_async(lsp.InitializeParams(
+        capabilities=lsp.ClientCapabilities(), root_uri=root.as_uri(),
+        workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))
+    client.initialized(lsp.InitializedParams())
+    return client
+
+
+async def index_and_open(client: LanguageClient, root: Path) -> tuple[Path, str]:
+    """Build the index (timed), then open the largest Rust file; its path and text."""
+    t0 = time.perf_counter()
+    await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="agentic.reindex"))
+    print(f"repository: {root} (index ready in {time.perf_counter() - t0:.2f} s)")
+    target = largest_rust_file(root)
+    text = target.read_text(errors="replace")
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+        uri=target.as_uri(), language_id="rust", version=1, text=text)))
+    return target, text
+
+
+async def stop_server(client: LanguageClient) -> None:
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root", type=Path)
@@ -72,23 +107,9 @@ async def main() -> None:
         f"base_url = \"{stand.url}\"\napi_key_env = \"{KEY_VAR}\"\nmax_retries = 0\n"
         "[hover]\nexplain = false\n[cache]\nenabled = false\n"
     )
-    env = dict(os.environ, AGENTIC_OPTIMIZER_HOME=home, **{KEY_VAR: "sk-bench"})
-    client = LanguageClient("bench", "1")
-    await client.start_io(sys.executable, "-m", "lsp_server", "serve", "--config", str(config),
-                          "--log-level", "warning", env=env)
-    await client.initialize_async(lsp.InitializeParams(
-        capabilities=lsp.ClientCapabilities(), root_uri=root.as_uri(),
-        workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))
-    client.initialized(lsp.InitializedParams())
-    t0 = time.perf_counter()
-    await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="agentic.reindex"))
-    print(f"repository: {root} (index ready in {time.perf_counter() - t0:.2f} s)")
-
-    target = largest_rust_file(root)
-    text = target.read_text(errors="replace")
+    client = await start_server(root, home, config, {KEY_VAR: "sk-bench"})
+    target, text = await index_and_open(client, root)
     uri = target.as_uri()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
-        uri=uri, language_id="rust", version=1, text=text)))
     lines = text.count("\n")
     print(f"file: {target.relative_to(root)} ({lines} lines)")
 
@@ -174,9 +195,7 @@ async def main() -> None:
     print(f"\nmodel request still in flight during the busy rounds: {in_flight}")
     print(f"model reached after {reached}; {before_model} of {len(busy_actions)} busy rounds ran "
           "before it (while the server built the context)")
-    await client.shutdown_async(None)
-    client.exit(None)
-    await client.stop()
+    await stop_server(client)
     stand.stop()
 
 

@@ -371,11 +371,15 @@ class Prepared:
         pairs: dict[str, float] = defaultdict(float)
         callees: dict[DefKey, list[DefKey]] = {}
         targets: set[DefKey] = set()
+        # One key object per definition of this file's edges, however many edges name it: the
+        # neighbour lists below would otherwise hold a tuple per edge (12 MB on tokio).
+        keys: dict[DefKey, DefKey] = {}
         for e in edges:
             pairs[e.target_path] += e.weight
             if e.source is None:
                 continue
-            src_key, dst_key = (e.path, e.source), (e.target_path, e.target)
+            src_key = keys.setdefault((e.path, e.source), (e.path, e.source))
+            dst_key = keys.setdefault((e.target_path, e.target), (e.target_path, e.target))
             out = callees.setdefault(src_key, [])
             if len(out) < MAX_NEIGHBOURS:
                 out.append(dst_key)
