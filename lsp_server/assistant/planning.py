@@ -102,7 +102,7 @@ async def plan(parts: Parts, request: AssistRequest) -> Plan:
         tiers=tiers,
         premium_cost_usd=parts.models.cost(parts.models.premium_model(), premium_usage),
         budget=PlanBudget(daily_usd=settings.budget.daily_usd,
-                          spent_today_usd=parts.ledger.spent_today(),
+                          spent_today_usd=parts.ledger_writer.spent_today(),
                           per_request_usd=settings.budget.per_request_usd),
         notes=notes,
     )
