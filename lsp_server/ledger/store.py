@@ -365,12 +365,21 @@ class Ledger:
             return
         if self._checkpointer is None:
             self._checkpointer = _Checkpointer(self.path, self.busy_timeout_ms)
-        elif self._checkpointer.wal_frames > WAL_LIMIT_FRAMES:
+        elif (self._checkpointer.wal_frames > WAL_LIMIT_FRAMES
+              or self._wal_bytes() > 2 * WAL_SIZE_LIMIT):
+            # The file size as well as the frame count the checkpoint thread last read: a
+            # thread starved of CPU reports nothing, and the WAL must stay bounded regardless.
             self._checkpointer.wal_frames = 0
             with suppress(sqlite3.Error):
                 self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             return
         self._checkpointer.poke()
+
+    def _wal_bytes(self) -> int:
+        try:
+            return Path(f"{self.path}-wal").stat().st_size
+        except OSError:
+            return 0
 
     def start_request(
         self,
