@@ -8,6 +8,7 @@ cheap reachability check.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
@@ -16,7 +17,12 @@ import httpx
 
 from lsp_server.config import ModelSettings
 from lsp_server.context.tokens import count_tokens
-from lsp_server.errors import AuthenticationError, MalformedResponseError, ProviderError
+from lsp_server.errors import (
+    AuthenticationError,
+    MalformedResponseError,
+    ProviderError,
+    RetryableProviderError,
+)
 from lsp_server.providers.base import (
     NOTHING_BILLED,
     Availability,
@@ -88,7 +94,17 @@ class ProviderAdapter:
         async def once() -> Completion:
             nonlocal start
             start = time.perf_counter()
-            return await self._generate_once(prompt)
+            # httpx's timeouts bound each read; a body that keeps trickling in (a server that
+            # streams forever into a non-streamed call) would never end, so the whole try is
+            # bounded too. Its billing is unknown, like a read timeout's.
+            try:
+                async with asyncio.timeout(self.settings.timeout_seconds):
+                    return await self._generate_once(prompt)
+            except TimeoutError:
+                raise RetryableProviderError(
+                    f"{self.label}: no complete answer within "
+                    f"{self.settings.timeout_seconds:g}s (timeout_seconds)",
+                    provider=self.settings.name) from None
 
         done = await call_with_retries(once, self.policy, self.label, tries)
         return dataclasses.replace(
