@@ -88,6 +88,8 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
                         threshold=threshold, timings=timings)
     this_run = CascadeRequest(parts, request, cls, target, contexts, recorder, judge, tell,
                               variant.prompt_style if variant is not None else None)
+    # The router prices calls on the event loop: the snapshot's first load happens here instead.
+    await asyncio.to_thread(parts.models.prices.preload)
     router = Router(models, routing=settings.routing, budget=Budget(settings.budget),
                     fleet=parts.models, cache=parts.cache)
     plan = RoutePlan(start=cls.tier, tiers=tuple(settings.routing.tier_order), allowed=allowed,

@@ -110,6 +110,13 @@ class PriceBook:
         """What the configured premium model (default claude-sonnet-4-5) would charge for ``usage``."""
         return self.cost(self.premium_model, usage, when)
 
+    def preload(self) -> None:
+        """Load the price snapshot now (tens of milliseconds, once per process), so that the
+        prices asked for later, on the event loop, are instant. Blocking: call from a thread."""
+        from lsp_server.providers.base import Usage
+
+        self.cost(DEFAULT_PREMIUM, Usage(input=1, output=1))
+
     def is_priced(self, model: ModelSettings) -> bool:
         """Whether calls to ``model`` get a price (checked with a small sample usage)."""
         from lsp_server.providers.base import Usage

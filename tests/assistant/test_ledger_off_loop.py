@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
-from pipeline_helpers import KEY, copy_example
+import pytest
+from pipeline_helpers import GOOD_EXPLANATION, KEY, copy_example, start_lineup
 from standins.fixtures import standin  # noqa: F401
 
 from lsp_server.assistant import Assistant, AssistRequest
 from lsp_server.config import parse_settings
+from lsp_server.ledger.prices import PriceBook
 from lsp_server.ledger.store import Ledger
 
 ANSWER = (
@@ -67,3 +70,25 @@ async def test_code_actions_are_listed_while_the_ledger_is_locked(
             assert row is not None and row["outcome"] == "accepted"
             assert len(row["attempts"]) == 1  # expected rows: start, one attempt, finish
     assert (writer.written, writer.lost) == (6, 0)
+
+
+async def test_the_price_snapshot_is_loaded_off_the_event_loop(
+        standin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    loaded_on: list[threading.Thread] = []
+    real = PriceBook.preload
+
+    def preload(self: PriceBook) -> None:
+        loaded_on.append(threading.current_thread())
+        real(self)
+
+    monkeypatch.setattr(PriceBook, "preload", preload)
+    lineup = start_lineup(standin)
+    root = copy_example("python-pkg", tmp_path)
+    lineup.servers["free"].add(GOOD_EXPLANATION)
+    assistant = Assistant(root, lineup.settings(("free",)), environ=lineup.environ)
+    try:
+        result = await assistant.run(explain(root))
+    finally:
+        await assistant.aclose()
+    assert result.outcome == "accepted" and result.cost_usd > 0
+    assert loaded_on and threading.main_thread() not in loaded_on  # the loop runs on main
