@@ -17,9 +17,10 @@ The label is stored with each attempt, so a report stays the same after the sett
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from lsp_server.config import ModelSettings
+from lsp_server.config import ModelSettings, Settings, SettingsSource
 
 LOCAL = "Local"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
@@ -78,3 +79,42 @@ def fallback_label(provider: str, model: str, tier: str) -> str:
     if tier == "local":
         return LOCAL
     return KIND_LABELS.get(provider, model or provider)
+
+
+class Labels:
+    """The label of the model behind each attempt, from the current settings, kept until
+    they change (looking a model up for every recorded attempt would repeat the same search)."""
+
+    def __init__(self, settings: SettingsSource) -> None:
+        self._settings = settings
+        self._labels: dict[tuple[str, str, str], str] = {}
+        self._for: Settings | None = None
+
+    def label_for(self, provider: str, model: str, tier: str) -> str:
+        settings = self._settings.current
+        if self._for is not settings:  # settings replaced: labels may change
+            self._labels.clear()
+            self._for = settings
+        key = (provider, model, tier)
+        label = self._labels.get(key)
+        if label is None:
+            found = _model_settings(settings, provider, model)
+            label = provider_label(found) if found is not None else fallback_label(provider, model, tier)
+            self._labels[key] = label
+        return label
+
+
+def _model_settings(settings: Settings, provider: str, model: str) -> ModelSettings | None:
+    configured = settings.model_named(provider)
+    if configured is not None:
+        return configured
+    candidates: Sequence[ModelSettings] = settings.models
+    if not candidates:
+        from lsp_server.providers.discovery import DEFAULT_MODELS
+
+        candidates = DEFAULT_MODELS
+    by_name = [m for m in candidates if m.name == provider]
+    by_model = [m for m in candidates if m.model == model]
+    same_kind = [m for m in by_model if m.provider == provider]
+    found = by_name or same_kind or by_model
+    return found[0] if found else None

@@ -1,25 +1,22 @@
 """The ledger: one SQLite row per request and per model attempt, in the state directory.
 
-Several processes (two editor windows, the CLI) may write at once: the file is in WAL mode with a
-busy timeout, and every write is one short ``BEGIN IMMEDIATE`` transaction, so writers queue
-instead of failing and no row is lost. Within a process one connection is shared under a lock.
-Commits do not fsync (``synchronous = NORMAL``, safe in WAL mode); the fsync-heavy WAL
-checkpoint runs on a background thread instead of inside a commit, so recording a request stays
-well under a millisecond even when a checkpoint is due.
+Several processes (two editor windows, the CLI) may write at once: every write is one short
+``BEGIN IMMEDIATE`` transaction under the file's busy timeout, so writers queue instead of
+failing and no row is lost. Within a process one connection is shared under a lock.
 
 What is stored: ids, times, workspace path, task kind, classification and its reasons, outcome,
 feedback, variant, whether a higher tier existed, the model whose answer was accepted, and per
 attempt the provider, model, tier, token counts, cost and how it is known (``cost_status``:
-measured, estimated, unknown), latency, confidence and error class. Prompt and response text are stored only when the
-``ledger.store_prompts`` setting asks for it; strings that look like API keys are masked in any
-free text that is stored.
+measured, estimated, unknown), latency, confidence and error class. Prompt and response text
+are stored only when the ``ledger.store_prompts`` setting asks for it; strings that look like API
+keys are masked in any free text that is stored.
 
-A ledger that SQLite finds damaged when it is opened (not a database, or failing ``quick_check``)
-is copied aside as ``ledger.sqlite3.damaged-<UTC time>`` before anything else touches it, and a
-fresh ledger is started; :attr:`Ledger.rebuilt` says so for the user. A write that fails because
-the file is locked for longer than the busy timeout, read-only, on a full disk or damaged raises
-:class:`~lsp_server.errors.LedgerUnavailableError` (:mod:`~lsp_server.ledger.writer` keeps such
-rows until they can be written).
+The file itself (WAL settings, background checkpoints, a damaged ledger copied aside as
+``ledger.sqlite3.damaged-<UTC time>`` and a fresh one started) is
+:mod:`~lsp_server.ledger.sqlite_file`'s; :attr:`Ledger.rebuilt` says what was done for the user.
+A write that fails because the file is locked for longer than the busy timeout, read-only, on a
+full disk or damaged raises :class:`~lsp_server.errors.LedgerUnavailableError`
+(:mod:`~lsp_server.ledger.writer` keeps such rows until they can be written).
 """
 
 from __future__ import annotations
@@ -27,23 +24,23 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from lsp_server.config import ModelSettings, Settings, SettingsSource
+from lsp_server.config import Settings, SettingsSource
 from lsp_server.errors import LedgerError, LedgerUnavailableError
-from lsp_server.ledger.labels import fallback_label, provider_label
+from lsp_server.ledger import sqlite_file
+from lsp_server.ledger.labels import Labels
 from lsp_server.ledger.savings import AVOIDED_SQL, EARNED_PREMIUM_SQL, SAVED_SQL
-from lsp_server.ledger.schema import LATEST, migrate
+from lsp_server.ledger.sqlite_file import Checkpoints, open_file
 from lsp_server.paths import state_dir
 
 if TYPE_CHECKING:  # (Usage is only read here; importing providers would load every vendor client)
@@ -56,11 +53,6 @@ log = logging.getLogger(__name__)
 LEDGER_FILENAME = "ledger.sqlite3"
 OUTCOMES = ("accepted", "rejected", "failed", "cancelled", "cache_hit", "index")
 COST_STATUSES = ("measured", "estimated", "unknown")
-BUSY_TIMEOUT_MS = 10_000
-CHECKPOINT_EVERY = 200  # commits between background WAL checkpoints
-_UNREADABLE = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
-WAL_LIMIT_FRAMES = 2000  # beyond this, the writer checkpoints inline so the WAL can restart
-WAL_SIZE_LIMIT = 8 * 1024 * 1024  # bytes the WAL file is cut back to when it restarts
 MIN_PREFIX = 6
 _SECRET = re.compile(
     r"(sk-[A-Za-z0-9_\-]{16,}|gsk_[A-Za-z0-9]{16,}|AIza[0-9A-Za-z_\-]{30,}"
@@ -89,98 +81,6 @@ def as_date(value: date | datetime | str) -> date:
         raise LedgerError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
-class _Checkpointer:
-    """Runs passive WAL checkpoints on its own connection and thread when poked."""
-
-    def __init__(self, path: Path, busy_timeout_ms: int) -> None:
-        self._path = path
-        self._busy_timeout_ms = busy_timeout_ms
-        self._wake = threading.Event()
-        self._stopping = False
-        self.wal_frames = 0
-        self._thread = threading.Thread(target=self._run, name="ledger-checkpoint", daemon=True)
-        self._thread.start()
-
-    def poke(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        conn = sqlite3.connect(str(self._path), timeout=self._busy_timeout_ms / 1000,
-                               isolation_level=None, check_same_thread=False)
-        try:
-            while True:
-                self._wake.wait()
-                self._wake.clear()
-                if self._stopping:
-                    return
-                with suppress(sqlite3.Error):  # busy or locked: the next poke retries
-                    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    self.wal_frames = int(row[1]) if row and row[1] is not None else 0
-        finally:
-            conn.close()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        self._thread.join(timeout=10)
-
-
-class _DamagedError(Exception):
-    """The file is not a usable database; the message says what SQLite found."""
-
-
-def _prepare(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
-    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-    try:
-        found = conn.execute("PRAGMA quick_check(1)").fetchone()
-    except sqlite3.DatabaseError as exc:
-        if exc.sqlite_errorcode in _UNREADABLE:
-            raise _DamagedError(str(exc)) from None
-        raise
-    if found is None or found[0] != "ok":
-        said = str(found[0]).replace("*** in database main ***", "") if found else ""
-        raise _DamagedError(" ".join(said.split()) or "quick_check failed")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA wal_autocheckpoint = 0")  # see _Checkpointer
-    conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
-    migrate(conn, LATEST)
-
-
-def _set_aside(target: Path, now: datetime) -> Path:
-    """Copy a damaged ledger (and its WAL) aside, then remove it so a fresh one starts."""
-    aside = target.with_name(f"{target.name}.damaged-{now.strftime('%Y%m%dT%H%M%SZ')}")
-    shutil.copy2(target, aside)
-    wal = Path(f"{target}-wal")
-    if wal.exists():
-        shutil.copy2(wal, Path(f"{aside}-wal"))
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
-    return aside
-
-
-def _retry_busy(step: Callable[[], None], busy_timeout_ms: int) -> None:
-    """Run ``step``, again after a short wait while another process holds the lock.
-
-    Switching a new database to WAL needs the file to itself, and SQLite answers a second
-    process doing the same at that moment with "database is locked" at once, without waiting
-    out the busy timeout; so the opening steps are retried here, within that timeout.
-    """
-    deadline = time.monotonic() + busy_timeout_ms / 1000
-    delay = 0.01
-    while True:
-        try:
-            step()
-            return
-        except sqlite3.OperationalError as exc:
-            text = str(exc).lower()
-            if ("locked" not in text and "busy" not in text) or time.monotonic() + delay > deadline:
-                raise
-        time.sleep(delay)
-        delay = min(delay * 2, 0.25)
-
-
 class Ledger:
     """Records requests and attempts, and answers the questions reports and the budget ask."""
 
@@ -190,7 +90,7 @@ class Ledger:
         path: Path,
         settings: Settings | SettingsSource | None = None,
         tz: tzinfo | None = None,
-        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        busy_timeout_ms: int = sqlite_file.BUSY_TIMEOUT_MS,
     ) -> None:
         self._conn = conn
         self.path = path
@@ -199,10 +99,8 @@ class Ledger:
         self._settings = SettingsSource.of(settings)
         self.tz = tz
         self._lock = threading.RLock()
-        self._commits = 0
-        self._checkpointer: _Checkpointer | None = None
-        self._labels: dict[tuple[str, str, str], str] = {}
-        self._labels_settings: Settings | None = None
+        self._checkpoints = Checkpoints(path, busy_timeout_ms)
+        self._labels = Labels(self._settings)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -232,24 +130,8 @@ class Ledger:
         source = SettingsSource.of(settings)
         target = Path(path) if path is not None else cls.default_path(source.current)
         if busy_timeout_ms is None:
-            busy_timeout_ms = BUSY_TIMEOUT_MS  # read when called, so tests can shorten it
-        try:
-            conn = cls._connect(target, busy_timeout_ms)
-            rebuilt = None
-        except _DamagedError as exc:
-            try:
-                aside = _set_aside(target, datetime.now(UTC))
-            except OSError as err:
-                raise LedgerUnavailableError(
-                    f"the ledger at {target} is damaged ({exc}) and could not be copied aside: {err}"
-                ) from None
-            rebuilt = (f"the ledger at {target} was damaged ({exc}); it was copied to {aside} "
-                       "and a new ledger was started")
-            log.warning("%s", rebuilt)
-            try:
-                conn = cls._connect(target, busy_timeout_ms)
-            except _DamagedError as again:
-                raise LedgerUnavailableError(f"cannot use the ledger at {target}: {again}") from None
+            busy_timeout_ms = sqlite_file.BUSY_TIMEOUT_MS  # read when called: tests shorten it
+        conn, rebuilt = open_file(target, busy_timeout_ms)
         ledger = cls(conn, target, source, tz, busy_timeout_ms)
         ledger.rebuilt = rebuilt
         return ledger
@@ -259,32 +141,10 @@ class Ledger:
         return Ledger.open(self.path, self._settings, tz=self.tz,
                            busy_timeout_ms=self.busy_timeout_ms)
 
-    @staticmethod
-    def _connect(target: Path, busy_timeout_ms: int) -> sqlite3.Connection:
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                str(target), timeout=busy_timeout_ms / 1000, isolation_level=None,
-                check_same_thread=False,
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise LedgerUnavailableError(f"cannot open the ledger at {target}: {exc}") from None
-        try:
-            _retry_busy(lambda: _prepare(conn, busy_timeout_ms), busy_timeout_ms)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise LedgerUnavailableError(f"cannot use the ledger at {target}: {exc}") from None
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
     def close(self) -> None:
         """Close the ledger (the last connection to close folds the WAL into the database)."""
         with self._lock:
-            if self._checkpointer is not None:
-                self._checkpointer.stop()
-                self._checkpointer = None
+            self._checkpoints.stop()
             self._conn.close()
 
     def __enter__(self) -> Ledger:
@@ -346,7 +206,7 @@ class Ledger:
             except BaseException:
                 self._rollback()
                 raise
-            self._after_commit()
+            self._checkpoints.after_commit(self._conn)
 
     def _rollback(self) -> None:
         if self._conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O)
@@ -355,31 +215,6 @@ class Ledger:
 
     def _unavailable(self, exc: sqlite3.Error) -> LedgerUnavailableError:
         return LedgerUnavailableError(f"cannot write the ledger at {self.path}: {exc}")
-
-    def _after_commit(self) -> None:
-        """Poke the background checkpoint now and then. Under sustained writes it never catches
-        up with the end of the WAL, so the WAL could not restart and would grow; past a limit the
-        writer checkpoints inline once, as SQLite's own auto-checkpoint would have."""
-        self._commits += 1
-        if self._commits % CHECKPOINT_EVERY:
-            return
-        if self._checkpointer is None:
-            self._checkpointer = _Checkpointer(self.path, self.busy_timeout_ms)
-        elif (self._checkpointer.wal_frames > WAL_LIMIT_FRAMES
-              or self._wal_bytes() > 2 * WAL_SIZE_LIMIT):
-            # The file size as well as the frame count the checkpoint thread last read: a
-            # thread starved of CPU reports nothing, and the WAL must stay bounded regardless.
-            self._checkpointer.wal_frames = 0
-            with suppress(sqlite3.Error):
-                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            return
-        self._checkpointer.poke()
-
-    def _wal_bytes(self) -> int:
-        try:
-            return Path(f"{self.path}-wal").stat().st_size
-        except OSError:
-            return 0
 
     def start_request(
         self,
@@ -414,31 +249,7 @@ class Ledger:
 
     def label_for(self, provider: str, model: str, tier: str) -> str:
         """The report label of the model behind an attempt (see :mod:`lsp_server.ledger.labels`)."""
-        if self._labels_settings is not self.settings:  # settings replaced: labels may change
-            self._labels.clear()
-            self._labels_settings = self.settings
-        key = (provider, model, tier)
-        label = self._labels.get(key)
-        if label is None:
-            found = self._model_settings(provider, model)
-            label = provider_label(found) if found is not None else fallback_label(provider, model, tier)
-            self._labels[key] = label
-        return label
-
-    def _model_settings(self, provider: str, model: str) -> ModelSettings | None:
-        configured = self.settings.model_named(provider)
-        if configured is not None:
-            return configured
-        candidates: Sequence[ModelSettings] = self.settings.models
-        if not candidates:
-            from lsp_server.providers.discovery import DEFAULT_MODELS
-
-            candidates = DEFAULT_MODELS
-        by_name = [m for m in candidates if m.name == provider]
-        by_model = [m for m in candidates if m.model == model]
-        same_kind = [m for m in by_model if m.provider == provider]
-        found = by_name or same_kind or by_model
-        return found[0] if found else None
+        return self._labels.label_for(provider, model, tier)
 
     def record_attempt(
         self,

@@ -248,9 +248,9 @@ def test_labels_for_models_not_in_settings(tmp_path: Path) -> None:
 def test_sustained_writes_keep_the_wal_bounded(tmp_path: Path, starved: bool,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     if starved:  # the background checkpoint never runs (a busy machine): still bounded
-        from lsp_server.ledger import store
+        from lsp_server.ledger import sqlite_file
 
-        monkeypatch.setattr(store._Checkpointer, "poke", lambda self: None)
+        monkeypatch.setattr(sqlite_file.Checkpointer, "poke", lambda self: None)
     path = tmp_path / "busy.sqlite3"
     with Ledger.open(path) as led:
         for i in range(1500):
