@@ -11,7 +11,7 @@ alternately, ``--runs`` times each; medians are printed.
 ``--breakdown`` instead opens the index in this process, step by step as the context process
 does, and prints VmRSS after each step, then the largest allocation sites of the ranking tables.
 
-Usage: python bench/context_memory.py DIR [--runs 3] [--requests 3] [--tree before=/tmp/old]
+Usage: python bench/context_memory.py DIR [--runs 3] [--requests 3] [--tree before=../old-checkout]
        python bench/context_memory.py DIR --breakdown
 """
 

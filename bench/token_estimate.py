@@ -1,7 +1,7 @@
 """How far :func:`lsp_server.context.tokens.count_tokens` lands from a real tokenizer.
 
-Counts every source file of the given trees (default: the tokio and ripgrep checkouts under
-/work/scratch and this repository's Python) with the estimator and with cl100k_base and
+Counts every source file of the given trees (default: the tokio and ripgrep checkouts in the
+benchmarks' scratch folder, ``../scratch`` beside this repository, and this repository's Python) with the estimator and with cl100k_base and
 o200k_base from ``bpe-openai`` (a PyPI package whose wheel embeds the vocabularies, so nothing
 is downloaded), and prints, per tree and encoding, the error of the total (estimate / real - 1)
 and the spread of the per-file errors (median and 90th percentile of |error|).
@@ -16,12 +16,12 @@ import statistics
 import sys
 from pathlib import Path
 
-import bpe_openai
+from _repos import DEFAULT_SCRATCH
 
 from lsp_server.context.tokens import count_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TREES = (Path("/work/scratch/tokio"), Path("/work/scratch/ripgrep"), ROOT / "lsp_server")
+DEFAULT_TREES = (DEFAULT_SCRATCH / "tokio", DEFAULT_SCRATCH / "ripgrep", ROOT / "lsp_server")
 SUFFIXES = {".rs", ".py"}
 ENCODINGS = ("cl100k_base", "o200k_base")
 MAX_BYTES = 200_000  # a huge generated file would dominate the totals
@@ -37,6 +37,8 @@ def measure(tree: Path) -> list[str]:
     files = [(p, t) for p, t in files if t.strip()]
     estimated = [count_tokens(t) for _, t in files]
     lines = []
+    import bpe_openai  # bench only: see the module docstring
+
     for name in ENCODINGS:
         enc = bpe_openai.get_encoding(name)
         real = [len(enc.encode(t, disallowed_special=())) for _, t in files]
@@ -52,6 +54,14 @@ def measure(tree: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__)
+        return 0
+    try:
+        import bpe_openai  # noqa: F401
+    except ImportError:
+        print("token_estimate.py needs the real tokenizers: pip install bpe-openai", file=sys.stderr)
+        return 2
     trees = [Path(a) for a in argv] or [t for t in DEFAULT_TREES if t.is_dir()]
     for tree in trees:
         print("\n".join(measure(tree)), flush=True)
