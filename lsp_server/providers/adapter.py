@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 
 import httpx
@@ -37,9 +38,10 @@ from lsp_server.providers.retry import RetryPolicy, call_with_retries, stream_wi
 AVAILABILITY_TTL_SECONDS = 10.0
 
 
-class ProviderAdapter:
+class ProviderAdapter(ABC):
     """Base of the vendor adapters; implements the :class:`~lsp_server.providers.base.Provider`
-    protocol on top of ``_generate_once``, ``_stream_once`` and ``_check``."""
+    protocol on top of ``_generate_once``, ``_stream_once`` and ``_check``, which each vendor
+    module writes."""
 
     needs_key = True
 
@@ -60,15 +62,19 @@ class ProviderAdapter:
 
     # -- what a vendor implements ---------------------------------------------------------
 
+    @abstractmethod
     async def _generate_once(self, prompt: Prompt) -> Completion:
-        raise NotImplementedError
+        """One non-streamed call (no retries: :meth:`generate` retries)."""
 
+    @abstractmethod
     def _stream_once(self, prompt: Prompt) -> AsyncGenerator[StreamDelta | Completion, None]:
-        raise NotImplementedError
+        """One streamed call: text deltas, then the Completion."""
 
+    @abstractmethod
     async def _check(self) -> Availability:
-        raise NotImplementedError
+        """Whether the endpoint answers and accepts the key."""
 
+    @abstractmethod
     async def aclose(self) -> None:
         """Close the HTTP connections."""
 
@@ -230,9 +236,9 @@ class HttpProviderAdapter(ProviderAdapter):
             auth_hint=auth_hint, classify=classify, transport=transport,
         )
 
+    @abstractmethod
     def check_path(self) -> str:
         """A cheap GET that needs a valid key (a model list)."""
-        raise NotImplementedError
 
     async def _check(self) -> Availability:
         ok, detail = await self.http.check(self.check_path())

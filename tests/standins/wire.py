@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -52,7 +53,7 @@ def request_text(req: RecordedRequest) -> str:
     return "\n".join(out)
 
 
-class Wire:
+class Wire(ABC):
     """Base: what a vendor stand-in must say. Subclasses fill in the vendor's shapes."""
 
     name = ""
@@ -65,8 +66,9 @@ class Wire:
         """The vector an embedding endpoint answers for ``text`` (a server may set its own)."""
         return embedding(text)
 
+    @abstractmethod
     def route(self, req: RecordedRequest) -> str | None:
-        raise NotImplementedError
+        """The endpoint a request is for (None: not this vendor's path)."""
 
     def presented_key(self, req: RecordedRequest, raw_headers: dict[str, str]) -> str | None:
         return raw_headers.get(self.key_header)
@@ -74,14 +76,17 @@ class Wire:
     def unauthorized(self) -> tuple[int, Any]:
         return 401, self.error(401, "invalid api key", None)
 
+    @abstractmethod
     def error(self, status: int, message: str, retry_after: float | None) -> Any:
-        raise NotImplementedError
+        """The vendor's error body."""
 
+    @abstractmethod
     def answer(self, reply: Reply, req: RecordedRequest, usage: Usage) -> Any:
-        raise NotImplementedError
+        """The vendor's non-streamed answer body."""
 
+    @abstractmethod
     def stream(self, reply: Reply, req: RecordedRequest, usage: Usage) -> list[Event]:
-        raise NotImplementedError
+        """The vendor's stream events for an answer."""
 
     def stream_error_event(self, kind: str) -> bytes:
         return _sse(self.error(500, kind, None))
