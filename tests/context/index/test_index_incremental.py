@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,14 +21,6 @@ def unhurried_keystrokes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keystroke parses never run out of time here unless a test says so: what these tests
     see must not depend on how busy the machine is."""
     monkeypatch.setattr(incremental, "KEYSTROKE_PARSE_SECONDS", 60.0)
-
-
-@pytest.fixture
-def tree(tmp_path: Path, rust_example: Path, python_example: Path) -> Path:
-    root = tmp_path / "ws"
-    shutil.copytree(rust_example, root)
-    shutil.copytree(python_example / "inventory", root / "inventory")
-    return root
 
 
 def full_extraction(lang: str, text: str) -> tuple[object, ...]:

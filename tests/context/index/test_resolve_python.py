@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tree_files import make
+
 from lsp_server.context.index.project import ProjectIndex
-
-
-def make(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 def imports(idx: ProjectIndex, path: str) -> list[tuple[str, tuple[str, ...], str | None]]:

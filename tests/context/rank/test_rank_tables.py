@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,14 +26,6 @@ REQUESTS = [
 ]
 SNIPPETS = ["\npub fn helper_fn_new() -> u32 { 1 }\n", "\ndef helper_fn_new():\n    return area(1)\n",
             "x", "\n", "}", "{", " area ", "fn ", "def ", "import os\n", "use crate::units::Length;\n"]
-
-
-@pytest.fixture
-def tree(tmp_path: Path, rust_example: Path, python_example: Path) -> Path:
-    root = tmp_path / "ws"
-    shutil.copytree(rust_example, root)
-    shutil.copytree(python_example / "inventory", root / "inventory")
-    return root
 
 
 def canonical(prep: Prepared) -> dict[str, object]:
