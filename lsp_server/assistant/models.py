@@ -51,11 +51,17 @@ class ModelPool:
 
     def models(self) -> tuple[ModelSettings, ...]:
         """The models routed over: exactly the configured ones, else those discovered."""
+        models = self._models
+        if models is not None:
+            return models
+        from lsp_server.providers.discovery import discover
+
+        # Discovery probes the network: not under the lock, which provider() and a settings
+        # change take (a caller never waits for another caller's probe).
+        found = discover(self._settings.current, self._environ)
         with self._lock:
             if self._models is None:
-                from lsp_server.providers.discovery import discover
-
-                self._models = discover(self._settings.current, self._environ)
+                self._models = found
             return self._models
 
     def known_models(self) -> tuple[ModelSettings, ...]:
