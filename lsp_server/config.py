@@ -115,12 +115,29 @@ class ModelSettings(_Section):
         return "whole_definition" if self.tier == "local" else "search_replace"
 
 
+def _local(seconds: float) -> dict[Tier, float]:
+    return {"local": seconds}
+
+
 class RoutingSettings(_Section):
     escalate_below: float = Field(default=0.85, ge=0, le=1)
     tier_order: tuple[Tier, ...] = TIERS
     max_attempts: int = Field(default=4, ge=1, le=16)
     cooldown_seconds: float = Field(default=60.0, ge=0)
     failures_before_cooldown: int = Field(default=3, ge=1)
+    # Latency budget per tier, in seconds: an answer whose first token has not arrived within
+    # first_token_timeout_s, or that has not ended within tier_timeout_s, is stopped and the
+    # cascade escalates. Only the local tier has a default: a CPU model that is slow is
+    # usually also wrong, and the next tier answers sooner.
+    first_token_timeout_s: dict[Tier, float] = Field(default_factory=lambda: _local(10.0))
+    tier_timeout_s: dict[Tier, float] = Field(default_factory=lambda: _local(30.0))
+
+    @field_validator("first_token_timeout_s", "tier_timeout_s")
+    @classmethod
+    def _positive(cls, v: dict[Tier, float]) -> dict[Tier, float]:
+        if any(x <= 0 for x in v.values()):
+            raise ValueError("expected a positive number of seconds per tier")
+        return v
 
     @field_validator("tier_order")
     @classmethod
