@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from standins.script import RecordedRequest, Reply
-
 from lsp_server.evaluation.suite import Task
+from standins.script import RecordedRequest, Reply
 
 
 def oracle(tasks: Sequence[Task], *, wrong: bool = False) -> Callable[[RecordedRequest], Reply]:
