@@ -13,6 +13,12 @@ The stop sequences are markers of a model starting a new turn or question of its
 answer format contains (the edit formats allow several blocks, so their end markers cannot end
 an answer).
 
+A local model's server caches the prompt by prefix (llama.cpp, Ollama), and on a CPU reading the
+prompt is most of the call's time; so a local prompt opens with one system text for every
+request (:data:`LOCAL_SYSTEM`), then the context, and the task's own rules (per kind and edit
+format) go in the tail with the instruction: two requests on the same project share everything
+up to the request-specific part, whatever their kinds.
+
 A ``terse`` prompt style (an A/B variant's ``prompt_style``) adds one line to the system text
 asking for the answer alone: no commentary around edits, prose in at most three sentences.
 """
@@ -57,6 +63,10 @@ def output_budget(model: ModelSettings, cls: Classification, selection: str | No
         wanted = int(profile(cls.edit_kind or cls.kind).output_tokens * PROSE_HEADROOM)
     return min(model.max_output_tokens, max(MIN_OUTPUT_TOKENS, wanted))
 
+
+LOCAL_SYSTEM = ("You are a precise coding assistant working inside the user's editor. The "
+                "project context comes first; the task, its answer format and the instruction "
+                "come last. Follow the answer format exactly.")
 
 TERSE = ("Be terse: give only what the answer format requires, with no commentary before or "
          "after it; a prose answer is at most three sentences.")
@@ -128,6 +138,8 @@ def build_prompt(model: ModelSettings, request: AssistRequest, cls: Classificati
     tail = instruction_block(instruction, path=target.rel, line_range=request.line_range,
                              selection=selection, diagnostics=diagnostics, failure=failure,
                              language=spec.name if spec is not None else "")
+    if not is_cloud(model):
+        system, tail = LOCAL_SYSTEM, f"{system}\n\n{tail}"
     return Prompt(system=system, stable=context.stable, volatile=context.volatile,
                   instruction=tail, max_output_tokens=output_budget(model, cls, selection),
                   temperature=model.temperature, stop=STOP_SEQUENCES)
