@@ -51,7 +51,7 @@ from typing import Any, Literal, Protocol
 
 from lsp_server.config import ModelSettings, RoutingSettings, Tier
 from lsp_server.context.tokens import count_tokens
-from lsp_server.errors import ProviderError, RateLimitedError
+from lsp_server.errors import ProviderError, RateLimitedError, RetryableProviderError
 from lsp_server.providers.base import Completion, Prompt, Provider, StreamDelta, Usage
 from lsp_server.routing.budget import Budget, BudgetCheck
 from lsp_server.routing.cache import CachedResponse, ResponseCache
@@ -341,6 +341,13 @@ class Router:
         is ``stream.stopped``). Leaving this method closes the HTTP stream."""
         first_limit = self.routing.first_token_timeout_s.get(tier)
         total_limit = self.routing.tier_timeout_s.get(tier)
+        # Reads are bounded by httpx, but a stream that keeps trickling (keep-alive comments,
+        # a server that never ends) is not: the whole call gets the model's own bound too.
+        hard_limit = model.timeout_seconds * (model.max_retries + 1)
+        if total_limit is None or hard_limit < total_limit:
+            total_limit, hard = hard_limit, True
+        else:
+            hard = False
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = _earliest(started, first_limit, total_limit)
@@ -357,9 +364,13 @@ class Router:
                             return None
             except TimeoutError:
                 if stream.first_token_ms is None and first_limit is not None and (
-                        total_limit is None or first_limit <= total_limit):
+                        first_limit <= total_limit):
                     stream.stopped = (f"no first token within {first_limit:g} s "
                                       f"(routing.first_token_timeout_s for {tier})")
+                elif hard:
+                    raise RetryableProviderError(
+                        f"{model.name}: no complete answer within {total_limit:g}s "
+                        "(timeout_seconds)", provider=model.name) from None
                 else:
                     stream.stopped = (f"not finished within {total_limit:g} s "
                                       f"(routing.tier_timeout_s for {tier})")

@@ -360,3 +360,44 @@ async def test_cancelling_closes_the_stream() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert local.closed and [a.error for a in request.recorded] == ["cancelled"]
+
+
+async def _trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """An event stream that never ends: keep-alive comments every 50 ms (each one resets
+    httpx's read timeout)."""
+    try:
+        while (await reader.readline()).strip():
+            pass
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                     b"transfer-encoding: chunked\r\n\r\n")
+        for _ in range(2000):
+            writer.write(b"d\r\n: keep-alive\n\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        writer.close()
+
+
+async def test_a_stream_that_never_ends_fails_at_the_models_timeout() -> None:
+    from lsp_server.providers import make_provider
+
+    server = await asyncio.start_server(_trickle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    endless = ModelSettings(name="free", provider="openai", model="m", tier="free",
+                            base_url=f"http://127.0.0.1:{port}/v1", timeout_seconds=0.5,
+                            max_retries=0, api_key_env="NO_SUCH_KEY_VAR")
+    provider = make_provider(endless, {"NO_SUCH_KEY_VAR": "not-a-real-key-0123"})
+    fleet = Fleet({"free": provider, "premium": ScriptedProvider(["good"])}, {})  # type: ignore[dict-item]
+    request = Request()
+    try:
+        result = await router([endless, PREMIUM], fleet).run(plan("free"), request)
+    finally:
+        await provider.aclose()
+        server.close()
+        await server.wait_closed()
+    first = request.recorded[0]
+    assert first.error is not None and "no complete answer within 0.5s" in first.error
+    assert first.cost_status == "unknown" and first.cost_usd is None
+    assert result.winner is not None and result.winner.provider == "premium"
