@@ -28,7 +28,8 @@ Mode = Literal["edit", "answer"]
 _SEARCH_HEADER = re.compile(r"^\s*<{5,9}\s*SEARCH\b", re.IGNORECASE | re.MULTILINE)
 _DEFINITION_HEADER = re.compile(
     r"^\s*(?:[#>*\-]+\s*)?(?:\*\*)?REPLACE\s+(?:(?:DEFINITION|FUNCTION|METHOD|CLASS|STRUCT|ENUM|"
-    r"TRAIT|IMPL)\s+)?`?[A-Za-z_][\w:.<>,]*`?(?:\s+IN\s+\S+)?", re.IGNORECASE | re.MULTILINE)
+    r"TRAIT|IMPL)\s+)?`?[A-Za-z_][\w:.<>,]*`?(?:\s+IN\s+\S+?)?\s*(?:\*\*)?\s*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE)
 _HEADERS = {"search_replace": _SEARCH_HEADER, "whole_definition": _DEFINITION_HEADER}
 
 # A model starting the next turn itself, or inventing a new task: never part of an answer.

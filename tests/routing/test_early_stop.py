@@ -110,3 +110,10 @@ def test_helpers() -> None:
     assert script_of("explain what total_area does") == "LATIN"
     assert script_of("什么是总面积函数的作用和返回值呢") == "CJK"
     assert script_of("ok") is None
+
+
+def test_prose_starting_with_the_word_replace_is_not_a_definition_header() -> None:
+    prose = ("Replace the loop with an iterator so that the function reads better and "
+             "computes the same total area of all the shapes in the given slice of boxes. ") * 3
+    reason, _ = feed(DEFINITION, prose)
+    assert reason is not None and "no edit block" in reason
