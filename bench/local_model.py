@@ -133,6 +133,8 @@ def fmt(value: float | None, unit: str = "s") -> str:
 
 async def main_async(args: argparse.Namespace) -> None:
     tasks = load_suite(BUILTIN_SUITE)
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="ao-bench-local-") as scratch, \
             llama_server(n_ctx=8192) as url, \
             StandinServer("openai", fallback=oracle(tasks), api_key=KEY) as free, \
@@ -186,6 +188,7 @@ async def main_async(args: argparse.Namespace) -> None:
                       + (f"; local stopped: {stops}" if stops else ""))
             print()
             print(format_table(summarize(results, eval_settings.routing.tier_order)))
+    print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 def main() -> None:

@@ -73,9 +73,13 @@ def llama_server(model: Path | None = None, *, n_ctx: int = 4096,
                  startup_s: float = 180.0) -> Iterator[str]:
     """Run llama.cpp's server on a free loopback port; yields its base URL (``.../v1``)."""
     port = _free_port()
+    # One core is left to the process under test (it builds contexts and runs checks); on a
+    # busy machine llama.cpp's spinning threads also lose more than they gain.
+    threads = int(os.environ.get("AO_LLAMA_THREADS") or max(1, (os.cpu_count() or 2) - 1))
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model or gguf_path()),
            "--chat_format", "gemma", "--model_alias", MODEL_ALIAS, "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", "2"]
+           "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads),
+           "--n_threads_batch", str(threads)]
     log = open(os.devnull, "w")  # noqa: SIM115 - closed below; the server is chatty
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"

@@ -6,6 +6,11 @@ with real token counts (the server's usage when the answer ran to its end, an es
 what was sent and streamed when the router stopped it), a local answer the router stopped is
 never accepted and the next tier is asked at once, and the next tier's good answer is what the
 user gets. Greedy decoding (temperature 0) keeps the model's answers reproducible.
+
+llama-cpp-python's server reports usage for a non-streamed answer only: its streams carry no
+usage chunk, even with ``stream_options.include_usage`` (llama.cpp's own ``llama-server`` and
+Ollama send one). So a streamed answer from it is recorded with estimated tokens, flagged
+``estimated``, and the server's measured count is checked on a non-streamed call.
 """
 
 from __future__ import annotations
@@ -48,8 +53,13 @@ def free(monkeypatch: pytest.MonkeyPatch) -> StandinServer:
     server.stop()
 
 
+# The local tier's latency budget is opened wide: these tests are about what the router does
+# with the model's text, and a shared CI machine may read the prompt slowly.
+SLOW_MACHINE = {"first_token_timeout_s": {"local": 300}, "tier_timeout_s": {"local": 600}}
+
+
 def lineup(llama_url: str, free: StandinServer) -> Settings:
-    return parse_settings({"models": [
+    return parse_settings({"routing": SLOW_MACHINE, "models": [
         local_model_settings(llama_url),
         free.model_settings(name="free-model", tier="free", api_key_env="FREE_TEST_KEY",
                             max_retries=0, price={"input": 0.59, "output": 0.79}),
@@ -57,36 +67,39 @@ def lineup(llama_url: str, free: StandinServer) -> Settings:
 
 
 def check_local_usage(attempt: AttemptInfo) -> None:
-    """Real token counts: the server's (measured) for an answer that ran to its end, an
-    estimate from the prompt and the streamed text for one the router stopped."""
+    """Token counts from the prompt sent and the text streamed, flagged as estimated (this
+    server reports no usage in a stream; see the module docstring), never passed off as
+    measured; a stopped answer is never accepted."""
     assert attempt.tier == "local" and attempt.error is None
     assert attempt.usage.input > 100 and attempt.usage.output > 0
     assert attempt.first_token_ms is not None and attempt.first_token_ms > 0
+    assert attempt.cost_status == "estimated"
     if attempt.stopped is not None:
-        assert attempt.cost_status == "estimated" and not attempt.accepted
-    else:
-        assert attempt.cost_status == "measured"
+        assert not attempt.accepted
     assert attempt.cost_usd == 0.0  # a loopback model is free unless priced
 
 
-async def test_a_real_stream_reports_the_servers_usage(llama_url: str) -> None:
+async def test_a_real_stream_and_the_servers_own_count(llama_url: str) -> None:
     provider = make_provider(ModelSettings(**local_model_settings(llama_url)))  # type: ignore[arg-type]
+    prompt = Prompt(system="Answer in one word.", instruction="What color is the sky?",
+                    max_output_tokens=12)
     pieces: list[str] = []
     done: Completion | None = None
     try:
-        async for item in provider.stream(Prompt(system="Answer in one word.",
-                                                 instruction="What color is the sky?",
-                                                 max_output_tokens=12)):
+        async for item in provider.stream(prompt):
             if isinstance(item, Completion):
                 done = item
             else:
                 pieces.append(item.text)
+        whole = await provider.generate(prompt)
     finally:
         await provider.aclose()
-    assert done is not None and not done.usage_estimated
-    assert done.usage.input > 5 and 0 < done.usage.output <= 12
-    assert done.text == "".join(pieces) and done.raw_model == MODEL_ALIAS
+    assert done is not None and done.text == "".join(pieces) and done.raw_model == MODEL_ALIAS
+    assert done.usage_estimated and done.usage.input > 5 and done.usage.output > 0
     assert float(done.extra["first_token_ms"]) > 0  # type: ignore[arg-type]
+    # The same prompt not streamed: the server's measured count, and (greedy) the same text.
+    assert not whole.usage_estimated and whole.text == done.text
+    assert whole.usage.input > 5 and 0 < whole.usage.output <= 12
 
 
 async def test_ask_for_an_edit_stops_the_local_answer_and_applies_the_next_tiers(

@@ -34,9 +34,14 @@ FIX = f"""{RECT}
 EXPLANATION = "Adds up the area of every shape in the slice and returns the sum."
 
 
-@pytest.fixture
-def budget(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinServer]:
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set before the server process starts (it reads the key from its environment)."""
     monkeypatch.setenv(KEY_VAR, "sk-test-not-real")
+
+
+@pytest.fixture
+def budget() -> Iterator[StandinServer]:
     with StandinServer("openai", api_key="sk-test-not-real") as server:
         yield server
 
@@ -53,7 +58,9 @@ def workspace(tmp_path: Path, rust_example: Path, llama_url: str, budget: Standi
         f'base_url = "{budget.url}"\napi_key_env = "{KEY_VAR}"\nmax_retries = 0\n'
         "price = { input = 0.4, output = 1.6 }\n"
         # Wait for the explanation (a CPU model takes seconds), and let hover use the paid tier.
-        "[hover]\ntimeout_ms = 120000\npaid_tiers = true\n")
+        "[hover]\ntimeout_ms = 600000\npaid_tiers = true\n"
+        # As in test_local_model.py: the latency budget is not what these tests are about.
+        "[routing]\nfirst_token_timeout_s = { local = 300 }\ntier_timeout_s = { local = 600 }\n")
     return root
 
 
