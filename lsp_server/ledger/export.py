@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import json
-import sqlite3
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
+
+from lsp_server.ledger.backend import Sql
 
 REQUEST_COLUMNS = (
     "id", "started", "day", "workspace", "kind", "classification", "reasons", "variant",
@@ -52,7 +53,7 @@ def _cell(value: Any) -> Any:
 
 
 def write_csv(
-    conn: sqlite3.Connection,
+    conn: Sql,
     out: TextIO,
     since: date | None = None,
     until: date | None = None,

@@ -26,12 +26,12 @@ Definitions (the ones ``metrics`` prints):
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from lsp_server.errors import LedgerError
+from lsp_server.ledger.backend import Sql
 from lsp_server.ledger.savings import AVOIDED_SQL, EARNED_PREMIUM_SQL, SAVED_SQL
 
 DIMENSIONS = ("provider", "model", "task", "variant")
@@ -141,8 +141,8 @@ def _request_label_sql(by: str) -> str:
 
 def _attempt_cost_sql(by: str) -> str:
     where = "WHERE a.day BETWEEN ? AND ?"
-    figures = ("SUM(a.cost_usd), COUNT(*) - COUNT(a.cost_usd) - SUM(a.cost_status = 'unknown'),"
-               " SUM(a.cost_status = 'unknown')")
+    figures = ("SUM(a.cost_usd), COUNT(*) - COUNT(a.cost_usd) - SUM(CASE WHEN a.cost_status = 'unknown' THEN 1 ELSE 0 END),"
+               " SUM(CASE WHEN a.cost_status = 'unknown' THEN 1 ELSE 0 END)")
     if by in ("provider", "model"):
         column = "a.label" if by == "provider" else "a.model"
         return f"SELECT {column}, {figures} FROM attempts a {where} GROUP BY 1"
@@ -153,7 +153,7 @@ def _attempt_cost_sql(by: str) -> str:
     )
 
 
-def _attempt_costs(conn: sqlite3.Connection, since: str, until: str,
+def _attempt_costs(conn: Sql, since: str, until: str,
                    by: str) -> dict[str, tuple[float, int, int]]:
     return {
         str(name): (float(cost or 0.0), int(unpriced), int(unknown))
@@ -180,7 +180,7 @@ def _groups(counts: dict[str, int], costs: dict[str, tuple[float, int, int]]) ->
     return tuple(groups)
 
 
-def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "provider") -> Report:
+def build_report(conn: Sql, since: date, until: date, by: str = "provider") -> Report:
     """Compute a :class:`Report` for the days ``since`` to ``until`` inclusive.
 
     One grouped pass over the requests (index-only for the default grouping), one over the
