@@ -8,6 +8,7 @@ that user. ``fsync`` is off: the data is thrown away. Without the binaries the t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -90,10 +91,8 @@ class Cluster:
         return self.url_for(name)
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        except RuntimeError:
-            pass
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
