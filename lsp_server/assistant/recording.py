@@ -12,15 +12,22 @@ order on its own thread, each with the moment it was made: recording never waits
 ledger. :meth:`RequestRecorder.settled` waits (without blocking the event loop) until the
 request's rows are written, or kept because the ledger cannot take them now, and returns what
 the user should be told about the ledger.
+
+A row written again after a failed try (the database took it but the answer was lost) is not
+duplicated: the start is skipped when the request is there, and each attempt carries its own
+idempotency key. An attempt's record settles the team budget reservation its call made
+(:mod:`lsp_server.ledger.team`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from lsp_server.ledger.savings import RequestCost, SavingsPolicy
 from lsp_server.ledger.store import Ledger
+from lsp_server.ledger.team import reservation_key
 from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.providers.base import Prompt, Usage
 from lsp_server.routing.router import AttemptInfo
@@ -45,7 +52,7 @@ class RequestRecorder:
         def start(ledger: Ledger) -> None:
             ledger.start_request(kind=kind, workspace=workspace, classification=classification,
                                  reasons=reasons, variant=variant, request_id=request_id,
-                                 higher_tier=higher_tier, now=now)
+                                 higher_tier=higher_tier, now=now, replay=True)
 
         writer.submit(request_id, start, moment=now)
 
@@ -60,6 +67,8 @@ class RequestRecorder:
         text = prompt.text() if store and prompt is not None else None
         kept = answer if store else None
         now = datetime.now(UTC)
+        row_key = uuid.uuid4().hex
+        reservation = reservation_key(self.request_id, info.provider)
 
         def record(ledger: Ledger) -> None:
             ledger.record_attempt(
@@ -67,6 +76,7 @@ class RequestRecorder:
                 usage=info.usage, cost_usd=info.cost_usd, latency_ms=info.latency_ms,
                 confidence=info.confidence, error_class=info.error, reasons=info.reasons,
                 cost_status=info.cost_status, prompt=text, response=kept, now=now,
+                row_key=row_key, reservation=reservation,
             )
 
         spent = info.cost_usd if info.cost_usd is not None and info.cost_status != "unknown" else 0.0

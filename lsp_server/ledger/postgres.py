@@ -7,12 +7,17 @@ mode with the team's schema on their search path; a write is one ``transaction()
 
 The ledger's SQL uses ``?`` placeholders; :class:`PgSql` turns them into psycopg's ``%s``.
 Connection failures (the server down, a timeout, a dropped connection) raise
-:class:`~lsp_server.errors.LedgerUnavailableError`, with the URL's password masked.
+:class:`~lsp_server.errors.LedgerUnavailableError`, with the URL's password masked. After one,
+the database is not tried again for a back-off period (:class:`Breaker`, 1 s doubling to 30 s):
+some reads (the day's spend for the budget, the shared cache) are made on the server's event
+loop, and a database that is down must cost them one timeout per period, not one per call.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -28,8 +33,9 @@ from lsp_server.ledger.schema import migrate_postgres
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_S = 5  # how long opening a connection may take before the database is "down"
-WAIT_S = 5.0  # how long a caller waits for a pooled connection
+CONNECT_TIMEOUT_S = 2  # how long opening a connection may take before the database is "down"
+WAIT_S = 2.0  # how long a caller waits for a pooled connection
+BACKOFF_S = (1.0, 30.0)  # first and longest wait before a database that failed is tried again
 POOL_MAX = 4
 _UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
@@ -42,6 +48,43 @@ def schema_name(team: str) -> str:
 @lru_cache(maxsize=512)
 def _placeholders(sql: str) -> bytes:
     return sql.replace("%", "%%").replace("?", "%s").encode()
+
+
+class Breaker:
+    """Fails fast for a while after a connection failure (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until = 0.0
+        self._wait = BACKOFF_S[0]
+        self.reason = ""
+
+    def check(self, where: str) -> None:
+        with self._lock:
+            if time.monotonic() < self._until:
+                raise LedgerUnavailableError(
+                    f"the shared ledger at {where} is unreachable ({self.reason}); "
+                    "trying again shortly")
+
+    def failed(self, reason: str) -> None:
+        with self._lock:
+            self.reason = reason
+            self._until = time.monotonic() + self._wait
+            self._wait = min(self._wait * 2, BACKOFF_S[1])
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._until, self._wait = 0.0, BACKOFF_S[0]
+
+
+_BREAKERS: dict[str, Breaker] = {}
+_BREAKERS_LOCK = threading.Lock()
+
+
+def breaker_for(url: str) -> Breaker:
+    """The one breaker of a database, shared by every ledger and cache opened on it."""
+    with _BREAKERS_LOCK:
+        return _BREAKERS.setdefault(url, Breaker())
 
 
 class PgSql:
@@ -68,6 +111,8 @@ class PostgresBackend:
         self.schema = schema_name(team)
         self._wait_s = wait_s
         self.where = f"{redact(url)} (team {team})"
+        self._breaker = breaker_for(url)
+        self._breaker.check(self.where)
         self._pool = ConnectionPool(
             url, min_size=1, max_size=POOL_MAX, open=False, name="ledger",
             kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout_s)),
@@ -81,6 +126,7 @@ class PostgresBackend:
                 migrate_postgres(conn, self.schema)
         except _UNAVAILABLE as exc:
             self._pool.close(timeout=0)
+            self._breaker.failed(_said(exc))
             raise LedgerUnavailableError(
                 f"cannot reach the shared ledger at {self.where}: {_said(exc)}") from None
         except psycopg.Error as exc:
@@ -92,21 +138,26 @@ class PostgresBackend:
 
     @contextmanager
     def transaction(self) -> Iterator[Sql]:
+        self._breaker.check(self.where)
         try:
             with self._pool.connection(timeout=self._wait_s) as conn, conn.transaction():
                 yield PgSql(conn)
         except psycopg.IntegrityError as exc:
             raise RowConflictError(_said(exc)) from None
         except _UNAVAILABLE as exc:
+            self._breaker.failed(_said(exc))
             raise LedgerUnavailableError(
                 f"cannot write the shared ledger at {self.where}: {_said(exc)}") from None
+        self._breaker.succeeded()
 
     @contextmanager
     def reading(self) -> Iterator[Sql]:
+        self._breaker.check(self.where)
         try:
             with self._pool.connection(timeout=self._wait_s) as conn:
                 yield PgSql(conn)
         except _UNAVAILABLE as exc:
+            self._breaker.failed(_said(exc))
             raise LedgerUnavailableError(
                 f"cannot read the shared ledger at {self.where}: {_said(exc)}") from None
 

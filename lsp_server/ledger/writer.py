@@ -16,6 +16,7 @@ logged and counted as lost too.
 The day's spend read for the budget (:meth:`spent_today`) is the ledger's figure plus the cost
 of the attempts still queued, so it never misses a write made before it. A write that commits
 while the figure is read may be counted twice for that moment: the budget errs on the safe side.
+The team budget (:meth:`team_limit`) counts the queued attempts the same way.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from datetime import UTC, datetime
 
 from lsp_server.errors import LedgerError, LedgerUnavailableError
 from lsp_server.ledger.store import Ledger
+from lsp_server.ledger.team import TeamBudget, TeamGuard
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class LedgerWriter:
         self._passes = 0  # tries begun
         self.written = 0
         self.lost = 0
+        self._team = TeamGuard(reader, self.waiting_cost)
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
 
@@ -122,12 +125,29 @@ class LedgerWriter:
 
     def take_notice(self) -> str | None:
         """What the user should be told about the ledger, once; else None."""
+        team = self._team.take_notice()
         with self._cv:
+            if team:
+                self._notices.append(team)
             if not self._notices:
                 return None
             notice = "; ".join(self._notices)
             self._notices.clear()
             return notice
+
+    def team_limit(self, request_id: str, cap_usd: float | None) -> TeamBudget | None:
+        """The team budget for one request's calls (None without ``budget.team_daily_usd``)."""
+        return None if cap_usd is None else TeamBudget(self._team, request_id, cap_usd)
+
+    def waiting_cost(self) -> float:
+        """USD of the attempts queued and not written yet, made today."""
+        with self._cv:
+            queued = list(self._queue)
+        if not queued:
+            return 0.0
+        reader = self._reader()
+        today = reader.today()
+        return sum(op.cost_usd for op in queued if reader.day_of(op.moment) == today)
 
     def spent_today(self) -> float:
         """USD spent today: the ledger's figure and the attempts not written yet."""
