@@ -386,6 +386,11 @@ def redacted(settings: Settings) -> dict[str, Any]:
         if isinstance(url, str) and "@" in url.split("//", 1)[-1].split("/", 1)[0]:
             scheme, rest = url.split("//", 1) if "//" in url else ("", url)
             model["base_url"] = f"{scheme}//***@{rest.split('@', 1)[1]}"
+    ledger = data.get("ledger", {})
+    if isinstance(ledger.get("url"), str):  # a shared ledger's URL may hold a password
+        from lsp_server.ledger.identity import redact
+
+        ledger["url"] = redact(ledger["url"])
     return data
 
 

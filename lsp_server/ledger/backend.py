@@ -14,7 +14,7 @@ constraint is a :class:`RowConflictError`.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,6 +45,8 @@ class Sql(Protocol):
     """One connection's ``execute``, with ``?`` placeholders."""
 
     def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> object: ...
 
 
 def rows_as_dicts(cursor: Cursor) -> list[dict[str, Any]]:

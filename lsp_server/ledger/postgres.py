@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -95,6 +95,11 @@ class PgSql:
 
     def execute(self, sql: str, params: Sequence[Any] = (), /) -> Cursor:
         return self._conn.execute(_placeholders(sql), tuple(params) or None)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> object:
+        with self._conn.cursor() as cur:
+            cur.executemany(_placeholders(sql), rows)
+        return None
 
 
 class PostgresBackend:

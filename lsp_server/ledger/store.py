@@ -30,6 +30,7 @@ request that is already there is skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -38,7 +39,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
@@ -226,6 +227,10 @@ class Ledger:
         return self.day_of(now)
 
     # -- writing ---------------------------------------------------------------------------
+
+    def writing(self) -> AbstractContextManager[Sql]:
+        """One write transaction for bulk work (``ledger migrate``), on either back end."""
+        return self._write()
 
     @contextmanager
     def _write(self) -> Iterator[Sql]:
@@ -530,14 +535,23 @@ class Ledger:
         since: date | datetime | str | None = None,
         until: date | datetime | str | None = None,
         by: str = "provider",
+        *,
+        team: bool = True,
     ) -> Report:
-        """Totals, cost groups, latency percentiles and daily spend for the days since..until."""
+        """Totals, cost groups, latency percentiles and daily spend for the days since..until:
+        of every row (``team``), or of this user's only (``team`` False on a shared ledger)."""
         from lsp_server.ledger.reports import build_report
 
         last = as_date(until) if until is not None else self.today()
         first = as_date(since) if since is not None else last
+        user = None if team or not self.shared else self.user
         with self.reading() as db:
-            return build_report(db, first, last, by)
+            report = build_report(db, first, last, by, user)
+        if self.shared:
+            team_name = self.settings.ledger.team
+            scope = f"team {team_name}" if user is None else f"user {user}, team {team_name}"
+            report = dataclasses.replace(report, scope=scope)
+        return report
 
     def compare(
         self,

@@ -4,6 +4,7 @@ SQLite file, who made each row, idempotent replays, and teams kept apart."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, date
 from pathlib import Path
 
@@ -28,13 +29,16 @@ def team_settings(base: Settings, url: str, team: str = "core", user: str = "ana
 
 def test_reports_and_exports_match_the_sqlite_ledger(tmp_path: Path, ledger_settings: Settings,
                                                      pg_url: str) -> None:
-    with Ledger.open(tmp_path / "l.sqlite3", ledger_settings, tz=UTC) as lite, \
+    as_ana = parse_settings({**ledger_settings.model_dump(mode="json"), "ledger": {"user": "ana"}})
+    with Ledger.open(tmp_path / "l.sqlite3", as_ana, tz=UTC) as lite, \
             Ledger.open(settings=team_settings(ledger_settings, pg_url), tz=UTC) as shared:
         assert shared.shared and not lite.shared
         for ledger in (lite, shared):
             seed_day(ledger)
-        for by in ("provider", "model", "task", "variant"):
-            assert render.render_plain(shared.summary(SEEDED, SEEDED, by)) == \
+        for by in ("provider", "model", "task", "variant", "user"):
+            team = shared.summary(SEEDED, SEEDED, by)
+            assert team.scope == "team core"
+            assert render.render_plain(replace(team, scope="")) == \
                 render.render_plain(lite.summary(SEEDED, SEEDED, by))
         assert shared.day_totals(SEEDED) == pytest.approx(lite.day_totals(SEEDED))
         outs = []
