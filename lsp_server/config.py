@@ -240,6 +240,13 @@ class Settings(_Section):
                 raise ValueError(f"{label}: names must be unique, repeated: {', '.join(dupes)}")
         return self
 
+    @model_validator(mode="after")
+    def _shared_cache_needs_a_shared_ledger(self) -> Settings:
+        if self.cache.shared and not (self.ledger.url or self.ledger.url_env):
+            raise ValueError("cache.shared = true needs a shared ledger: set ledger.url or "
+                             "ledger.url_env")
+        return self
+
     def model_named(self, name: str) -> ModelSettings | None:
         return next((m for m in self.models if m.name == name), None)
 
