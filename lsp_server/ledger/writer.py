@@ -17,6 +17,11 @@ The day's spend read for the budget (:meth:`spent_today`) is the ledger's figure
 of the attempts still queued, so it never misses a write made before it. A write that commits
 while the figure is read may be counted twice for that moment: the budget errs on the safe side.
 The team budget (:meth:`team_limit`) counts the queued attempts the same way.
+
+With a shared ledger there is a ``spool`` (:mod:`lsp_server.ledger.spool`): the rows that could
+not be written are moved there, in order, instead of being held in memory, so they outlive the
+process and no limit drops them; the spool is replayed before anything else once the ledger
+answers again (also at the next start). Spooled rows count as written for :meth:`settled`.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lsp_server.errors import LedgerError, LedgerUnavailableError
+from lsp_server.ledger.spool import RowOp, Spool
 from lsp_server.ledger.store import Ledger
 from lsp_server.ledger.team import TeamBudget, TeamGuard
 
@@ -60,8 +66,11 @@ class LedgerWriter:
     """
 
     def __init__(self, reader: Callable[[], Ledger], *, limit: int = KEPT_LIMIT,
-                 retry_s: float = RETRY_S) -> None:
+                 retry_s: float = RETRY_S, spool: Spool | None = None) -> None:
         self._reader = reader
+        self._spool = spool
+        self.spooled = 0  # rows moved to the spool (this run)
+        self.replayed = 0  # rows written from the spool (this run)
         self._limit = limit
         self._retry_s = retry_s
         self._cv = threading.Condition()
@@ -79,6 +88,9 @@ class LedgerWriter:
         self._team = TeamGuard(reader, self.waiting_cost)
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
+        if spool is not None and len(spool):  # rows kept by an earlier run: replay them now
+            with self._cv:
+                self._cv.notify_all()
 
     # -- the caller's side -------------------------------------------------------------------
 
@@ -119,9 +131,12 @@ class LedgerWriter:
             begun = self._passes
             self._cv.notify_all()
             return self._cv.wait_for(
-                lambda: not self._queue or (self._failing is not None and not self._busy
-                                            and self._passes > begun), timeout
-            ) and not self._queue
+                lambda: self._all_written() or (self._failing is not None and not self._busy
+                                                and self._passes > begun), timeout
+            ) and self._all_written()
+
+    def _all_written(self) -> bool:
+        return not self._queue and not self._spool_waiting()
 
     def take_notice(self) -> str | None:
         """What the user should be told about the ledger, once; else None."""
@@ -143,11 +158,12 @@ class LedgerWriter:
         """USD of the attempts queued and not written yet, made today."""
         with self._cv:
             queued = list(self._queue)
-        if not queued:
+        if not queued and (self._spool is None or not len(self._spool)):
             return 0.0
         reader = self._reader()
         today = reader.today()
-        return sum(op.cost_usd for op in queued if reader.day_of(op.moment) == today)
+        return (sum(op.cost_usd for op in queued if reader.day_of(op.moment) == today)
+                + self._spooled_cost(reader))
 
     def spent_today(self) -> float:
         """USD spent today: the ledger's figure and the attempts not written yet."""
@@ -155,12 +171,25 @@ class LedgerWriter:
             queued = list(self._queue)
         try:
             reader = self._reader()
-            stored = reader.spent_today()
         except LedgerError as exc:
             log.info("ledger: cannot read today's spend (%s); counting this process's only", exc)
             return sum(op.cost_usd for op in queued)
+        try:
+            stored = reader.spent_today()
+        except LedgerError as exc:  # opened before, unreachable now: the unwritten rows count
+            log.info("ledger: cannot read today's spend (%s); counting this process's only", exc)
+            stored = 0.0
         today = reader.today()
-        return stored + sum(op.cost_usd for op in queued if reader.day_of(op.moment) == today)
+        return (stored + sum(op.cost_usd for op in queued if reader.day_of(op.moment) == today)
+                + self._spooled_cost(reader))
+
+    def _spooled_cost(self, reader: Ledger) -> float:
+        if self._spool is None:
+            return 0.0
+        try:
+            return self._spool.cost_on(reader.today(), reader.day_of)
+        except Exception:  # a spool that cannot be read adds nothing it could prove
+            return 0.0
 
     @property
     def queued(self) -> int:
@@ -184,6 +213,8 @@ class LedgerWriter:
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
+        if self._spool is not None:
+            self._spool.close()
 
     # -- the thread ---------------------------------------------------------------------------
 
@@ -193,9 +224,9 @@ class LedgerWriter:
     def _run(self) -> None:
         while True:
             with self._cv:
-                while not self._closing and not self._queue:
-                    self._cv.wait()
-                if not self._queue:
+                while not self._closing and not self._queue and not self._spool_waiting():
+                    self._cv.wait(self._retry_s if self._spool is not None else None)
+                if not self._queue and not self._spool_waiting():
                     return
                 closing = self._closing
                 batch = list(self._queue)
@@ -205,6 +236,8 @@ class LedgerWriter:
             with self._cv:
                 for _ in range(done):
                     self._queue.popleft()
+                if failure is not None:
+                    self._to_spool()
                 self._busy = False
                 self._note(failure)
                 self._wake_waiters()
@@ -219,13 +252,71 @@ class LedgerWriter:
         before = len(self._queue)
         self._cv.wait_for(lambda: self._closing or len(self._queue) != before, self._retry_s)
 
+    def _spool_waiting(self) -> bool:
+        """Whether spooled rows wait to be written (under the condition)."""
+        if self._spool is None:
+            return False
+        try:
+            return len(self._spool) > 0
+        except Exception:
+            return False
+
+    def _to_spool(self) -> None:
+        """Move the queued rows into the spool, in order, up to the first that cannot be
+        kept there (under the condition); on a spool failure they stay in memory."""
+        if self._spool is None:
+            return
+        moving: list[_Op] = []
+        for op in self._queue:
+            if not isinstance(op.write, RowOp):
+                break
+            moving.append(op)
+        if not moving:
+            return
+        try:
+            self._spool.add([(op.write, op.cost_usd, op.moment) for op in moving
+                             if isinstance(op.write, RowOp)])
+        except LedgerError as exc:
+            log.warning("ledger: %s; the rows stay in memory", exc)
+            return
+        for _ in moving:
+            self._queue.popleft()
+        self.spooled += len(moving)
+
+    def _replay(self, ledger: Ledger) -> str | None:
+        """Write the spooled rows, oldest first; why not all could be, or None."""
+        if self._spool is None:
+            return None
+        while True:
+            rows = self._spool.head()
+            if not rows:
+                return None
+            for seq, op in rows:
+                try:
+                    op(ledger)
+                except LedgerUnavailableError as exc:
+                    self._reopen_later()
+                    return str(exc)
+                except LedgerError as exc:
+                    log.warning("ledger: a spooled row of request %s was refused: %s",
+                                op.request_id, exc)
+                    with self._cv:
+                        self.lost += 1
+                else:
+                    with self._cv:
+                        self.replayed += 1
+                self._spool.remove(seq)
+
     def _apply(self, batch: list[_Op]) -> tuple[int, str | None]:
-        """Write ``batch`` in order; how many are done (written or refused for good), and why
-        the rest could not be written."""
+        """Write the spool, then ``batch`` in order; how many of the batch are done (written or
+        refused for good), and why the rest could not be written."""
         try:
             ledger = self._open()
         except LedgerError as exc:
             return 0, str(exc)
+        failure = self._replay(ledger)
+        if failure is not None:
+            return 0, failure
         done = 0
         for op in batch:
             try:
