@@ -16,7 +16,10 @@ logged and counted as lost too.
 The day's spend read for the budget (:meth:`spent_today`) is the ledger's figure plus the cost
 of the attempts still queued, so it never misses a write made before it. A write that commits
 while the figure is read may be counted twice for that moment: the budget errs on the safe side.
-The team budget (:meth:`team_limit`) counts the queued attempts the same way.
+The team budget (:meth:`team_limit`) counts the queued attempts the same way. On a shared
+ledger the figure comes from the database, so the writer thread reads it (after each pass and
+every ``REFRESH_S``) and :meth:`spent_today` answers from that reading: a network query never
+runs on the caller's thread, which is the server's event loop.
 
 With a shared ledger there is a ``spool`` (:mod:`lsp_server.ledger.spool`): the rows that could
 not be written are moved there, in order, instead of being held in memory, so they outlive the
@@ -31,10 +34,11 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from lsp_server.errors import LedgerError, LedgerUnavailableError
 from lsp_server.ledger.spool import RowOp, Spool
@@ -45,6 +49,7 @@ log = logging.getLogger(__name__)
 
 KEPT_LIMIT = 10_000  # queued writes kept while the ledger is unavailable
 RETRY_S = 2.0  # how soon an unavailable ledger is tried again without a new write
+REFRESH_S = 10.0  # how often a shared ledger's day spend is read again while idle
 
 Write = Callable[[Ledger], object]
 
@@ -86,6 +91,8 @@ class LedgerWriter:
         self.written = 0
         self.lost = 0
         self._team = TeamGuard(reader, self.waiting_cost)
+        self._known: tuple[date, float] | None = None  # a shared ledger's day spend, as read
+        self._refreshed = -REFRESH_S  # monotonic time of that reading
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
         if spool is not None and len(spool):  # rows kept by an earlier run: replay them now
@@ -167,6 +174,8 @@ class LedgerWriter:
 
     def spent_today(self) -> float:
         """USD spent today: the ledger's figure and the attempts not written yet."""
+        if self._spool is not None:
+            return self._shared_spent_today()
         with self._cv:
             queued = list(self._queue)
         try:
@@ -182,6 +191,34 @@ class LedgerWriter:
         today = reader.today()
         return (stored + sum(op.cost_usd for op in queued if reader.day_of(op.moment) == today)
                 + self._spooled_cost(reader))
+
+    def _shared_spent_today(self) -> float:
+        """A shared ledger's day spend as the writer thread last read it, plus the rows not
+        written yet (queued or spooled); days in the system's zone, as the server's ledger."""
+        with self._cv:
+            queued = list(self._queue)
+            known = self._known
+        today = date.today()
+        stored = known[1] if known is not None and known[0] == today else 0.0
+        waiting = sum(op.cost_usd for op in queued if _local_day(op.moment) == today)
+        spooled = 0.0
+        if self._spool is not None:
+            with contextlib.suppress(Exception):  # an unreadable spool adds nothing provable
+                spooled = self._spool.cost_on(today, _local_day)
+        return stored + waiting + spooled
+
+    def _refresh(self) -> None:
+        """Read a shared ledger's day spend (on the writer thread)."""
+        self._refreshed = time.monotonic()
+        try:
+            ledger = self._open()
+            if not ledger.shared:
+                return
+            figure = (ledger.today(), ledger.spent_today())
+        except LedgerError:
+            return  # unreachable: the last reading stands, the rows waiting are added
+        with self._cv:
+            self._known = figure
 
     def _spooled_cost(self, reader: Ledger) -> float:
         if self._spool is None:
@@ -225,14 +262,27 @@ class LedgerWriter:
         while True:
             with self._cv:
                 while not self._closing and not self._queue and not self._spool_waiting():
+                    if self._spool is not None and (
+                            time.monotonic() - self._refreshed >= REFRESH_S):
+                        break
                     self._cv.wait(self._retry_s if self._spool is not None else None)
                 if not self._queue and not self._spool_waiting():
-                    return
+                    if self._closing:
+                        return
+                    idle = True
+                else:
+                    idle = False
+            if idle:  # a shared ledger's periodic reading
+                self._refresh()
+                continue
+            with self._cv:
                 closing = self._closing
                 batch = list(self._queue)
                 self._busy = True
                 self._passes += 1
             done, failure = self._apply(batch)
+            if failure is None and self._spool is not None:
+                self._refresh()  # before the written rows leave the queue: never under-counted
             with self._cv:
                 for _ in range(done):
                     self._queue.popleft()
@@ -385,3 +435,7 @@ def _call_soon(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) ->
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _local_day(moment: datetime) -> date:
+    return moment.astimezone().date()
