@@ -500,16 +500,18 @@ class Ledger:
         return self.spent_on(self.today(now))[0]
 
     def day_totals(self, day: date | None = None) -> dict[str, float | int]:
-        """Requests, spend, premium-equivalent and savings for one day (default today): a status
-        bar's figures from one pass over the day's index entries, cheaper than :meth:`summary`.
+        """Requests, spend, premium-equivalent and savings for one day (default today; on a
+        shared ledger this user's): a status bar's figures from one pass over the day's index entries, cheaper than :meth:`summary`.
         Savings and avoided calls follow the one savings policy (:mod:`lsp_server.ledger.savings`):
         ``premium_usd`` is the premium equivalent of the accepted answers that earned savings."""
         wanted = (day or self.today()).isoformat()
+        mine, params = ("", (wanted,)) if not self.shared else (" AND user_name = ?",
+                                                                (wanted, self.user))
         with self.reading() as db:
             row = db.execute(
                 f"SELECT COUNT(*), TOTAL({EARNED_PREMIUM_SQL}),"
-                f" TOTAL({SAVED_SQL}), TOTAL({AVOIDED_SQL}) FROM requests WHERE day = ?",
-                (wanted,),
+                f" TOTAL({SAVED_SQL}), TOTAL({AVOIDED_SQL}) FROM requests WHERE day = ?{mine}",
+                params,
             ).fetchone()
         spent, unpriced = self.spent_on(date.fromisoformat(wanted))
         return {"requests": int(row[0]), "spent_usd": spent, "unpriced_calls": unpriced,
@@ -536,10 +538,10 @@ class Ledger:
         until: date | datetime | str | None = None,
         by: str = "provider",
         *,
-        team: bool = True,
+        team: bool = False,
     ) -> Report:
         """Totals, cost groups, latency percentiles and daily spend for the days since..until:
-        of every row (``team``), or of this user's only (``team`` False on a shared ledger)."""
+        on a shared ledger this user's rows, or the whole team's with ``team``."""
         from lsp_server.ledger.reports import build_report
 
         last = as_date(until) if until is not None else self.today()

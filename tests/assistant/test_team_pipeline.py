@@ -53,7 +53,7 @@ async def test_two_editors_share_one_team_budget(standin, tmp_path: Path, pg_url
     assert any("team budget reached" in n and "local/free" in n for n in second.notes)
     settings = _team(lineup, pg_url, "bo")
     with Ledger.open(settings=settings) as shared:
-        report = shared.summary()
+        report = shared.summary(team=True)
         assert report.requests == 2 and report.cost_usd == pytest.approx(0.006)
         assert shared.team_spent_on(shared.today()) == pytest.approx(0.006)  # settled
         users = {r["user_name"] for r in (shared.request(first.request_id),

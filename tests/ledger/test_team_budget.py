@@ -43,4 +43,4 @@ def test_team_cap_holds_across_processes(pg_url: str) -> None:
     with Ledger.open(settings=settings) as ledger:  # the workers' zone: the system's
         day = ledger.today()
         assert ledger.team_spent_on(day) == pytest.approx(spent)  # every reservation settled
-        assert ledger.summary().requests == made  # every row from every process stored
+        assert ledger.summary(team=True).requests == made  # every row from every process stored

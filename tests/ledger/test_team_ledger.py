@@ -36,7 +36,7 @@ def test_reports_and_exports_match_the_sqlite_ledger(tmp_path: Path, ledger_sett
         for ledger in (lite, shared):
             seed_day(ledger)
         for by in ("provider", "model", "task", "variant", "user"):
-            team = shared.summary(SEEDED, SEEDED, by)
+            team = shared.summary(SEEDED, SEEDED, by, team=True)
             assert team.scope == "team core"
             assert render.render_plain(replace(team, scope="")) == \
                 render.render_plain(lite.summary(SEEDED, SEEDED, by))
@@ -65,14 +65,20 @@ def test_per_user_spend_and_team_total(ledger_settings: Settings, pg_url: str) -
         assert ana.spent_on(SEEDED)[0] == pytest.approx(0.05)
         assert bo.spent_on(SEEDED)[0] == pytest.approx(0.10)
         assert ana.team_spent_on(SEEDED) == pytest.approx(0.15)
+        # reports and the status bar: a user's own by default, the team's on request
+        assert ana.summary(SEEDED, SEEDED).requests == 1
+        assert ana.summary(SEEDED, SEEDED).cost_usd == pytest.approx(0.05)
+        assert ana.summary(SEEDED, SEEDED, team=True).requests == 2
+        assert ana.day_totals(SEEDED)["requests"] == 1
+        assert bo.day_totals(SEEDED)["spent_usd"] == pytest.approx(0.10)
 
 
 def test_teams_do_not_see_each_other(ledger_settings: Settings, pg_url: str) -> None:
     with Ledger.open(settings=team_settings(ledger_settings, pg_url, team="red"), tz=UTC) as red, \
             Ledger.open(settings=team_settings(ledger_settings, pg_url, team="blue"), tz=UTC) as blue:
         add(red, DAY, [(*SONNET, 500)], "accepted", latency_ms=500, premium=0.05)
-        assert red.summary(SEEDED, SEEDED).requests == 1
-        assert blue.summary(SEEDED, SEEDED).requests == 0
+        assert red.summary(SEEDED, SEEDED, team=True).requests == 1
+        assert blue.summary(SEEDED, SEEDED, team=True).requests == 0
         assert blue.team_spent_on(SEEDED) == 0.0
 
 
