@@ -5,6 +5,11 @@ the SQLite ledger (:mod:`lsp_server.ledger.schema` builds both): a team's report
 response cache read only its schema, so nothing crosses teams. Connections are in autocommit
 mode with the team's schema on their search path; a write is one ``transaction()``.
 
+One pool per database and team is shared by everything in the process that opens it (the
+ledger's reader and writer, the shared response cache), at most ``POOL_MAX`` connections and
+none kept while idle, so a team of many servers stays well inside the server's
+``max_connections``; the schema is migrated when that pool is made.
+
 The ledger's SQL uses ``?`` placeholders; :class:`PgSql` turns them into psycopg's ``%s``.
 Connection failures (the server down, a timeout, a dropped connection) raise
 :class:`~lsp_server.errors.LedgerUnavailableError`, with the URL's password masked. After one,
@@ -32,6 +37,9 @@ from lsp_server.ledger.identity import redact
 from lsp_server.ledger.schema import migrate_postgres
 
 log = logging.getLogger(__name__)
+# The pool logs every failed reconnection while the database is down; the ledger tells the user
+# once per outage instead (LedgerWriter's notice), so only the pool's errors are kept.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 CONNECT_TIMEOUT_S = 2  # how long opening a connection may take before the database is "down"
 WAIT_S = 2.0  # how long a caller waits for a pooled connection
@@ -118,28 +126,16 @@ class PostgresBackend:
         self.where = f"{redact(url)} (team {team})"
         self._breaker = breaker_for(url)
         self._breaker.check(self.where)
-        self._pool = ConnectionPool(
-            url, min_size=1, max_size=POOL_MAX, open=False, name="ledger",
-            kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout_s)),
-                    "application_name": "agentic-optimizer"},
-            configure=self._configure, check=ConnectionPool.check_connection,
-            reconnect_timeout=24 * 3600,  # keep trying while the server is down
-        )
+        self._key = (url, self.schema)
+        self._closed = False
         try:
-            self._pool.open(wait=True, timeout=connect_timeout_s + 1)
-            with self._pool.connection(timeout=wait_s) as conn:
-                migrate_postgres(conn, self.schema)
+            self._pool = _acquire(url, self.schema, connect_timeout_s, wait_s)
         except _UNAVAILABLE as exc:
-            self._pool.close(timeout=0)
             self._breaker.failed(_said(exc))
             raise LedgerUnavailableError(
                 f"cannot reach the shared ledger at {self.where}: {_said(exc)}") from None
         except psycopg.Error as exc:
-            self._pool.close(timeout=0)
             raise LedgerError(f"cannot use the shared ledger at {self.where}: {_said(exc)}") from None
-
-    def _configure(self, conn: psycopg.Connection[Any]) -> None:
-        conn.execute(f"SET search_path TO {self.schema}".encode())
 
     @contextmanager
     def transaction(self) -> Iterator[Sql]:
@@ -167,7 +163,60 @@ class PostgresBackend:
                 f"cannot read the shared ledger at {self.where}: {_said(exc)}") from None
 
     def close(self) -> None:
-        self._pool.close(timeout=2)
+        if not self._closed:
+            self._closed = True
+            _release(self._key)
+
+
+class _Shared:
+    def __init__(self, pool: ConnectionPool[Any]) -> None:
+        self.pool = pool
+        self.users = 0
+
+
+_POOLS: dict[tuple[str, str], _Shared] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _acquire(url: str, schema: str, connect_timeout_s: float, wait_s: float) -> ConnectionPool[Any]:
+    """The process's pool for ``schema`` at ``url``, made (and the schema migrated) on first use."""
+    with _POOLS_LOCK:
+        entry = _POOLS.get((url, schema))
+        if entry is None:
+            search_path = f"SET search_path TO {schema}".encode()
+
+            def configure(conn: psycopg.Connection[Any]) -> None:
+                conn.execute(search_path)
+
+            pool: ConnectionPool[Any] = ConnectionPool(
+                url, min_size=0, max_size=POOL_MAX, open=False, name="ledger",
+                kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout_s)),
+                        "application_name": "agentic-optimizer"},
+                configure=configure, check=ConnectionPool.check_connection,
+                max_idle=60.0,
+            )
+            pool.open()
+            try:
+                with pool.connection(timeout=wait_s) as conn:
+                    migrate_postgres(conn, schema)
+            except BaseException:
+                pool.close(timeout=0)
+                raise
+            entry = _POOLS[(url, schema)] = _Shared(pool)
+        entry.users += 1
+        return entry.pool
+
+
+def _release(key: tuple[str, str]) -> None:
+    with _POOLS_LOCK:
+        entry = _POOLS.get(key)
+        if entry is None:
+            return
+        entry.users -= 1
+        if entry.users > 0:
+            return
+        del _POOLS[key]
+    entry.pool.close(timeout=2)
 
 
 def _said(exc: BaseException) -> str:
