@@ -129,7 +129,7 @@ class PostgresBackend:
         self._key = (url, self.schema)
         self._closed = False
         try:
-            self._pool = _acquire(url, self.schema, connect_timeout_s, wait_s)
+            self._pool = _acquire(url, self.schema, connect_timeout_s)
         except _UNAVAILABLE as exc:
             self._breaker.failed(_said(exc))
             raise LedgerUnavailableError(
@@ -178,7 +178,7 @@ _POOLS: dict[tuple[str, str], _Shared] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def _acquire(url: str, schema: str, connect_timeout_s: float, wait_s: float) -> ConnectionPool[Any]:
+def _acquire(url: str, schema: str, connect_timeout_s: float) -> ConnectionPool[Any]:
     """The process's pool for ``schema`` at ``url``, made (and the schema migrated) on first use."""
     with _POOLS_LOCK:
         entry = _POOLS.get((url, schema))
@@ -195,13 +195,13 @@ def _acquire(url: str, schema: str, connect_timeout_s: float, wait_s: float) -> 
                 configure=configure, check=ConnectionPool.check_connection,
                 max_idle=60.0,
             )
+            # The first connection is made directly: a refused password or an unknown database
+            # is then reported as the server said it, not as a pool timeout.
+            with psycopg.connect(url, autocommit=True,
+                                 connect_timeout=max(1, int(connect_timeout_s)),
+                                 application_name="agentic-optimizer") as conn:
+                migrate_postgres(conn, schema)
             pool.open()
-            try:
-                with pool.connection(timeout=wait_s) as conn:
-                    migrate_postgres(conn, schema)
-            except BaseException:
-                pool.close(timeout=0)
-                raise
             entry = _POOLS[(url, schema)] = _Shared(pool)
         entry.users += 1
         return entry.pool
