@@ -149,6 +149,9 @@ class PostgresBackend:
             self._breaker.failed(_said(exc))
             raise LedgerUnavailableError(
                 f"cannot write the shared ledger at {self.where}: {_said(exc)}") from None
+        except psycopg.Error as exc:  # refused for good (e.g. a permission): one clear line
+            raise LedgerError(f"the shared ledger at {self.where} refused a write: "
+                              f"{_said(exc)}") from None
         self._breaker.succeeded()
 
     @contextmanager
@@ -161,6 +164,9 @@ class PostgresBackend:
             self._breaker.failed(_said(exc))
             raise LedgerUnavailableError(
                 f"cannot read the shared ledger at {self.where}: {_said(exc)}") from None
+        except psycopg.Error as exc:
+            raise LedgerError(f"the shared ledger at {self.where} refused a query: "
+                              f"{_said(exc)}") from None
 
     def close(self) -> None:
         if not self._closed:
