@@ -71,6 +71,7 @@ def test_migrate_report_export_and_doctor(tmp_path: Path, pg_url: str) -> None:
     assert exported.returncode == 0, exported.stderr
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert len(rows) == 61 + 1
+    assert {r["user"] for r in rows} == {"ana", "bo"}  # who made each row
 
     doctor = _cli("doctor", "--json", "--config", str(ana), env=env)
     ledger = json.loads(doctor.stdout)["ledger"]
