@@ -150,6 +150,9 @@ class RoutingSettings(_Section):
 class BudgetSettings(_Section):
     daily_usd: float = Field(default=1.0, ge=0)
     per_request_usd: float | None = Field(default=None, ge=0)
+    # The whole team's daily cap, held in the shared ledger (``ledger.url``): every paid call
+    # reserves its estimate there before it is sent. None: no team cap.
+    team_daily_usd: float | None = Field(default=None, ge=0)
 
 
 class PrivacySettings(_Section):
@@ -186,6 +189,9 @@ class CacheSettings(_Section):
     enabled: bool = True
     ttl_seconds: int = Field(default=7 * 24 * 3600, ge=0)
     max_entries: int = Field(default=5000, ge=0)
+    # Keep responses in the shared ledger's database (``ledger.url``), so the team's machines
+    # answer each other's repeats; entries stay within ``ledger.team``.
+    shared: bool = False
 
 
 class EditsSettings(_Section):
@@ -196,6 +202,13 @@ class EditsSettings(_Section):
 
 class LedgerSettings(_Section):
     store_prompts: bool = False
+    # A shared ledger (PostgreSQL) for a team: ``url`` itself, or the name of the environment
+    # variable that holds it (``url_env``, so credentials stay out of settings files). Neither:
+    # the SQLite file in the state directory.
+    url: str | None = None
+    url_env: str | None = None
+    user: str | None = None  # who the rows are attributed to; None: the OS user
+    team: str = Field(default="default", min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
 
 
 # How prompts ask models to answer: ``standard``, or ``terse`` (no commentary around the answer,
@@ -242,6 +255,13 @@ class Settings(_Section):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"{label}: names must be unique, repeated: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_cache_needs_a_shared_ledger(self) -> Settings:
+        if self.cache.shared and not (self.ledger.url or self.ledger.url_env):
+            raise ValueError("cache.shared = true needs a shared ledger: set ledger.url or "
+                             "ledger.url_env")
         return self
 
     def model_named(self, name: str) -> ModelSettings | None:
@@ -390,6 +410,11 @@ def redacted(settings: Settings) -> dict[str, Any]:
         if isinstance(url, str) and "@" in url.split("//", 1)[-1].split("/", 1)[0]:
             scheme, rest = url.split("//", 1) if "//" in url else ("", url)
             model["base_url"] = f"{scheme}//***@{rest.split('@', 1)[1]}"
+    ledger = data.get("ledger", {})
+    if isinstance(ledger.get("url"), str):  # a shared ledger's URL may hold a password
+        from lsp_server.ledger.identity import redact
+
+        ledger["url"] = redact(ledger["url"])
     return data
 
 

@@ -239,7 +239,7 @@ class Router:
                     prompt = await request.prompt(model, failure)
                     cached = self.cache.get(model, prompt) if self.cache is not None else None
                     if cached is None:
-                        check = self._budget(model, prompt, plan, request, result)
+                        check = await self._budget(model, prompt, plan, request, result)
                         if not check.allowed:
                             continue
                         calls += 1
@@ -263,11 +263,11 @@ class Router:
                                 f"below the threshold ({failure})")
         return result
 
-    def _budget(self, model: ModelSettings, prompt: Prompt, plan: RoutePlan, request: Request,
+    async def _budget(self, model: ModelSettings, prompt: Prompt, plan: RoutePlan, request: Request,
                 result: RouteResult) -> BudgetCheck:
         """Whether a paid call may go ahead; a refusal or a warning becomes a note."""
         estimate = self.estimate(model, prompt, plan.output_tokens)
-        check = self.budget.check(spent_today=request.spent_today(),
+        check = await self.budget.admit(call=model.name, spent_today=request.spent_today(),
                                   spent_request=result.cost_usd, estimate=estimate)
         if not check.allowed:
             result.budget_blocked = True
