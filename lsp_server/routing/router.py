@@ -237,7 +237,10 @@ class Router:
                         result.note(self.fleet.health.describe(model.name) + "; skipped")
                         continue
                     prompt = await request.prompt(model, failure)
-                    cached = self.cache.get(model, prompt) if self.cache is not None else None
+                    # A lookup is a disk read, or a query over the network for a team's
+                    # shared cache: off the event loop, as every ledger access is.
+                    cached = (await asyncio.to_thread(self.cache.get, model, prompt)
+                              if self.cache is not None else None)
                     if cached is None:
                         check = await self._budget(model, prompt, plan, request, result)
                         if not check.allowed:
@@ -315,8 +318,9 @@ class Router:
         latency = completion.latency_ms or (time.perf_counter() - start) * 1000
         usage, cost, status = self._billing(model, completion.usage, completion.usage_estimated)
         if self.cache is not None:
-            self.cache.put(model, prompt, completion.text, completion.usage,
-                           completion.stop_reason, completion.raw_model or completion.model)
+            await asyncio.to_thread(
+                self.cache.put, model, prompt, completion.text, completion.usage,
+                completion.stop_reason, completion.raw_model or completion.model)
         request.progress(f"checking the answer from {model.name}")
         try:
             judgement = await request.judge(model, completion.text, completion)
