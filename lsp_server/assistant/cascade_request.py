@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lsp_server.assistant.contexts import RequestContexts
+from lsp_server.assistant.contexts import RequestContexts, local_prefix
 from lsp_server.assistant.judging import AnswerJudge
 from lsp_server.assistant.parts import Parts
 from lsp_server.assistant.prompts import build_prompt, is_cloud
@@ -35,6 +35,7 @@ class CascadeRequest:
                  contexts: RequestContexts, recorder: RequestRecorder, judge: AnswerJudge,
                  progress: Progress, style: PromptStyle | None = None) -> None:
         self._privacy = parts.privacy
+        self._project = parts.project
         self._writer: LedgerWriter = parts.ledger_writer
         self._request = request
         self._cls = cls
@@ -53,6 +54,9 @@ class CascadeRequest:
         built = build_prompt(model, self._request, self._cls, self._target, context,
                              self._privacy.filter, failure, self._style)
         self._prompts[model.name] = built
+        if not is_cloud(model):
+            # What the local server's prefix cache will hold for the next request's sizing.
+            self._project.sent_locally(local_prefix(built.system, context))
         return built
 
     async def judge(self, model: ModelSettings, text: str,

@@ -13,12 +13,16 @@ import asyncio
 import logging
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lsp_server.assistant.local_budget import Speed, local_context_budget
+from lsp_server.assistant.prompts import LOCAL_SYSTEM
 from lsp_server.config import Settings, SettingsSource
 from lsp_server.context.documents import Documents
 from lsp_server.context.index.feed import IndexFeed
+from lsp_server.context.tokens import count_tokens
 from lsp_server.context.worker import ContextWorker, WorkerUnavailableError
 from lsp_server.paths import state_dir
 from lsp_server.routing.symbols import SymbolInfo, symbol_at
@@ -55,6 +59,7 @@ class ProjectContext:
         self._worker: ContextWorker | None = None
         self._embeddings: EmbeddingService | None = None
         self._closing: set[asyncio.Task[None]] = set()
+        self._local_prefix: str | None = None
         settings.subscribe(self._settings_changed)
 
     # -- the index ---------------------------------------------------------------------------
@@ -150,9 +155,20 @@ class ProjectContext:
 
     # -- building contexts -------------------------------------------------------------------
 
+    @property
+    def local_prefix(self) -> str | None:
+        """The system text and context of the last prompt sent to a local model in this
+        workspace: what the local server's prefix cache holds."""
+        return self._local_prefix
+
+    def sent_locally(self, prefix: str) -> None:
+        """A local model was just sent a prompt opening with ``prefix``."""
+        self._local_prefix = prefix
+
     def build(self, request: AssistRequest, target: Target, semantic: SemanticSpec | None,
-              cloud: bool) -> ContextResult:
-        """Rank and cut the context for ``request`` (blocking: call from a thread)."""
+              cloud: bool, budget_tokens: int | None = None) -> ContextResult:
+        """Rank and cut the context for ``request`` (blocking: call from a thread), within
+        ``budget_tokens`` (default ``context.budget_tokens``)."""
         from lsp_server.context.rank.builder import build_context
         from lsp_server.context.rank.ranking import ContextRequest
 
@@ -168,7 +184,7 @@ class ProjectContext:
             diagnostics=tuple(request.diagnostics), semantic=semantic,
         )
         settings = self._settings.current
-        budget = settings.context.budget_tokens
+        budget = settings.context.budget_tokens if budget_tokens is None else budget_tokens
         worker = self._worker
         if worker is not None and worker.alive:
             try:
@@ -223,15 +239,38 @@ class ProjectContext:
             index.close()
 
 
+@dataclass(frozen=True)
+class LocalSizing:
+    """How to size the local model's context (:mod:`~lsp_server.assistant.local_budget`):
+    its measured speed (None: not measured yet), its first-token budget, the ceiling
+    (``context.budget_tokens``) and the prompt's tokens outside the context."""
+
+    speed: Speed | None
+    first_token_s: float | None
+    ceiling: int
+    fixed_tokens: int
+
+    def budget(self, reused_tokens: int = 0) -> int:
+        return local_context_budget(self.speed, self.first_token_s, ceiling=self.ceiling,
+                                    fixed_tokens=self.fixed_tokens, reused_tokens=reused_tokens)
+
+
 class RequestContexts:
-    """One request's context, built once per audience (local model / cloud model)."""
+    """One request's context, built once per audience (local model / cloud model).
+
+    With ``local_sizing`` the local context is cut to the local model's speed: first within
+    what it can read with nothing cached; then, when the previous local prompt's prefix is
+    known, counting the prefix this context shares with it as nearly free, which is kept only
+    if the shared prefix really pays for the larger context."""
 
     def __init__(self, project: ProjectContext, request: AssistRequest, target: Target,
-                 semantic: SemanticSpec | None = None) -> None:
+                 semantic: SemanticSpec | None = None,
+                 local_sizing: LocalSizing | None = None) -> None:
         self._project = project
         self._request = request
         self._target = target
         self._semantic = semantic
+        self._local_sizing = local_sizing
         self._built: dict[bool, ContextResult] = {}
         self._lock = threading.Lock()
 
@@ -239,9 +278,31 @@ class RequestContexts:
         """The context for a cloud (True) or local (False) model; blocking on first build."""
         with self._lock:
             if cloud not in self._built:
-                self._built[cloud] = self._project.build(self._request, self._target,
-                                                         self._semantic, cloud)
+                if cloud or self._local_sizing is None:
+                    built = self._project.build(self._request, self._target, self._semantic,
+                                                cloud)
+                else:
+                    built = self._sized_local(self._local_sizing)
+                self._built[cloud] = built
             return self._built[cloud]
+
+    def _sized_local(self, sizing: LocalSizing) -> ContextResult:
+        def build(budget: int) -> ContextResult:
+            return self._project.build(self._request, self._target, self._semantic, False,
+                                       budget_tokens=budget)
+
+        cold = sizing.budget()
+        previous = self._project.local_prefix
+        if previous is None:
+            return build(cold)
+        warm_budget = sizing.budget(reused_tokens=_context_tokens(previous))
+        if warm_budget <= cold:
+            return build(cold)
+        warm = build(warm_budget)
+        shared = _shared_start(previous, local_prefix(LOCAL_SYSTEM, warm))
+        if warm.tokens <= sizing.budget(reused_tokens=_context_tokens(shared)):
+            return warm
+        return build(cold)
 
     async def aget(self, cloud: bool) -> ContextResult:
         """:meth:`get` off the event loop."""
@@ -251,3 +312,24 @@ class RequestContexts:
 
     def peek(self, cloud: bool) -> ContextResult | None:
         return self._built.get(cloud)
+
+
+def _shared_start(a: str, b: str) -> str:
+    """The longest text both ``a`` and ``b`` start with."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return a[:n]
+
+
+def _context_tokens(prefix: str) -> int:
+    """The tokens of a local prompt's ``prefix`` past the system text (which the sizing
+    counts among the prompt's fixed part)."""
+    return max(0, count_tokens(prefix) - count_tokens(LOCAL_SYSTEM))
+
+
+def local_prefix(system: str, context: ContextResult) -> str:
+    """What a local prompt with ``system`` and ``context`` opens with, before its tail."""
+    return "\n\n".join(p for p in (system, context.stable, context.volatile) if p)

@@ -16,27 +16,32 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
+from collections.abc import Sequence
 
 from lsp_server.assistant.cascade_request import CascadeRequest, Progress
 from lsp_server.assistant.classify import first_look, with_index
-from lsp_server.assistant.contexts import RequestContexts
+from lsp_server.assistant.contexts import LocalSizing, RequestContexts
 from lsp_server.assistant.index_answers import answer_from_index
 from lsp_server.assistant.judging import AnswerJudge
+from lsp_server.assistant.local_budget import estimate_speed
 from lsp_server.assistant.parts import ENABLE_HINT, Parts
-from lsp_server.assistant.prompts import is_cloud
+from lsp_server.assistant.prompts import fixed_prompt_tokens, is_cloud
 from lsp_server.assistant.recording import RequestRecorder
 from lsp_server.assistant.targets import require_editable, resolve_target
 from lsp_server.assistant.values import AssistRequest, AssistResult, Target
-from lsp_server.config import Settings, VariantSettings
+from lsp_server.config import ModelSettings, Settings, Tier, VariantSettings
 from lsp_server.edits import FileChange, unified_diff
-from lsp_server.errors import ConfigError, NoModelAvailableError
+from lsp_server.errors import ConfigError, LedgerError, NoModelAvailableError
 from lsp_server.ledger.variants import assign_variant
 from lsp_server.routing.budget import Budget
 from lsp_server.routing.classifier import Classification
 from lsp_server.routing.kinds import is_task_kind, profile
 from lsp_server.routing.router import RoutePlan, Router, RouteResult
+
+log = logging.getLogger(__name__)
 
 
 async def run(parts: Parts, request: AssistRequest, progress: Progress | None = None) -> AssistResult:
@@ -62,13 +67,15 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
         raise NoModelAvailableError("no local model, and this request may not use paid tiers")
     tell = progress or _silent
     tell("building context")
-    contexts = RequestContexts(parts.project, request, target,
-                               await parts.project.semantic(request.instruction))
+    semantic = await parts.project.semantic(request.instruction)
     t1 = time.perf_counter()
     # The index opens (and on first use is built) in a thread: the editor is answered meanwhile.
     cls = await asyncio.to_thread(_classify_with_index, parts, request, target, settings)
-    t2 = time.perf_counter()
     assert cls.tier is not None
+    # The local model's measured speed is a ledger query (over the network for a team's).
+    sizing = await asyncio.to_thread(_local_sizing, parts, models, allowed, request, cls, target)
+    t2 = time.perf_counter()
+    contexts = RequestContexts(parts.project, request, target, semantic, sizing)
     first_model = parts.models.first_model(models, cls.tier, allowed)
     await contexts.aget(first_model is not None and is_cloud(first_model))
     parts.project.built()
@@ -139,6 +146,27 @@ def _classify_with_index(parts: Parts, request: AssistRequest, target: Target,
                          settings: Settings) -> Classification:
     parts.project.index()
     return with_index(request, target.rel, settings, parts.project)
+
+
+def _local_sizing(parts: Parts, models: Sequence[ModelSettings], allowed: frozenset[Tier],
+                  request: AssistRequest, cls: Classification,
+                  target: Target) -> LocalSizing | None:
+    """How to size the local context (:mod:`~lsp_server.assistant.local_budget`) for the
+    first local model the cascade may try, from its latest calls in the ledger; None without
+    one. A ledger that cannot be read leaves the speed unmeasured (the default)."""
+    local = next((m for m in models if not is_cloud(m) and m.tier in allowed), None)
+    if local is None:
+        return None
+    settings = parts.settings
+    try:
+        speed = estimate_speed(parts.ledger.call_speeds(local.name))
+    except LedgerError as exc:
+        log.warning("local model speed unknown (%s); sizing its context by the default", exc)
+        speed = None
+    return LocalSizing(
+        speed=speed, first_token_s=settings.routing.first_token_timeout_s.get(local.tier),
+        ceiling=settings.context.budget_tokens,
+        fixed_tokens=fixed_prompt_tokens(local, request, cls, target, parts.privacy.filter))
 
 
 def _silent(text: str) -> None:

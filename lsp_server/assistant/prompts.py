@@ -115,6 +115,26 @@ def build_prompt(model: ModelSettings, request: AssistRequest, cls: Classificati
                  target: Target, context: ContextResult, privacy: PrivacyFilter,
                  failure: str | None, style: PromptStyle | None = None) -> Prompt:
     """The prompt for ``model``; ``context`` must be the one built for its audience."""
+    system, tail, selection = _outside_context(model, request, cls, target, privacy, failure,
+                                               style)
+    return Prompt(system=system, stable=context.stable, volatile=context.volatile,
+                  instruction=tail, max_output_tokens=output_budget(model, cls, selection),
+                  temperature=model.temperature, stop=STOP_SEQUENCES)
+
+
+def fixed_prompt_tokens(model: ModelSettings, request: AssistRequest, cls: Classification,
+                        target: Target, privacy: PrivacyFilter,
+                        style: PromptStyle | None = None) -> int:
+    """The tokens of ``model``'s first prompt outside the context (system text, selection,
+    instruction): what the local context's sizing takes off before the context."""
+    system, tail, _ = _outside_context(model, request, cls, target, privacy, None, style)
+    return count_tokens(system) + count_tokens(tail)
+
+
+def _outside_context(model: ModelSettings, request: AssistRequest, cls: Classification,
+                     target: Target, privacy: PrivacyFilter, failure: str | None,
+                     style: PromptStyle | None) -> tuple[str, str, str | None]:
+    """The system text, the tail, and the selection of ``model``'s prompt."""
     if cls.mode == "edit":
         system = system_prompt(cls.edit_kind or "rewrite", model.effective_edit_format)
     elif cls.kind == "explain":
@@ -140,9 +160,7 @@ def build_prompt(model: ModelSettings, request: AssistRequest, cls: Classificati
                              language=spec.name if spec is not None else "")
     if not is_cloud(model):
         system, tail = LOCAL_SYSTEM, f"{system}\n\n{tail}"
-    return Prompt(system=system, stable=context.stable, volatile=context.volatile,
-                  instruction=tail, max_output_tokens=output_budget(model, cls, selection),
-                  temperature=model.temperature, stop=STOP_SEQUENCES)
+    return system, tail, selection
 
 
 def is_cloud(model: ModelSettings) -> bool:

@@ -18,7 +18,12 @@ History:
    last attempt's model there, failures included); the covering indexes gain both columns;
 5. teams: who made each row (``user_name``, ``machine``), a per-user day spend (``user_spend``:
    in a shared ledger ``daily_spend`` is the whole team's), an idempotency key per attempt
-   (``row_key``, so a replayed row is never written twice), and team budget reservations.
+   (``row_key``, so a replayed row is never written twice), and team budget reservations;
+6. local speed: each attempt's time to its first streamed token (``first_token_ms``, NULL when
+   none came or the call was not streamed) and why the router stopped it early (``stopped``,
+   NULL when it ran to its end), from which a local model's prompt speed is learned
+   (:meth:`~lsp_server.ledger.store.Ledger.call_speeds`), and an index to read a model's
+   latest attempts by.
 
 The same list builds both back ends: :func:`render` turns a statement into PostgreSQL's dialect
 (``REAL`` is ``DOUBLE PRECISION`` there, since times are epoch seconds), and a migration's
@@ -179,6 +184,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             stop_reason TEXT
         )""",
         "CREATE INDEX responses_last_used ON responses(last_used)",
+    )),
+    Migration(6, "first token time and early stop per attempt", (
+        "ALTER TABLE attempts ADD COLUMN first_token_ms REAL",
+        "ALTER TABLE attempts ADD COLUMN stopped TEXT",
+        "CREATE INDEX attempts_model_ts ON attempts(provider, ts)",
     )),
 )
 LATEST = MIGRATIONS[-1].version

@@ -64,6 +64,16 @@ log = logging.getLogger(__name__)
 LEDGER_FILENAME = "ledger.sqlite3"
 OUTCOMES = ("accepted", "rejected", "failed", "cancelled", "cache_hit", "index")
 COST_STATUSES = ("measured", "estimated", "unknown")
+
+
+@dataclasses.dataclass(frozen=True)
+class CallTiming:
+    """What one model call measured: its tokens, its time, and when its first token came."""
+
+    input_tokens: int
+    output_tokens: int
+    latency_ms: float
+    first_token_ms: float | None
 MIN_PREFIX = 6
 _SECRET = re.compile(
     r"(sk-[A-Za-z0-9_\-]{16,}|gsk_[A-Za-z0-9]{16,}|AIza[0-9A-Za-z_\-]{30,}"
@@ -302,6 +312,8 @@ class Ledger:
         now: datetime | None = None,
         row_key: str | None = None,
         reservation: str | None = None,
+        first_token_ms: float | None = None,
+        stopped: str | None = None,
     ) -> int:
         """Record one model call of a request; returns its sequence number (1, 2, ...).
 
@@ -311,6 +323,8 @@ class Ledger:
         ``ledger.store_prompts``. ``row_key``: this attempt's idempotency key; an attempt with
         that key already stored is not written again. ``reservation``: the team budget
         reservation this call made (:meth:`reserve`), settled here by the real cost.
+        ``first_token_ms``: when the first streamed token came (None: none, or not streamed);
+        ``stopped``: why the router stopped the answer early (None: it ran to its end).
         """
         if cost_status not in COST_STATUSES:
             raise LedgerError(f"cost status {cost_status!r} is not one of {', '.join(COST_STATUSES)}")
@@ -335,11 +349,13 @@ class Ledger:
                 "INSERT INTO attempts (request_id, seq, ts, day, provider, model, tier, "
                 "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, "
                 "latency_ms, confidence, error_class, reasons, label, cost_status, user_name, "
-                "row_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "row_key, first_token_ms, stopped) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (request_id, seq, moment.timestamp(), day, provider, model, tier, usage.input,
                  usage.output, usage.cache_read, usage.cache_write, cost_usd, latency_ms,
                  confidence, scrub(error_class, 200) if error_class else None,
-                 _reasons_json(reasons), shown, cost_status, self.user, row_key),
+                 _reasons_json(reasons), shown, cost_status, self.user, row_key,
+                 first_token_ms, scrub(stopped, 200) if stopped else None),
             )
             conn.execute("UPDATE requests SET attempt_count = ? WHERE id = ?", (seq, request_id))
             spend = (cost_usd or 0.0, 1 if cost_usd is None else 0)
@@ -517,6 +533,17 @@ class Ledger:
         return {"requests": int(row[0]), "spent_usd": spent, "unpriced_calls": unpriced,
                 "premium_usd": float(row[1]), "saved_usd": float(row[2]),
                 "avoided_usd": float(row[3])}
+
+    def call_speeds(self, provider: str, limit: int = 20) -> list[CallTiming]:
+        """The latest ``limit`` calls of the configured model ``provider`` that reached it
+        (no error, no cache hit: some input tokens), newest first, for learning its speed."""
+        with self.reading() as db:
+            rows = db.execute(
+                "SELECT input_tokens, output_tokens, latency_ms, first_token_ms FROM attempts "
+                "WHERE provider = ? AND error_class IS NULL AND input_tokens > 0 "
+                "ORDER BY ts DESC LIMIT ?", (provider, int(limit))).fetchall()
+        return [CallTiming(int(r[0]), int(r[1]), float(r[2]),
+                           None if r[3] is None else float(r[3])) for r in rows]
 
     def request(self, request_id: str) -> dict[str, Any] | None:
         """One request row as a dict, with its attempts under ``attempts``."""
