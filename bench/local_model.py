@@ -9,9 +9,17 @@ first progress message, and where the request ended. The baseline, in the same r
 the local model was sent, asked again without streaming and with the old output limit (2,048
 tokens), which is what the product did before (the same server, the same model).
 
+Both parts run twice in one go: first with the local context sized to the model's measured
+speed off (the whole ``context.budget_tokens``, as before), then on (``lsp_server.assistant.
+local_budget``); the second configuration learns the speed from the calls the first recorded.
+One assistant serves each configuration's four requests, as one language server would, so the
+second request on a file finds the first one's prompt prefix in the server's cache.
+``--no-sizing-baseline`` skips the run with the sizing off.
+
 Part 2 (``--eval``): ``agentic-optimizer eval``'s built-in suite with the same line-up.
 
-    python bench/local_model.py [--eval] [--no-baseline] [--local-budget FIRST,TOTAL]
+    python bench/local_model.py [--eval] [--no-baseline] [--no-sizing-baseline]
+                                [--local-budget FIRST,TOTAL]
 
 ``--local-budget`` replaces the local tier's latency budget (``routing.first_token_timeout_s``
 and ``routing.tier_timeout_s``, default 10 and 30 s): on a busy machine the default stops
@@ -25,11 +33,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +52,7 @@ from local_llama import llama_server, local_model_settings  # noqa: E402
 from standins import StandinServer  # noqa: E402
 from standins.oracle import oracle  # noqa: E402
 
+from lsp_server.assistant import Assistant  # noqa: E402
 from lsp_server.config import Settings, parse_settings  # noqa: E402
 from lsp_server.evaluation.suite import BUILTIN_SUITE, load_suite  # noqa: E402
 
@@ -82,8 +93,9 @@ def settings_for(url: str, free: StandinServer, premium: StandinServer,
     ], **sections})
 
 
-async def one(root: Path, settings: Settings, kind: str, instruction: str, label: str) -> Run:
-    from lsp_server.assistant import Assistant, AssistRequest
+async def one(assistant: Assistant, root: Path, kind: str, instruction: str,
+              label: str) -> Run:
+    from lsp_server.assistant import AssistRequest
     from lsp_server.ledger.store import Ledger
 
     told: list[float] = []
@@ -92,13 +104,9 @@ async def one(root: Path, settings: Settings, kind: str, instruction: str, label
     def progress(_text: str) -> None:
         told.append(time.perf_counter() - t0)
 
-    assistant = Assistant(root, settings)
-    try:
-        result = await assistant.run(AssistRequest(
-            kind=kind, instruction=instruction, path=root / "src/lib.rs",  # type: ignore[arg-type]
-            line_range=(10, 12), cursor=(10, 0)), progress=progress)
-    finally:
-        await assistant.aclose()
+    result = await assistant.run(AssistRequest(
+        kind=kind, instruction=instruction, path=root / "src/lib.rs",  # type: ignore[arg-type]
+        line_range=(10, 12), cursor=(10, 0)), progress=progress)
     total = time.perf_counter() - t0
     local = next((a for a in result.attempts if a.tier == "local"), None)
     row = Ledger.open().request(result.request_id) or {}
@@ -134,6 +142,23 @@ async def baseline(url: str, prompt: str) -> tuple[float, int, str | None]:
         await provider.aclose()
 
 
+@contextlib.contextmanager
+def _sizing(on: bool) -> Iterator[None]:
+    """The local context sized to the model's speed (the product), or not (the baseline: the
+    pipeline is told there is no local model to size for, so it builds the whole budget)."""
+    from lsp_server.assistant import pipeline
+
+    if on:
+        yield
+        return
+    sized = pipeline._local_sizing
+    pipeline._local_sizing = lambda *args: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        pipeline._local_sizing = sized
+
+
 def fmt(value: float | None, unit: str = "s") -> str:
     return "-" if value is None else f"{value:.2f} {unit}"
 
@@ -155,10 +180,17 @@ async def main_async(args: argparse.Namespace) -> None:
         settings = settings_for(url, free, premium, budget, ledger={"store_prompts": True},
                                 cache={"enabled": False})
         runs: list[Run] = []
-        for attempt in ("first", "second"):
-            for kind, instruction in REQUESTS:
-                runs.append(await one(root, settings, kind, instruction,
-                                      f"{instruction} ({attempt})"))
+        sizings = (("sizing off", False), ("sizing on", True))
+        for name, on in sizings[1:] if args.no_sizing_baseline else sizings:
+            with _sizing(on):
+                assistant = Assistant(root, settings)
+                try:
+                    for attempt in ("first", "second"):
+                        for kind, instruction in REQUESTS:
+                            runs.append(await one(assistant, root, kind, instruction,
+                                                  f"{name}: {instruction} ({attempt})"))
+                finally:
+                    await assistant.aclose()
         print("| request | outcome (tier) | local attempt | local first token | after first "
               "token | local output tokens | local input tokens (status) | first progress | "
               "request total | stop reason |")
@@ -176,7 +208,7 @@ async def main_async(args: argparse.Namespace) -> None:
             print("| request | baseline: one call, 2,048 tokens, not streamed | output tokens | "
                   "stop | local attempt now | ratio |")
             print("| --- | --- | --- | --- | --- | --- |")
-            for r in runs[:2]:
+            for r in runs[-4:-2]:
                 if r.prompt is None or r.local_s is None:
                     continue
                 took, tokens, stop = await baseline(url, r.prompt)
@@ -205,6 +237,8 @@ def main() -> None:
     parser.add_argument("--eval", action="store_true", help="also run the built-in eval suite")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the old-behaviour baseline (about a minute per request)")
+    parser.add_argument("--no-sizing-baseline", action="store_true",
+                        help="skip the run with the local context not sized to the speed")
     parser.add_argument("--local-budget", metavar="FIRST,TOTAL", default=None,
                         type=lambda v: tuple(float(x) for x in v.split(",")),
                         help="the local tier's first-token and total budget in seconds")
