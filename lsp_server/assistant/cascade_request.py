@@ -66,7 +66,9 @@ class CascadeRequest:
 
     def record(self, attempt: AttemptInfo) -> None:
         prompt = self._prompts.get(attempt.provider)
-        answer = self._answers.get(attempt.provider)
+        # A stopped answer was never judged: what it wrote before the stop is its answer.
+        answer = attempt.partial if attempt.stopped is not None else self._answers.get(
+            attempt.provider)
         estimate = None
         if attempt.error is None and prompt is not None and answer is not None:
             estimate = self._savings.premium_usage(prompt.text(), answer)

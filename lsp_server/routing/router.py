@@ -86,6 +86,7 @@ class AttemptInfo:
     cost_status: CostStatus = "measured"
     first_token_ms: float | None = None  # when the first streamed text arrived
     stopped: str | None = None  # why the router stopped the answer before its end
+    partial: str | None = None  # a stopped answer's text up to the stop
 
 
 @dataclass
@@ -394,7 +395,7 @@ class Router:
             provider=model.name, model=model.model, tier=tier, confidence=0.0,
             reasons=list(judgement.reasons), usage=usage, cost_usd=cost, latency_ms=latency,
             error=None, cost_status="estimated", first_token_ms=stream.first_token_ms,
-            stopped=reason)
+            stopped=reason, partial=stream.text)
         request.progress(f"stopped {model.name} ({tier}) after {stream.tokens} tokens: {reason}")
         self._attempt(request, info, result)
         return judgement, info

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from pipeline_helpers import Lineup, copy_example, start_lineup
 from standins.fixtures import standin  # noqa: F401
 
@@ -20,10 +21,10 @@ from lsp_server.providers.base import Usage
 GOOD_EDIT = """src/lib.rs
 ```rust
 <<<<<<< SEARCH
-pub fn total_area(shapes: &[Shape]) -> f64 {
+pub fn total_area(shapes: &[Box<dyn Shape>]) -> f64 {
 =======
-/// The sum of the areas of `shapes`.
-pub fn total_area(shapes: &[Shape]) -> f64 {
+/// Adds up the area of each shape: the total area covered by `shapes`.
+pub fn total_area(shapes: &[Box<dyn Shape>]) -> f64 {
 >>>>>>> REPLACE
 ```
 """
@@ -84,3 +85,36 @@ async def test_slow_measured_local_calls_shrink_the_local_context_only(
         timings = ledger.call_speeds("local-model")
     assert sum(1 for t in timings if t.first_token_ms == 200_000.0) == 4
     assert any(t.first_token_ms is not None and t.first_token_ms < 200_000.0 for t in timings)
+
+
+STORY = "Once upon a time there was a function that computed many things for everyone. " * 30
+
+
+@pytest.mark.parametrize("store", [False, True])
+async def test_a_stopped_answer_is_recorded_with_its_first_token_time_and_partial_text(
+        standin, tmp_path: Path, store: bool) -> None:  # noqa: F811
+    lineup = start_lineup(standin)
+    lineup.servers["local"].add(STORY)
+    lineup.servers["free"].add(GOOD_EDIT)
+    settings = lineup.settings(("local", "free"), ledger={"store_prompts": store},
+                               cache={"enabled": False})
+    root = copy_example("rust-crate", tmp_path)
+    assistant = Assistant(root, settings, environ=lineup.environ)
+    try:
+        result = await assistant.run(_request(root))
+    finally:
+        await assistant.aclose()
+    assert result.outcome == "accepted" and result.tier == "free"
+    row = Ledger.open().request(result.request_id)
+    assert row is not None
+    local, cloud = row["attempts"]
+    assert local["stopped"] is not None and result.attempts[0].stopped == local["stopped"]
+    assert local["first_token_ms"] is not None and local["first_token_ms"] > 0
+    assert cloud["stopped"] is None and cloud["first_token_ms"] is not None
+    if not store:
+        assert row["prompts"] == []
+        return
+    kept = row["prompts"][0]["response"]
+    # what the model wrote up to the stop: a start of its answer, not all of it
+    assert kept and STORY.startswith(kept) and len(kept) < len(STORY)
+    assert row["prompts"][1]["response"] == GOOD_EDIT
