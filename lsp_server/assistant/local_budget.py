@@ -6,8 +6,10 @@ first token has not come within ``routing.first_token_timeout_s``. So the local 
 to what the model can read within that budget, with margin:
 
 * :func:`estimate_speed` learns the model's prompt speed from its latest calls in the ledger:
-  input tokens over the time to the first streamed token (a call with no first token counts
-  its whole time, which can only underestimate the speed). A prompt whose prefix the server had
+  input tokens over the time to the first streamed token. A call with no first token (stopped
+  at the first-token limit) says only that reading took longer than its whole time; it counts
+  as :data:`UNFINISHED_FACTOR` of the speed that time gives, so that after a stop the next
+  context is cut well below what just failed rather than just below it. A prompt whose prefix the server had
   cached reads as fast, so the estimate is the slower quartile of the calls, not their mean.
 * :func:`local_context_budget` turns a speed into tokens: the prompt may use
   :data:`PROMPT_SHARE` of the first-token budget; the prompt's fixed part (system text,
@@ -34,6 +36,9 @@ PROMPT_SHARE = 0.5
 # A prefix-cached token against a fresh one (llama.cpp: 1,096 cached tokens in 0.01 s against
 # 4.3 s fresh, about 0.3%; rounded up, since a cache can be evicted).
 CACHED_COST = 0.05
+# A call with no first token read its prompt slower than its whole time says: by how much is
+# unknown, so count it at half that speed (see the module docstring).
+UNFINISHED_FACTOR = 0.5
 # Calls with fewer input tokens than this measure mostly fixed overhead, not reading speed.
 MIN_MEASURED_INPUT = 64
 # A generation speed needs this many tokens after the first one to mean anything.
@@ -61,7 +66,8 @@ def estimate_speed(calls: Sequence[CallTiming]) -> Speed | None:
         reading_ms = call.first_token_ms if call.first_token_ms is not None else call.latency_ms
         if reading_ms <= 0:
             continue
-        rates.append(call.input_tokens / (reading_ms / 1000))
+        rate = call.input_tokens / (reading_ms / 1000)
+        rates.append(rate if call.first_token_ms is not None else rate * UNFINISHED_FACTOR)
         if call.first_token_ms is not None and call.output_tokens >= MIN_MEASURED_OUTPUT:
             writing_ms = call.latency_ms - call.first_token_ms
             if writing_ms > 0:

@@ -9,6 +9,7 @@ from lsp_server.assistant.local_budget import (
     DEFAULT_PROMPT_TPS,
     MIN_CONTEXT_TOKENS,
     PROMPT_SHARE,
+    UNFINISHED_FACTOR,
     Speed,
     estimate_speed,
     local_context_budget,
@@ -42,12 +43,15 @@ def test_prefix_cached_calls_do_not_make_the_model_look_fast() -> None:
     assert speed is not None and speed.prompt_tps == pytest.approx(250.0)
 
 
-def test_a_call_with_no_first_token_counts_its_whole_time() -> None:
-    # stopped at the first-token limit: read 500 tokens in no less than 10 s
+def test_a_call_with_no_first_token_counts_below_its_whole_time() -> None:
+    # stopped at the first-token limit: read 500 tokens in more than 10 s (under 50 tokens/s)
     speed = estimate_speed([timing(500, None, 10_000.0, out=0)])
     assert speed is not None
-    assert speed.prompt_tps == pytest.approx(50.0)
+    assert speed.prompt_tps == pytest.approx(50.0 * UNFINISHED_FACTOR)
     assert speed.generation_tps is None
+    # the next context is cut well below a prompt that did not start in time
+    big = estimate_speed([timing(2000, None, 10_000.0, out=0)])
+    assert local_context_budget(big, 10.0, ceiling=8000) * 2 <= 2000
 
 
 def test_budget_fits_prompt_reading_into_the_first_token_budget() -> None:
