@@ -9,22 +9,27 @@ reassembled from per-file contributions, redoing only the files whose edges the 
 recomputed.
 
 Readers and the updater share :attr:`Prepared.lock`: hold it while reading (see
-:func:`lsp_server.context.rank.ranking.tables_for`).
+:func:`lsp_server.context.rank.ranking.tables_for`). The tables of an index stored on disk are
+kept beside it (:mod:`snapshot`), so a new process starts from them instead of from nothing.
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
 import math
 import threading
 import time
 import weakref
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from lsp_server.context.index.model import Definition, FileSymbols, SymbolEdge
+from lsp_server.context.rank import snapshot
 from lsp_server.context.rank.bm25 import BM25
 from lsp_server.context.rank.gc_pause import paused_collection
 from lsp_server.context.rank.latent import LatentIndex
@@ -85,7 +90,7 @@ class _FileRows:
 class _EdgeRows:
     """What one file's outgoing edges contribute to the graph and the neighbour tables."""
 
-    edges: list[SymbolEdge]
+    edges: list[SymbolEdge] | None  # None once loaded from a snapshot: relinked on change
     pairs: dict[str, float]  # target file → summed reference weight
     callees: dict[DefKey, list[DefKey]]
     caller_targets: set[DefKey]
@@ -138,9 +143,63 @@ def _uncovered(nlines: int, spans: list[tuple[int, int]]) -> list[tuple[int, int
 
 def _file_key(fs: FileSymbols | None, text: str | None) -> tuple[str, int, str]:
     """What identifies a file's content and the qualified names derived from it."""
-    if fs is None:
-        return ("text", hash(text), "")
+    if fs is None:  # a digest, not hash(): the key must mean the same in the next process
+        data = (text or "").encode("utf-8", "surrogatepass")
+        return ("text", int.from_bytes(hashlib.blake2b(data, digest_size=8).digest()), "")
     return (fs.content_hash, len(fs.definitions), fs.definitions[0].qualname if fs.definitions else "")
+
+
+class SymbolTable:
+    """Each ranked file's symbols, by path.
+
+    A sync fills it from the index. Tables loaded from a snapshot that matched the index
+    start empty and read a file's symbols from the index on first use (the same objects a
+    sync would have stored), since decoding every file's symbols is most of what loading
+    would otherwise cost.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[str, FileSymbols] = {}
+        self._source: weakref.ref[IndexView] | None = None
+        self._paths: frozenset[str] = frozenset()
+
+    def read_through(self, index: IndexView, paths: Iterable[str]) -> None:
+        """Answer for ``paths`` from ``index`` (held weakly) until the next sync fills in."""
+        self._source = weakref.ref(index)
+        self._paths = frozenset(paths)
+
+    def _lookup(self, path: str) -> FileSymbols | None:
+        found = self._known.get(path)
+        if found is not None or self._source is None or path not in self._paths:
+            return found
+        index = self._source()
+        fs = index.file(path) if index is not None else None
+        if fs is not None:
+            self._known[path] = fs
+        return fs
+
+    def get(self, path: str) -> FileSymbols | None:
+        return self._lookup(path)
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and self._lookup(path) is not None
+
+    def __getitem__(self, path: str) -> FileSymbols:
+        fs = self._lookup(path)
+        if fs is None:
+            raise KeyError(path)
+        return fs
+
+    def __setitem__(self, path: str, fs: FileSymbols) -> None:
+        self._known[path] = fs
+
+    def pop(self, path: str) -> None:
+        self._known.pop(path, None)
+
+    def filled(self) -> None:
+        """A sync stored every file's symbols: nothing is read through any more."""
+        self._source = None
+        self._paths = frozenset()
 
 
 class Prepared:
@@ -150,7 +209,7 @@ class Prepared:
         self.lock = threading.RLock()
         self.generation: int | None = None
         self.files: list[str] = []
-        self.symbols: dict[str, FileSymbols] = {}
+        self.symbols = SymbolTable()
         self.texts: dict[str, str] = {}
         self.defs: dict[int, Definition] = {}
         self.def_ids: dict[tuple[str, int, str], int] = {}  # (path, start byte, qualname) → id
@@ -181,6 +240,31 @@ class Prepared:
         self._next_def = 0
         self._next_passage = 0
         self.last_sync_ms = 0.0  # how long the latest sync took (0 when nothing had changed)
+        # Where the tables are kept on disk (see :mod:`snapshot`), the fingerprint of the index
+        # they were last synced with there, and whether this process has written them yet.
+        self.persist_to: Path | None = None
+        self.fingerprint: str | None = None
+        self._saved = False
+        self.loaded = False  # these tables came from disk (a snapshot), not from nothing
+        self.last_sync_files = 0  # files whose rows the latest sync redid
+
+    # --- on disk ----------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a snapshot keeps: not the lock, the process's bookkeeping, the symbols (read
+        back from the index) or the edge lists (the index's own objects; a changed index
+        relinks every file's edges)."""
+        state = dict(vars(self))
+        for name in ("lock", "symbols", "persist_to", "fingerprint", "_saved", "generation",
+                     "_latent_changed", "last_sync_ms", "loaded", "last_sync_files"):
+            del state[name]
+        state["_edge_rows"] = {p: _EdgeRows(None, r.pairs, r.callees, r.caller_targets)
+                               for p, r in self._edge_rows.items()}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+        vars(self).update(state)
 
     # --- reading --------------------------------------------------------------------------
 
@@ -210,9 +294,26 @@ class Prepared:
             self.last_sync_ms = 0.0
             return
         started = time.perf_counter()
+        self.last_sync_files = 0
+        current: str | None = None
+        if self.persist_to is not None and isinstance(index, snapshot.PersistentIndex):
+            current = snapshot.fingerprint(index.content_digests())
+            if self.generation is None and current == self.fingerprint:
+                # Loaded from disk, and the index holds exactly what they were built from.
+                self.symbols.read_through(index, self._rows)
+                self.generation = generation
+                self._saved = True
+                self.last_sync_ms = (time.perf_counter() - started) * 1000.0
+                return
         first = not self._rows
         with paused_collection(collect_after=first):
             self._sync(index, generation, first)
+        self.symbols.filled()
+        if current is not None and self.persist_to is not None and not self._saved:
+            # Once per process: later syncs follow single edits, and the next process brings
+            # these tables up to date file by file anyway.
+            self.fingerprint = current
+            self._saved = snapshot.save(self.persist_to, current, self)
         self.last_sync_ms = (time.perf_counter() - started) * 1000.0
 
     def _sync(self, index: IndexView, generation: int, first: bool) -> None:
@@ -258,6 +359,7 @@ class Prepared:
 
     def _add_file(self, path: str, fs: FileSymbols | None, text: str, key: tuple[str, int, str]) -> None:
         self._latent_changed.add(path)
+        self.last_sync_files += 1
         rows = _FileRows(key)
         self._rows[path] = rows
         self.texts[path] = text
@@ -340,7 +442,7 @@ class Prepared:
                     del self.users[name]
         self.file_bm25.remove(path)
         self.texts.pop(path, None)
-        self.symbols.pop(path, None)
+        self.symbols.pop(path)
         self.file_tokens.pop(path, None)
         self.line_prefix.pop(path, None)
 
@@ -353,7 +455,7 @@ class Prepared:
             changed = True
         for path, edges in edge_lists.items():
             old = self._edge_rows.get(path)
-            if old is not None and old.edges is edges:
+            if old is not None and old.edges is not None and old.edges is edges:
                 continue
             if old is not None:
                 self._drop_edges(path)
@@ -445,9 +547,24 @@ def tables_of(index: IndexView) -> Prepared:
         except TypeError:
             return Prepared()
         if prep is None:
-            prep = Prepared()
+            prep = _from_disk(index)
             _CACHE[index] = prep
         return prep
+
+
+def _from_disk(index: IndexView) -> Prepared:
+    """The tables kept on disk for ``index`` (synced before use), or empty ones."""
+    if not isinstance(index, snapshot.PersistentIndex):
+        return Prepared()
+    path = snapshot.snapshot_path(index)
+    loaded = snapshot.load(path)
+    prep = Prepared()
+    if loaded is not None and isinstance(loaded[1], Prepared):
+        prep = loaded[1]
+        prep.fingerprint = loaded[0]
+        prep.loaded = True
+    prep.persist_to = path
+    return prep
 
 
 def build_tables(index: IndexView) -> Prepared:

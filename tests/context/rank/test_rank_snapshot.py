@@ -1,0 +1,103 @@
+"""Ranking tables kept on disk: a new process starts from them and gets what a fresh build
+gives, updating only the files that changed since they were written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from lsp_server.context.index.project import ProjectIndex
+from lsp_server.context.rank import snapshot
+from lsp_server.context.rank.ranking import tables_for
+from lsp_server.context.rank.tables import build_tables
+
+# One process: open the index, take the kept tables (from disk when there are some), and
+# print how they were obtained, what ranking reads from them, and what a fresh build gives.
+PROBE = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from test_rank_tables import canonical, ranked
+from lsp_server.context.index.project import ProjectIndex
+from lsp_server.context.rank.ranking import tables_for
+from lsp_server.context.rank.tables import build_tables
+idx = ProjectIndex.open(Path(sys.argv[1]), state_dir=Path(sys.argv[2]))
+idx.refresh()
+with tables_for(idx) as prep:
+    print(prep.loaded, prep.last_sync_files)
+    kept = ranked(prep)
+    for bm in (prep.passage_bm25, prep.file_bm25):
+        bm.reweight()
+    fresh = build_tables(idx)
+    # (weights kept from an older average length are what an editor's update serves too)
+    print(canonical(prep) == canonical(fresh), ranked(prep) == ranked(fresh))
+    print(repr(kept))
+idx.close()
+"""
+
+
+def probe(tree: Path, state: Path, seed: str) -> list[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, str(tree), str(state), str(Path(__file__).parent)],
+        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed},
+    )
+    return proc.stdout.splitlines()
+
+
+def test_a_new_process_starts_from_the_tables_on_disk(tree: Path, tmp_path: Path) -> None:
+    (tree / "NOTES.md").write_text("not source\n")
+    state = tmp_path / "state"
+    built = probe(tree, state, "1")
+    assert built[:2] == ["False " + built[0].split()[1], "True True"]
+    assert int(built[0].split()[1]) > 5  # every file's rows were built
+    # Another process (another hash seed): loaded, nothing redone, the same rankings.
+    loaded = probe(tree, state, "2")
+    assert loaded[:2] == ["True 0", "True True"]
+    assert loaded[2] == built[2]
+    # A file changed on disk: only its rows are redone, and the tables equal a fresh build.
+    units = tree / "src/units.rs"
+    units.write_text(units.read_text() + "\npub fn added_between_runs() -> u32 { 2 }\n")
+    updated = probe(tree, state, "3")
+    assert updated[:2] == ["True 1", "True True"]
+    assert updated[2] != built[2]
+    # The update was written back: the next process redoes nothing.
+    assert probe(tree, state, "4")[:2] == ["True 0", "True True"]
+
+
+def test_unreadable_or_foreign_tables_are_rebuilt(tree: Path, tmp_path: Path) -> None:
+    idx = ProjectIndex.open(tree, state_dir=tmp_path / "s")
+    idx.refresh()
+    with tables_for(idx) as prep:
+        assert not prep.loaded
+        expected = sorted(prep.defs_by_name)
+    path = snapshot.snapshot_path(idx)
+    data = path.read_bytes()
+    idx.close()
+    for damaged in (data[: len(data) // 2], data.replace(snapshot.code_key().encode(), b"0" * 32, 1)):
+        path.write_bytes(damaged)
+        idx = ProjectIndex.open(tree, state_dir=tmp_path / "s")
+        idx.refresh()
+        with tables_for(idx) as prep:
+            assert not prep.loaded
+            assert sorted(prep.defs_by_name) == expected
+            assert sorted(build_tables(idx).defs_by_name) == expected
+        idx.close()
+        assert snapshot.load(path) is not None  # rewritten by the sync
+
+
+def test_symbols_of_loaded_tables_are_read_from_the_index(tree: Path, tmp_path: Path) -> None:
+    idx = ProjectIndex.open(tree, state_dir=tmp_path / "s")
+    idx.refresh()
+    with tables_for(idx):
+        pass
+    idx.close()
+    idx = ProjectIndex.open(tree, state_dir=tmp_path / "s")
+    idx.refresh()
+    with tables_for(idx) as prep:
+        assert prep.loaded and prep.last_sync_files == 0
+        assert "src/units.rs" in prep.symbols
+        assert prep.symbols["src/units.rs"] is idx.file("src/units.rs")
+        assert prep.symbols.get("no/such.rs") is None and "no/such.rs" not in prep.symbols
+    idx.close()
