@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,7 +143,7 @@ class _Selection:
     def covered(self, path: str, start: int, end: int) -> bool:
         return any(a <= start and end <= b for a, b in self.ranges.get(path, ()))
 
-    def _prefix(self, path: str) -> list[int]:
+    def _prefix(self, path: str) -> Sequence[int]:
         """Running token count per line (each line with its newline), for O(1) range costs."""
         return self.prep.line_prefix.get(path) or [0]
 
