@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from lsp_server.context.index.model import Definition, FileSymbols
+from lsp_server.context.index.model import Definition
 from lsp_server.context.rank.embeddings import SemanticSpec, query_for
 from lsp_server.context.rank.pagerank import lift, personalized_pagerank
 from lsp_server.context.rank.tables import CONTAINER_KINDS, IndexView, Prepared, tables_of
@@ -184,9 +184,9 @@ def _match_paths(prep: Prepared, mentioned: dict[str, int | None]) -> dict[str, 
     return out
 
 
-def _enclosing(fs: FileSymbols, line: int) -> Definition | None:
+def _enclosing(definitions: list[Definition], line: int) -> Definition | None:
     best: Definition | None = None
-    for d in fs.definitions:
+    for d in definitions:
         if d.start_line <= line <= d.end_line and (
             best is None or d.end_line - d.start_line <= best.end_line - best.start_line
         ):
@@ -236,13 +236,13 @@ def signals(prep: Prepared, request: ContextRequest) -> Signals:
         sig.explicit.add(path)
         reasons[path].append("path named in the request")
     _raise_sites(prep, terms, sig)
-    if request.path and request.path in prep.symbols:
+    if request.path and prep.has_symbols(request.path):
         mention_file[request.path] += 3.0
         sig.explicit.add(request.path)
         reasons[request.path].append("file under the cursor")
         lines = request.line_range or ((request.line, request.line) if request.line else None)
         if lines:
-            enc = _enclosing(prep.symbols[request.path], lines[0])
+            enc = _enclosing(prep.definitions_of(request.path) or [], lines[0])
             di = prep.def_ids.get((enc.path, enc.start_byte, enc.qualname)) if enc else None
             if di is not None:
                 sig.mention_def[di] += 3.0

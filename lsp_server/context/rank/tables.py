@@ -24,12 +24,11 @@ import time
 import weakref
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from lsp_server.context.index.model import Definition, FileSymbols, SymbolEdge
+from lsp_server.context.index.model import Definition, FileSymbols, Import, SymbolEdge
 from lsp_server.context.rank import snapshot
 from lsp_server.context.rank.bm25 import BM25
 from lsp_server.context.rank.gc_pause import paused_collection
@@ -82,6 +81,8 @@ class _FileRows:
     """What one file contributes to the tables, to take it out again."""
 
     key: tuple[str, int, str]
+    symbolic: bool = False  # the index read symbols from it (not a text-only file)
+    imports: list[Import] = field(default_factory=list)
     def_ids: list[int] = field(default_factory=list)
     passage_ids: list[int] = field(default_factory=list)
     used_names: set[str] = field(default_factory=set)
@@ -150,59 +151,6 @@ def _file_key(fs: FileSymbols | None, text: str | None) -> tuple[str, int, str]:
     return (fs.content_hash, len(fs.definitions), fs.definitions[0].qualname if fs.definitions else "")
 
 
-class SymbolTable:
-    """Each ranked file's symbols, by path.
-
-    A sync fills it from the index. Tables loaded from a snapshot that matched the index
-    start empty and read a file's symbols from the index on first use (the same objects a
-    sync would have stored), since decoding every file's symbols is most of what loading
-    would otherwise cost.
-    """
-
-    def __init__(self) -> None:
-        self._known: dict[str, FileSymbols] = {}
-        self._source: weakref.ref[IndexView] | None = None
-        self._paths: frozenset[str] = frozenset()
-
-    def read_through(self, index: IndexView, paths: Iterable[str]) -> None:
-        """Answer for ``paths`` from ``index`` (held weakly) until the next sync fills in."""
-        self._source = weakref.ref(index)
-        self._paths = frozenset(paths)
-
-    def _lookup(self, path: str) -> FileSymbols | None:
-        found = self._known.get(path)
-        if found is not None or self._source is None or path not in self._paths:
-            return found
-        index = self._source()
-        fs = index.file(path) if index is not None else None
-        if fs is not None:
-            self._known[path] = fs
-        return fs
-
-    def get(self, path: str) -> FileSymbols | None:
-        return self._lookup(path)
-
-    def __contains__(self, path: object) -> bool:
-        return isinstance(path, str) and self._lookup(path) is not None
-
-    def __getitem__(self, path: str) -> FileSymbols:
-        fs = self._lookup(path)
-        if fs is None:
-            raise KeyError(path)
-        return fs
-
-    def __setitem__(self, path: str, fs: FileSymbols) -> None:
-        self._known[path] = fs
-
-    def pop(self, path: str) -> None:
-        self._known.pop(path, None)
-
-    def filled(self) -> None:
-        """A sync stored every file's symbols: nothing is read through any more."""
-        self._source = None
-        self._paths = frozenset()
-
-
 class Prepared:
     """Everything about the project that does not depend on the request."""
 
@@ -210,7 +158,6 @@ class Prepared:
         self.lock = threading.RLock()
         self.generation: int | None = None
         self.files: list[str] = []
-        self.symbols = SymbolTable()
         self.texts: dict[str, str] = {}
         self.defs: dict[int, Definition] = {}
         self.def_ids: dict[tuple[str, int, str], int] = {}  # (path, start byte, qualname) → id
@@ -253,11 +200,10 @@ class Prepared:
     # --- on disk ----------------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
-        """What a snapshot keeps: not the lock, the process's bookkeeping, the symbols (read
-        back from the index) or the edge lists (the index's own objects; a changed index
-        relinks every file's edges)."""
+        """What a snapshot keeps: not the lock, the process's bookkeeping or the edge lists
+        (the index's own objects; a changed index relinks every file's edges)."""
         state = dict(vars(self))
-        for name in ("lock", "symbols", "persist_to", "fingerprint", "_saved", "generation",
+        for name in ("lock", "persist_to", "fingerprint", "_saved", "generation",
                      "_latent_changed", "last_sync_ms", "loaded", "last_sync_files"):
             del state[name]
         state["_edge_rows"] = {p: _EdgeRows(None, r.pairs, r.callees, r.caller_targets)
@@ -269,6 +215,24 @@ class Prepared:
         vars(self).update(state)
 
     # --- reading --------------------------------------------------------------------------
+
+    def has_symbols(self, path: str) -> bool:
+        """Whether the index read definitions from ``path`` (a source file it parsed)."""
+        rows = self._rows.get(path)
+        return rows is not None and rows.symbolic
+
+    def definitions_of(self, path: str) -> list[Definition] | None:
+        """A parsed file's definitions in the index's order (None for other files): the
+        index's own objects, kept here so that ranking never decodes a file's symbols."""
+        rows = self._rows.get(path)
+        if rows is None or not rows.symbolic:
+            return None
+        return [self.defs[i] for i in rows.def_ids]
+
+    def imports_of(self, path: str) -> list[Import]:
+        """A parsed file's imports (empty for other files)."""
+        rows = self._rows.get(path)
+        return rows.imports if rows is not None else []
 
     def file_rows(self, path: str) -> tuple[list[int], list[int]]:
         """The ids of one file's definitions and passages (empty for an unknown file)."""
@@ -302,7 +266,6 @@ class Prepared:
             current = snapshot.fingerprint(index.content_digests())
             if self.generation is None and current == self.fingerprint:
                 # Loaded from disk, and the index holds exactly what they were built from.
-                self.symbols.read_through(index, self._rows)
                 self.generation = generation
                 self._saved = True
                 self.last_sync_ms = (time.perf_counter() - started) * 1000.0
@@ -310,7 +273,6 @@ class Prepared:
         first = not self._rows
         with paused_collection(collect_after=first):
             self._sync(index, generation, first)
-        self.symbols.filled()
         if current is not None and self.persist_to is not None and not self._saved:
             # Once per process: later syncs follow single edits, and the next process brings
             # these tables up to date file by file anyway.
@@ -334,8 +296,6 @@ class Prepared:
                 text = index.text(path)
             key = _file_key(fs, text)
             if rows is not None and rows.key == key:
-                if fs is not None:
-                    self.symbols[path] = fs
                 continue
             if rows is not None:
                 self._remove_file(path)
@@ -380,7 +340,8 @@ class Prepared:
         self.file_bm25.add(path, ptoks + chunks.tokens(1, nlines))
         if fs is None:
             return
-        self.symbols[path] = fs
+        rows.symbolic = True
+        rows.imports = list(fs.imports)
         for r in fs.references:
             rows.used_names.add(r.name)
         for name in rows.used_names:
@@ -444,7 +405,6 @@ class Prepared:
                     del self.users[name]
         self.file_bm25.remove(path)
         self.texts.pop(path, None)
-        self.symbols.pop(path)
         self.file_tokens.pop(path, None)
         self.line_prefix.pop(path, None)
 

@@ -87,7 +87,7 @@ def test_unreadable_or_foreign_tables_are_rebuilt(tree: Path, tmp_path: Path) ->
         assert snapshot.load(path) is not None  # rewritten by the sync
 
 
-def test_symbols_of_loaded_tables_are_read_from_the_index(tree: Path, tmp_path: Path) -> None:
+def test_loaded_tables_hold_each_files_definitions_and_imports(tree: Path, tmp_path: Path) -> None:
     idx = ProjectIndex.open(tree, state_dir=tmp_path / "s")
     idx.refresh()
     with tables_for(idx):
@@ -97,7 +97,9 @@ def test_symbols_of_loaded_tables_are_read_from_the_index(tree: Path, tmp_path: 
     idx.refresh()
     with tables_for(idx) as prep:
         assert prep.loaded and prep.last_sync_files == 0
-        assert "src/units.rs" in prep.symbols
-        assert prep.symbols["src/units.rs"] is idx.file("src/units.rs")
-        assert prep.symbols.get("no/such.rs") is None and "no/such.rs" not in prep.symbols
+        fs = idx.file("src/units.rs")
+        assert fs is not None and prep.has_symbols("src/units.rs")
+        assert prep.definitions_of("src/units.rs") == fs.definitions
+        assert prep.imports_of("src/units.rs") == fs.imports
+        assert prep.definitions_of("no/such.rs") is None and not prep.has_symbols("no/such.rs")
     idx.close()
