@@ -276,8 +276,10 @@ class Prepared:
         if current is not None and self.persist_to is not None and not self._saved:
             # Once per process: later syncs follow single edits, and the next process brings
             # these tables up to date file by file anyway.
+            # (also when the write failed: a read-only state directory is told of once)
             self.fingerprint = current
-            self._saved = snapshot.save(self.persist_to, current, self)
+            self._saved = True
+            snapshot.save(self.persist_to, current, self)
         self.last_sync_ms = (time.perf_counter() - started) * 1000.0
 
     def _sync(self, index: IndexView, generation: int, first: bool) -> None:

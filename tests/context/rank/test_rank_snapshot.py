@@ -8,10 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from lsp_server.context.documents import Documents, TextChange
 from lsp_server.context.index.project import ProjectIndex
 from lsp_server.context.rank import snapshot
 from lsp_server.context.rank.ranking import tables_for
 from lsp_server.context.rank.tables import build_tables
+from lsp_server.text import Position, Span
 
 # One process: open the index, take the kept tables (from disk when there are some), and
 # print how they were obtained, what ranking reads from them, and what a fresh build gives.
@@ -102,4 +106,31 @@ def test_loaded_tables_hold_each_files_definitions_and_imports(tree: Path, tmp_p
         assert prep.definitions_of("src/units.rs") == fs.definitions
         assert prep.imports_of("src/units.rs") == fs.imports
         assert prep.definitions_of("no/such.rs") is None and not prep.has_symbols("no/such.rs")
+    idx.close()
+
+
+def test_tables_that_cannot_be_written_are_used_and_tried_once(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    tries: list[str] = []
+
+    def full_disk(*args: object, **kwargs: object) -> tuple[int, str]:
+        tries.append("mkstemp")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(snapshot.tempfile, "mkstemp", full_disk)
+    docs = Documents()
+    idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    docs.subscribe(idx.update_document)
+    idx.refresh()
+    with tables_for(idx) as prep:
+        assert "Length" in prep.defs_by_name
+    units = tree / "src/units.rs"
+    docs.open(units, units.read_text(), 1)
+    docs.change(units, [TextChange("\npub fn typed_later() {}\n", Span(Position(0, 0), Position(0, 0)))], 2)
+    with tables_for(idx) as prep:
+        assert "typed_later" in prep.defs_by_name
+    assert tries == ["mkstemp"]
+    assert sum("could not write the ranking tables" in r.getMessage() for r in caplog.records) == 1
+    assert not snapshot.snapshot_path(idx).exists()
     idx.close()
