@@ -190,7 +190,7 @@ class Prepared:
         self._next_passage = 0
         self.last_sync_ms = 0.0  # how long the latest sync took (0 when nothing had changed)
         # Where the tables are kept on disk (see :mod:`snapshot`), the fingerprint of the index
-        # they were last synced with there, and whether this process has written them yet.
+        # content they were last synced with, and whether this process has written them yet.
         self.persist_to: Path | None = None
         self.fingerprint: str | None = None
         self._saved = False
@@ -264,8 +264,11 @@ class Prepared:
         current: str | None = None
         if self.persist_to is not None and isinstance(index, snapshot.PersistentIndex):
             current = snapshot.fingerprint(index.content_digests())
-            if self.generation is None and current == self.fingerprint:
-                # Loaded from disk, and the index holds exactly what they were built from.
+            if current == self.fingerprint:
+                # Every file holds what the tables were last synced with: loaded from disk
+                # for an unchanged project, or a buffer opened, saved or closed unchanged.
+                # (A sync would redo no file's rows, yet decode every file's symbols and
+                # derive every edge to find that out.)
                 self.generation = generation
                 self._saved = True
                 self.last_sync_ms = (time.perf_counter() - started) * 1000.0
@@ -273,11 +276,11 @@ class Prepared:
         first = not self._rows
         with paused_collection(collect_after=first):
             self._sync(index, generation, first)
+        self.fingerprint = current
         if current is not None and self.persist_to is not None and not self._saved:
             # Once per process: later syncs follow single edits, and the next process brings
             # these tables up to date file by file anyway.
             # (also when the write failed: a read-only state directory is told of once)
-            self.fingerprint = current
             self._saved = True
             snapshot.save(self.persist_to, current, self)
         self.last_sync_ms = (time.perf_counter() - started) * 1000.0

@@ -134,3 +134,24 @@ def test_tables_that_cannot_be_written_are_used_and_tried_once(
     assert sum("could not write the ranking tables" in r.getMessage() for r in caplog.records) == 1
     assert not snapshot.snapshot_path(idx).exists()
     idx.close()
+
+
+def test_a_buffer_opened_unchanged_redoes_nothing(tree: Path, tmp_path: Path) -> None:
+    docs = Documents()
+    idx = ProjectIndex.open(tree, documents=docs, state_dir=tmp_path / "s")
+    docs.subscribe(idx.update_document)
+    idx.refresh()
+    with tables_for(idx) as prep:
+        assert prep.last_sync_files > 5
+    units = tree / "src/units.rs"
+    generation = idx.generation
+    docs.open(units, units.read_text(), 1)
+    assert idx.generation != generation  # the index did see a change
+    with tables_for(idx) as again:
+        assert again is prep and again.last_sync_files == 0
+    docs.change(units, [TextChange("\npub fn typed_now() {}\n", Span(Position(0, 0), Position(0, 0)))], 2)
+    with tables_for(idx) as again:
+        assert again.last_sync_files == 1 and "typed_now" in again.defs_by_name
+        fresh = build_tables(idx)
+        assert sorted(again.defs_by_name) == sorted(fresh.defs_by_name)
+    idx.close()
