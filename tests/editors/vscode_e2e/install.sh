@@ -6,6 +6,7 @@
 # Needs the Debian packages libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev pkg-config
 # ripgrep (and chromium for the tests). Prints the install directory on its last line.
 # Idempotent: a finished install leaves a stamp file and later runs return at once.
+# --cached-only: print the folder if the install is finished, else fail without installing.
 set -euo pipefail
 
 CODE_SERVER_VERSION=4.100.3
@@ -21,6 +22,10 @@ STAMP="$DIR/.complete"
 if [ -f "$STAMP" ]; then
   echo "$DIR"
   exit 0
+fi
+if [ "${1:-}" = --cached-only ]; then
+  echo "not installed yet: run $0 (about 6 minutes)" >&2
+  exit 1
 fi
 for tool in rg pkg-config; do
   command -v "$tool" >/dev/null || {
