@@ -35,7 +35,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 INSTALL = HERE / "vscode_e2e" / "install.sh"
 DRIVER = HERE / "vscode_e2e" / "drive.mjs"
-VSIX = REPO / "vscode-extension" / "agentic-optimizer.vsix"
+# AO_E2E_VSIX: test another package (e.g. one built from a modified copy) instead.
+VSIX = Path(os.environ.get("AO_E2E_VSIX") or REPO / "vscode-extension" / "agentic-optimizer.vsix")
 REQUIRED = os.environ.get("AO_REQUIRE_VSCODE_E2E") == "1"
 KEY_VAR = "AO_E2E_OPENAI_KEY"
 KEY = "sk-e2e-not-real"
