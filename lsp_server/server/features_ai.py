@@ -79,7 +79,7 @@ def list_actions(ls: AgenticServer, params: lsp.CodeActionParams) -> list[lsp.Co
     if not actions.is_empty(params.range):
         for spec in actions.SELECTION_ACTIONS:
             add(spec.kind, spec.lsp_kind, spec.label, spec.instruction, params.range, [])
-    if no_model and ls.root is not None:
+    if no_model and ls.root is not None and wanted(lsp.CodeActionKind.QuickFix):
         # Without a model every action above would fail: offer the way to set one up.
         out.append(lsp.CodeAction(
             title=actions.SETUP_TITLE, kind=lsp.CodeActionKind.QuickFix,
