@@ -42,3 +42,21 @@ def open_doc(client: LanguageClient, path: Path, language: str, version: int = 1
         )
     )
     return uri
+
+
+async def code_actions(client: LanguageClient, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    """Code actions read from the wire as CodeActions.
+
+    The client's own parsing takes a CodeAction that carries a ``command`` for a Command (the
+    result is typed ``Command | CodeAction``), so the raw JSON is read and structured here.
+    """
+    proto = client.protocol
+    original = proto.get_result_type
+    proto.get_result_type = lambda method: None if method == lsp.TEXT_DOCUMENT_CODE_ACTION else original(method)  # type: ignore[method-assign]
+    try:
+        raw = await proto.send_request_async(lsp.TEXT_DOCUMENT_CODE_ACTION, params)
+    finally:
+        proto.get_result_type = original  # type: ignore[method-assign]
+    # A CodeAction's command is an object; a bare Command would carry a string there.
+    assert all(isinstance(a.get("command", {}), dict) for a in raw or [])
+    return [proto._converter.structure(a, lsp.CodeAction) for a in raw or []]
