@@ -50,6 +50,7 @@ class AnswerJudge:
         verdict: Verdict = await asyncio.to_thread(
             verify, text, edit_format=model.effective_edit_format, read_text=read_text,
             root=self._root, settings=self._settings, target_path=self._target.rel,
-            target_lines=self._request.line_range, threshold=self._threshold, run_check=True,
+            target_lines=self._request.line_range, threshold=self._threshold,
+            tier=model.tier, fix_diagnostics=self._request.diagnostics,
         )
         return Judgement(verdict.accepted, verdict.confidence, list(verdict.reasons), verdict)
