@@ -337,6 +337,8 @@ class _Session:
                    f"passing before the edit, {outcome.seconds:.1f}s, {isolation()}")
         if outcome.skipped:
             summary += f"; skipped for the {budget:g}s budget: {', '.join(outcome.skipped)}"
+        if outcome.unrunnable:
+            summary += f"; cannot compare: {', '.join(outcome.unrunnable)}"
         if outcome.broken:
             self.report.problem(BROKEN_TEST_FACTOR, f"test(s) that passed before fail after the edit: "
                                 f"{', '.join(outcome.broken[:5])} ({summary})")
@@ -345,7 +347,10 @@ class _Session:
                                 f"{', '.join(outcome.hung)} ({summary})")
         else:
             self.report.notes.append(summary)
-        self.report.tests = "ran" if outcome.ran or outcome.broken or outcome.hung else "not_run"
+        if outcome.ran or outcome.broken or outcome.hung:
+            self.report.tests = "ran"
+        else:  # nothing to compare against (e.g. a broken build) is not evidence left unused
+            self.report.tests = "not_run" if outcome.skipped else "unavailable"
 
 
 _ERROR_WORDS = ("error", "fail", "traceback", "exception", "panicked", "undefined", "not found")

@@ -59,6 +59,7 @@ class TestOutcome:
     broken: list[str] = field(default_factory=list)  # tests that passed before and fail after
     hung: list[str] = field(default_factory=list)  # groups that finished before, not after
     skipped: list[str] = field(default_factory=list)  # groups left out for the budget
+    unrunnable: list[str] = field(default_factory=list)  # groups with no passing test before
     unavailable: str | None = None  # why no test could run at all
     tests_run: int = 0
     seconds: float = 0.0
@@ -301,7 +302,7 @@ class TestRunner:
             else:
                 before, res = cached
             if not any(s == "passed" for s in before.values()):
-                outcome.skipped.append(f"{group.label} (no test passed before the edit)")
+                outcome.unrunnable.append(f"{group.label} (no test passed before the edit)")
                 continue
             if remaining < 1.0:
                 outcome.skipped.append(group.label)
