@@ -17,7 +17,6 @@ from lsp_server.providers.base import Completion
 from lsp_server.routing.answers import judge_answer
 from lsp_server.routing.router import Judgement
 
-
 _QUOTED = re.compile(r"`([A-Za-z_][\w:.]*)`")
 
 

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from itertools import pairwise
 
 _REFUSAL = re.compile(
     r"^\s*(?:I(?:'m| am)\s+(?:sorry|unable|not able)|I\s+can(?:not|'t)\b|As an AI\b|"
@@ -29,9 +30,7 @@ _FENCE = re.compile(r"^\s*(```|~~~)", re.MULTILINE)
 _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.DOTALL)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _ENGLISH = frozenset(
-    "the a an is are was were be of to in on for and or not it this that with as by from at which "
-    "what how why when does do can should would will has have its their there if then than each "
-    "into only also but so because returns function value".split())
+    ["the", "a", "an", "is", "are", "was", "were", "be", "of", "to", "in", "on", "for", "and", "or", "not", "it", "this", "that", "with", "as", "by", "from", "at", "which", "what", "how", "why", "when", "does", "do", "can", "should", "would", "will", "has", "have", "its", "their", "there", "if", "then", "than", "each", "into", "only", "also", "but", "so", "because", "returns", "function", "value"])
 MIN_WORDS = 4
 HEDGE_WORDS = 40  # a hedge in a longer answer is a caveat, not a non-answer
 
@@ -67,7 +66,7 @@ def repetition_loop(text: str) -> str | None:
     """The same line or phrase repeated over and over (a generation stuck in a loop)."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     run = best = 1
-    for prev, cur in zip(lines, lines[1:], strict=False):
+    for prev, cur in pairwise(lines):
         run = run + 1 if cur == prev else 1
         best = max(best, run)
     if best >= 4:
