@@ -109,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"Embeddings (context.embeddings):\n  {mark}ollama:{embeddings['model']} — "
               f"{embeddings['detail']}; {embeddings['stored_vectors']} passage vectors stored")
     print("Edit checks (what the verifier can run on this project's edits):")
-    for c in edit_checks:
-        print(f"  {'ok ' if c.available else '-- '}{c.name} — {c.detail}")
+    for e in edit_checks:
+        print(f"  {'ok ' if e.available else '-- '}{e.name} — {e.detail}")
     if not usable:
         print(
             "\nNo reachable model. Start Ollama and pull a model (ollama pull qwen2.5-coder:7b), or set "
