@@ -18,19 +18,21 @@ from lsp_server.routing.answers import judge_answer
 from lsp_server.routing.router import Judgement
 
 _QUOTED = re.compile(r"`([A-Za-z_][\w:.]*)`")
+_FILE = re.compile(r"\b[\w./-]+\.(?:rs|py|pyi|toml|md|js|ts)\b")
 
 
 def request_symbols(request: AssistRequest, target: Target) -> list[str]:
-    """The symbols and file a prose request is about, for the on-topic check (empty: unknown)."""
-    found = [m.group(1) for m in _QUOTED.finditer(request.instruction)]
+    """What the user named in the question: quoted identifiers, file names, and definitions in
+    the requested lines that the instruction mentions (empty: the on-topic check is skipped, as
+    for a hover's generic "explain this", whose answer need not repeat the name)."""
+    text = request.instruction
+    found = [m.group(1) for m in _QUOTED.finditer(text)] + [m.group(0) for m in _FILE.finditer(text)]
     if target.rel is not None and target.text is not None and request.line_range is not None:
         lo, hi = request.line_range
         for d in definitions_at(target.text, target.rel, lo, hi):
-            if d not in found:
+            if d not in found and re.search(rf"\b{re.escape(d)}\b", text):
                 found.append(d)
-    if target.rel is not None and found:
-        found.append(target.rel.rpartition("/")[2])
-    return found
+    return list(dict.fromkeys(found))
 
 
 class AnswerJudge:
@@ -63,8 +65,7 @@ class AnswerJudge:
             self._timings["verify_ms"] += (time.perf_counter() - start) * 1000
 
     def _symbols(self) -> list[str]:
-        """What the question is about: the definitions in the requested lines (else the file)
-        and the identifiers quoted in the instruction."""
+        """What the question names (see :func:`request_symbols`)."""
         if self._symbol_cache is None:
             self._symbol_cache = request_symbols(self._request, self._target)
         return self._symbol_cache

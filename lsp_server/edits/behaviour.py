@@ -44,6 +44,7 @@ from lsp_server.edits.related_tests import (
     python_groups,
     runner_env,
     rust_groups,
+    with_callers,
 )
 from lsp_server.edits.sandbox import isolation, run_limited
 from lsp_server.edits.shadow import Shadow, shadow_for
@@ -306,6 +307,10 @@ class _Session:
                 crate = crate_dir(self.shadow.ws, change.path)
                 if crate is None:
                     continue
+                src = crate.relative_to(self.shadow.ws).as_posix()
+                prefix = "" if src == "." else f"{src}/"
+                crate_files = [f for f in self.shadow.files() if f.startswith(f"{prefix}src/") and f.endswith(".rs")]
+                symbols = with_callers(crate_files, self.read(False), symbols)
                 if not cargo_available():
                     unavailable.append("cargo is not installed")
                     continue
@@ -313,6 +318,7 @@ class _Session:
                               if g not in groups)
             elif change.path.endswith(".py"):
                 files = self.shadow.files()
+                symbols = with_callers([f for f in files if f.endswith(".py")], self.read(False), symbols)
                 module = module_of(change.path, ["src", ""] if any(f.startswith("src/") for f in files) else [""])
                 found = [g for g in python_groups(files, self.read(False), module, symbols) if g not in groups]
                 if found and not has_pytest(project_python(self.shadow.root)):

@@ -99,6 +99,32 @@ def _new_spans(change: FileChange) -> list[tuple[int, int]]:
     return spans
 
 
+def with_callers(files: Iterable[str], read: Callable[[str], str | None], symbols: Sequence[str],
+                 hops: int = 2, limit: int = 40) -> list[str]:
+    """``symbols`` plus the functions that call them, ``hops`` levels up, in ``files`` (tests
+    reach an edited helper through its callers). Capped at ``limit`` names."""
+    found = list(symbols)
+    frontier = list(symbols)
+    paths = [f for f in files if not _is_test_file(f)]
+    for _ in range(hops):
+        if not frontier or len(found) >= limit:
+            break
+        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, frontier)) + r")\b")
+        frontier = []
+        for rel in paths:
+            text = read(rel)
+            spec = language_for(rel)
+            if not text or spec is None or not pattern.search(text):
+                continue
+            for d in definitions_in(text, spec):
+                if d.kind == "function" and d.name not in found and pattern.search(text[d.body_start:d.end]):
+                    found.append(d.name)
+                    frontier.append(d.name)
+                    if len(found) >= limit:
+                        return found
+    return found
+
+
 def _names(text: str, symbols: Iterable[str]) -> bool:
     return any(re.search(rf"\b{re.escape(s)}\b", text) for s in symbols)
 

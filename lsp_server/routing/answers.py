@@ -48,15 +48,25 @@ def non_answer(text: str) -> str | None:
     return None
 
 
+_PART_SPLIT = re.compile(r"::|[./_\-\s]+|(?<=[a-z0-9])(?=[A-Z])")
+_COMMON_PARTS = frozenset({"self", "data", "value", "item", "list", "test", "main", "util", "utils",
+                           "from", "into", "with", "impl", "func", "type"})
+
+
+def _parts(symbol: str) -> list[str]:
+    return [p.lower() for p in _PART_SPLIT.split(symbol) if len(p) >= 4 and p.lower() not in _COMMON_PARTS]
+
+
 def names_nothing_asked(text: str, symbols: Sequence[str]) -> str | None:
-    """None of the symbols or files the question is about appears in the answer."""
+    """None of the symbols or files the question is about appears in the answer, not even a
+    word of one (``total_area`` counts as named by an answer about "the area")."""
     wanted = [s for s in symbols if s]
     if not wanted:
         return None
     low = text.lower()
+    words = set(re.findall(r"[a-z0-9]+", low))
     for s in wanted:
-        parts = [p for p in re.split(r"::|\.|/", s) if p]
-        if s.lower() in low or (parts and parts[-1].lower() in low):
+        if s.lower() in low or any(p in words for p in _parts(s)):
             return None
     shown = ", ".join(wanted[:4])
     return f"the answer names none of what was asked about ({shown})"
