@@ -121,7 +121,7 @@ def other_language(text: str, question: str) -> str | None:
         return f"the answer is written in another script ({a_main.lower()}) than the question ({q_main.lower()})"
     if a_main == q_main == "LATIN":
         q_words, a_words = _WORD.findall(asked), _WORD.findall(prose)
-        if len(q_words) >= 4 and len(a_words) >= 20 and _english_share(q_words) >= 0.1 \
+        if len(q_words) >= 3 and len(a_words) >= 20 and _english_share(q_words) >= 0.1 \
                 and _english_share(a_words) < 0.04:
             return "the answer is not in the question's language (English)"
     return None
