@@ -398,7 +398,8 @@ def check_behaviour(changes: Sequence[FileChange], root: Path, settings: Setting
             elif rust_or_python:
                 report.tests = "not_run"
     except OSError as exc:
+        # Without a shadow copy no compiler or test can run: unavailable, not skipped.
         report.notes.append(f"the shadow copy could not be prepared: {exc}")
-        if rust_or_python:
-            report.compile = "not_run" if report.compile != "ran" else report.compile
+        if report.compile != "ran":
+            report.compile = "unavailable" if rust_or_python else report.compile
     return report

@@ -31,6 +31,11 @@ SKIPPED_DIRS = frozenset({
     ".pytest_cache", ".ruff_cache", ".tox", ".hg", ".svn",
 })
 _MANIFEST = "manifest.json"
+MAX_FILES = 50_000  # a workspace opened at a home directory is not copied
+
+
+class ShadowTooLargeError(OSError):
+    """The project has more files than a shadow copy takes."""
 
 
 class Shadow:
@@ -71,7 +76,12 @@ class Shadow:
         self.ws.mkdir(parents=True, exist_ok=True)
         seen: dict[str, list[int]] = {}
         hasher = hashlib.sha256()
-        for rel, src in sorted(self._walk(self.root)):
+        entries: list[tuple[str, Path]] = []
+        for entry in self._walk(self.root):
+            entries.append(entry)
+            if len(entries) > MAX_FILES:
+                raise ShadowTooLargeError(f"more than {MAX_FILES} files: too many to copy for checks")
+        for rel, src in sorted(entries):
             try:
                 st = src.stat()
             except OSError:
