@@ -3,7 +3,9 @@
 Three populations:
 
 1. **good**: every hunk of the real fixes in ``bench-data`` (see ``bench/edits_corpus.py``) as
-   a search/replace answer against the real file at ``base_commit``; it should be kept.
+   a search/replace answer against the real file at ``base_commit``; it should be kept. At the
+   compile level a hunk alone may use a name another hunk of the same fix imports, so the
+   population is also measured as whole fixes (every hunk of an instance in one answer).
 2. **broken**: the seven structural break kinds of each hunk (truncated, elided, ...); each
    should be caught.
 3. **wrong but valid**: semantic mutants (``bench/mutants.py``: flipped comparison, off by one,
@@ -50,7 +52,7 @@ from edits_corpus import CorpusEdit, good_answer, load_corpus, shared_data_dir, 
 from mutants import Mutant, mutants, sample
 
 from lsp_server.config import Settings, parse_settings
-from lsp_server.edits import Verdict, verify
+from lsp_server.edits import Verdict, format_edits, verify
 from lsp_server.edits.behaviour import LEVELS, CheckLevel
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -160,6 +162,35 @@ def corpus_populations(args: argparse.Namespace, settings: Settings) -> None:
             print(t.line(kind))
     for line in misjudged:
         print("  " + line)
+
+
+def whole_fixes(args: argparse.Namespace, settings: Settings) -> None:
+    """Good edits at the compile level as the real fix is: every hunk of an instance in one
+    answer (a hunk alone can use a name another hunk imports). Python instances only."""
+    by_instance: dict[str, list[CorpusEdit]] = defaultdict(list)
+    for edit in load_corpus(args.data):
+        if edit.path.endswith(".py"):
+            by_instance[edit.instance_id].append(edit)
+    tally = Tally()
+    shown = 0
+    for instance, edits in sorted(by_instance.items()):
+        first = edits[0]
+        root = materialize(first.repo, first.base_commit, repos_dir=args.repos, scratch=args.scratch)
+        raw = format_edits([e.block() for e in edits])
+
+        def read(path: str, root: Path = root) -> str | None:
+            full = root / path
+            return full.read_text(encoding="utf-8", errors="replace") if full.is_file() else None
+
+        v, secs = timed(lambda raw=raw, read=read, root=root: verify(
+            raw, edit_format="search_replace", read_text=read, root=root, settings=settings,
+            target_path=None, target_lines=None, threshold=THRESHOLD, level="compile", tier="local"))
+        tally.add(v, secs)
+        if caught(v) and shown < args.show:
+            shown += 1
+            print(f"  GOOD (whole fix) kept=no compile {instance} {v.problems[:1] or v.reasons[:1]}")
+    print("population good, whole fixes (all hunks of an instance in one answer):")
+    print(tally.line("python/compile"))
 
 
 # --- population 3 ----------------------------------------------------------------------------
@@ -290,12 +321,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", type=int, default=8, help="misjudged good edits to print")
     ap.add_argument("--skip-corpus", action="store_true")
     ap.add_argument("--skip-mutants", action="store_true")
+    ap.add_argument("--skip-whole-fixes", action="store_true")
     args = ap.parse_args(argv)
     state = args.scratch / "verifier-bench" / "state"
     settings = parse_settings({"state_dir": str(state)})
     started = time.perf_counter()
     if not args.skip_corpus:
         corpus_populations(args, settings)
+    if not args.skip_whole_fixes:
+        whole_fixes(args, settings)
     if not args.skip_mutants:
         mutant_population(args, settings)
     print(f"total {time.perf_counter() - started:.0f}s")

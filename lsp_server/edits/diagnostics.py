@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -191,8 +192,11 @@ def cargo_check(ws: Path, crate: Path, env: dict[str, str], timeout: float) -> D
 def python_file_errors(text: str, path: str) -> list[Diagnostic]:
     """Syntax and pyflakes errors of one Python file (nothing is executed)."""
     try:
-        tree = ast.parse(text, filename=path)
-        compile(tree, path, "exec", dont_inherit=True)
+        # The project's own SyntaxWarnings ("is" with a literal) are not ours to print.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, filename=path)
+            compile(tree, path, "exec", dont_inherit=True)
     except SyntaxError as exc:
         line = exc.lineno or 1
         return [Diagnostic("python", path, line, line, "E999", f"SyntaxError: {exc.msg}")]
