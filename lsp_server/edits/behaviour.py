@@ -346,8 +346,6 @@ class _Session:
             summary += f"; skipped for the {budget:g}s budget: {', '.join(outcome.skipped)}"
         if outcome.unrunnable:
             summary += f"; cannot compare: {', '.join(outcome.unrunnable)}"
-        if outcome.extra_skipped:
-            summary += f"; not reached within the budget: {', '.join(outcome.extra_skipped)}"
         if outcome.broken:
             self.report.problem(BROKEN_TEST_FACTOR, f"test(s) that passed before fail after the edit: "
                                 f"{', '.join(outcome.broken[:5])} ({summary})")
@@ -358,12 +356,8 @@ class _Session:
             self.report.notes.append(summary)
         if outcome.ran or outcome.broken or outcome.hung:
             self.report.tests = "ran"
-        elif outcome.skipped:
-            self.report.tests = "not_run"
-        elif outcome.extra_skipped and not outcome.unrunnable:
-            self.report.tests = "none"  # only the wider tests existed, and they did not fit
         else:  # nothing to compare against (e.g. a broken build) is not evidence left unused
-            self.report.tests = "unavailable"
+            self.report.tests = "not_run" if outcome.skipped else "unavailable"
 
 
 _ERROR_WORDS = ("error", "fail", "traceback", "exception", "panicked", "undefined", "not found")

@@ -49,9 +49,6 @@ class TestGroup:
     tests: tuple[str, ...]
     cwd: str  # relative to the shadow copy
     kind: str  # cargo | pytest
-    # The project's other tests, run last while the budget lasts: an edited helper is often
-    # reached only through layers a name search does not see. Skipping them caps nothing.
-    extra: bool = False
 
 
 @dataclass
@@ -63,7 +60,6 @@ class TestOutcome:
     hung: list[str] = field(default_factory=list)  # groups that finished before, not after
     skipped: list[str] = field(default_factory=list)  # groups left out for the budget
     unrunnable: list[str] = field(default_factory=list)  # groups with no passing test before
-    extra_skipped: list[str] = field(default_factory=list)  # the wider groups the budget left out
     unavailable: str | None = None  # why no test could run at all
     tests_run: int = 0
     seconds: float = 0.0
@@ -187,9 +183,6 @@ def rust_groups(ws: Path, crate: Path, edited: str, symbols: Sequence[str]) -> l
     if doc_files and (src / "lib.rs").is_file():
         groups.append(TestGroup("doc tests", (*base, "--doc", "--", *doc_files), tuple(doc_files),
                                 cwd, "cargo"))
-    wide = targets + (["--tests"] if tests_dir.is_dir() else [])
-    if wide:
-        groups.append(TestGroup("the crate's other tests", (*base, *wide), (), cwd, "cargo", extra=True))
     return groups
 
 
@@ -231,16 +224,7 @@ def python_groups(files: Iterable[str], read: Callable[[str], str | None], modul
             continue
         chosen = tuple(ids) or (rel,)
         scored.append((0 if ids else 1, TestGroup(rel, chosen, chosen, ".", "pytest")))
-    groups = [g for _, g in sorted(scored, key=lambda p: p[0])]
-    top = module.split(".")[0] if module else None
-    if top:
-        package = re.compile(rf"^\s*(?:from|import)\s+{re.escape(top)}\b", re.MULTILINE)
-        taken = {g.label for g in groups}
-        rest = tuple(rel for rel in sorted(f for f in files if _is_test_file(f))
-                     if rel not in taken and package.search(read(rel) or ""))
-        if rest:
-            groups.append(TestGroup(f"the other tests importing {top}", rest, rest, ".", "pytest", extra=True))
-    return groups
+    return [g for _, g in sorted(scored, key=lambda p: p[0])]
 
 
 _PYTEST_PROBE: dict[str, bool] = {}
@@ -324,10 +308,8 @@ class TestRunner:
         outcome = TestOutcome()
         remaining = budget
         for index, group in enumerate(groups):
-            skipped = outcome.extra_skipped if group.extra else outcome.skipped
             if remaining < 1.0:
-                for g in groups[index:]:
-                    (outcome.extra_skipped if g.extra else outcome.skipped).append(g.label)
+                outcome.skipped.extend(g.label for g in groups[index:])
                 break
             key = (write_before(), group)
             with _CACHE_LOCK:
@@ -337,7 +319,7 @@ class TestRunner:
                 remaining -= res.seconds
                 outcome.seconds += res.seconds
                 if res.timed_out:
-                    skipped.append(f"{group.label} (did not finish before the edit)")
+                    outcome.skipped.append(f"{group.label} (did not finish before the edit)")
                     continue
                 with _CACHE_LOCK:
                     _BEFORE[key] = (before, res)
@@ -349,7 +331,7 @@ class TestRunner:
                 outcome.unrunnable.append(f"{group.label} (no test passed before the edit)")
                 continue
             if remaining < 1.0:
-                skipped.append(group.label)
+                outcome.skipped.append(group.label)
                 continue
             write_after()
             limit = remaining
@@ -361,7 +343,7 @@ class TestRunner:
                     outcome.hung.append(f"{group.label} (finished in {res.seconds:.1f}s before the edit, "
                                         f"not in {limit:.0f}s after)")
                 else:
-                    skipped.append(f"{group.label} (did not finish after the edit within the budget)")
+                    outcome.skipped.append(f"{group.label} (did not finish after the edit within the budget)")
                 continue
             outcome.ran.append(group.label)
             outcome.tests_run += sum(1 for s in before.values() if s == "passed")
