@@ -255,6 +255,7 @@ def mutant_population(args: argparse.Namespace, settings: Settings) -> None:
     suite_detected = verifier_caught_of_detected = 0
     accepted_wrong: Counter[str] = Counter()
     valid_n = 0
+    missed: list[str] = []
     for project in projects(args):
         truth = args.scratch / "verifier-bench" / "truth" / project.name
         if truth.exists():
@@ -298,6 +299,9 @@ def mutant_population(args: argparse.Namespace, settings: Settings) -> None:
                 suite_detected += 1
                 per_op[m.operator]["suite"] += 1
                 verifier_caught_of_detected += caught(tests_v)
+                if not caught(tests_v):
+                    ran = next((r for r in tests_v.reasons if r.startswith(("related tests", "no related"))), "")
+                    missed.append(f"{project.name} {m.operator} {m.path}:{m.line} {m.function}: {ran[:160]}")
             elif caught(tests_v):
                 per_op[m.operator]["caught_undetected"] += 1
     print(f"population wrong-but-valid: {valid_n} valid mutants ({invalid} more rejected by the compile check as invalid)")
@@ -310,6 +314,8 @@ def mutant_population(args: argparse.Namespace, settings: Settings) -> None:
           f"{100 * verifier_caught_of_detected / max(suite_detected, 1):.1f}%  (target >= 90%)")
     for op, c in sorted(per_op.items()):
         print(f"    {op:17s} valid {c['n']:3d}  suite detects {c['suite']:3d}  verifier catches {c['caught']:3d}")
+    for line in missed[: args.show]:
+        print(f"  MISSED {line}")
 
 
 def main(argv: list[str] | None = None) -> int:
