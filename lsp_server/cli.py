@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "feedback": "rate or reject a past request",
     "ledger": "export the ledger (ledger export --csv)",
     "doctor": "show effective settings and which models are reachable",
+    "eval": "measure the configured models on a task suite",
 }
 
 

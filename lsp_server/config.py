@@ -115,12 +115,29 @@ class ModelSettings(_Section):
         return "whole_definition" if self.tier == "local" else "search_replace"
 
 
+def _local(seconds: float) -> dict[Tier, float]:
+    return {"local": seconds}
+
+
 class RoutingSettings(_Section):
     escalate_below: float = Field(default=0.85, ge=0, le=1)
     tier_order: tuple[Tier, ...] = TIERS
     max_attempts: int = Field(default=4, ge=1, le=16)
     cooldown_seconds: float = Field(default=60.0, ge=0)
     failures_before_cooldown: int = Field(default=3, ge=1)
+    # Latency budget per tier, in seconds: an answer whose first token has not arrived within
+    # first_token_timeout_s, or that has not ended within tier_timeout_s, is stopped and the
+    # cascade escalates. Only the local tier has a default: a CPU model that is slow is
+    # usually also wrong, and the next tier answers sooner.
+    first_token_timeout_s: dict[Tier, float] = Field(default_factory=lambda: _local(10.0))
+    tier_timeout_s: dict[Tier, float] = Field(default_factory=lambda: _local(30.0))
+
+    @field_validator("first_token_timeout_s", "tier_timeout_s")
+    @classmethod
+    def _positive(cls, v: dict[Tier, float]) -> dict[Tier, float]:
+        if any(x <= 0 for x in v.values()):
+            raise ValueError("expected a positive number of seconds per tier")
+        return v
 
     @field_validator("tier_order")
     @classmethod
@@ -133,6 +150,9 @@ class RoutingSettings(_Section):
 class BudgetSettings(_Section):
     daily_usd: float = Field(default=1.0, ge=0)
     per_request_usd: float | None = Field(default=None, ge=0)
+    # The whole team's daily cap, held in the shared ledger (``ledger.url``): every paid call
+    # reserves its estimate there before it is sent. None: no team cap.
+    team_daily_usd: float | None = Field(default=None, ge=0)
 
 
 class PrivacySettings(_Section):
@@ -169,6 +189,9 @@ class CacheSettings(_Section):
     enabled: bool = True
     ttl_seconds: int = Field(default=7 * 24 * 3600, ge=0)
     max_entries: int = Field(default=5000, ge=0)
+    # Keep responses in the shared ledger's database (``ledger.url``), so the team's machines
+    # answer each other's repeats; entries stay within ``ledger.team``.
+    shared: bool = False
 
 
 _TEST_BUDGETS: dict[Tier, float] = {"local": 30.0, "free": 45.0, "budget": 60.0, "premium": 90.0}
@@ -199,6 +222,13 @@ class EditsSettings(_Section):
 
 class LedgerSettings(_Section):
     store_prompts: bool = False
+    # A shared ledger (PostgreSQL) for a team: ``url`` itself, or the name of the environment
+    # variable that holds it (``url_env``, so credentials stay out of settings files). Neither:
+    # the SQLite file in the state directory.
+    url: str | None = None
+    url_env: str | None = None
+    user: str | None = None  # who the rows are attributed to; None: the OS user
+    team: str = Field(default="default", min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
 
 
 # How prompts ask models to answer: ``standard``, or ``terse`` (no commentary around the answer,
@@ -245,6 +275,13 @@ class Settings(_Section):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"{label}: names must be unique, repeated: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_cache_needs_a_shared_ledger(self) -> Settings:
+        if self.cache.shared and not (self.ledger.url or self.ledger.url_env):
+            raise ValueError("cache.shared = true needs a shared ledger: set ledger.url or "
+                             "ledger.url_env")
         return self
 
     def model_named(self, name: str) -> ModelSettings | None:
@@ -393,6 +430,11 @@ def redacted(settings: Settings) -> dict[str, Any]:
         if isinstance(url, str) and "@" in url.split("//", 1)[-1].split("/", 1)[0]:
             scheme, rest = url.split("//", 1) if "//" in url else ("", url)
             model["base_url"] = f"{scheme}//***@{rest.split('@', 1)[1]}"
+    ledger = data.get("ledger", {})
+    if isinstance(ledger.get("url"), str):  # a shared ledger's URL may hold a password
+        from lsp_server.ledger.identity import redact
+
+        ledger["url"] = redact(ledger["url"])
     return data
 
 

@@ -11,6 +11,8 @@ import pytest
 # tests/standins/ (vendor HTTP stand-ins) is importable as `standins` from every test folder.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from postgres_cluster import Cluster, start_cluster  # (importable after the line above)
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 KEY_VARS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GROQ_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
@@ -34,3 +36,20 @@ def rust_example() -> Path:
 @pytest.fixture
 def python_example() -> Path:
     return EXAMPLES / "python-pkg"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the session (see tests/postgres_cluster.py)."""
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster, request: pytest.FixtureRequest) -> str:
+    """A fresh database of its own for each test that asks for one."""
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
+    return pg_cluster.new_database(name)

@@ -22,6 +22,7 @@ from lsp_server.config import ModelSettings, PromptStyle
 from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.providers.base import Completion, Prompt
 from lsp_server.routing.classifier import Classification
+from lsp_server.routing.early_stop import Expect, expected_language
 from lsp_server.routing.router import AttemptInfo, Judgement
 
 Progress = Callable[[str], None]
@@ -72,3 +73,17 @@ class CascadeRequest:
 
     def progress(self, text: str) -> None:
         self._progress(text)
+
+    def expect(self, model: ModelSettings) -> Expect:
+        """An edit must open with the model's edit format; prose must stay on the question;
+        code blocks must be in the target's language."""
+        language = None
+        if self._target.rel is not None:
+            from lsp_server.context.index.languages import language_for  # loads the grammars
+
+            spec = language_for(self._target.rel)
+            language = expected_language(spec.name) if spec is not None else None
+        if self._cls.mode == "edit":
+            return Expect(mode="edit", edit_format=model.effective_edit_format,
+                          language=language, question=self._request.instruction)
+        return Expect(mode="answer", language=language, question=self._request.instruction)

@@ -90,7 +90,8 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
                               variant.prompt_style if variant is not None else None)
     # The router prices calls on the event loop: the snapshot's first load happens here instead.
     await asyncio.to_thread(parts.models.prices.preload)
-    router = Router(models, routing=settings.routing, budget=Budget(settings.budget),
+    team = parts.ledger_writer.team_limit(request_id, settings.budget.team_daily_usd)
+    router = Router(models, routing=settings.routing, budget=Budget(settings.budget, team),
                     fleet=parts.models, cache=parts.cache)
     plan = RoutePlan(start=cls.tier, tiers=tuple(settings.routing.tier_order), allowed=allowed,
                      output_tokens=profile(cls.kind).output_tokens)

@@ -6,6 +6,19 @@ escalating, why the previous answer was not accepted) changes with every request
 last, after the cacheable prefix. A prompt for a cloud model is written from the cloud
 context and has secrets redacted from the selection, instruction and diagnostics too.
 
+Each call's output limit is sized to the task and its target (:func:`output_budget`): an edit
+restates the selected code and its change, so its limit follows the selection's size; prose gets
+the task kind's typical length with headroom. ``models[].max_output_tokens`` stays the ceiling.
+The stop sequences are markers of a model starting a new turn or question of its own, which no
+answer format contains (the edit formats allow several blocks, so their end markers cannot end
+an answer).
+
+A local model's server caches the prompt by prefix (llama.cpp, Ollama), and on a CPU reading the
+prompt is most of the call's time; so a local prompt opens with one system text for every
+request (:data:`LOCAL_SYSTEM`), then the context, and the task's own rules (per kind and edit
+format) go in the tail with the instruction: two requests on the same project share everything
+up to the request-specific part, whatever their kinds.
+
 A ``terse`` prompt style (an A/B variant's ``prompt_style``) adds one line to the system text
 asking for the answer alone: no commentary around edits, prose in at most three sentences.
 """
@@ -18,9 +31,11 @@ from typing import TYPE_CHECKING
 from lsp_server.assistant.values import AssistRequest, Target
 from lsp_server.config import ModelSettings, PromptStyle
 from lsp_server.context.privacy import PrivacyFilter
+from lsp_server.context.tokens import count_tokens
 from lsp_server.edits import system_prompt
 from lsp_server.providers.base import Prompt
 from lsp_server.routing.classifier import Classification
+from lsp_server.routing.kinds import profile
 
 if TYPE_CHECKING:
     from lsp_server.context.rank.builder import ContextResult
@@ -30,6 +45,29 @@ ANSWER_SYSTEM = (
     "about this project from the context given. Answer in plain Markdown, at most a few short "
     "paragraphs; name files and symbols exactly as they appear. No preamble and no edit blocks."
 )
+STOP_SEQUENCES = ("\nUser:", "\nQuestion:", "<start_of_turn>", "<|im_start|>")
+# An edit answer restates the target (SEARCH, or the whole definition) and writes it anew, with
+# a header per block; tests write new code about twice the size of what they test.
+EDIT_OVERHEAD_TOKENS = 160
+EDIT_FACTOR = {"tests": 3.0}
+MIN_OUTPUT_TOKENS = 128
+PROSE_HEADROOM = 1.5
+
+
+def output_budget(model: ModelSettings, cls: Classification, selection: str | None) -> int:
+    """The output limit for one call (see the module docstring)."""
+    if cls.mode == "edit" and selection is not None:
+        factor = EDIT_FACTOR.get(cls.edit_kind or "", 2.0)
+        wanted = int(count_tokens(selection) * factor) + EDIT_OVERHEAD_TOKENS
+    else:
+        wanted = int(profile(cls.edit_kind or cls.kind).output_tokens * PROSE_HEADROOM)
+    return min(model.max_output_tokens, max(MIN_OUTPUT_TOKENS, wanted))
+
+
+LOCAL_SYSTEM = ("You are a precise coding assistant working inside the user's editor. The "
+                "project context comes first; the task, its answer format and the instruction "
+                "come last. Follow the answer format exactly.")
+
 TERSE = ("Be terse: give only what the answer format requires, with no commentary before or "
          "after it; a prose answer is at most three sentences.")
 
@@ -100,9 +138,11 @@ def build_prompt(model: ModelSettings, request: AssistRequest, cls: Classificati
     tail = instruction_block(instruction, path=target.rel, line_range=request.line_range,
                              selection=selection, diagnostics=diagnostics, failure=failure,
                              language=spec.name if spec is not None else "")
+    if not is_cloud(model):
+        system, tail = LOCAL_SYSTEM, f"{system}\n\n{tail}"
     return Prompt(system=system, stable=context.stable, volatile=context.volatile,
-                  instruction=tail, max_output_tokens=model.max_output_tokens,
-                  temperature=model.temperature)
+                  instruction=tail, max_output_tokens=output_budget(model, cls, selection),
+                  temperature=model.temperature, stop=STOP_SEQUENCES)
 
 
 def is_cloud(model: ModelSettings) -> bool:

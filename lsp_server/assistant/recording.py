@@ -7,20 +7,28 @@ request is attributed to the attempt whose answer was accepted, and to no model 
 With ``ledger.store_prompts`` on, each attempt's prompt and answer are stored with it
 (key-looking strings masked); with it off they are never passed to the ledger.
 
-The rows go through a :class:`~lsp_server.ledger.writer.LedgerWriter`, which writes them in
-order on its own thread, each with the moment it was made: recording never waits for the
+The rows (:class:`~lsp_server.ledger.spool.RowOp`: plain data, so a shared ledger that cannot be
+reached can keep them in its spool) go through a
+:class:`~lsp_server.ledger.writer.LedgerWriter`, which writes them in order on its own thread, each with the moment it was made: recording never waits for the
 ledger. :meth:`RequestRecorder.settled` waits (without blocking the event loop) until the
 request's rows are written, or kept because the ledger cannot take them now, and returns what
 the user should be told about the ledger.
+
+A row written again after a failed try (the database took it but the answer was lost) is not
+duplicated: the start is skipped when the request is there, and each attempt carries its own
+idempotency key. An attempt's record settles the team budget reservation its call made
+(:mod:`lsp_server.ledger.team`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from lsp_server.ledger.savings import RequestCost, SavingsPolicy
-from lsp_server.ledger.store import Ledger
+from lsp_server.ledger.spool import RowOp
+from lsp_server.ledger.team import reservation_key
 from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.providers.base import Prompt, Usage
 from lsp_server.routing.router import AttemptInfo
@@ -42,11 +50,10 @@ class RequestRecorder:
         now = datetime.now(UTC)
         reasons = tuple(reasons)
 
-        def start(ledger: Ledger) -> None:
-            ledger.start_request(kind=kind, workspace=workspace, classification=classification,
-                                 reasons=reasons, variant=variant, request_id=request_id,
-                                 higher_tier=higher_tier, now=now)
-
+        start = RowOp("start", request_id, {
+            "kind": kind, "workspace": workspace, "classification": classification,
+            "reasons": list(reasons), "variant": variant, "higher_tier": higher_tier,
+            "now": now.isoformat()})
         writer.submit(request_id, start, moment=now)
 
     def attempt(self, info: AttemptInfo, prompt: Prompt | None = None,
@@ -60,14 +67,18 @@ class RequestRecorder:
         text = prompt.text() if store and prompt is not None else None
         kept = answer if store else None
         now = datetime.now(UTC)
+        row_key = uuid.uuid4().hex
+        reservation = reservation_key(self.request_id, info.provider)
 
-        def record(ledger: Ledger) -> None:
-            ledger.record_attempt(
-                self.request_id, provider=info.provider, model=info.model, tier=info.tier,
-                usage=info.usage, cost_usd=info.cost_usd, latency_ms=info.latency_ms,
-                confidence=info.confidence, error_class=info.error, reasons=info.reasons,
-                cost_status=info.cost_status, prompt=text, response=kept, now=now,
-            )
+        usage = info.usage
+        record = RowOp("attempt", self.request_id, {
+            "provider": info.provider, "model": info.model, "tier": info.tier,
+            "usage": [usage.input, usage.output, usage.cache_read, usage.cache_write],
+            "cost_usd": info.cost_usd, "latency_ms": info.latency_ms,
+            "confidence": info.confidence, "error_class": info.error,
+            "reasons": list(info.reasons), "cost_status": info.cost_status, "prompt": text,
+            "response": kept, "now": now.isoformat(), "row_key": row_key,
+            "reservation": reservation})
 
         spent = info.cost_usd if info.cost_usd is not None and info.cost_status != "unknown" else 0.0
         self._writer.submit(self.request_id, record, cost_usd=spent, moment=now)
@@ -98,10 +109,11 @@ class RequestRecorder:
                answered: tuple[str, str, str] | None = None) -> RequestCost:
         now = datetime.now(UTC)
 
-        def finish(ledger: Ledger) -> None:
-            ledger.finish_request(self.request_id, outcome=outcome, cost_usd=cost.cost_usd,
-                                  premium_cost_usd=cost.premium_cost_usd, latency_ms=latency_ms,
-                                  answered_by=answered, now=now)
+        finish = RowOp("finish", self.request_id, {
+            "outcome": outcome, "cost_usd": cost.cost_usd,
+            "premium_cost_usd": cost.premium_cost_usd, "latency_ms": latency_ms,
+            "answered_by": list(answered) if answered is not None else None,
+            "now": now.isoformat()})
 
         self._writer.submit(self.request_id, finish, moment=now)
         return cost

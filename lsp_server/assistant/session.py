@@ -26,6 +26,7 @@ from lsp_server.config import ModelSettings, Settings, SettingsSource
 from lsp_server.context.documents import Documents
 from lsp_server.errors import ConfigError
 from lsp_server.ledger.savings import SavingsPolicy
+from lsp_server.ledger.spool import Spool
 from lsp_server.ledger.store import Ledger
 from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.paths import state_dir
@@ -102,7 +103,8 @@ class Assistant:
         """Writes requests' rows on its own connection and thread (the ledger opens there)."""
         with self._lock:
             if self._writer is None:
-                self._writer = LedgerWriter(lambda: self.ledger)
+                self._writer = LedgerWriter(lambda: self.ledger,
+                                            spool=Spool.for_settings(self.settings))
             return self._writer
 
     @property

@@ -68,6 +68,30 @@ def _embeddings_report(settings: Settings) -> dict[str, Any] | None:
             "detail": check.detail, "stored_vectors": stored, "queued_passages": queued}
 
 
+def ledger_report(settings: Settings) -> dict[str, Any]:
+    """Which ledger is in use (this machine's file or a team's database) and whether it
+    answers: opened (and migrated) and its day's spend read."""
+    from lsp_server.errors import ConfigError, LedgerError
+    from lsp_server.ledger.identity import ledger_url, redact
+    from lsp_server.ledger.store import Ledger
+
+    try:
+        url = ledger_url(settings)
+    except ConfigError as exc:
+        return {"kind": "shared", "where": None, "reachable": False, "detail": str(exc)}
+    where = (f"{redact(url)} (team {settings.ledger.team})" if url
+             else str(Ledger.default_path(settings)))
+    kind = "shared" if url else "sqlite"
+    try:
+        with Ledger.open(settings=settings) as ledger:
+            spent = ledger.team_spent_on(ledger.today()) if url else ledger.spent_today()
+    except LedgerError as exc:
+        return {"kind": kind, "where": where, "reachable": False, "detail": str(exc)}
+    scope = "the team" if url else "this machine"
+    return {"kind": kind, "where": where, "reachable": True,
+            "detail": f"reachable; {scope} spent ${spent:.4f} today"}
+
+
 def run(args: argparse.Namespace) -> int:
     root = project_root(args)
     settings = settings_for(args, root)
@@ -76,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     usable = any(c.ok for c in checks)
     embeddings = _embeddings_report(settings)
     edit_checks = available_checks(root, settings)
+    ledger = ledger_report(settings)
     if args.json:
         print(json.dumps({
             "project": str(root),
@@ -90,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
             "embeddings": embeddings,
             "edit_checks": [{"name": c.name, "available": c.available, "detail": c.detail}
                             for c in edit_checks],
+            "ledger": ledger,
         }, indent=2))
         return 0 if usable else 1
     print(f"Project:   {root}")
@@ -111,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
     print("Edit checks (what the verifier can run on this project's edits):")
     for e in edit_checks:
         print(f"  {'ok ' if e.available else '-- '}{e.name} — {e.detail}")
+    mark = "ok " if ledger["reachable"] else "-- "
+    label = "shared (ledger.url)" if ledger["kind"] == "shared" else "this machine's SQLite file"
+    print(f"Ledger ({label}):\n  {mark}{ledger['where']} — {ledger['detail']}")
     if not usable:
         print(
             "\nNo reachable model. Start Ollama and pull a model (ollama pull qwen2.5-coder:7b), or set "

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lsp_server.commands.common import add_config_arg, add_project_arg, project_root, settings_for
+from lsp_server.errors import LedgerError
 from lsp_server.ledger.reports import DIMENSIONS
 from lsp_server.ledger.store import Ledger
 
@@ -40,7 +41,8 @@ def positive_int(value: str) -> int:
 def add_ledger_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ledger", type=Path, metavar="PATH",
-        help="ledger file to read (default: ledger.sqlite3 in the state directory)",
+        help="SQLite ledger file to read (default: the shared ledger of ledger.url, else "
+        "ledger.sqlite3 in the state directory)",
     )
 
 
@@ -58,6 +60,9 @@ def register(sub: Any) -> None:
                         help="the last N days, with a per-day spend chart")
     p.add_argument("--until", type=iso_date, metavar="DATE", help="end of the period (default: today)")
     p.add_argument("--by", choices=DIMENSIONS, default="provider", help="group costs by (default: provider)")
+    p.add_argument("--team", action="store_true",
+                   help="the whole team's figures from the shared ledger (ledger.url); "
+                   "without it a shared ledger reports your own requests")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"),
                    help="compare two A/B variants (default period: all time)")
@@ -83,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_for(args, project_root(args))
     with Ledger.open(args.ledger, settings) as ledger:
+        if args.team and not ledger.shared:
+            raise LedgerError("metrics --team reads a team's shared ledger: set ledger.url "
+                              "(or ledger.url_env); this ledger is the file at "
+                              f"{ledger.where}")
         first, last = period(args, ledger.today())
         terminal = sys.stdout.isatty() and not args.json
         if args.compare:
@@ -96,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 sys.stdout.write(render.render_comparison_plain(cmp))
             return 0
-        report = ledger.summary(first, last, by=args.by)
+        report = ledger.summary(first, last, by=args.by, team=args.team)
     chart = args.days is not None
     if args.json:
         print(json.dumps(render.report_json(report, include_days=chart), indent=2))

@@ -1,5 +1,6 @@
-"""The ledger: every request and model attempt priced and recorded in SQLite, and the reports
-(``metrics``), feedback and A/B variant comparisons built on it."""
+"""The ledger: every request and model attempt priced and recorded in SQLite (or, for a team,
+in a shared PostgreSQL database), and the reports (``metrics``), feedback, A/B variant
+comparisons and team budget built on it."""
 
 from __future__ import annotations
 

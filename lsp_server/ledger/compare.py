@@ -7,13 +7,13 @@ p < 0.05 with enough data for the test; otherwise the report says "not yet meani
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from statistics import fmean, median
 from typing import Any
 
 from lsp_server.errors import LedgerError
+from lsp_server.ledger.backend import Sql
 from lsp_server.ledger.reports import DECIDED_OUTCOMES, SUCCESS_OUTCOMES, percentile
 from lsp_server.ledger.stats import (
     ALPHA,
@@ -85,7 +85,7 @@ class Comparison:
     tests: tuple[TestResult, ...]
 
 
-def _variant_stats(conn: sqlite3.Connection, name: str, since: date | None, until: date | None) -> VariantStats:
+def _variant_stats(conn: Sql, name: str, since: date | None, until: date | None) -> VariantStats:
     where = "variant = ?"
     params: list[Any] = [name]
     if since is not None:
@@ -158,13 +158,13 @@ def significance(a: VariantStats, b: VariantStats) -> tuple[TestResult, ...]:
     )
 
 
-def known_variants(conn: sqlite3.Connection) -> list[str]:
+def known_variants(conn: Sql) -> list[str]:
     return [str(v) for (v,) in conn.execute(
         "SELECT DISTINCT variant FROM requests WHERE variant IS NOT NULL ORDER BY variant"
     )]
 
 
-def build_comparison(conn: sqlite3.Connection, a: str, b: str, since: date | None, until: date | None) -> Comparison:
+def build_comparison(conn: Sql, a: str, b: str, since: date | None, until: date | None) -> Comparison:
     if a == b:
         raise LedgerError(f"compare two different variants (got {a!r} twice)")
     stats = []

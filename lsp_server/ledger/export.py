@@ -2,36 +2,38 @@
 
 Columns are the stored fields (never prompt text); reasons are joined with ``; ``. An attempt's
 ``cost_status`` says whether its cost is measured, estimated or unknown; an unknown cost is an
-empty cell, never 0.
+empty cell, never 0. ``user`` (and a request's ``machine``) say who made a row, for a team's
+shared ledger; the machine is empty in a SQLite ledger.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import sqlite3
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
+
+from lsp_server.ledger.backend import Sql
 
 REQUEST_COLUMNS = (
     "id", "started", "day", "workspace", "kind", "classification", "reasons", "variant",
     "outcome", "attempts", "answered_by", "answered_model", "cost_usd", "premium_cost_usd",
-    "latency_ms", "rating", "rejected",
+    "latency_ms", "rating", "rejected", "user", "machine",
 )
 ATTEMPT_COLUMNS = (
     "request_id", "seq", "time", "day", "provider", "label", "model", "tier", "input_tokens",
     "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "latency_ms",
-    "confidence", "error_class", "reasons", "cost_status",
+    "confidence", "error_class", "reasons", "cost_status", "user",
 )
 _REQUEST_SQL = (
     "SELECT id, ts, day, workspace, kind, classification, reasons, variant, outcome, "
     "attempt_count, answered_by, answered_model, cost_usd, premium_cost_usd, latency_ms, rating, "
-    "rejected FROM requests"
+    "rejected, user_name, machine FROM requests"
 )
 _ATTEMPT_SQL = (
     "SELECT request_id, seq, ts, day, provider, label, model, tier, input_tokens, output_tokens, "
     "cache_read_tokens, cache_write_tokens, cost_usd, latency_ms, confidence, error_class, reasons, "
-    "cost_status FROM attempts"
+    "cost_status, user_name FROM attempts"
 )
 
 
@@ -52,7 +54,7 @@ def _cell(value: Any) -> Any:
 
 
 def write_csv(
-    conn: sqlite3.Connection,
+    conn: Sql,
     out: TextIO,
     since: date | None = None,
     until: date | None = None,

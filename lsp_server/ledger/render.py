@@ -12,7 +12,7 @@ from lsp_server.ledger.reports import GroupCost, Report
 
 BAR_WIDTH = 30
 GROUP_TITLES = {"provider": "Costs", "model": "Costs by model", "task": "Costs by task",
-                "variant": "Costs by variant"}
+                "variant": "Costs by variant", "user": "Costs by user"}
 
 
 def money(value: float) -> str:
@@ -77,9 +77,11 @@ def cost_status_text(report: Report) -> str | None:
 
 
 def title(report: Report) -> str:
+    scope = f", {report.scope}" if report.scope else ""
     if report.day_count == 1:
-        return f"Daily Metrics ({report.since.isoformat()})"
-    return f"Metrics ({report.since.isoformat()} to {report.until.isoformat()}, {report.day_count} days)"
+        return f"Daily Metrics ({report.since.isoformat()}{scope})"
+    return (f"Metrics ({report.since.isoformat()} to {report.until.isoformat()}, "
+            f"{report.day_count} days{scope})")
 
 
 def _requests(n: int) -> str:
@@ -195,6 +197,7 @@ def report_json(report: Report, *, include_days: bool = False) -> dict[str, Any]
     data: dict[str, Any] = {
         "period": {"since": report.since.isoformat(), "until": report.until.isoformat(),
                    "days": report.day_count},
+        "scope": report.scope or None,
         "requests": report.requests,
         "success_rate": _round(report.success_rate, 4),
         "cost_usd": round(report.cost_usd, 6),

@@ -21,20 +21,23 @@ Definitions (the ones ``metrics`` prints):
   one and had a higher tier to escalate to (None when none had).
 - *cost status*: how many attempts' costs are measured (the vendor's usage), estimated, unknown.
 - *latency*: nearest-rank percentiles of finished requests' end-to-end latency.
+
+A report covers the whole ledger (on a shared ledger: the whole team), or only one user's
+requests and attempts (``user``); ``by="user"`` groups the costs by who made them.
 """
 
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from lsp_server.errors import LedgerError
+from lsp_server.ledger.backend import Sql
 from lsp_server.ledger.savings import AVOIDED_SQL, EARNED_PREMIUM_SQL, SAVED_SQL
 
-DIMENSIONS = ("provider", "model", "task", "variant")
+DIMENSIONS = ("provider", "model", "task", "variant", "user")
 SUCCESS_OUTCOMES = ("accepted", "cache_hit", "index")
 DECIDED_OUTCOMES = ("accepted", "rejected", "failed", "cache_hit", "index")
 CACHE_LABEL = "Cache"
@@ -97,6 +100,7 @@ class Report:
     escalable_requests: int = 0  # model requests that had a higher tier
     cost_status: dict[str, int] = field(default_factory=dict)  # attempts by cost status
     unknown_cost: int = 0  # attempts whose billing is unknown (not in ``unpriced``)
+    scope: str = ""  # whose rows, when not the whole ledger's: "team core", "user ana"
 
     @property
     def avoided_calls(self) -> int:
@@ -136,15 +140,17 @@ def _request_label_sql(by: str) -> str:
         )
     if by == "task":
         return "kind"
+    if by == "user":
+        return "user_name"
     return f"COALESCE(variant, '{NO_VARIANT}')"
 
 
-def _attempt_cost_sql(by: str) -> str:
-    where = "WHERE a.day BETWEEN ? AND ?"
-    figures = ("SUM(a.cost_usd), COUNT(*) - COUNT(a.cost_usd) - SUM(a.cost_status = 'unknown'),"
-               " SUM(a.cost_status = 'unknown')")
-    if by in ("provider", "model"):
-        column = "a.label" if by == "provider" else "a.model"
+def _attempt_cost_sql(by: str, user: str | None) -> str:
+    where = "WHERE a.day BETWEEN ? AND ?" + (" AND a.user_name = ?" if user is not None else "")
+    figures = ("SUM(a.cost_usd), COUNT(*) - COUNT(a.cost_usd) - SUM(CASE WHEN a.cost_status = 'unknown' THEN 1 ELSE 0 END),"
+               " SUM(CASE WHEN a.cost_status = 'unknown' THEN 1 ELSE 0 END)")
+    if by in ("provider", "model", "user"):
+        column = {"provider": "a.label", "model": "a.model", "user": "a.user_name"}[by]
         return f"SELECT {column}, {figures} FROM attempts a {where} GROUP BY 1"
     column = "r.kind" if by == "task" else f"COALESCE(r.variant, '{NO_VARIANT}')"
     return (
@@ -153,11 +159,12 @@ def _attempt_cost_sql(by: str) -> str:
     )
 
 
-def _attempt_costs(conn: sqlite3.Connection, since: str, until: str,
-                   by: str) -> dict[str, tuple[float, int, int]]:
+def _attempt_costs(conn: Sql, since: str, until: str, by: str,
+                   user: str | None = None) -> dict[str, tuple[float, int, int]]:
+    params = (since, until) if user is None else (since, until, user)
     return {
         str(name): (float(cost or 0.0), int(unpriced), int(unknown))
-        for name, cost, unpriced, unknown in conn.execute(_attempt_cost_sql(by), (since, until))
+        for name, cost, unpriced, unknown in conn.execute(_attempt_cost_sql(by, user), params)
     }
 
 
@@ -180,8 +187,10 @@ def _groups(counts: dict[str, int], costs: dict[str, tuple[float, int, int]]) ->
     return tuple(groups)
 
 
-def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "provider") -> Report:
-    """Compute a :class:`Report` for the days ``since`` to ``until`` inclusive.
+def build_report(conn: Sql, since: date, until: date, by: str = "provider",
+                 user: str | None = None) -> Report:
+    """Compute a :class:`Report` for the days ``since`` to ``until`` inclusive: of the whole
+    ledger, or of ``user``'s rows only.
 
     One grouped pass over the requests (index-only for the default grouping), one over the
     attempts, one read of the latencies, and the per-day spend table.
@@ -191,14 +200,17 @@ def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "
     if until < since:
         raise LedgerError(f"the period {since} to {until} ends before it starts")
     lo, hi = since.isoformat(), until.isoformat()
+    mine = "" if user is None else " AND user_name = ?"
+    span: tuple[str, ...] = (lo, hi) if user is None else (lo, hi, user)
+    spend_table = "daily_spend" if user is None else "user_spend"
     # GROUP BY in the covering index's column order: SQLite streams the groups, no sorting.
     rows = conn.execute(
         "SELECT day, outcome, rejected, attempt_count, higher_tier, answered_by, COUNT(*),"
         f" TOTAL({EARNED_PREMIUM_SQL}), TOTAL({SAVED_SQL}), COUNT({SAVED_SQL}), TOTAL({AVOIDED_SQL}),"
         " COUNT(rating), TOTAL(rating)"
-        " FROM requests WHERE day BETWEEN ? AND ?"
+        f" FROM requests WHERE day BETWEEN ? AND ?{mine}"
         " GROUP BY day, outcome, rejected, attempt_count, higher_tier, answered_by",
-        (lo, hi),
+        span,
     ).fetchall()
     requests = successes = decided = cache_hits = index_answers = escalations = 0
     model_requests = escalable = ratings = rejections = verifier_rejections = earning = 0
@@ -235,7 +247,8 @@ def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "
     spend = {
         str(d): (float(c), int(u))
         for d, c, u in conn.execute(
-            "SELECT day, cost_usd, unpriced FROM daily_spend WHERE day BETWEEN ? AND ?", (lo, hi)
+            f"SELECT day, cost_usd, unpriced FROM {spend_table} WHERE day BETWEEN ? AND ?{mine}",
+            span
         )
     }
     # daily_spend counts every call without a cost as unpriced; those whose billing is unknown
@@ -243,7 +256,7 @@ def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "
     unknown_by_day = {
         str(d): int(n) for d, n in conn.execute(
             "SELECT day, COUNT(*) FROM attempts WHERE cost_status = 'unknown' "
-            "AND day BETWEEN ? AND ? GROUP BY day", (lo, hi))
+            f"AND day BETWEEN ? AND ?{mine} GROUP BY day", span)
     }
     days = []
     day = since
@@ -256,18 +269,18 @@ def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "
         day += timedelta(days=1)
     latencies = sorted(
         float(v) for (v,) in conn.execute(
-            "SELECT latency_ms FROM requests WHERE day BETWEEN ? AND ? AND latency_ms IS NOT NULL",
-            (lo, hi),
+            f"SELECT latency_ms FROM requests WHERE day BETWEEN ? AND ?{mine}"
+            " AND latency_ms IS NOT NULL", span,
         )
     )
     statuses = {
         str(status): int(n) for status, n in conn.execute(
-            "SELECT cost_status, COUNT(*) FROM attempts WHERE day BETWEEN ? AND ? GROUP BY 1",
-            (lo, hi),
+            f"SELECT cost_status, COUNT(*) FROM attempts WHERE day BETWEEN ? AND ?{mine}"
+            " GROUP BY 1", span,
         )
     }
     unknown = statuses.get("unknown", 0)
-    by_provider = _groups(provider_counts, _attempt_costs(conn, lo, hi, "provider"))
+    by_provider = _groups(provider_counts, _attempt_costs(conn, lo, hi, "provider", user))
     if by == "provider":
         groups = by_provider
     else:
@@ -275,11 +288,11 @@ def build_report(conn: sqlite3.Connection, since: date, until: date, by: str = "
             str(name): int(n)
             for name, n in conn.execute(
                 f"SELECT {_request_label_sql(by)}, COUNT(*) FROM requests"
-                " WHERE day BETWEEN ? AND ? GROUP BY 1",
-                (lo, hi),
+                f" WHERE day BETWEEN ? AND ?{mine} GROUP BY 1",
+                span,
             )
         }
-        groups = _groups(dim_counts, _attempt_costs(conn, lo, hi, by))
+        groups = _groups(dim_counts, _attempt_costs(conn, lo, hi, by, user))
     return Report(
         since=since,
         until=until,

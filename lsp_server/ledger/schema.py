@@ -15,16 +15,30 @@ History:
    before it are marked as they were reported, ``measured``), whether a higher tier existed
    when the request started (``higher_tier``; NULL for older rows: not known), and
    ``answered_by`` kept only for requests with an accepted answer (older versions wrote the
-   last attempt's model there, failures included); the covering indexes gain both columns.
+   last attempt's model there, failures included); the covering indexes gain both columns;
+5. teams: who made each row (``user_name``, ``machine``), a per-user day spend (``user_spend``:
+   in a shared ledger ``daily_spend`` is the whole team's), an idempotency key per attempt
+   (``row_key``, so a replayed row is never written twice), and team budget reservations.
+
+The same list builds both back ends: :func:`render` turns a statement into PostgreSQL's dialect
+(``REAL`` is ``DOUBLE PRECISION`` there, since times are epoch seconds), and a migration's
+``postgresql`` statements run only there (the ``total`` aggregate SQLite has built in, and the
+shared response cache). A PostgreSQL ledger keeps its version in ``ao_schema`` instead of
+``PRAGMA user_version``, and migrates under an advisory lock (:func:`migrate_postgres`).
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from lsp_server.errors import LedgerError
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,7 @@ class Migration:
     version: int
     description: str
     statements: Sequence[str]
+    postgresql: Sequence[str] = ()  # run after ``statements``, by the PostgreSQL back end only
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -73,6 +88,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (request_id, seq)
         )""",
         "CREATE INDEX requests_day ON requests(day)",
+    ), postgresql=(
+        # SQLite's TOTAL(): a float sum that is 0.0 over no rows; the reports use it
+        "CREATE AGGREGATE total(double precision) (SFUNC = float8pl, STYPE = float8, "
+        "INITCOND = '0')",
     )),
     Migration(2, "labels, answer summary, daily spend, prompts", (
         "ALTER TABLE attempts ADD COLUMN label TEXT NOT NULL DEFAULT ''",
@@ -123,8 +142,58 @@ MIGRATIONS: tuple[Migration, ...] = (
         "DROP INDEX attempts_report",
         "CREATE INDEX attempts_report ON attempts(day, label, cost_status, cost_usd)",
     )),
+    Migration(5, "users, machines, per-user spend, row keys, team budget reservations", (
+        "ALTER TABLE requests ADD COLUMN user_name TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE requests ADD COLUMN machine TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE attempts ADD COLUMN user_name TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE attempts ADD COLUMN row_key TEXT",
+        "CREATE UNIQUE INDEX attempts_row_key ON attempts(row_key)",
+        "CREATE INDEX requests_user ON requests(day, user_name)",
+        """CREATE TABLE user_spend (
+            day TEXT NOT NULL,
+            user_name TEXT NOT NULL,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            unpriced INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (day, user_name)
+        )""",
+        """INSERT INTO user_spend (day, user_name, cost_usd, unpriced)
+           SELECT day, user_name, COALESCE(SUM(cost_usd), 0), COUNT(*) - COUNT(cost_usd)
+           FROM attempts GROUP BY day, user_name""",
+        """CREATE TABLE reservations (
+            id TEXT PRIMARY KEY,
+            day TEXT NOT NULL,
+            user_name TEXT NOT NULL,
+            amount_usd REAL NOT NULL,
+            expires REAL NOT NULL
+        )""",
+        "CREATE INDEX reservations_day ON reservations(day, expires)",
+    ), postgresql=(
+        """CREATE TABLE responses (
+            key TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            created REAL NOT NULL,
+            last_used REAL NOT NULL,
+            hits INTEGER NOT NULL DEFAULT 0,
+            text TEXT NOT NULL,
+            usage TEXT NOT NULL,
+            stop_reason TEXT
+        )""",
+        "CREATE INDEX responses_last_used ON responses(last_used)",
+    )),
 )
 LATEST = MIGRATIONS[-1].version
+_REAL = re.compile(r"\bREAL\b")
+
+
+def render(statement: str, dialect: str) -> str:
+    """``statement`` in ``dialect`` (``sqlite`` or ``postgresql``)."""
+    return _REAL.sub("DOUBLE PRECISION", statement) if dialect == "postgresql" else statement
+
+
+def statements(migration: Migration, dialect: str) -> list[str]:
+    """What applying ``migration`` runs in ``dialect``."""
+    extra = migration.postgresql if dialect == "postgresql" else ()
+    return [render(s, dialect) for s in (*migration.statements, *extra)]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -150,7 +219,7 @@ def migrate(conn: sqlite3.Connection, target: int = LATEST) -> int:
             )
         for migration in MIGRATIONS:
             if current < migration.version <= target:
-                for statement in migration.statements:
+                for statement in statements(migration, "sqlite"):
                     conn.execute(statement)
                 current = migration.version
         conn.execute(f"PRAGMA user_version = {int(current)}")
@@ -158,4 +227,30 @@ def migrate(conn: sqlite3.Connection, target: int = LATEST) -> int:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    return current
+
+
+def migrate_postgres(conn: psycopg.Connection[Any], schema: str, target: int = LATEST) -> int:
+    """Create ``schema`` if needed and apply the missing migrations there, in one transaction
+    under an advisory lock on the schema's name, so servers starting at once migrate it once.
+    ``schema`` must already be a quoted identifier. Returns the version reached."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (schema,))
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        conn.execute(f"SET LOCAL search_path TO {schema}")
+        conn.execute("CREATE TABLE IF NOT EXISTS ao_schema (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT MAX(version) FROM ao_schema").fetchone()
+        current = int(row[0]) if row and row[0] is not None else 0
+        if current > LATEST:
+            raise LedgerError(
+                f"the shared ledger has schema version {current}, newer than this version of "
+                f"agentic-optimizer understands ({LATEST}); upgrade agentic-optimizer"
+            )
+        for migration in MIGRATIONS:
+            if current < migration.version <= target:
+                for statement in statements(migration, "postgresql"):
+                    conn.execute(statement.encode())  # no parameters: a '%' is the SQL's own
+                current = migration.version
+        conn.execute("DELETE FROM ao_schema")
+        conn.execute("INSERT INTO ao_schema (version) VALUES (%s)", (current,))
     return current

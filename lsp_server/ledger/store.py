@@ -17,10 +17,20 @@ The file itself (WAL settings, background checkpoints, a damaged ledger copied a
 A write that fails because the file is locked for longer than the busy timeout, read-only, on a
 full disk or damaged raises :class:`~lsp_server.errors.LedgerUnavailableError`
 (:mod:`~lsp_server.ledger.writer` keeps such rows until they can be written).
+
+With ``ledger.url`` the same records and reports live in a team's PostgreSQL database
+(:mod:`~lsp_server.ledger.postgres`); :mod:`~lsp_server.ledger.backend` hides the difference.
+Every row then says who made it (``ledger.user``) and on which machine, and the day's spend
+that the per-user budget reads is the user's own (``user_spend``) while ``daily_spend`` is the
+team's. A team budget reserves a call's estimate before it is sent (:meth:`Ledger.reserve`) and
+the attempt's record settles it with the real cost in the same transaction. Rows written again
+after a failure are not duplicated: an attempt carries a ``row_key``, and a replayed start of a
+request that is already there is skipped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -29,18 +39,19 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from lsp_server.config import Settings, SettingsSource
-from lsp_server.errors import LedgerError, LedgerUnavailableError
+from lsp_server.errors import ConfigError, LedgerError
 from lsp_server.ledger import sqlite_file
+from lsp_server.ledger.backend import Backend, RowConflictError, Sql, SqliteBackend, rows_as_dicts
+from lsp_server.ledger.identity import ledger_url, machine_id, user_name
 from lsp_server.ledger.labels import Labels
 from lsp_server.ledger.savings import AVOIDED_SQL, EARNED_PREMIUM_SQL, SAVED_SQL
-from lsp_server.ledger.sqlite_file import Checkpoints, open_file
 from lsp_server.paths import state_dir
 
 if TYPE_CHECKING:  # (Usage is only read here; importing providers would load every vendor client)
@@ -86,21 +97,24 @@ class Ledger:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
-        path: Path,
+        backend: Backend,
+        path: Path | None,
         settings: Settings | SettingsSource | None = None,
         tz: tzinfo | None = None,
         busy_timeout_ms: int = sqlite_file.BUSY_TIMEOUT_MS,
+        url: str | None = None,
     ) -> None:
-        self._conn = conn
-        self.path = path
+        self._backend = backend
+        self.path = path  # the SQLite file; None for a shared ledger
+        self.url = url  # the shared ledger's URL (with its password: never show it)
         self.busy_timeout_ms = busy_timeout_ms
         self.rebuilt: str | None = None  # what was done with a damaged ledger found on opening
         self._settings = SettingsSource.of(settings)
         self.tz = tz
         self._lock = threading.RLock()
-        self._checkpoints = Checkpoints(path, busy_timeout_ms)
         self._labels = Labels(self._settings)
+        self.user = user_name(self._settings.current)
+        self.machine = machine_id(self._settings.current) if backend.shared else ""
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -121,31 +135,53 @@ class Ledger:
         *,
         tz: tzinfo | None = None,
         busy_timeout_ms: int | None = None,
+        url: str | None = None,
     ) -> Ledger:
-        """Open (creating and migrating as needed) the ledger; default ``<state_dir>/ledger.sqlite3``.
+        """Open (creating and migrating as needed) the ledger: ``url`` (a shared PostgreSQL
+        ledger), else ``path``, else the settings' ``ledger.url``/``ledger.url_env``, else
+        ``<state_dir>/ledger.sqlite3``.
 
         ``tz`` decides which calendar day a request belongs to (default: the system's local zone).
-        A damaged ledger is copied aside and a fresh one started (see the module docstring).
+        A damaged SQLite file is copied aside and a fresh one started (see the module docstring).
         """
         source = SettingsSource.of(settings)
-        target = Path(path) if path is not None else cls.default_path(source.current)
+        if url is None and path is None:
+            try:
+                url = ledger_url(source.current)
+            except ConfigError as exc:
+                raise LedgerError(str(exc)) from None
         if busy_timeout_ms is None:
             busy_timeout_ms = sqlite_file.BUSY_TIMEOUT_MS  # read when called: tests shorten it
-        conn, rebuilt = open_file(target, busy_timeout_ms)
-        ledger = cls(conn, target, source, tz, busy_timeout_ms)
-        ledger.rebuilt = rebuilt
+        if url is not None:
+            from lsp_server.ledger.postgres import PostgresBackend
+
+            backend: Backend = PostgresBackend(url, source.current.ledger.team)
+            return cls(backend, None, source, tz, busy_timeout_ms, url)
+        target = Path(path) if path is not None else cls.default_path(source.current)
+        sqlite = SqliteBackend(target, busy_timeout_ms)
+        ledger = cls(sqlite, target, source, tz, busy_timeout_ms)
+        ledger.rebuilt = sqlite.rebuilt
         return ledger
 
     def another(self) -> Ledger:
-        """A second connection to the same file, with the same settings (for a writer thread)."""
+        """A second connection to the same ledger, with the same settings (for a writer thread)."""
         return Ledger.open(self.path, self._settings, tz=self.tz,
-                           busy_timeout_ms=self.busy_timeout_ms)
+                           busy_timeout_ms=self.busy_timeout_ms, url=self.url)
+
+    @property
+    def shared(self) -> bool:
+        """Whether this is a team's shared ledger (PostgreSQL), not this machine's file."""
+        return self._backend.shared
+
+    @property
+    def where(self) -> str:
+        """Where the rows live, for messages (a shared ledger's URL without its password)."""
+        return self._backend.where
 
     def close(self) -> None:
         """Close the ledger (the last connection to close folds the WAL into the database)."""
         with self._lock:
-            self._checkpoints.stop()
-            self._conn.close()
+            self._backend.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -160,8 +196,16 @@ class Ledger:
 
     @property
     def connection(self) -> sqlite3.Connection:
-        """The underlying connection, for read-only reporting queries."""
-        return self._conn
+        """The SQLite file's connection, for read-only queries (tests, diagnostics)."""
+        if not isinstance(self._backend, SqliteBackend):
+            raise LedgerError("a shared ledger has no SQLite connection")
+        return self._backend.conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Sql]:
+        """A connection for read-only queries, on either back end."""
+        with self._lock, self._backend.reading() as db:
+            yield db
 
     # -- time ------------------------------------------------------------------------------
 
@@ -184,37 +228,17 @@ class Ledger:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def writing(self) -> AbstractContextManager[Sql]:
+        """One write transaction for bulk work (``ledger migrate``), on either back end."""
+        return self._write()
+
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction. A failure of the file (locked past the busy
-        timeout, read-only, disk full, damaged) is a LedgerUnavailableError; a row that breaks
-        a constraint stays an IntegrityError."""
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._unavailable(exc) from None
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except sqlite3.IntegrityError:
-                self._rollback()
-                raise
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise self._unavailable(exc) from None
-            except BaseException:
-                self._rollback()
-                raise
-            self._checkpoints.after_commit(self._conn)
-
-    def _rollback(self) -> None:
-        if self._conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O)
-            with suppress(sqlite3.Error):
-                self._conn.execute("ROLLBACK")
-
-    def _unavailable(self, exc: sqlite3.Error) -> LedgerUnavailableError:
-        return LedgerUnavailableError(f"cannot write the ledger at {self.path}: {exc}")
+    def _write(self) -> Iterator[Sql]:
+        """One write transaction. A failure of the storage (a file locked past the busy
+        timeout, read-only, full or damaged; a database that cannot be reached) is a
+        LedgerUnavailableError; a row that breaks a constraint is a RowConflictError."""
+        with self._lock, self._backend.transaction() as db:
+            yield db
 
     def start_request(
         self,
@@ -227,23 +251,30 @@ class Ledger:
         request_id: str | None = None,
         higher_tier: bool | None = None,
         now: datetime | None = None,
+        replay: bool = False,
     ) -> str:
         """Record a new request and return its id (generated unless given).
 
         ``higher_tier``: whether a tier above the starting one could be escalated to (None:
-        not known); the escalation rate counts only requests that had one."""
+        not known); the escalation rate counts only requests that had one. ``replay``: the row
+        may have been written already by an earlier try whose answer was lost; then nothing
+        is written (otherwise an id already there is an error)."""
         rid = request_id or uuid.uuid4().hex[:16]
         moment = self._aware(now)
         try:
             with self._write() as conn:
+                if replay and conn.execute(
+                        "SELECT 1 FROM requests WHERE id = ?", (rid,)).fetchone() is not None:
+                    return rid
                 conn.execute(
                     "INSERT INTO requests (id, ts, day, workspace, kind, classification, reasons, "
-                    "variant, higher_tier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "variant, higher_tier, user_name, machine) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (rid, moment.timestamp(), self.day_of(moment).isoformat(), workspace, kind,
                      classification, _reasons_json(reasons), variant,
-                     None if higher_tier is None else int(higher_tier)),
+                     None if higher_tier is None else int(higher_tier), self.user, self.machine),
                 )
-        except sqlite3.IntegrityError:
+        except RowConflictError:
             raise LedgerError(f"request id {rid} is already in the ledger") from None
         return rid
 
@@ -269,13 +300,17 @@ class Ledger:
         response: str | None = None,
         cost_status: str = "measured",
         now: datetime | None = None,
+        row_key: str | None = None,
+        reservation: str | None = None,
     ) -> int:
         """Record one model call of a request; returns its sequence number (1, 2, ...).
 
         ``provider`` is the configured model's name (or the provider kind); ``cost_usd`` None
         means unpriced. ``cost_status`` says how the tokens and cost are known; an ``unknown``
         one is stored without a cost (never as $0). ``prompt``/``response`` are kept only with
-        ``ledger.store_prompts``.
+        ``ledger.store_prompts``. ``row_key``: this attempt's idempotency key; an attempt with
+        that key already stored is not written again. ``reservation``: the team budget
+        reservation this call made (:meth:`reserve`), settled here by the real cost.
         """
         if cost_status not in COST_STATUSES:
             raise LedgerError(f"cost status {cost_status!r} is not one of {', '.join(COST_STATUSES)}")
@@ -285,6 +320,11 @@ class Ledger:
         day = self.day_of(moment).isoformat()
         shown = label or self.label_for(provider, model, tier)
         with self._write() as conn:
+            if row_key is not None:
+                done = conn.execute(
+                    "SELECT seq FROM attempts WHERE row_key = ?", (row_key,)).fetchone()
+                if done is not None:
+                    return int(done[0])
             row = conn.execute(
                 "SELECT attempt_count FROM requests WHERE id = ?", (request_id,)
             ).fetchone()
@@ -294,20 +334,29 @@ class Ledger:
             conn.execute(
                 "INSERT INTO attempts (request_id, seq, ts, day, provider, model, tier, "
                 "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, "
-                "latency_ms, confidence, error_class, reasons, label, cost_status) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "latency_ms, confidence, error_class, reasons, label, cost_status, user_name, "
+                "row_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (request_id, seq, moment.timestamp(), day, provider, model, tier, usage.input,
                  usage.output, usage.cache_read, usage.cache_write, cost_usd, latency_ms,
                  confidence, scrub(error_class, 200) if error_class else None,
-                 _reasons_json(reasons), shown, cost_status),
+                 _reasons_json(reasons), shown, cost_status, self.user, row_key),
             )
             conn.execute("UPDATE requests SET attempt_count = ? WHERE id = ?", (seq, request_id))
+            spend = (cost_usd or 0.0, 1 if cost_usd is None else 0)
             conn.execute(
                 "INSERT INTO daily_spend (day, cost_usd, unpriced) VALUES (?, ?, ?) "
-                "ON CONFLICT(day) DO UPDATE SET cost_usd = cost_usd + excluded.cost_usd, "
-                "unpriced = unpriced + excluded.unpriced",
-                (day, cost_usd or 0.0, 1 if cost_usd is None else 0),
+                "ON CONFLICT(day) DO UPDATE SET cost_usd = daily_spend.cost_usd + "
+                "excluded.cost_usd, unpriced = daily_spend.unpriced + excluded.unpriced",
+                (day, *spend),
             )
+            conn.execute(
+                "INSERT INTO user_spend (day, user_name, cost_usd, unpriced) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(day, user_name) DO UPDATE SET cost_usd = user_spend.cost_usd + "
+                "excluded.cost_usd, unpriced = user_spend.unpriced + excluded.unpriced",
+                (day, self.user, *spend),
+            )
+            if reservation is not None:
+                conn.execute("DELETE FROM reservations WHERE id = ?", (reservation,))
             if self.settings.ledger.store_prompts and (prompt is not None or response is not None):
                 conn.execute(
                     "INSERT INTO prompts (request_id, seq, prompt, response) VALUES (?, ?, ?, ?)",
@@ -351,13 +400,13 @@ class Ledger:
     def resolve_id(self, request_id: str) -> str:
         """The full id for ``request_id`` or a unique prefix of at least six characters."""
         wanted = request_id.strip()
-        with self._lock:
-            if self._conn.execute("SELECT 1 FROM requests WHERE id = ?", (wanted,)).fetchone():
+        with self.reading() as db:
+            if db.execute("SELECT 1 FROM requests WHERE id = ?", (wanted,)).fetchone():
                 return wanted
             if len(wanted) >= MIN_PREFIX and re.fullmatch(r"[A-Za-z0-9_\-]+", wanted):
-                rows = self._conn.execute(
-                    "SELECT id FROM requests WHERE id >= ? AND id < ? LIMIT 2",
-                    (wanted, wanted + "\U0010ffff"),
+                rows = db.execute(
+                    "SELECT id FROM requests WHERE SUBSTR(id, 1, ?) = ? LIMIT 2",
+                    (len(wanted), wanted),
                 ).fetchall()
                 if len(rows) == 1:
                     return str(rows[0][0])
@@ -385,7 +434,8 @@ class Ledger:
         moment = self._aware(now)
         with self._write() as conn:
             conn.execute(
-                "UPDATE requests SET rating = COALESCE(?, rating), rejected = MAX(rejected, ?), "
+                "UPDATE requests SET rating = COALESCE(?, rating), "
+                "rejected = CASE WHEN ? = 1 THEN 1 ELSE rejected END, "
                 "feedback_ts = ? WHERE id = ?",
                 (rating, 1 if rejected else 0, moment.timestamp(), rid),
             )
@@ -394,28 +444,74 @@ class Ledger:
     # -- reading ---------------------------------------------------------------------------
 
     def spent_on(self, day: date) -> tuple[float, int]:
-        """USD spent on ``day`` (priced attempts) and the number of unpriced attempts."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT cost_usd, unpriced FROM daily_spend WHERE day = ?", (day.isoformat(),)
-            ).fetchone()
+        """USD spent on ``day`` (priced attempts) and the number of unpriced attempts: this
+        machine's ledger's, or in a shared ledger this user's."""
+        with self.reading() as db:
+            if self.shared:
+                row = db.execute(
+                    "SELECT cost_usd, unpriced FROM user_spend WHERE day = ? AND user_name = ?",
+                    (day.isoformat(), self.user)).fetchone()
+            else:
+                row = db.execute(
+                    "SELECT cost_usd, unpriced FROM daily_spend WHERE day = ?",
+                    (day.isoformat(),)).fetchone()
         return (float(row[0]), int(row[1])) if row else (0.0, 0)
+
+    def team_spent_on(self, day: date, now: float | None = None) -> float:
+        """USD the whole ledger (a team's, when shared) spent on ``day``, with the team budget
+        reservations of calls still in flight."""
+        moment = time.time() if now is None else now
+        with self.reading() as db:
+            return _team_total(db, day.isoformat(), moment)
+
+    def reserve(self, reservation: str, amount_usd: float, cap_usd: float, *,
+                ttl_s: float = 600.0, now: datetime | None = None) -> tuple[bool, float]:
+        """Reserve ``amount_usd`` of today's team budget for one call, if the team's spend,
+        the reservations in flight and this amount stay within ``cap_usd``; returns whether
+        it was reserved and the team total it was judged against. One transaction, serialized
+        per team and day (an advisory lock in PostgreSQL, the write lock in SQLite), so
+        concurrent servers cannot together pass the cap. The attempt's record settles it
+        (:meth:`record_attempt`); one never settled (the process died) lapses after ``ttl_s``.
+        """
+        moment = self._aware(now)
+        day = self.day_of(moment).isoformat()
+        stamp = moment.timestamp()
+        with self._write() as db:
+            if self._backend.dialect == "postgresql":
+                db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"ao-budget:{day}",))
+            db.execute("DELETE FROM reservations WHERE expires < ?", (stamp,))
+            total = _team_total(db, day, stamp)
+            if total + amount_usd > cap_usd:
+                return False, total
+            db.execute(
+                "INSERT INTO reservations (id, day, user_name, amount_usd, expires) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                "amount_usd = excluded.amount_usd, expires = excluded.expires",
+                (reservation, day, self.user, amount_usd, stamp + ttl_s))
+        return True, total
+
+    def release(self, reservation: str) -> None:
+        """Give back a reservation whose call was not made."""
+        with self._write() as db:
+            db.execute("DELETE FROM reservations WHERE id = ?", (reservation,))
 
     def spent_today(self, now: datetime | None = None) -> float:
         """USD spent today, in-flight requests included (one indexed row: cheap enough per call)."""
         return self.spent_on(self.today(now))[0]
 
     def day_totals(self, day: date | None = None) -> dict[str, float | int]:
-        """Requests, spend, premium-equivalent and savings for one day (default today): a status
-        bar's figures from one pass over the day's index entries, cheaper than :meth:`summary`.
+        """Requests, spend, premium-equivalent and savings for one day (default today; on a
+        shared ledger this user's): a status bar's figures from one pass over the day's index entries, cheaper than :meth:`summary`.
         Savings and avoided calls follow the one savings policy (:mod:`lsp_server.ledger.savings`):
         ``premium_usd`` is the premium equivalent of the accepted answers that earned savings."""
         wanted = (day or self.today()).isoformat()
-        with self._lock:
-            row = self._conn.execute(
+        mine, params = ("", (wanted,)) if not self.shared else (" AND user_name = ?",
+                                                                (wanted, self.user))
+        with self.reading() as db:
+            row = db.execute(
                 f"SELECT COUNT(*), TOTAL({EARNED_PREMIUM_SQL}),"
-                f" TOTAL({SAVED_SQL}), TOTAL({AVOIDED_SQL}) FROM requests WHERE day = ?",
-                (wanted,),
+                f" TOTAL({SAVED_SQL}), TOTAL({AVOIDED_SQL}) FROM requests WHERE day = ?{mine}",
+                params,
             ).fetchone()
         spent, unpriced = self.spent_on(date.fromisoformat(wanted))
         return {"requests": int(row[0]), "spent_usd": spent, "unpriced_calls": unpriced,
@@ -424,25 +520,16 @@ class Ledger:
 
     def request(self, request_id: str) -> dict[str, Any] | None:
         """One request row as a dict, with its attempts under ``attempts``."""
-        with self._lock:
-            self._conn.row_factory = sqlite3.Row
-            try:
-                row = self._conn.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()
-                if row is None:
-                    return None
-                result = dict(row)
-                result["attempts"] = [
-                    dict(a) for a in self._conn.execute(
-                        "SELECT * FROM attempts WHERE request_id = ? ORDER BY seq", (request_id,)
-                    )
-                ]
-                prompts = self._conn.execute(
-                    "SELECT seq, prompt, response FROM prompts WHERE request_id = ? ORDER BY seq",
-                    (request_id,),
-                ).fetchall()
-                result["prompts"] = [dict(p) for p in prompts]
-            finally:
-                self._conn.row_factory = None
+        with self.reading() as db:
+            found = rows_as_dicts(db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)))
+            if not found:
+                return None
+            result = found[0]
+            result["attempts"] = rows_as_dicts(db.execute(
+                "SELECT * FROM attempts WHERE request_id = ? ORDER BY seq", (request_id,)))
+            result["prompts"] = rows_as_dicts(db.execute(
+                "SELECT seq, prompt, response FROM prompts WHERE request_id = ? ORDER BY seq",
+                (request_id,)))
         return result
 
     def summary(
@@ -450,14 +537,23 @@ class Ledger:
         since: date | datetime | str | None = None,
         until: date | datetime | str | None = None,
         by: str = "provider",
+        *,
+        team: bool = False,
     ) -> Report:
-        """Totals, cost groups, latency percentiles and daily spend for the days since..until."""
+        """Totals, cost groups, latency percentiles and daily spend for the days since..until:
+        on a shared ledger this user's rows, or the whole team's with ``team``."""
         from lsp_server.ledger.reports import build_report
 
         last = as_date(until) if until is not None else self.today()
         first = as_date(since) if since is not None else last
-        with self._lock:
-            return build_report(self._conn, first, last, by)
+        user = None if team or not self.shared else self.user
+        with self.reading() as db:
+            report = build_report(db, first, last, by, user)
+        if self.shared:
+            team_name = self.settings.ledger.team
+            scope = f"team {team_name}" if user is None else f"user {user}, team {team_name}"
+            report = dataclasses.replace(report, scope=scope)
+        return report
 
     def compare(
         self,
@@ -471,8 +567,8 @@ class Ledger:
 
         first = as_date(since) if since is not None else None
         last = as_date(until) if until is not None else None
-        with self._lock:
-            return build_comparison(self._conn, a, b, first, last)
+        with self.reading() as db:
+            return build_comparison(db, a, b, first, last)
 
     def export_csv(
         self,
@@ -487,5 +583,14 @@ class Ledger:
 
         first = as_date(since) if since is not None else None
         last = as_date(until) if until is not None else None
-        with self._lock:
-            return write_csv(self._conn, out, first, last, attempts=attempts)
+        with self.reading() as db:
+            return write_csv(db, out, first, last, attempts=attempts)
+
+
+def _team_total(db: Sql, day: str, now: float) -> float:
+    """The day's spend in ``daily_spend`` plus the live reservations."""
+    row = db.execute(
+        "SELECT COALESCE((SELECT cost_usd FROM daily_spend WHERE day = ?), 0) + "
+        "COALESCE((SELECT SUM(amount_usd) FROM reservations WHERE day = ? AND expires >= ?), 0)",
+        (day, day, now)).fetchone()
+    return float(row[0])

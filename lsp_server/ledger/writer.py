@@ -16,6 +16,15 @@ logged and counted as lost too.
 The day's spend read for the budget (:meth:`spent_today`) is the ledger's figure plus the cost
 of the attempts still queued, so it never misses a write made before it. A write that commits
 while the figure is read may be counted twice for that moment: the budget errs on the safe side.
+The team budget (:meth:`team_limit`) counts the queued attempts the same way. On a shared
+ledger the figure comes from the database, so the writer thread reads it (after each pass and
+every ``REFRESH_S``) and :meth:`spent_today` answers from that reading: a network query never
+runs on the caller's thread, which is the server's event loop.
+
+With a shared ledger there is a ``spool`` (:mod:`lsp_server.ledger.spool`): the rows that could
+not be written are moved there, in order, instead of being held in memory, so they outlive the
+process and no limit drops them; the spool is replayed before anything else once the ledger
+answers again (also at the next start). Spooled rows count as written for :meth:`settled`.
 """
 
 from __future__ import annotations
@@ -25,18 +34,22 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from lsp_server.errors import LedgerError, LedgerUnavailableError
+from lsp_server.ledger.spool import RowOp, Spool
 from lsp_server.ledger.store import Ledger
+from lsp_server.ledger.team import TeamBudget, TeamGuard
 
 log = logging.getLogger(__name__)
 
 KEPT_LIMIT = 10_000  # queued writes kept while the ledger is unavailable
 RETRY_S = 2.0  # how soon an unavailable ledger is tried again without a new write
+REFRESH_S = 10.0  # how often a shared ledger's day spend is read again while idle
 
 Write = Callable[[Ledger], object]
 
@@ -58,8 +71,11 @@ class LedgerWriter:
     """
 
     def __init__(self, reader: Callable[[], Ledger], *, limit: int = KEPT_LIMIT,
-                 retry_s: float = RETRY_S) -> None:
+                 retry_s: float = RETRY_S, spool: Spool | None = None) -> None:
         self._reader = reader
+        self._spool = spool
+        self.spooled = 0  # rows moved to the spool (this run)
+        self.replayed = 0  # rows written from the spool (this run)
         self._limit = limit
         self._retry_s = retry_s
         self._cv = threading.Condition()
@@ -74,8 +90,14 @@ class LedgerWriter:
         self._passes = 0  # tries begun
         self.written = 0
         self.lost = 0
+        self._team = TeamGuard(reader, self.waiting_cost)
+        self._known: tuple[date, float] | None = None  # a shared ledger's day spend, as read
+        self._refreshed = -REFRESH_S  # monotonic time of that reading
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
+        if spool is not None and len(spool):  # rows kept by an earlier run: replay them now
+            with self._cv:
+                self._cv.notify_all()
 
     # -- the caller's side -------------------------------------------------------------------
 
@@ -116,31 +138,95 @@ class LedgerWriter:
             begun = self._passes
             self._cv.notify_all()
             return self._cv.wait_for(
-                lambda: not self._queue or (self._failing is not None and not self._busy
-                                            and self._passes > begun), timeout
-            ) and not self._queue
+                lambda: self._all_written() or (self._failing is not None and not self._busy
+                                                and self._passes > begun), timeout
+            ) and self._all_written()
+
+    def _all_written(self) -> bool:
+        return not self._queue and not self._spool_waiting()
 
     def take_notice(self) -> str | None:
         """What the user should be told about the ledger, once; else None."""
+        team = self._team.take_notice()
         with self._cv:
+            if team:
+                self._notices.append(team)
             if not self._notices:
                 return None
             notice = "; ".join(self._notices)
             self._notices.clear()
             return notice
 
+    def team_limit(self, request_id: str, cap_usd: float | None) -> TeamBudget | None:
+        """The team budget for one request's calls (None without ``budget.team_daily_usd``)."""
+        return None if cap_usd is None else TeamBudget(self._team, request_id, cap_usd)
+
+    def waiting_cost(self) -> float:
+        """USD of the attempts queued and not written yet, made today."""
+        with self._cv:
+            queued = list(self._queue)
+        if not queued and (self._spool is None or not len(self._spool)):
+            return 0.0
+        reader = self._reader()
+        today = reader.today()
+        return (sum(op.cost_usd for op in queued if reader.day_of(op.moment) == today)
+                + self._spooled_cost(reader))
+
     def spent_today(self) -> float:
         """USD spent today: the ledger's figure and the attempts not written yet."""
+        if self._spool is not None:
+            return self._shared_spent_today()
         with self._cv:
             queued = list(self._queue)
         try:
             reader = self._reader()
-            stored = reader.spent_today()
         except LedgerError as exc:
             log.info("ledger: cannot read today's spend (%s); counting this process's only", exc)
             return sum(op.cost_usd for op in queued)
+        try:
+            stored = reader.spent_today()
+        except LedgerError as exc:  # opened before, unreachable now: the unwritten rows count
+            log.info("ledger: cannot read today's spend (%s); counting this process's only", exc)
+            stored = 0.0
         today = reader.today()
-        return stored + sum(op.cost_usd for op in queued if reader.day_of(op.moment) == today)
+        return (stored + sum(op.cost_usd for op in queued if reader.day_of(op.moment) == today)
+                + self._spooled_cost(reader))
+
+    def _shared_spent_today(self) -> float:
+        """A shared ledger's day spend as the writer thread last read it, plus the rows not
+        written yet (queued or spooled); days in the system's zone, as the server's ledger."""
+        with self._cv:
+            queued = list(self._queue)
+            known = self._known
+        today = date.today()
+        stored = known[1] if known is not None and known[0] == today else 0.0
+        waiting = sum(op.cost_usd for op in queued if _local_day(op.moment) == today)
+        spooled = 0.0
+        if self._spool is not None:
+            with contextlib.suppress(Exception):  # an unreadable spool adds nothing provable
+                spooled = self._spool.cost_on(today, _local_day)
+        return stored + waiting + spooled
+
+    def _refresh(self) -> None:
+        """Read a shared ledger's day spend (on the writer thread)."""
+        self._refreshed = time.monotonic()
+        try:
+            ledger = self._open()
+            if not ledger.shared:
+                return
+            figure = (ledger.today(), ledger.spent_today())
+        except LedgerError:
+            return  # unreachable: the last reading stands, the rows waiting are added
+        with self._cv:
+            self._known = figure
+
+    def _spooled_cost(self, reader: Ledger) -> float:
+        if self._spool is None:
+            return 0.0
+        try:
+            return self._spool.cost_on(reader.today(), reader.day_of)
+        except Exception:  # a spool that cannot be read adds nothing it could prove
+            return 0.0
 
     @property
     def queued(self) -> int:
@@ -164,6 +250,8 @@ class LedgerWriter:
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
+        if self._spool is not None:
+            self._spool.close()
 
     # -- the thread ---------------------------------------------------------------------------
 
@@ -173,18 +261,33 @@ class LedgerWriter:
     def _run(self) -> None:
         while True:
             with self._cv:
-                while not self._closing and not self._queue:
-                    self._cv.wait()
-                if not self._queue:
-                    return
+                while not self._closing and not self._queue and not self._spool_waiting():
+                    if self._spool is not None and (
+                            time.monotonic() - self._refreshed >= REFRESH_S):
+                        break
+                    self._cv.wait(self._retry_s if self._spool is not None else None)
+                if not self._queue and not self._spool_waiting():
+                    if self._closing:
+                        return
+                    idle = True
+                else:
+                    idle = False
+            if idle:  # a shared ledger's periodic reading
+                self._refresh()
+                continue
+            with self._cv:
                 closing = self._closing
                 batch = list(self._queue)
                 self._busy = True
                 self._passes += 1
             done, failure = self._apply(batch)
+            if failure is None and self._spool is not None:
+                self._refresh()  # before the written rows leave the queue: never under-counted
             with self._cv:
                 for _ in range(done):
                     self._queue.popleft()
+                if failure is not None:
+                    self._to_spool()
                 self._busy = False
                 self._note(failure)
                 self._wake_waiters()
@@ -199,13 +302,71 @@ class LedgerWriter:
         before = len(self._queue)
         self._cv.wait_for(lambda: self._closing or len(self._queue) != before, self._retry_s)
 
+    def _spool_waiting(self) -> bool:
+        """Whether spooled rows wait to be written (under the condition)."""
+        if self._spool is None:
+            return False
+        try:
+            return len(self._spool) > 0
+        except Exception:
+            return False
+
+    def _to_spool(self) -> None:
+        """Move the queued rows into the spool, in order, up to the first that cannot be
+        kept there (under the condition); on a spool failure they stay in memory."""
+        if self._spool is None:
+            return
+        moving: list[_Op] = []
+        for op in self._queue:
+            if not isinstance(op.write, RowOp):
+                break
+            moving.append(op)
+        if not moving:
+            return
+        try:
+            self._spool.add([(op.write, op.cost_usd, op.moment) for op in moving
+                             if isinstance(op.write, RowOp)])
+        except LedgerError as exc:
+            log.warning("ledger: %s; the rows stay in memory", exc)
+            return
+        for _ in moving:
+            self._queue.popleft()
+        self.spooled += len(moving)
+
+    def _replay(self, ledger: Ledger) -> str | None:
+        """Write the spooled rows, oldest first; why not all could be, or None."""
+        if self._spool is None:
+            return None
+        while True:
+            rows = self._spool.head()
+            if not rows:
+                return None
+            for seq, op in rows:
+                try:
+                    op(ledger)
+                except LedgerUnavailableError as exc:
+                    self._reopen_later()
+                    return str(exc)
+                except LedgerError as exc:
+                    log.warning("ledger: a spooled row of request %s was refused: %s",
+                                op.request_id, exc)
+                    with self._cv:
+                        self.lost += 1
+                else:
+                    with self._cv:
+                        self.replayed += 1
+                self._spool.remove(seq)
+
     def _apply(self, batch: list[_Op]) -> tuple[int, str | None]:
-        """Write ``batch`` in order; how many are done (written or refused for good), and why
-        the rest could not be written."""
+        """Write the spool, then ``batch`` in order; how many of the batch are done (written or
+        refused for good), and why the rest could not be written."""
         try:
             ledger = self._open()
         except LedgerError as exc:
             return 0, str(exc)
+        failure = self._replay(ledger)
+        if failure is not None:
+            return 0, failure
         done = 0
         for op in batch:
             try:
@@ -274,3 +435,7 @@ def _call_soon(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) ->
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _local_day(moment: datetime) -> date:
+    return moment.astimezone().date()

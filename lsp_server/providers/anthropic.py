@@ -45,6 +45,8 @@ def request_body(settings: ModelSettings, prompt: Prompt, *, stream: bool) -> di
     }
     if prompt.system:
         body["system"] = [{"type": "text", "text": prompt.system, "cache_control": _CACHE}]
+    if prompt.stop:
+        body["stop_sequences"] = list(prompt.stop)
     if stream:
         body["stream"] = True
     return body

@@ -19,7 +19,10 @@ from lsp_server.errors import ProviderError
 @dataclass(frozen=True, slots=True)
 class Prompt:
     """What a model is asked. ``stable`` is the cacheable context prefix (same across requests);
-    ``volatile`` is request-specific context; ``instruction`` is the user's ask."""
+    ``volatile`` is request-specific context; ``instruction`` is the user's ask.
+    ``max_output_tokens`` is this call's output limit (the model's setting when None), and
+    ``stop`` the sequences that end the answer where the vendor supports them (at most four,
+    the smallest vendor limit)."""
 
     system: str
     stable: str = ""
@@ -27,6 +30,7 @@ class Prompt:
     instruction: str = ""
     max_output_tokens: int | None = None
     temperature: float | None = None
+    stop: tuple[str, ...] = ()
 
     def text(self) -> str:
         """The prompt flattened, for digests and token estimates."""

@@ -49,6 +49,8 @@ def request_body(settings: ModelSettings, prompt: Prompt) -> dict[str, Any]:
             "maxOutputTokens": prompt.max_output_tokens or settings.max_output_tokens,
         },
     }
+    if prompt.stop:
+        body["generationConfig"]["stopSequences"] = list(prompt.stop)
     if prompt.system:
         body["systemInstruction"] = {"role": "user", "parts": [{"text": prompt.system}]}
     return body

@@ -124,11 +124,13 @@ class OllamaProvider(ProviderAdapter):
                 FatalProviderError,
                 f"the prompt (~{prompt_tokens} tokens) does not fit context_window {s.context_window}",
             )
-        options = {
+        options: dict[str, Any] = {
             "num_ctx": num_ctx_for(prompt_tokens, max_output, s.context_window),
             "num_predict": max_output,
             "temperature": s.temperature if prompt.temperature is None else prompt.temperature,
         }
+        if prompt.stop:
+            options["stop"] = list(prompt.stop)
         return {"model": s.model, "messages": messages, "options": options, "keep_alive": s.keep_alive}
 
     def _completion(self, part: ollama.ChatResponse, text: str, num_ctx: int,

@@ -51,6 +51,8 @@ def request_body(settings: ModelSettings, prompt: Prompt, *, stream: bool) -> di
     if not fixed_temperature(settings):
         body["temperature"] = settings.temperature if prompt.temperature is None else prompt.temperature
     body["max_completion_tokens" if uses_max_completion_tokens(settings) else "max_tokens"] = limit
+    if prompt.stop:
+        body["stop"] = list(prompt.stop)
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

@@ -22,7 +22,17 @@ Every attempt is recorded with what it is billed for, and how that is known (``c
   a connection broken mid-answer, a malformed body) is ``unknown`` with cost None, never $0
   (the rules are in :mod:`lsp_server.errors`);
 * a cancelled call: ``unknown``, cost None (the call returns nothing to price before it ends);
-  cancelled while its answer was judged, the answer's usage and cost.
+  cancelled while its answer was judged, the answer's usage and cost;
+* an answer the router stopped itself (early stop, or past the tier's latency budget):
+  ``estimated``, from the prompt sent and the text streamed so far (the vendor reports usage
+  only at the end of a stream, and the stream was closed before it).
+
+Every call streams (:meth:`Provider.stream`). While the answer arrives the router reports the
+tier and the tokens so far (at most every :data:`PROGRESS_EVERY_S`), feeds each delta to the
+request's :class:`~lsp_server.routing.early_stop.Monitor` (:meth:`Request.expect`), and holds
+the tier's latency budget (``routing.first_token_timeout_s``, ``routing.tier_timeout_s``). A
+stopped answer is a rejected one: recorded with its reason, and the cascade escalates to the
+next tier at once. Cancelling the request closes the stream.
 
 The router decides and calls; it does not build prompts, judge answers or write the ledger.
 It sees the request through the narrow :class:`Request` protocol and the models through
@@ -32,6 +42,7 @@ It sees the request through the narrow :class:`Request` protocol and the models 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -40,10 +51,11 @@ from typing import Any, Literal, Protocol
 
 from lsp_server.config import ModelSettings, RoutingSettings, Tier
 from lsp_server.context.tokens import count_tokens
-from lsp_server.errors import ProviderError, RateLimitedError
-from lsp_server.providers.base import Completion, Prompt, Provider, Usage
+from lsp_server.errors import ProviderError, RateLimitedError, RetryableProviderError
+from lsp_server.providers.base import Completion, Prompt, Provider, StreamDelta, Usage
 from lsp_server.routing.budget import Budget, BudgetCheck
 from lsp_server.routing.cache import CachedResponse, ResponseCache
+from lsp_server.routing.early_stop import Expect, Monitor
 from lsp_server.routing.health import Health
 
 log = logging.getLogger(__name__)
@@ -51,6 +63,8 @@ log = logging.getLogger(__name__)
 # How an attempt's tokens (and so its cost) are known: from the vendor's usage report, from an
 # estimate (the vendor reported none), or not at all (a timeout whose billing is unknown).
 CostStatus = Literal["measured", "estimated", "unknown"]
+
+PROGRESS_EVERY_S = 0.25  # streamed-token progress is throttled to this interval
 
 
 @dataclass
@@ -70,6 +84,8 @@ class AttemptInfo:
     accepted: bool = False
     answer_usage: Usage | None = None  # a cache hit's: the tokens of the call that made it
     cost_status: CostStatus = "measured"
+    first_token_ms: float | None = None  # when the first streamed text arrived
+    stopped: str | None = None  # why the router stopped the answer before its end
 
 
 @dataclass
@@ -153,6 +169,10 @@ class Request(Protocol):
     def progress(self, text: str) -> None:
         """Tell the user what is happening."""
 
+    def expect(self, model: ModelSettings) -> Expect | None:
+        """What an acceptable answer from ``model`` looks like while it streams (None: no
+        early stop)."""
+
 
 def tier_sequence(plan: RoutePlan) -> tuple[list[Tier], list[Tier]]:
     """The tiers to try: from the start upward, then (only if nothing above answered) the
@@ -217,9 +237,12 @@ class Router:
                         result.note(self.fleet.health.describe(model.name) + "; skipped")
                         continue
                     prompt = await request.prompt(model, failure)
-                    cached = self.cache.get(model, prompt) if self.cache is not None else None
+                    # A lookup is a disk read, or a query over the network for a team's
+                    # shared cache: off the event loop, as every ledger access is.
+                    cached = (await asyncio.to_thread(self.cache.get, model, prompt)
+                              if self.cache is not None else None)
                     if cached is None:
-                        check = self._budget(model, prompt, plan, request, result)
+                        check = await self._budget(model, prompt, plan, request, result)
                         if not check.allowed:
                             continue
                         calls += 1
@@ -243,11 +266,11 @@ class Router:
                                 f"below the threshold ({failure})")
         return result
 
-    def _budget(self, model: ModelSettings, prompt: Prompt, plan: RoutePlan, request: Request,
+    async def _budget(self, model: ModelSettings, prompt: Prompt, plan: RoutePlan, request: Request,
                 result: RouteResult) -> BudgetCheck:
         """Whether a paid call may go ahead; a refusal or a warning becomes a note."""
         estimate = self.estimate(model, prompt, plan.output_tokens)
-        check = self.budget.check(spent_today=request.spent_today(),
+        check = await self.budget.admit(call=model.name, spent_today=request.spent_today(),
                                   spent_request=result.cost_usd, estimate=estimate)
         if not check.allowed:
             result.budget_blocked = True
@@ -270,39 +293,109 @@ class Router:
 
     async def _call(self, model: ModelSettings, tier: Tier, prompt: Prompt, request: Request,
                     result: RouteResult) -> tuple[Judgement, AttemptInfo]:
-        """Call ``model`` and judge its answer; a failure is recorded and raises :class:`_FallBackError`."""
+        """Stream ``model``'s answer and judge it; a failure is recorded and raises
+        :class:`_FallBackError`; an answer stopped early is a rejected judgement."""
         request.progress(f"asking {model.name} ({tier})")
         start = time.perf_counter()
+        expect = request.expect(model)
+        stream = _Stream(model.name, tier, Monitor(expect) if expect is not None else None,
+                         request, start)
         try:
-            completion = await self.fleet.provider(model).generate(prompt)
+            completion = await self._consume(model, tier, prompt, stream)
         except asyncio.CancelledError:
             self._attempt(request, AttemptInfo(
                 model.name, model.model, tier, None, ["cancelled"], Usage(), None,
-                (time.perf_counter() - start) * 1000, "cancelled", cost_status="unknown"), result)
+                (time.perf_counter() - start) * 1000, "cancelled", cost_status="unknown",
+                first_token_ms=stream.first_token_ms), result)
             raise
         except Exception as exc:  # any failure of one model falls back to the next
             self._failed(model, tier, exc, (time.perf_counter() - start) * 1000, request, result)
             raise _FallBackError from exc
+        if completion is None:
+            return self._stopped(model, tier, prompt, stream, request, result)
         self._record_tries(model, tier, completion.tries, request, result)
         self.fleet.health.success(model.name)
         latency = completion.latency_ms or (time.perf_counter() - start) * 1000
         usage, cost, status = self._billing(model, completion.usage, completion.usage_estimated)
         if self.cache is not None:
-            self.cache.put(model, prompt, completion.text, completion.usage,
-                           completion.stop_reason, completion.raw_model or completion.model)
+            await asyncio.to_thread(
+                self.cache.put, model, prompt, completion.text, completion.usage,
+                completion.stop_reason, completion.raw_model or completion.model)
         request.progress(f"checking the answer from {model.name}")
         try:
             judgement = await request.judge(model, completion.text, completion)
         except asyncio.CancelledError:
             self._attempt(request, AttemptInfo(
                 model.name, model.model, tier, None, ["cancelled"], usage, cost,
-                latency, "cancelled", cost_status=status), result)
+                latency, "cancelled", cost_status=status,
+                first_token_ms=stream.first_token_ms), result)
             raise
         info = AttemptInfo(
             provider=model.name, model=model.model, tier=tier, confidence=judgement.confidence,
             reasons=list(judgement.reasons), usage=usage, cost_usd=cost,
             latency_ms=latency, error=None, accepted=judgement.accepted, cost_status=status,
+            first_token_ms=stream.first_token_ms,
         )
+        self._attempt(request, info, result)
+        return judgement, info
+
+    async def _consume(self, model: ModelSettings, tier: Tier, prompt: Prompt,
+                       stream: _Stream) -> Completion | None:
+        """The streamed answer's Completion, or None when the router stopped it (the reason
+        is ``stream.stopped``). Leaving this method closes the HTTP stream."""
+        first_limit = self.routing.first_token_timeout_s.get(tier)
+        total_limit = self.routing.tier_timeout_s.get(tier)
+        # Reads are bounded by httpx, but a stream that keeps trickling (keep-alive comments,
+        # a server that never ends) is not: the whole call gets the model's own bound too.
+        hard_limit = model.timeout_seconds * (model.max_retries + 1)
+        if total_limit is None or hard_limit < total_limit:
+            total_limit, hard = hard_limit, True
+        else:
+            hard = False
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline = _earliest(started, first_limit, total_limit)
+        items = self.fleet.provider(model).stream(prompt)
+        async with contextlib.aclosing(items):  # type: ignore[type-var]
+            try:
+                async with asyncio.timeout_at(deadline) as budget:
+                    async for item in items:
+                        if isinstance(item, Completion):
+                            return item
+                        if stream.first_token_ms is None:
+                            budget.reschedule(_earliest(started, None, total_limit))
+                        if stream.take(item):
+                            return None
+            except TimeoutError:
+                if stream.first_token_ms is None and first_limit is not None and (
+                        first_limit <= total_limit):
+                    stream.stopped = (f"no first token within {first_limit:g} s "
+                                      f"(routing.first_token_timeout_s for {tier})")
+                elif hard:
+                    raise RetryableProviderError(
+                        f"{model.name}: no complete answer within {total_limit:g}s "
+                        "(timeout_seconds)", provider=model.name) from None
+                else:
+                    stream.stopped = (f"not finished within {total_limit:g} s "
+                                      f"(routing.tier_timeout_s for {tier})")
+                return None
+        raise AssertionError("unreachable: a provider stream ends with its Completion or raises")
+
+    def _stopped(self, model: ModelSettings, tier: Tier, prompt: Prompt, stream: _Stream,
+                 request: Request, result: RouteResult) -> tuple[Judgement, AttemptInfo]:
+        """Record an answer the router stopped, billed as estimated from what was sent and
+        streamed, and reject it so the cascade escalates."""
+        reason = stream.stopped or "stopped"
+        usage = Usage(input=count_tokens(prompt.text()), output=stream.tokens)
+        cost = self.fleet.cost(model, usage)
+        latency = (time.perf_counter() - stream.started) * 1000
+        judgement = Judgement(False, 0.0, [f"stopped early: {reason}"], stream.text)
+        info = AttemptInfo(
+            provider=model.name, model=model.model, tier=tier, confidence=0.0,
+            reasons=list(judgement.reasons), usage=usage, cost_usd=cost, latency_ms=latency,
+            error=None, cost_status="estimated", first_token_ms=stream.first_token_ms,
+            stopped=reason)
+        request.progress(f"stopped {model.name} ({tier}) after {stream.tokens} tokens: {reason}")
         self._attempt(request, info, result)
         return judgement, info
 
@@ -359,6 +452,47 @@ class Router:
             result.winner_model = model
             return True
         return False
+
+
+class _Stream:
+    """One streamed answer as it arrives: its text, tokens, first-token time and throttled
+    progress; ``take`` says whether the early-stop monitor wants it stopped."""
+
+    def __init__(self, name: str, tier: Tier, monitor: Monitor | None, request: Request,
+                 started: float) -> None:
+        self.name = name
+        self.tier = tier
+        self.monitor = monitor
+        self.request = request
+        self.started = started
+        self.parts: list[str] = []
+        self.tokens = 0
+        self.first_token_ms: float | None = None
+        self.stopped: str | None = None
+        self._told = 0.0
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def take(self, delta: StreamDelta) -> bool:
+        now = time.perf_counter()
+        if self.first_token_ms is None:
+            self.first_token_ms = (now - self.started) * 1000
+        self.parts.append(delta.text)
+        self.tokens += max(1, count_tokens(delta.text))
+        if now - self._told >= PROGRESS_EVERY_S:
+            self._told = now
+            self.request.progress(f"{self.name} ({self.tier}): {self.tokens} tokens")
+        if self.monitor is not None:
+            self.stopped = self.monitor.feed(delta.text)
+        return self.stopped is not None
+
+
+def _earliest(started: float, first: float | None, total: float | None) -> float | None:
+    """The loop time of the nearest of two limits counted from ``started`` (None: none)."""
+    limits = [x for x in (first, total) if x is not None]
+    return started + min(limits) if limits else None
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:

@@ -203,7 +203,7 @@ def register(server: AgenticServer) -> None:
         wire.parse_no_args(wire.SHOW_METRICS, args)
         text = await asyncio.to_thread(ls.get_assistant().metrics_text)
         show(ls, text, lsp.MessageType.Info)
-        notify_spend(ls)
+        await notify_spend(ls)
         return {"text": text}
 
     @server.command(wire.REINDEX)

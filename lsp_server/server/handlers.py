@@ -59,11 +59,12 @@ def user_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T | None
     return inner
 
 
-def notify_spend(ls: AgenticServer, request_id: str | None = None) -> None:
+async def notify_spend(ls: AgenticServer, request_id: str | None = None) -> None:
     """Today's spend and savings, for status bars, naming the request that just finished (if
-    any) for "feedback on the last result" (notification ``agentic/spend``)."""
+    any) for "feedback on the last result" (notification ``agentic/spend``). The totals are a
+    ledger query (over the network for a team ledger), so they are read off the event loop."""
     try:
-        today = ls.get_assistant().today()
+        today = await asyncio.to_thread(ls.get_assistant().today)
     except AgenticError as exc:
         log.debug("no spend summary: %s", exc)
         return
@@ -79,7 +80,7 @@ async def run_request(ls: AgenticServer, request: AssistRequest, title: str) -> 
             result = await assistant.run(request, progress=progress.report)
             progress.end_message = f"{result.tier or 'index'} · {format_cost(result.cost_usd)}"
     finally:
-        notify_spend(ls, result.request_id if result is not None else None)
+        await notify_spend(ls, result.request_id if result is not None else None)
     return result
 
 

@@ -25,3 +25,4 @@ def ledger_settings() -> Settings:
 def ledger(tmp_path: Path, ledger_settings: Settings) -> Iterator[Ledger]:
     with Ledger.open(tmp_path / "ledger.sqlite3", ledger_settings, tz=UTC) as opened:
         yield opened
+

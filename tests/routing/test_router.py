@@ -8,6 +8,7 @@ cascade escalates or falls back, what the budget stops, and that every attempt i
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,9 +22,10 @@ from lsp_server.errors import (
     RateLimitedError,
     RetryableProviderError,
 )
-from lsp_server.providers.base import Completion, Prompt, Provider, Usage
+from lsp_server.providers.base import Completion, Prompt, Provider, StreamDelta, Usage
 from lsp_server.routing.budget import Budget
 from lsp_server.routing.cache import ResponseCache
+from lsp_server.routing.early_stop import Expect
 from lsp_server.routing.health import Health
 from lsp_server.routing.router import AttemptInfo, Judgement, RoutePlan, Router
 
@@ -51,6 +53,14 @@ class ScriptedProvider:
         if isinstance(step, Completion):
             return step
         return Completion(text=step, model="scripted", usage=Usage(input=100, output=10))
+
+    async def stream(self, prompt: Prompt) -> AsyncIterator[StreamDelta | Completion]:
+        """The scripted answer as a stream: its text in pieces of a few characters, then
+        the Completion (the router consumes every answer as a stream)."""
+        done = await self.generate(prompt)
+        for i in range(0, len(done.text), 4):
+            yield StreamDelta(done.text[i:i + 4])
+        yield done
 
 
 def failure(cls: type[ProviderError], status: int | None, *, usage: Usage | None = None,
@@ -83,6 +93,7 @@ class Request:
     recorded: list[AttemptInfo] = field(default_factory=list)
     failures: list[str | None] = field(default_factory=list)
     told: list[str] = field(default_factory=list)
+    expectation: Expect | None = None
 
     async def prompt(self, model: ModelSettings, failure: str | None) -> Prompt:
         self.failures.append(failure)
@@ -101,6 +112,9 @@ class Request:
 
     def progress(self, text: str) -> None:
         self.told.append(text)
+
+    def expect(self, model: ModelSettings) -> Expect | None:
+        return self.expectation
 
 
 def router(models: list[ModelSettings], fleet: Fleet, *, daily: float = 1.0,
@@ -267,3 +281,123 @@ async def test_an_estimated_answer_is_recorded_as_estimated() -> None:
     assert attempt.accepted and attempt.cost_status == "estimated"
     assert attempt.usage == Usage(input=80, output=5) and attempt.cost_usd == pytest.approx(1e-3 * 85)
     assert result.winner is attempt
+
+
+class Streaming(ScriptedProvider):
+    """Streams one text in pieces with a pause before each; notes when its stream is closed."""
+
+    def __init__(self, text: str, *, first_delay: float = 0.0, delay: float = 0.0) -> None:
+        super().__init__([])
+        self.text, self.first_delay, self.delay = text, first_delay, delay
+        self.sent = 0
+        self.closed = False
+
+    async def stream(self, prompt: Prompt) -> AsyncIterator[StreamDelta | Completion]:
+        self.prompts.append(prompt)
+        try:
+            await asyncio.sleep(self.first_delay)
+            for i in range(0, len(self.text), 5):
+                await asyncio.sleep(self.delay)
+                self.sent += 1
+                yield StreamDelta(self.text[i:i + 5])
+            yield Completion(text=self.text, model="m", usage=Usage(input=100, output=99))
+        finally:
+            self.closed = True
+
+
+ESSAY = "The function computes the total area of all the shapes given to it, one by one. " * 30
+EDIT_EXPECT = Expect(mode="edit", edit_format="search_replace", language="rust", question="doc it")
+
+
+async def test_an_answer_that_cannot_become_an_edit_is_stopped_early_and_escalated() -> None:
+    local = Streaming(ESSAY)
+    fleet = Fleet({"local": local, "premium": ScriptedProvider(["good"])}, {"premium": 1e-4})
+    request = Request(expectation=EDIT_EXPECT)
+    result = await router([LOCAL, PREMIUM], fleet).run(plan(), request)
+    assert result.winner is not None and result.winner.provider == "premium"
+    stopped = request.recorded[0]
+    assert stopped.stopped is not None and "no edit block" in stopped.stopped
+    assert not stopped.accepted and stopped.error is None and stopped.cost_status == "estimated"
+    assert 0 < stopped.usage.output < 120 and stopped.usage.input > 0
+    assert stopped.first_token_ms is not None
+    assert local.closed and local.sent < len(ESSAY) // 5 // 4  # most of it was never asked for
+    assert request.failures[1] is not None and "stopped early" in request.failures[1]
+    assert any(t.startswith("local (local):") and "tokens" in t for t in request.told)
+
+
+async def test_no_first_token_within_the_tier_budget_escalates() -> None:
+    local = Streaming("good", first_delay=5.0)
+    fleet = Fleet({"local": local, "premium": ScriptedProvider(["good"])}, {})
+    routing = RoutingSettings(first_token_timeout_s={"local": 0.05}, tier_timeout_s={"local": 9})
+    request = Request()
+    result = await Router([LOCAL, PREMIUM], routing=routing, budget=Budget(BudgetSettings()),
+                          fleet=fleet, cache=None).run(plan(), request)
+    assert result.winner is not None and result.winner.provider == "premium"
+    first = request.recorded[0]
+    assert first.stopped is not None and "routing.first_token_timeout_s" in first.stopped
+    assert first.usage.output == 0 and first.cost_status == "estimated" and local.closed
+
+
+async def test_an_answer_past_the_tier_total_budget_is_stopped() -> None:
+    local = Streaming("good " * 200, delay=0.01)
+    fleet = Fleet({"local": local, "premium": ScriptedProvider(["good"])}, {})
+    routing = RoutingSettings(first_token_timeout_s={"local": 5}, tier_timeout_s={"local": 0.1})
+    request = Request()
+    result = await Router([LOCAL, PREMIUM], routing=routing, budget=Budget(BudgetSettings()),
+                          fleet=fleet, cache=None).run(plan(), request)
+    first = request.recorded[0]
+    assert first.stopped is not None and "routing.tier_timeout_s" in first.stopped
+    assert first.usage.output > 0 and local.closed and result.winner is not None
+
+
+async def test_cancelling_closes_the_stream() -> None:
+    local = Streaming("good " * 100, delay=0.02)
+    fleet = Fleet({"local": local}, {})
+    request = Request()
+    task = asyncio.create_task(router([LOCAL], fleet).run(plan(), request))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert local.closed and [a.error for a in request.recorded] == ["cancelled"]
+
+
+async def _trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """An event stream that never ends: keep-alive comments every 50 ms (each one resets
+    httpx's read timeout)."""
+    try:
+        while (await reader.readline()).strip():
+            pass
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                     b"transfer-encoding: chunked\r\n\r\n")
+        for _ in range(2000):
+            writer.write(b"d\r\n: keep-alive\n\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        writer.close()
+
+
+async def test_a_stream_that_never_ends_fails_at_the_models_timeout() -> None:
+    from lsp_server.providers import make_provider
+
+    server = await asyncio.start_server(_trickle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    endless = ModelSettings(name="free", provider="openai", model="m", tier="free",
+                            base_url=f"http://127.0.0.1:{port}/v1", timeout_seconds=0.5,
+                            max_retries=0, api_key_env="NO_SUCH_KEY_VAR")
+    provider = make_provider(endless, {"NO_SUCH_KEY_VAR": "not-a-real-key-0123"})
+    fleet = Fleet({"free": provider, "premium": ScriptedProvider(["good"])}, {})  # type: ignore[dict-item]
+    request = Request()
+    try:
+        result = await router([endless, PREMIUM], fleet).run(plan("free"), request)
+    finally:
+        await provider.aclose()
+        server.close()
+        await server.wait_closed()
+    first = request.recorded[0]
+    assert first.error is not None and "no complete answer within 0.5s" in first.error
+    assert first.cost_status == "unknown" and first.cost_usd is None
+    assert result.winner is not None and result.winner.provider == "premium"
