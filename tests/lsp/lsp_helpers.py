@@ -11,6 +11,17 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "lsp_server", "serve"])
 
+# The example crate's Rectangle has an unused variable; FIX removes it (search/replace format).
+RECT = "src/shapes/rectangle.rs"
+FIX = f"""{RECT}
+<<<<<<< SEARCH
+        let unused = 0;
+        self.width == self.height
+=======
+        self.width == self.height
+>>>>>>> REPLACE
+"""
+
 
 async def initialize(
     client: LanguageClient,

@@ -11,21 +11,12 @@ from typing import Any
 
 import pytest
 import pytest_lsp
-from lsp_helpers import SERVER, code_actions, initialize, open_doc
+from lsp_helpers import FIX, RECT, SERVER, code_actions, initialize, open_doc
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 from standins import Reply, StandinServer
 
 KEY_VAR = "AGENTIC_TEST_OPENAI_KEY"
-RECT = "src/shapes/rectangle.rs"
-FIX = f"""{RECT}
-<<<<<<< SEARCH
-        let unused = 0;
-        self.width == self.height
-=======
-        self.width == self.height
->>>>>>> REPLACE
-"""
 
 
 @pytest.fixture(scope="module")
