@@ -23,7 +23,7 @@ REQUEST_COLUMNS = (
 ATTEMPT_COLUMNS = (
     "request_id", "seq", "time", "day", "provider", "label", "model", "tier", "input_tokens",
     "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "latency_ms",
-    "confidence", "error_class", "reasons", "cost_status", "user",
+    "confidence", "error_class", "reasons", "cost_status", "user", "first_token_ms", "stopped",
 )
 _REQUEST_SQL = (
     "SELECT id, ts, day, workspace, kind, classification, reasons, variant, outcome, "
@@ -33,7 +33,7 @@ _REQUEST_SQL = (
 _ATTEMPT_SQL = (
     "SELECT request_id, seq, ts, day, provider, label, model, tier, input_tokens, output_tokens, "
     "cache_read_tokens, cache_write_tokens, cost_usd, latency_ms, confidence, error_class, reasons, "
-    "cost_status, user_name FROM attempts"
+    "cost_status, user_name, first_token_ms, stopped FROM attempts"
 )
 
 
