@@ -131,6 +131,10 @@ class RoutingSettings(_Section):
     # usually also wrong, and the next tier answers sooner.
     first_token_timeout_s: dict[Tier, float] = Field(default_factory=lambda: _local(10.0))
     tier_timeout_s: dict[Tier, float] = Field(default_factory=lambda: _local(30.0))
+    # The tool loop (see README, "Tools"): how many tool turns one attempt may take (0: no
+    # tools offered) and how many tokens (every turn's prompt and answer) it may spend.
+    max_tool_turns: int = Field(default=0, ge=0, le=16)
+    max_attempt_tokens: int = Field(default=32000, ge=1000)
 
     @field_validator("first_token_timeout_s", "tier_timeout_s")
     @classmethod

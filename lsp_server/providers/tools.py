@@ -1,0 +1,134 @@
+"""Tool calls on the wire: the types every vendor format maps to, and the plain-text protocol.
+
+A model asks for a tool in one of two ways. Vendors with native tool calling (the
+OpenAI-compatible ``tools``/``tool_calls``, Anthropic's ``tool_use``/``tool_result`` blocks) get
+the tools in the request and return structured calls; the provider parses them into
+:class:`ToolCall`. Every other model follows the text protocol below, which the tool loop
+parses from the answer's text, strictly:
+
+    @tool NAME {"arg": "value", ...}
+
+one call per line, at the start of the line, the arguments a JSON object. An answer with no
+such line is a final answer. A line that starts with ``@tool`` but does not parse is a
+malformed call: the model is told what was wrong, nothing runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+TOOL_PREFIX = "@tool"
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class ToolParam:
+    name: str
+    type: str  # JSON Schema type: string, integer
+    description: str
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool as offered to a model."""
+
+    name: str
+    description: str
+    params: tuple[ToolParam, ...] = ()
+
+    def json_schema(self) -> dict[str, Any]:
+        """The arguments as a JSON Schema object (OpenAI ``parameters``, Anthropic
+        ``input_schema``)."""
+        return {
+            "type": "object",
+            "properties": {p.name: {"type": p.type, "description": p.description}
+                           for p in self.params},
+            "required": [p.name for p in self.params if p.required],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One call a model asked for. ``error`` is set when the call could not be parsed (it is
+    answered with the error, never run); ``id`` is the vendor's call id (made up for text)."""
+
+    name: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    id: str = ""
+    error: str | None = None
+
+    def key(self) -> str:
+        """What makes two calls the same call (for loop detection)."""
+        return f"{self.name} {json.dumps(dict(self.args), sort_keys=True)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolTurn:
+    """One finished tool turn of a conversation: what the model said and asked for, and the
+    answers it got (``results`` aligned with ``calls``)."""
+
+    text: str
+    calls: tuple[ToolCall, ...]
+    results: tuple[str, ...]
+
+
+def parse_text_calls(text: str) -> tuple[ToolCall, ...]:
+    """The calls of an answer in the text protocol (empty: a final answer)."""
+    calls: list[ToolCall] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith(TOOL_PREFIX):
+            continue
+        n = len(calls) + 1
+        rest = stripped[len(TOOL_PREFIX):]
+        if rest and not rest[0].isspace():
+            continue  # "@toolbox" is not a call
+        name, _, raw = rest.strip().partition(" ")
+        if not _NAME.fullmatch(name):
+            calls.append(ToolCall(name=name[:64] or "?", id=f"text-{n}",
+                                  error="expected `@tool NAME {json arguments}`"))
+            continue
+        try:
+            args = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError as exc:
+            calls.append(ToolCall(name=name, id=f"text-{n}",
+                                  error=f"the arguments are not valid JSON ({exc.msg})"))
+            continue
+        if not isinstance(args, dict):
+            calls.append(ToolCall(name=name, id=f"text-{n}",
+                                  error="the arguments must be a JSON object"))
+            continue
+        calls.append(ToolCall(name=name, args=args, id=f"text-{n}"))
+    return tuple(calls)
+
+
+def text_protocol(specs: tuple[ToolSpec, ...], turns_left: int) -> str:
+    """The instructions that teach a model the text protocol."""
+    lines = [
+        "You may look up code before you answer. To call a tool, reply with only lines of the "
+        f"form\n{TOOL_PREFIX} NAME {{\"arg\": \"value\"}}\n(one call per line, arguments as a "
+        "JSON object) and nothing else; the results come back and you continue. When you know "
+        f"enough, give your final answer with no {TOOL_PREFIX} line. At most {turns_left} "
+        "tool turns remain. Tools:",
+    ]
+    for spec in specs:
+        args = ", ".join(f"{p.name}: {p.type}{'' if p.required else ' (optional)'}"
+                         for p in spec.params)
+        lines.append(f"- {spec.name}({args}): {spec.description}")
+    return "\n".join(lines)
+
+
+def text_transcript(turns: tuple[ToolTurn, ...]) -> str:
+    """Earlier tool turns as text, appended after the prompt (so its prefix stays the same)."""
+    out: list[str] = []
+    for turn in turns:
+        out.append("Your tool calls:\n" + "\n".join(
+            f"{TOOL_PREFIX} {c.name} {json.dumps(dict(c.args))}" for c in turn.calls))
+        for call, result in zip(turn.calls, turn.results, strict=True):
+            out.append(f"Result of {call.name}:\n{result}")
+    return "\n\n".join(out)

@@ -1,0 +1,107 @@
+"""The tool loop end to end: the real providers against vendor stand-ins, the real index.
+
+The needed definition is left out of the initial context on purpose (a small context budget and
+a large caller): the scripted model asks for it with a tool call, the index answers at $0, and
+the model answers with what it read. Every turn is a vendor request with a ledger row of its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline_helpers import start_lineup
+from standins import Reply
+from standins.fixtures import standin  # noqa: F401
+
+from lsp_server.assistant import Assistant, AssistRequest
+from lsp_server.ledger.store import Ledger
+
+RATE_BODY = "return amount * 1.0825  # the county's sales tax"
+ANSWER = ("`compute_total` sums the line amounts and passes the subtotal to `apply_rate`, "
+          "which multiplies it by 1.0825: the total includes an 8.25% sales tax.")
+
+
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "shop"
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "rates.py").write_text(
+        f'"""Tax."""\n\n\ndef apply_rate(amount: float) -> float:\n    {RATE_BODY}\n')
+    filler = "\n".join(
+        f"def helper_{i}(value: float) -> float:\n    \"\"\"Step {i} of the report.\"\"\"\n"
+        f"    return value + {i}\n" for i in range(120))
+    (root / "shop" / "main.py").write_text(
+        "from shop.rates import apply_rate\n\n\n"
+        "def compute_total(lines: list[float]) -> float:\n"
+        "    return apply_rate(sum(lines))\n\n\n" + filler + "\n")
+    (root / ".env").write_text("API_TOKEN=sk-live-abcdefghijklmnopqrstuvwxyz0123456789\n")
+    return root
+
+
+def ask(root: Path) -> AssistRequest:
+    return AssistRequest(kind="explain", instruction="What does compute_total return exactly?",
+                         path=root / "shop" / "main.py", line_range=(4, 5))
+
+
+async def test_model_asks_for_a_definition_left_out_and_answers(standin, tmp_path: Path) -> None:  # noqa: F811
+    lineup = start_lineup(standin)
+    root = workspace(tmp_path)
+    local = lineup.servers["local"]
+    local.add('@tool find_definition {"name": "apply_rate"}', ANSWER)
+    settings = lineup.settings(("local",), routing={"max_tool_turns": 3},
+                               context={"budget_tokens": 256})
+    progress: list[str] = []
+    assistant = Assistant(root, settings, environ=lineup.environ)
+    try:
+        result = await assistant.run(ask(root), progress=progress.append)
+    finally:
+        await assistant.aclose()
+    first, second = local.generations
+    assert "1.0825" not in first.raw  # the definition was not in the initial context
+    assert "@tool NAME" in first.raw and "find_definition" in first.raw
+    assert RATE_BODY in second.raw  # the tool's answer went back to the model
+    # The prompt's prefix is the same on both turns: the second only appends.
+    assert second.body["messages"][0] == first.body["messages"][0]
+    assert second.body["messages"][-1]["content"].startswith(
+        first.body["messages"][-1]["content"].split("You may look up code")[0])
+    assert result.outcome == "accepted" and result.answer == ANSWER
+    turn, final = result.attempts
+    assert [c.name for c in turn.tool_calls] == ["find_definition"] and turn.tool_calls[0].ok
+    assert turn.usage.input > 0 and turn.usage.output > 0 and turn.cost_usd == 0.0
+    assert final.accepted and not final.tool_calls
+    assert any("finding the definition of `apply_rate`" in p for p in progress)
+    row = Ledger.open().request(result.request_id)
+    assert row is not None and len(row["attempts"]) == 2  # one row per vendor request
+
+
+async def test_refused_paths_read_nothing_and_a_loop_is_stopped(standin, tmp_path: Path) -> None:  # noqa: F811
+    lineup = start_lineup(standin)
+    root = workspace(tmp_path)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("OUTSIDE-SECRET\n")
+    local = lineup.servers["local"]
+    local.add('@tool read_file {"path": "../outside.txt"}\n@tool read_file {"path": ".env"}\n'
+              '@tool frobnicate {"x": 1}\n@tool read_file {path: broken}',
+              '@tool list_files {"glob": "*"}',
+              '@tool list_files {"glob": "*"}')
+    lineup.servers["free"].add(ANSWER)
+    settings = lineup.settings(("local", "free"), routing={"max_tool_turns": 4})
+    assistant = Assistant(root, settings, environ=lineup.environ)
+    try:
+        result = await assistant.run(ask(root))
+    finally:
+        await assistant.aclose()
+    second = local.generations[1].raw
+    assert "outside the workspace; refused" in second and "OUTSIDE-SECRET" not in second
+    assert "excluded by privacy.exclude; refused" in second and "sk-live" not in second
+    assert "unknown tool 'frobnicate'" in second and "malformed tool call" in second
+    assert ".env" not in local.generations[2].raw.split("Result of list_files:")[-1]
+    # The same call twice: the loop stops, the cascade escalates to the next tier.
+    assert result.outcome == "accepted" and result.tier == "free"
+    local_rows = [a for a in result.attempts if a.tier == "local"]
+    assert len(local_rows) == 3 and local_rows[-1].stopped is not None
+    assert "repeated the tool call list_files" in local_rows[-1].stopped
+    assert [c.ok for c in local_rows[0].tool_calls] == [False, False, False, False]
+    # What the local tier's tools found is in the free tier's prompt (none here: only refusals
+    # and a listing, which is not code).
+    assert "earlier attempt's tool calls" not in lineup.servers["free"].generations[0].raw
