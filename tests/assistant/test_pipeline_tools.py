@@ -7,13 +7,17 @@ the model answers with what it read. Every turn is a vendor request with a ledge
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from pipeline_helpers import start_lineup
+from test_ask_cli import write_config
 from standins import Reply
 from standins.fixtures import standin  # noqa: F401
 
 from lsp_server.assistant import Assistant, AssistRequest
+from lsp_server.cli import main
 from lsp_server.ledger.store import Ledger
 
 RATE_BODY = "return amount * 1.0825  # the county's sales tax"
@@ -105,3 +109,28 @@ async def test_refused_paths_read_nothing_and_a_loop_is_stopped(standin, tmp_pat
     # What the local tier's tools found is in the free tier's prompt (none here: only refusals
     # and a listing, which is not code).
     assert "earlier attempt's tool calls" not in lineup.servers["free"].generations[0].raw
+
+
+def test_ask_shows_the_tool_calls(standin, tmp_path: Path,  # noqa: F811
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    root = workspace(tmp_path)
+    local = standin("ollama")
+    config = write_config(root, [local.model_settings(name="local", max_retries=0)])
+    config.write_text(config.read_text() + "[routing]\nmax_tool_turns = 2\n")
+    args = ["ask", "What does compute_total return exactly?", "--project", str(root),
+            "--file", "shop/main.py", "--range", "4:5"]
+    local.add('@tool find_definition {"name": "apply_rate"}', ANSWER)
+    assert main([*args, "--verbose"]) == 0
+    err = capsys.readouterr().err
+    assert "call 1: local · local · tool turn" in err
+    assert 'tool find_definition(name="apply_rate")' in err
+    assert "call 2: local · local · accepted" in err
+    local.add('@tool read_file {"path": "/etc/passwd"}', ANSWER + " Again.")
+    assert main([*args, "--json", "--kind", "explain"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    turn, final = out["attempts"]
+    assert turn["tool_calls"] == [{
+        "name": "read_file", "args": {"path": "/etc/passwd"}, "ok": False,
+        "result_tokens": turn["tool_calls"][0]["result_tokens"],
+        "error": "error: '/etc/passwd' is outside the workspace; refused"}]
+    assert final["tool_calls"] == [] and final["accepted"] is True
