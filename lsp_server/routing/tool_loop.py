@@ -178,7 +178,7 @@ def carry_text(found: list[str]) -> str:
     for piece in dict.fromkeys(found):  # each piece once, first seen first
         cost = count_tokens(piece)
         if used + cost > CARRY_TOKENS:
-            break
+            continue  # too big for what is left: a smaller piece after it may still fit
         kept.append(piece)
         used += cost
     return "\n\n".join([head, *kept]) if kept else ""

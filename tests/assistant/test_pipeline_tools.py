@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 from pipeline_helpers import start_lineup
-from test_ask_cli import write_config
-from standins import Reply
 from standins.fixtures import standin  # noqa: F401
+from test_ask_cli import write_config
 
 from lsp_server.assistant import Assistant, AssistRequest
 from lsp_server.cli import main
