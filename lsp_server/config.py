@@ -98,6 +98,11 @@ class ModelSettings(_Section):
     temperature: float = Field(default=0.0, ge=0, le=2)
     keep_alive: str | None = "30m"  # Ollama: how long the model stays loaded after a call
     edit_format: Literal["search_replace", "whole_definition"] | None = None
+    # How the model is offered tools (routing.max_tool_turns): "native" tool calling (Anthropic,
+    # OpenAI-compatible), the plain-text protocol, or "auto": native for Anthropic and remote
+    # OpenAI-compatible APIs, text for the rest (a local server's tool support depends on how
+    # it was started).
+    tool_format: Literal["auto", "native", "text"] = "auto"
     price: PriceOverride | None = None
 
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from lsp_server.config import ModelSettings
 from lsp_server.errors import ProviderError
@@ -36,6 +36,7 @@ class Prompt:
     stop: tuple[str, ...] = ()
     tools: tuple[ToolSpec, ...] = ()
     turns: tuple[ToolTurn, ...] = ()
+    tool_choice: Literal["auto", "none"] = "auto"  # "none": the tools may not be called now
 
     def text(self) -> str:
         """The prompt flattened, for digests and token estimates."""

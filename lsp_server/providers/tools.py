@@ -132,3 +132,105 @@ def text_transcript(turns: tuple[ToolTurn, ...]) -> str:
         for call, result in zip(turn.calls, turn.results, strict=True):
             out.append(f"Result of {call.name}:\n{result}")
     return "\n\n".join(out)
+
+
+# -- native formats ---------------------------------------------------------------------------
+# OpenAI-compatible chat completions (also Groq, llama.cpp's server, Ollama's /v1): ``tools``
+# with ``function`` entries; the answer's ``message.tool_calls`` carry the arguments as a JSON
+# string; each result goes back as a ``tool`` message naming the call's id.
+
+
+def openai_tools(specs: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
+    return [{"type": "function", "function": {"name": s.name, "description": s.description,
+                                              "parameters": s.json_schema()}} for s in specs]
+
+
+def openai_turn_messages(turns: tuple[ToolTurn, ...]) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    for turn in turns:
+        messages.append({"role": "assistant", "content": turn.text or None, "tool_calls": [
+            {"id": c.id, "type": "function",
+             "function": {"name": c.name, "arguments": json.dumps(dict(c.args))}}
+            for c in turn.calls]})
+        messages += [{"role": "tool", "tool_call_id": c.id, "content": r}
+                     for c, r in zip(turn.calls, turn.results, strict=True)]
+    return messages
+
+
+def openai_call(call_id: str, name: str, arguments: str) -> ToolCall:
+    """A call from an OpenAI-style ``function`` (arguments as a JSON string)."""
+    try:
+        args = json.loads(arguments) if arguments.strip() else {}
+    except json.JSONDecodeError as exc:
+        return ToolCall(name=name, id=call_id, error=f"the arguments are not valid JSON ({exc.msg})")
+    if not isinstance(args, dict):
+        return ToolCall(name=name, id=call_id, error="the arguments must be a JSON object")
+    return ToolCall(name=name, args=args, id=call_id)
+
+
+def openai_calls(raw: Any) -> tuple[ToolCall, ...]:
+    """The calls of a non-streamed ``message.tool_calls`` (None or absent: none)."""
+    calls: list[ToolCall] = []
+    for item in raw if isinstance(raw, list) else ():
+        fn = item.get("function") if isinstance(item, dict) else None
+        if not isinstance(fn, dict):
+            continue
+        calls.append(openai_call(str(item.get("id") or f"call-{len(calls) + 1}"),
+                                 str(fn.get("name") or "?"), str(fn.get("arguments") or "")))
+    return tuple(calls)
+
+
+class OpenAIStreamCalls:
+    """Tool calls assembled from a stream's ``delta.tool_calls`` pieces (keyed by ``index``:
+    the first piece has the id and name, later ones append to the arguments)."""
+
+    def __init__(self) -> None:
+        self._parts: dict[int, list[str]] = {}
+
+    def take(self, raw: Any) -> None:
+        for item in raw if isinstance(raw, list) else ():
+            if not isinstance(item, dict):
+                continue
+            index = item.get("index", 0)
+            parts = self._parts.setdefault(index if isinstance(index, int) else 0, ["", "", ""])
+            raw_fn = item.get("function")
+            fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
+            parts[0] = parts[0] or str(item.get("id") or "")
+            parts[1] = parts[1] or str(fn.get("name") or "")
+            parts[2] += str(fn.get("arguments") or "")
+
+    def calls(self) -> tuple[ToolCall, ...]:
+        return tuple(openai_call(cid or f"call-{i + 1}", name or "?", args)
+                     for i, (cid, name, args) in sorted(self._parts.items()))
+
+
+# Anthropic Messages: ``tools`` with ``input_schema``; the answer's ``tool_use`` content blocks
+# carry ``input`` as an object; results go back in the next user message as ``tool_result``
+# blocks naming the ``tool_use_id``.
+
+
+def anthropic_tools(specs: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
+    return [{"name": s.name, "description": s.description, "input_schema": s.json_schema()}
+            for s in specs]
+
+
+def anthropic_turn_messages(turns: tuple[ToolTurn, ...]) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    for turn in turns:
+        content: list[dict[str, Any]] = [{"type": "text", "text": turn.text}] if turn.text else []
+        content += [{"type": "tool_use", "id": c.id, "name": c.name, "input": dict(c.args)}
+                    for c in turn.calls]
+        messages.append({"role": "assistant", "content": content})
+        messages.append({"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": c.id, "content": r,
+             **({"is_error": True} if r.startswith("error:") else {})}
+            for c, r in zip(turn.calls, turn.results, strict=True)]})
+    return messages
+
+
+def anthropic_call(block: Mapping[str, Any]) -> ToolCall:
+    """A call from a ``tool_use`` block."""
+    name, call_id, args = str(block.get("name") or "?"), str(block.get("id") or ""), block.get("input")
+    if not isinstance(args, dict):
+        return ToolCall(name=name, id=call_id, error="the input must be a JSON object")
+    return ToolCall(name=name, args=args, id=call_id)

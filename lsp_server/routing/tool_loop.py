@@ -104,9 +104,12 @@ class ToolSession:
             tail.append(self.carry)
         if self.format == "native":
             extra = "\n\n".join(tail)
+            # The tools stay in every turn's request (a vendor refuses tool results without
+            # them); when the turns are used up the model may no longer call them.
             return dataclasses.replace(
                 base, instruction="\n\n".join(p for p in (base.instruction, extra) if p),
-                tools=self.runner.specs if self.turns_left > 0 else (), turns=tuple(self.turns))
+                tools=self.runner.specs, turns=tuple(self.turns),
+                tool_choice="auto" if self.turns_left > 0 else "none")
         if self.turns_left > 0:
             tail.append(text_protocol(self.runner.specs, self.turns_left))
         else:
