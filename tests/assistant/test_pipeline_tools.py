@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from pipeline_helpers import start_lineup
+from standins import Reply
 from standins.fixtures import standin  # noqa: F401
 from test_ask_cli import write_config
 
@@ -133,3 +134,37 @@ def test_ask_shows_the_tool_calls(standin, tmp_path: Path,  # noqa: F811
         "result_tokens": turn["tool_calls"][0]["result_tokens"],
         "error": "error: '/etc/passwd' is outside the workspace; refused"}]
     assert final["tool_calls"] == [] and final["accepted"] is True
+
+
+async def test_native_tool_calls_and_the_next_tier_gets_what_the_cheap_one_found(
+        standin, tmp_path: Path) -> None:  # noqa: F811
+    lineup = start_lineup(standin)
+    root = workspace(tmp_path)
+    free, premium = lineup.servers["free"], lineup.servers["premium"]
+    free.add(Reply(text="", tool_calls=[{"name": "find_definition", "args": {"name": "apply_rate"}}]),
+             Reply(text="It", stop_reason="length"))  # cut off: rejected, the cascade escalates
+    premium.add(Reply(text="", tool_calls=[{"name": "find_references",
+                                            "args": {"name": "apply_rate"}}]), ANSWER)
+    settings = lineup.settings(("free", "premium"), routing={"max_tool_turns": 2},
+                               context={"budget_tokens": 256})
+    settings = settings.model_copy(update={"models": [
+        m.model_copy(update={"tool_format": "native"}) for m in settings.models]})
+    assistant = Assistant(root, settings, environ=lineup.environ)
+    try:
+        result = await assistant.run(ask(root))
+    finally:
+        await assistant.aclose()
+    assert result.outcome == "accepted" and result.tier == "premium"
+    f1, f2 = free.generations
+    assert "tools" in f1.body and "1.0825" not in f1.raw
+    assert f2.body["messages"][-1]["role"] == "tool" and RATE_BODY in f2.body["messages"][-1]["content"]
+    p1, p2 = premium.generations
+    # The premium tier starts with what the free tier's tool call found, not rediscovering it.
+    assert RATE_BODY in p1.raw and "earlier attempt's tool calls" in p1.raw
+    results = p2.body["messages"][-1]["content"]
+    assert results[0]["type"] == "tool_result" and "shop/main.py:5" in results[0]["content"]
+    assert p2.body["messages"][0] == p1.body["messages"][0]  # the cached prefix is unchanged
+    rows = [(a.tier, [c.name for c in a.tool_calls]) for a in result.attempts]
+    assert rows == [("free", ["find_definition"]), ("free", []),
+                    ("premium", ["find_references"]), ("premium", [])]
+    assert all(a.cost_usd and a.cost_usd > 0 for a in result.attempts)  # each turn is billed

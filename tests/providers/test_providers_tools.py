@@ -80,7 +80,7 @@ def test_our_requests_are_valid_sdk_requests() -> None:
                         PROMPT, stream=False)
     TypeAdapter(list[MessageParam]).validate_python(an["messages"])
     TypeAdapter(list[ToolParam]).validate_python(an["tools"])
-    user, assistant, results = an["messages"]
+    _, assistant, results = an["messages"]
     assert assistant["content"][1] == {"type": "tool_use", "id": "c1", "name": "find_definition",
                                        "input": {"name": "parse_config"}}
     assert results["content"][0]["tool_use_id"] == "c1" and an["tool_choice"] == {"type": "auto"}
