@@ -327,8 +327,16 @@ class Router:
                     break
                 session.spent(usage.input or count_tokens(sent.text()),
                               usage.output or count_tokens(completion.text))
-                turn = await self._tool_turn(model, prompt, completion, session, request,
-                                             result, plan)
+                try:
+                    turn = await self._tool_turn(model, prompt, completion, session, request,
+                                                 result, plan)
+                except asyncio.CancelledError:  # the turn's request was made: it is billed
+                    self._attempt(request, AttemptInfo(
+                        model.name, model.model, tier, None,
+                        [f"tool turn {len(session.turns) + 1}", "cancelled"], usage, cost,
+                        latency, "cancelled", cost_status=status,
+                        first_token_ms=stream.first_token_ms), result)
+                    raise
                 info = AttemptInfo(
                     provider=model.name, model=model.model, tier=tier, confidence=None,
                     reasons=[f"tool turn {len(session.turns)}"], usage=usage, cost_usd=cost,

@@ -147,6 +147,8 @@ async def test_cancel_stops_the_loop_while_a_tool_runs() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert len(local.prompts) == 1 and len(tools.ran) == 1
+    (row,) = request.recorded  # the turn's request was made: recorded, with its usage
+    assert row.error == "cancelled" and row.usage == Usage(100, 10)
 
 
 def test_carry_is_bounded_and_each_piece_is_kept_once() -> None:
