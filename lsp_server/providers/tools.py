@@ -109,12 +109,14 @@ def parse_text_calls(text: str) -> tuple[ToolCall, ...]:
 
 def text_protocol(specs: tuple[ToolSpec, ...], turns_left: int) -> str:
     """The instructions that teach a model the text protocol."""
+    # The example stays inside a sentence: a small model that echoes its prompt would
+    # otherwise echo a line that parses as a call.
     lines = [
-        "You may look up code before you answer. To call a tool, reply with only lines of the "
-        f"form\n{TOOL_PREFIX} NAME {{\"arg\": \"value\"}}\n(one call per line, arguments as a "
-        "JSON object) and nothing else; the results come back and you continue. When you know "
-        f"enough, give your final answer with no {TOOL_PREFIX} line. At most {turns_left} "
-        "tool turns remain. Tools:",
+        "You may look up code before you answer. To call a tool, reply with only lines that "
+        f"start with {TOOL_PREFIX}, the tool's name and its arguments as a JSON object, one call "
+        f"per line, for example: {TOOL_PREFIX} find_definition {{\"name\": \"parse_config\"}}. "
+        "The results come back and you continue. When you know enough, give your final answer "
+        f"with no {TOOL_PREFIX} line. At most {turns_left} tool turns remain. Tools:",
     ]
     for spec in specs:
         args = ", ".join(f"{p.name}: {p.type}{'' if p.required else ' (optional)'}"

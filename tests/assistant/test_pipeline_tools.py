@@ -62,7 +62,7 @@ async def test_model_asks_for_a_definition_left_out_and_answers(standin, tmp_pat
         await assistant.aclose()
     first, second = local.generations
     assert "1.0825" not in first.raw  # the definition was not in the initial context
-    assert "@tool NAME" in first.raw and "find_definition" in first.raw
+    assert "start with @tool" in first.raw and "find_definition" in first.raw
     assert RATE_BODY in second.raw  # the tool's answer went back to the model
     # The prompt's prefix is the same on both turns: the second only appends.
     assert second.body["messages"][0] == first.body["messages"][0]

@@ -115,3 +115,10 @@ def test_the_sdks_read_the_stand_ins_tool_calls(standin: Any) -> None:
     assert final.content[0].type == "text" and final.content[0].text == "Let me look."
     assert [(b.name, b.input) for b in final.content if b.type == "tool_use"] == [
         (c["name"], c["args"]) for c in CALLS]
+
+
+def test_an_echoed_protocol_is_not_a_call() -> None:
+    """A small model that repeats its prompt must not call the example by accident."""
+    from lsp_server.providers.tools import parse_text_calls, text_protocol
+
+    assert parse_text_calls(text_protocol(SPECS, 3)) == ()
