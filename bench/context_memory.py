@@ -11,15 +11,23 @@ alternately, ``--runs`` times each; medians are printed.
 ``--breakdown`` instead opens the index in this process, step by step as the context process
 does, and prints VmRSS after each step, then the largest allocation sites of the ranking tables.
 
+``--oneoff`` instead runs the one-off ``agentic-optimizer context`` command from each tree, as
+a shell user would: first with an empty state directory (index and ranking tables built in
+that process), then ``--runs`` times warm, alternating the trees, and prints each process's
+peak resident memory (``ru_maxrss``), also per 100k lines of the tree's Python and Rust source.
+
 Usage: python bench/context_memory.py DIR [--runs 3] [--requests 3] [--tree before=../old-checkout]
        python bench/context_memory.py DIR --breakdown
+       python bench/context_memory.py DIR --oneoff --tree base=../base --tree new=. [--runs 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,8 +42,9 @@ from standins import Reply, StandinServer
 HERE = Path(__file__).resolve().parents[1]
 
 
-async def one_run(root: Path, tree: Path, in_process: bool, requests: int) -> list[int | None]:
-    home = tempfile.mkdtemp(prefix="agentic-mem-")
+async def one_run(root: Path, tree: Path, in_process: bool, requests: int,
+                  home: str | None = None) -> list[int | None]:
+    home = home or tempfile.mkdtemp(prefix="agentic-mem-")
     with StandinServer("openai", fallback=Reply("It matches lines."), api_key="sk-bench") as stand:
         config = Path(home) / "mem.toml"
         config.write_text(
@@ -108,6 +117,47 @@ def breakdown(root: Path) -> None:
     index.close()
 
 
+# The command as the installed script runs it, then its own peak RSS (kB on Linux) on stderr.
+_ONEOFF = ("import resource, sys\nfrom lsp_server.cli import main\ncode = main()\n"
+           "print('peak-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+           "sys.exit(code)\n")
+ONEOFF_REQUEST = "wrong result when the input is empty: the function returns early without an error"
+
+
+def source_lines(root: Path) -> int:
+    total = 0
+    for path in root.rglob("*"):
+        if path.suffix in (".py", ".rs") and path.is_file() and not any(
+                part.startswith(".") for part in path.relative_to(root).parts):
+            with path.open("rb") as fh:
+                total += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    return total
+
+
+def oneoff_peak(root: Path, tree: Path, home: Path) -> int:
+    env = {**os.environ, "PYTHONPATH": str(tree), "AGENTIC_OPTIMIZER_HOME": str(home)}
+    # cwd: ``python -c`` puts the working directory first on the import path
+    proc = subprocess.run([sys.executable, "-c", _ONEOFF, "context", "--project", str(root), ONEOFF_REQUEST],
+                          capture_output=True, text=True, env=env, cwd=tree, check=True)
+    return int(proc.stderr.rsplit("peak-kb", 1)[1].split()[0])
+
+
+def oneoff(root: Path, trees: list[tuple[str, Path]], runs: int) -> None:
+    lines = source_lines(root)
+    homes = {label: Path(tempfile.mkdtemp(prefix="agentic-oneoff-")) for label, _ in trees}
+    cold = {label: oneoff_peak(root, tree, homes[label]) for label, tree in trees}
+    warm: dict[str, list[int]] = {label: [] for label, _ in trees}
+    for _ in range(runs):
+        for label, tree in trees:
+            warm[label].append(oneoff_peak(root, tree, homes[label]))
+    print(f"one-off `agentic-optimizer context` on {root.name} ({lines:,} lines of .py/.rs): peak RSS, MB")
+    print(f"{'tree':<14}{'cold':>8}{'per 100k':>10}{'warm (median)':>15}{'per 100k':>10}")
+    for label, _ in trees:
+        c = cold[label] / 1024
+        w = statistics.median(warm[label]) / 1024
+        print(f"{label:<14}{c:>8.0f}{c * 1e5 / lines:>10.1f}{w:>15.0f}{w * 1e5 / lines:>10.1f}")
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root", type=Path)
@@ -117,17 +167,30 @@ async def main() -> None:
                     help="a source tree to run the server from (repeatable; default: this checkout)")
     ap.add_argument("--breakdown", action="store_true",
                     help="the context process's steps in this process, with RSS after each")
+    ap.add_argument("--warm-home", action="store_true",
+                    help="one state directory per variant, warmed by an unmeasured run: a restart "
+                         "finds the index and the ranking tables on disk")
+    ap.add_argument("--oneoff", action="store_true",
+                    help="peak memory of the one-off context command, cold and warm, per tree")
     args = ap.parse_args()
     if args.breakdown:
         breakdown(args.root.resolve())
         return
     trees = [(label, Path(d).resolve()) for label, _, d in (t.partition("=") for t in args.tree)] \
         or [("this tree", HERE)]
+    if args.oneoff:
+        oneoff(args.root.resolve(), trees, args.runs)
+        return
     variants = [(label, tree, in_process) for label, tree in trees for in_process in (False, True)]
     got: dict[int, list[list[int | None]]] = {i: [] for i in range(len(variants))}
+    homes: list[str | None] = [None] * len(variants)
+    if args.warm_home:
+        homes = [tempfile.mkdtemp(prefix="agentic-mem-") for _ in variants]
+        for i, (_, tree, in_process) in enumerate(variants):
+            await one_run(args.root.resolve(), tree, in_process, args.requests, homes[i])
     for run in range(args.runs):
         for i, (label, tree, in_process) in enumerate(variants):
-            got[i].append(await one_run(args.root.resolve(), tree, in_process, args.requests))
+            got[i].append(await one_run(args.root.resolve(), tree, in_process, args.requests, homes[i]))
             print(f"run {run + 1}: {label}, {'in-process' if in_process else 'context process'}: "
                   + ", ".join(mb(v, "") for v in got[i][-1]) + " MB", flush=True)
     print(f"\nmedians of {args.runs} alternating runs, MB (VmRSS; after {args.requests} requests)")

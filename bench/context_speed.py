@@ -9,12 +9,20 @@ largest file is opened as a buffer and edited (a keystroke in a body; a new func
 bringing the ranking tables up to date after each edit is timed against building them anew.
 
     python bench/context_speed.py --repo tokio-rs/tokio --requests ../shared/bench-data/rust-dev.jsonl
+
+With ``--baseline-tree DIR`` (a checkout of another commit, e.g. ``git worktree add ../base
+main``) it first times the one-off ``agentic-optimizer context`` command, as a shell user runs
+it, on a warm index: the command from this tree and from DIR alternately, each with a state
+directory of its own warmed by one unmeasured run, medians and their ratio.
+``--oneoff-only`` stops after that.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import statistics
 import subprocess
 import sys
@@ -51,6 +59,10 @@ def main() -> int:
     ap.add_argument("--budget", type=int, default=Settings().context.budget_tokens)
     ap.add_argument("--repos-dir", type=Path, default=DEFAULT_REPOS_DIR)
     ap.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH)
+    ap.add_argument("--baseline-tree", type=Path,
+                    help="time the one-off context command from this source tree against this one")
+    ap.add_argument("--oneoff-runs", type=int, default=7, help="alternated runs of each command")
+    ap.add_argument("--oneoff-only", action="store_true", help="only the one-off command comparison")
     args = ap.parse_args()
 
     commit = subprocess.run(
@@ -58,6 +70,12 @@ def main() -> int:
         capture_output=True, text=True, check=True,
     ).stdout.strip()
     root = materialize(args.repo, commit, repos_dir=args.repos_dir, scratch=args.scratch)
+    if args.baseline_tree is not None:
+        request = next(json.loads(line)["request"] for line in args.requests.read_text().splitlines()
+                       if line.strip())
+        oneoff(root, request, args)
+        if args.oneoff_only:
+            return 0
     settings = Settings()
     docs = Documents()
     index = ProjectIndex.open(root, settings=settings, documents=docs,
@@ -96,6 +114,49 @@ def main() -> int:
     print(f"  context size mean {statistics.mean(sizes) / 1024:.1f} KB, max {max(sizes) / 1024:.1f} KB")
     edits(index, docs, root, prep.file_tokens, args.edits)
     return 0
+
+
+_PREPARED = re.compile(r"tokens, (\d+) ms(?: \((\d+) ms of it preparing)?")
+
+
+def oneoff(root: Path, request: str, args: argparse.Namespace) -> None:
+    """``agentic-optimizer context`` as separate processes: this tree's against the baseline's."""
+    here = Path(__file__).resolve().parents[1]
+    trees = {"baseline": args.baseline_tree.resolve(), "this tree": here}
+    request_file = args.scratch / "state" / "oneoff-request.txt"
+    request_file.parent.mkdir(parents=True, exist_ok=True)
+    request_file.write_text(request)
+    walls: dict[str, list[float]] = {label: [] for label in trees}
+    prepares: dict[str, list[float]] = {label: [] for label in trees}
+
+    def run(label: str) -> tuple[float, float]:
+        env = {**os.environ, "PYTHONPATH": str(trees[label]),
+               "AGENTIC_OPTIMIZER_HOME": str(args.scratch / "state" / f"oneoff-{label.replace(' ', '-')}")}
+        cmd = [sys.executable, "-c", "import sys; from lsp_server.cli import main; sys.exit(main())",
+               "context", "--project", str(root), "--budget", str(args.budget),
+               "--request-file", str(request_file)]
+        t0 = time.perf_counter()
+        # cwd: ``python -c`` puts the working directory first on the import path
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, cwd=trees[label])
+        wall = time.perf_counter() - t0
+        m = _PREPARED.search(proc.stdout)
+        return wall, float(m.group(2) or 0) if m else float("nan")
+
+    for label in trees:  # warm: the index built, and whatever the command keeps
+        run(label)
+    for _ in range(args.oneoff_runs):
+        for label in trees:
+            wall, prep_ms = run(label)
+            walls[label].append(wall)
+            prepares[label].append(prep_ms)
+    print(f"one-off `agentic-optimizer context` on {root.name}, warm index, {args.oneoff_runs} "
+          f"alternated runs each (wall time of the whole process)")
+    for label in trees:
+        print(f"  {label:<10} median {statistics.median(walls[label]):5.2f} s  "
+              f"(min {min(walls[label]):.2f}, max {max(walls[label]):.2f}); "
+              f"preparing the tables median {statistics.median(prepares[label]):.0f} ms")
+    ratio = statistics.median(walls["this tree"]) / statistics.median(walls["baseline"])
+    print(f"  ratio this tree / baseline: {ratio:.2f}x")
 
 
 def edits(index: ProjectIndex, docs: Documents, root: Path, sizes: dict[str, int], rounds: int) -> None:

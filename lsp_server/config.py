@@ -203,10 +203,30 @@ class CacheSettings(_Section):
     shared: bool = False
 
 
+_TEST_BUDGETS: dict[Tier, float] = {"local": 30.0, "free": 45.0, "budget": 60.0, "premium": 90.0}
+
+
 class EditsSettings(_Section):
     check_command: str | None = None
     check_timeout_seconds: float = Field(default=60.0, gt=0)
     max_edit_bytes: int = Field(default=200_000, gt=0)
+    # Related tests run before and after an edit, in the shadow copy, within the answering
+    # tier's budget (seconds, both runs together); off, an edit is judged without them.
+    run_tests: bool = True
+    test_budget_seconds: dict[Tier, float] = Field(default_factory=lambda: dict(_TEST_BUDGETS))
+
+    @field_validator("test_budget_seconds")
+    @classmethod
+    def _positive_budgets(cls, v: dict[Tier, float]) -> dict[Tier, float]:
+        if any(seconds < 0 for seconds in v.values()):
+            raise ValueError("expected seconds >= 0 for each tier")
+        return v
+
+    def test_budget(self, tier: str | None) -> float:
+        """The related-test budget of ``tier`` (an unknown or missing tier: the largest)."""
+        if tier in self.test_budget_seconds:
+            return self.test_budget_seconds[tier]
+        return max(self.test_budget_seconds.values(), default=60.0)
 
 
 class LedgerSettings(_Section):

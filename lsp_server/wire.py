@@ -32,6 +32,7 @@ RUN_ACTION = "agentic.runAction"
 FEEDBACK = "agentic.feedback"
 SHOW_METRICS = "agentic.showMetrics"
 REINDEX = "agentic.reindex"
+SETUP_MODELS = "agentic.setupModels"
 
 SPEND_NOTIFICATION = "agentic/spend"
 """Server → client notification sent after every finished request; params: :class:`SpendParams`."""
@@ -244,6 +245,13 @@ class MetricsResult(TypedDict):
 
     text: str
     """Today's summary as plain text."""
+
+
+class SetupResult(TypedDict):
+    """The result of ``agentic.setupModels``: the config file it opened (and wrote if absent)."""
+
+    config: str
+    """The ``agentic-optimizer.toml`` URI shown with ``window/showDocument``."""
 
 
 class ReindexResult(TypedDict):

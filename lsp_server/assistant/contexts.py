@@ -156,15 +156,10 @@ class ProjectContext:
         from lsp_server.context.rank.builder import build_context
         from lsp_server.context.rank.ranking import ContextRequest
 
-        open_paths: list[str] = []
-        for p in self.documents.open_paths():
-            try:
-                open_paths.append(p.resolve().relative_to(self.root).as_posix())
-            except ValueError:
-                continue
         creq = ContextRequest(
             text=request.instruction, path=target.rel, line=request.line,
-            line_range=request.line_range, open_paths=tuple(open_paths),
+            line_range=request.line_range, open_paths=self._relative(self.documents.open_paths()),
+            recent_paths=self._relative(self.documents.recently_edited()),
             diagnostics=tuple(request.diagnostics), semantic=semantic,
         )
         settings = self._settings.current
@@ -177,6 +172,16 @@ class ProjectContext:
                 log.warning("context process: %s; building in-process", exc)
         return build_context(self.index(), creq, budget_tokens=budget, settings=settings,
                              for_cloud=cloud)
+
+    def _relative(self, paths: list[Path]) -> tuple[str, ...]:
+        """Project-relative POSIX paths, in order, of those inside the project."""
+        out: list[str] = []
+        for p in paths:
+            try:
+                out.append(p.resolve().relative_to(self.root).as_posix())
+            except ValueError:
+                continue
+        return tuple(out)
 
     async def semantic(self, instruction: str) -> SemanticSpec | None:
         """The request's embedding when ``context.embeddings`` is on (None when the model is

@@ -68,6 +68,10 @@ class ModelPool:
         """The models known without discovering any (for instant answers such as titles)."""
         return self._models if self._models is not None else self._settings.current.models
 
+    def discovery_pending(self) -> bool:
+        """Whether no model is configured and discovery has not answered yet."""
+        return self._models is None
+
     def premium_model(self) -> ModelSettings:
         """The premium model the router would use: the first ``premium`` model routed over
         (configured or discovered), else the reference model the savings are measured against

@@ -19,6 +19,9 @@ from lsp_server.ledger.store import Ledger
 from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.routing.cache import ResponseCache
 
+NO_MODEL = "no model set up"
+"""What action titles say when no model is configured and discovery found none."""
+
 ENABLE_HINT = (
     "no model is available. Start Ollama and pull a model (`ollama serve`, then "
     "`ollama pull qwen2.5-coder:7b`), or set an API key (GROQ_API_KEY, GEMINI_API_KEY, "

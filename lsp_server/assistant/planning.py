@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lsp_server.assistant.classify import first_look, with_index
 from lsp_server.assistant.contexts import RequestContexts
-from lsp_server.assistant.parts import ENABLE_HINT, Parts
+from lsp_server.assistant.parts import ENABLE_HINT, NO_MODEL, Parts
 from lsp_server.assistant.prompts import build_prompt, is_cloud
 from lsp_server.assistant.targets import resolve_target
 from lsp_server.assistant.values import (
@@ -18,6 +18,7 @@ from lsp_server.assistant.values import (
     PlanContext,
     PlanTier,
 )
+from lsp_server.config import ModelSettings, Tier
 from lsp_server.context.tokens import count_tokens
 from lsp_server.providers.base import Usage
 from lsp_server.routing.classifier import Signals, classify
@@ -41,14 +42,30 @@ def estimate(parts: Parts, kind: TaskKind, path: Path | None,
     if cls.tier is None:
         return Estimate("index", None, 0.0, reasons)
     allowed = parts.privacy.allowed_tiers(rel)
-    model = parts.models.first_model(parts.models.known_models(), cls.tier, allowed)
+    known = parts.models.known_models()
+    model = parts.models.first_model(known, cls.tier, allowed)
     if model is None:
-        return Estimate(cls.tier, None, None, [*reasons, "no model configured for this tier yet"])
+        return Estimate(cls.tier, None, None, [*reasons, _missing_reason(parts, known)],
+                        missing=_missing(parts, known, allowed))
     if model.tier != cls.tier:
         reasons.append(f"no usable {cls.tier} model: {model.name} on the {model.tier} tier")
     tokens_in = 400 + int(settings.context.budget_tokens * 0.75) + 12 * (lines or 20)
     cost = parts.models.quick_cost(model, tokens_in, profile(cls.kind).output_tokens)
     return Estimate(model.tier, model.name, cost, reasons)
+
+
+def _missing(parts: Parts, known: tuple[ModelSettings, ...], allowed: frozenset[Tier]) -> str:
+    """What a title says instead of a tier and cost when no model can start the action."""
+    if not known:
+        return "looking for models…" if parts.models.discovery_pending() else NO_MODEL
+    tiers = "/".join(t for t in parts.settings.routing.tier_order if t in allowed)
+    return f"no {tiers} model for this file" if tiers else "no tier allowed for this file"
+
+
+def _missing_reason(parts: Parts, known: tuple[ModelSettings, ...]) -> str:
+    if not known and not parts.models.discovery_pending():
+        return ENABLE_HINT
+    return "no model configured for this tier yet"
 
 
 async def plan(parts: Parts, request: AssistRequest) -> Plan:

@@ -66,6 +66,9 @@ class Estimate:
     model: str | None
     cost_usd: float | None
     reasons: list[str]
+    # Set when no model can start this action: what is missing, short enough for a title
+    # ("no model set up"); the tier and cost then mean nothing.
+    missing: str | None = None
 
 
 @dataclass(frozen=True)

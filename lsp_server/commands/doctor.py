@@ -1,4 +1,5 @@
-"""``agentic-optimizer doctor``: effective settings, state dir, and whether each model is reachable.
+"""``agentic-optimizer doctor``: effective settings, state dir, whether each model is reachable,
+and which edit checks (compiler, related tests, test isolation) can run on the project.
 
 Each model is checked through its provider's ``diagnose()``: Ollama must answer and have the
 model pulled; a cloud model needs its key variable set and its endpoint must accept the key
@@ -15,6 +16,7 @@ from typing import Any
 
 from lsp_server.commands.common import add_config_arg, add_project_arg, project_root, settings_for
 from lsp_server.config import ModelSettings, Settings, redacted
+from lsp_server.edits.availability import available_checks
 from lsp_server.paths import state_dir
 from lsp_server.providers.base import Availability
 from lsp_server.providers.discovery import discover
@@ -97,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     checks = asyncio.run(check_models(models)) if models else []
     usable = any(c.ok for c in checks)
     embeddings = _embeddings_report(settings)
+    edit_checks = available_checks(root, settings)
     ledger = ledger_report(settings)
     if args.json:
         print(json.dumps({
@@ -110,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
             ],
             "usable": usable,
             "embeddings": embeddings,
+            "edit_checks": [{"name": c.name, "available": c.available, "detail": c.detail}
+                            for c in edit_checks],
             "ledger": ledger,
         }, indent=2))
         return 0 if usable else 1
@@ -129,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
         mark = "ok " if embeddings["usable"] else "-- "
         print(f"Embeddings (context.embeddings):\n  {mark}ollama:{embeddings['model']} — "
               f"{embeddings['detail']}; {embeddings['stored_vectors']} passage vectors stored")
+    print("Edit checks (what the verifier can run on this project's edits):")
+    for e in edit_checks:
+        print(f"  {'ok ' if e.available else '-- '}{e.name} — {e.detail}")
     mark = "ok " if ledger["reachable"] else "-- "
     label = "shared (ledger.url)" if ledger["kind"] == "shared" else "this machine's SQLite file"
     print(f"Ledger ({label}):\n  {mark}{ledger['where']} — {ledger['detail']}")

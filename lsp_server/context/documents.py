@@ -95,6 +95,10 @@ def in_order(change: DocumentChange, last_version: int | None) -> DocumentChange
     return change
 
 
+# Recently edited files remembered for ranking (the editor's working set).
+MAX_RECENT_EDITS = 16
+
+
 @dataclass
 class Documents:
     """Open buffers keyed by absolute path. Thread-safe; reads fall back to disk."""
@@ -103,6 +107,9 @@ class Documents:
     _docs: dict[Path, Document] = field(default_factory=dict)
     _listeners: list[Listener] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    # Files changed through the editor, least recent first (closed ones too: a file edited a
+    # minute ago is still what the user works on).
+    _edited: dict[Path, None] = field(default_factory=dict)
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -142,6 +149,10 @@ class Documents:
             doc.text = text
             doc.starts = starts
             doc.version = version
+            self._edited.pop(path, None)
+            self._edited[path] = None
+            while len(self._edited) > MAX_RECENT_EDITS:
+                del self._edited[next(iter(self._edited))]
             event = DocumentChange(path, text, version, () if full else tuple(edits))
         self._notify(event)
         return event
@@ -200,6 +211,12 @@ class Documents:
     def open_paths(self) -> list[Path]:
         with self._lock:
             return list(self._docs)
+
+    def recently_edited(self) -> list[Path]:
+        """The files most recently changed through the editor, most recent first (at most
+        :data:`MAX_RECENT_EDITS`)."""
+        with self._lock:
+            return list(reversed(self._edited))
 
 
 def _read_disk(path: Path) -> str | None:

@@ -1,25 +1,16 @@
-"""The individual checks the verifier combines: syntax, elision, range, and the check command."""
+"""The form checks the verifier combines: syntax, elision and range (what an edit does is
+checked in ``behaviour.py``)."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import shlex
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 from tree_sitter import Node
 
-from lsp_server.config import Settings
 from lsp_server.context.index.languages import language_for
 from lsp_server.edits.definitions import definitions_in
 from lsp_server.edits.protocol import FileChange
-from lsp_server.paths import state_dir
 
 # --- syntax -------------------------------------------------------------------------------
 
@@ -140,83 +131,3 @@ def outside_target(
                 shown = f"{first}" if last <= first else f"{first}-{last}"
                 reasons.append(f"{change.path}: lines {shown} changed, outside the requested lines {lo}-{hi}")
     return reasons
-
-
-# --- check command ------------------------------------------------------------------------
-
-_IGNORED = shutil.ignore_patterns(
-    ".git", "target", "node_modules", "__pycache__", ".venv", "venv", ".mypy_cache",
-    ".pytest_cache", ".ruff_cache", ".tox",
-)
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    status: str  # passed | failed | timeout | error | baseline_failed
-    output: str
-
-
-def _run(argv: list[str], cwd: Path, timeout: float, env: dict[str, str]) -> tuple[int | None, str]:
-    try:
-        proc = subprocess.run(
-            argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        return None, ""
-    return proc.returncode, (proc.stdout + proc.stderr)[-2000:]
-
-
-def run_check(changes: Sequence[FileChange], root: Path, settings: Settings) -> CheckResult | None:
-    """Run ``edits.check_command`` in a shadow copy of the workspace with the changes applied.
-
-    ``{files}`` in the command becomes the changed paths. When the command fails, it is run
-    again on the unchanged copy: if it fails there too, the edit is not to blame
-    (``baseline_failed``). Rust builds share a target directory under the state dir, so the
-    dependencies are compiled once.
-    """
-    command = settings.edits.check_command
-    if not command:
-        return None
-    files = " ".join(shlex.quote(c.path) for c in changes)
-    try:
-        argv = shlex.split(command.replace("{files}", files))
-    except ValueError as exc:
-        return CheckResult("error", f"edits.check_command cannot be split into words: {exc}")
-    if not argv:
-        return None
-    env = dict(os.environ)
-    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
-    env.setdefault("CARGO_TARGET_DIR", str(state_dir(settings) / "check-target" / digest))
-    timeout = settings.edits.check_timeout_seconds
-    with tempfile.TemporaryDirectory(prefix="agentic-check-") as tmp:
-        shadow = Path(tmp) / "ws"
-        try:
-            shutil.copytree(root, shadow, symlinks=True, ignore=_IGNORED)
-        except (OSError, shutil.Error) as exc:
-            return CheckResult("error", f"cannot copy the workspace for the check: {exc}")
-
-        def write(text_of: str) -> None:
-            for change in changes:
-                target = shadow / change.path
-                if text_of == "old" and change.created:
-                    target.unlink(missing_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with target.open("w", encoding="utf-8", newline="") as fh:
-                    fh.write(change.new_text if text_of == "new" else change.old_text)
-
-        write("new")
-        try:
-            code, output = _run(argv, shadow, timeout, env)
-        except OSError as exc:
-            return CheckResult("error", f"{argv[0]}: cannot run ({exc.strerror})")
-        if code is None:
-            return CheckResult("timeout", f"no result within {timeout:g}s")
-        if code == 0:
-            return CheckResult("passed", output)
-        write("old")
-        base_code, _ = _run(argv, shadow, timeout, env)
-        if base_code not in (0, None):
-            return CheckResult("baseline_failed", output)
-        return CheckResult("failed", output)

@@ -196,3 +196,17 @@ def enclosing_definition(text: str, path: str, start: int, end: int) -> Definiti
         if d.lead_start <= start and end <= d.end and (best is None or d.end - d.lead_start < best.end - best.lead_start):
             best = d
     return best
+
+
+def definitions_at(text: str, path: str, first: int, last: int) -> list[str]:
+    """Names of the definitions that overlap 1-based lines ``first``..``last`` (innermost last)."""
+    spec = language_for(path)
+    if spec is None:
+        return []
+    names: list[str] = []
+    for d in definitions_in(text, spec):
+        start = text.count("\n", 0, d.body_start) + 1
+        end = text.count("\n", 0, d.end) + 1
+        if start <= last and first <= end and d.kind != "impl" and d.name not in names:
+            names.append(d.name)
+    return names

@@ -1,8 +1,26 @@
 """Score a model's answer: parse it, apply it to a shadow of the files, and measure confidence.
 
 ``verify`` never raises for a bad answer: a parse, apply or safety failure gives confidence 0
-with the reason. Otherwise the confidence is the product of independent factors, each 1.0 when
-its check passes (so one failed check is enough to fall below the usual 0.85 threshold):
+with the reason. Otherwise the confidence is a *ceiling* set by the evidence (which checks ran
+to the end) times one factor per problem found, each 1.0 when its check passes (so one failed
+check is enough to fall below the usual 0.85 threshold).
+
+The ceiling:
+
+=========================================================================  =======
+what ran                                                                   ceiling
+=========================================================================  =======
+a compiler check and related tests, no problem found                       1.0
+a compiler check, no related tests exist (or they are turned off)         0.95
+no compiler check exists for the file's language, or its tool is missing   0.9
+a compiler check or related tests exist but did not run to the end          0.8
+(syntax-only level, a time limit, the test budget)
+=========================================================================  =======
+
+so an edit that passed only the syntax checks cannot reach the default ``escalate_below``
+(0.85) when a compile check or related tests were available but not run.
+
+The factors:
 
 ==================  ===============================================================  ========
 check               when it fails                                                    factor
@@ -13,13 +31,18 @@ syntax              a changed file has more tree-sitter ERROR/MISSING nodes     
 elision             an added line stands for left-out code ("// ... existing code")  0.2
 range               a change falls outside the requested file, lines or symbol       0.5
 no-op               the edits change nothing                                         0.3
-check command       fails (and passes without the edit)                              0.3
+compiler            an error that was not there before the edit                      0.2
+fix                 the diagnostic to fix is still reported                          0.3
+                    it comes from a tool the server cannot run (not checked)         0.9
+related tests       a test that passed before fails after                            0.2
+                    tests that finished before stop finishing after                  0.3
+check command       fails after the edit, passed before (or reports a new error)     0.3
                     times out                                                        0.6
                     cannot run                                                       0.9
 ==================  ===============================================================  ========
 
 The anchors factor is the lowest over all edits; the other factors apply once each.
-confidence = anchors x syntax x elision x range x no-op x check, in [0, 1].
+confidence = ceiling x anchors x syntax x elision x range x no-op x behaviour factors, in [0, 1].
 """
 
 from __future__ import annotations
@@ -30,7 +53,16 @@ from pathlib import Path
 
 from lsp_server.config import Settings
 from lsp_server.edits.applier import apply_detailed
-from lsp_server.edits.checks import elided_lines, outside_target, run_check, syntax_errors
+from lsp_server.edits.behaviour import (
+    CHECK_ERROR_FACTOR,
+    CHECK_FAILED_FACTOR,
+    CHECK_TIMEOUT_FACTOR,
+    BehaviourReport,
+    CheckLevel,
+    FixTarget,
+    check_behaviour,
+)
+from lsp_server.edits.checks import elided_lines, outside_target, syntax_errors
 from lsp_server.edits.locate import FUZZY_THRESHOLD
 from lsp_server.edits.parser import parse_edits
 from lsp_server.edits.protocol import AnchorMatch, Edit, FileChange
@@ -41,9 +73,12 @@ SYNTAX_FACTOR = 0.3
 ELISION_FACTOR = 0.2
 RANGE_FACTOR = 0.5
 NOOP_FACTOR = 0.3
-CHECK_FAILED_FACTOR = 0.3
-CHECK_TIMEOUT_FACTOR = 0.6
-CHECK_ERROR_FACTOR = 0.9
+CEILING_FULL = 1.0
+CEILING_NO_TESTS = 0.95
+CEILING_SYNTAX_ONLY = 0.9
+CEILING_UNCHECKED = 0.8
+
+__all__ = ["CHECK_ERROR_FACTOR", "CHECK_FAILED_FACTOR", "CHECK_TIMEOUT_FACTOR", "Verdict", "verify"]
 
 
 @dataclass
@@ -56,6 +91,23 @@ class Verdict:
     accepted: bool
     edits: list[Edit] = field(default_factory=list)
     anchors: list[AnchorMatch] = field(default_factory=list)
+    # The reasons of the checks that found a problem (a subset of ``reasons``).
+    problems: list[str] = field(default_factory=list)
+    # Which behaviour checks ran: compile and tests, each ran | none | unavailable | not_run | off.
+    evidence: dict[str, str] = field(default_factory=dict)
+
+
+def ceiling(report: BehaviourReport) -> tuple[float, str]:
+    """The highest confidence the evidence allows, and why (see the module docstring)."""
+    if "not_run" in (report.compile, report.tests):
+        what = [name for name, ev in (("compiler check", report.compile), ("related tests", report.tests))
+                if ev == "not_run"]
+        return CEILING_UNCHECKED, f"{' and '.join(what)} available but not run: confidence capped"
+    if report.compile == "ran" and report.tests == "ran":
+        return CEILING_FULL, ""
+    if report.compile == "ran" or report.tests == "ran":
+        return CEILING_NO_TESTS, ""
+    return CEILING_SYNTAX_ONLY, ""
 
 
 def anchor_factor(anchor: AnchorMatch) -> float:
@@ -82,9 +134,16 @@ def verify(
     target_path: str | None,
     target_lines: tuple[int, int] | None,
     threshold: float,
-    run_check: bool = True,
+    level: CheckLevel = "tests",
+    tier: str | None = None,
+    fix_diagnostics: tuple[str, ...] = (),
 ) -> Verdict:
-    """Parse, apply and score ``raw``. ``target_lines`` are 1-based and inclusive."""
+    """Parse, apply and score ``raw``. ``target_lines`` are 1-based and inclusive.
+
+    ``level`` is how far checking goes: ``syntax`` (form only), ``compile`` (+ compiler
+    diagnostics and the check command, before and after), ``tests`` (+ related tests within
+    ``tier``'s budget). ``fix_diagnostics`` are the messages of the diagnostics a fix is about.
+    """
     try:
         edits = parse_edits(raw, edit_format, default_path=target_path)
     except EditError as exc:
@@ -128,37 +187,28 @@ def verify(
         factors.append(NOOP_FACTOR)
         reasons.append("the edits change nothing")
 
-    if run_check:
-        result = run_check_command(changes, root, settings)
-        if result is not None:
-            factors.append(result[0])
-            reasons.append(result[1])
-
-    confidence = 1.0
+    problems = list(reasons)
+    report = BehaviourReport()
+    form = 1.0
+    for f in factors:
+        form *= f
+    # Compiling and testing an answer the form checks already sink would only cost time.
+    fix = FixTarget(fix_diagnostics, target_path, target_lines) if fix_diagnostics else None
+    report = check_behaviour(changes, root, settings, level=level if form >= threshold else "syntax",
+                             tier=tier, fix=fix)
+    for factor, reason in report.factors:
+        factors.append(factor)
+        reasons.append(reason)
+        problems.append(reason)
+    cap, why = ceiling(report)
+    confidence = cap
     for f in factors:
         confidence *= f
-    confidence = max(0.0, min(1.0, confidence))
-    if not reasons:
+    confidence = max(0.0, min(1.0, round(confidence, 6)))
+    if not problems:
         reasons.append("anchors matched exactly once; syntax, elision and range checks passed")
-    return Verdict(confidence, reasons, changes, confidence >= threshold, list(edits), applied.anchors)
-
-
-def run_check_command(
-    changes: list[FileChange], root: Path, settings: Settings
-) -> tuple[float, str] | None:
-    """The check-command factor and its reason, or None when no command is configured."""
-    result = run_check(changes, root, settings)
-    if result is None:
-        return None
-    tail = result.output.strip().splitlines()[-1:] if result.output.strip() else []
-    detail = f": {tail[0][:200]}" if tail else ""
-    command = settings.edits.check_command
-    if result.status == "passed":
-        return 1.0, f"check command passed ({command})"
-    if result.status == "baseline_failed":
-        return 1.0, f"check command fails with and without the edit ({command}); not counted"
-    if result.status == "timeout":
-        return CHECK_TIMEOUT_FACTOR, f"check command timed out ({command}){detail}"
-    if result.status == "error":
-        return CHECK_ERROR_FACTOR, f"check command could not run{detail}"
-    return CHECK_FAILED_FACTOR, f"check command failed ({command}){detail}"
+    reasons.extend(report.notes)
+    if why:
+        reasons.append(why)
+    return Verdict(confidence, reasons, changes, confidence >= threshold, list(edits), applied.anchors,
+                   problems, {"compile": report.compile, "tests": report.tests})

@@ -16,6 +16,12 @@ from lsp_server.routing.kinds import TaskKind
 EXPLAIN_INSTRUCTION = "Explain what this code does and why."
 
 
+# refactor.*, not source.*: VS Code's light bulb (Ctrl+.) lists quickfix and refactor kinds but
+# keeps source.* for the "Source Action..." menu, where most users never look.
+DOCUMENT_KIND = "refactor.agentic.document"
+TESTS_KIND = "refactor.agentic.tests"
+
+
 @dataclass(frozen=True)
 class ActionSpec:
     kind: TaskKind
@@ -30,11 +36,14 @@ SELECTION_ACTIONS: tuple[ActionSpec, ...] = (
                "Simplify this code without changing its behaviour."),
     ActionSpec("explain", lsp.CodeActionKind.Empty, "Explain selection",
                EXPLAIN_INSTRUCTION),
-    ActionSpec("document", "source.agentic.document", "Document selection",
+    ActionSpec("document", DOCUMENT_KIND, "Document selection",
                "Write documentation comments for the definitions in this code."),
-    ActionSpec("tests", "source.agentic.tests", "Generate tests for selection",
+    ActionSpec("tests", TESTS_KIND, "Generate tests for selection",
                "Write unit tests for this code in the project's usual style."),
 )
+
+SETUP_TITLE = "AI: Set up a model…"
+"""The action offered beside the others when no model is set up (runs ``agentic.setupModels``)."""
 
 
 def format_cost(cost_usd: float | None) -> str:
@@ -48,7 +57,10 @@ def format_cost(cost_usd: float | None) -> str:
     return f"~${cost_usd:.2f}"
 
 
-def title(label: str, tier: str, cost_usd: float | None) -> str:
+def title(label: str, tier: str, cost_usd: float | None, missing: str | None = None) -> str:
+    """``AI: <label> · <tier> · <cost>``, or ``AI: <label> · <what is missing>``."""
+    if missing is not None:
+        return f"AI: {label} · {missing}"
     return f"AI: {label} · {tier} · {format_cost(cost_usd)}"
 
 

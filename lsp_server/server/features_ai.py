@@ -10,6 +10,7 @@ from lsprotocol import types as lsp
 
 from lsp_server import wire
 from lsp_server.assistant import AssistResult
+from lsp_server.assistant.parts import NO_MODEL
 from lsp_server.errors import AgenticError, ConfigError
 from lsp_server.routing.kinds import TaskKind
 from lsp_server.server import actions
@@ -25,13 +26,12 @@ from lsp_server.server.handlers import (
 )
 from lsp_server.server.progress import ProgressReporter
 from lsp_server.server.requests import line_range, make_request, parse_path
+from lsp_server.server.setup_models import open_setup
 from lsp_server.server.workspace_edit import to_workspace_edit
 
 log = logging.getLogger(__name__)
 
-ACTION_KINDS = [
-    lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.RefactorRewrite, lsp.CodeActionKind.Source,
-]
+ACTION_KINDS = [lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.Refactor]
 
 
 def list_actions(ls: AgenticServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
@@ -49,6 +49,7 @@ def list_actions(ls: AgenticServer, params: lsp.CodeActionParams) -> list[lsp.Co
         return not only or any(kind == k or kind.startswith(f"{k}.") or not k for k in only)
 
     out: list[lsp.CodeAction] = []
+    no_model: list[str] = []
 
     def add(spec_kind: TaskKind, lsp_kind: str, label: str, instruction: str, rng: lsp.Range,
             diags: list[lsp.Diagnostic]) -> None:
@@ -57,8 +58,10 @@ def list_actions(ls: AgenticServer, params: lsp.CodeActionParams) -> list[lsp.Co
         data = actions.action_data(spec_kind, instruction, uri, wire_range(rng), version,
                                    [d.message for d in diags])
         est = assistant.estimate(spec_kind, path, line_range(data["range"]))
+        if est.missing == NO_MODEL:
+            no_model.append(est.missing)
         action = lsp.CodeAction(
-            title=actions.title(label, est.tier, est.cost_usd),
+            title=actions.title(label, est.tier, est.cost_usd, est.missing),
             kind=lsp_kind or None,
             diagnostics=diags or None,
             data=data,
@@ -76,6 +79,11 @@ def list_actions(ls: AgenticServer, params: lsp.CodeActionParams) -> list[lsp.Co
     if not actions.is_empty(params.range):
         for spec in actions.SELECTION_ACTIONS:
             add(spec.kind, spec.lsp_kind, spec.label, spec.instruction, params.range, [])
+    if no_model and ls.root is not None and wanted(lsp.CodeActionKind.QuickFix):
+        # Without a model every action above would fail: offer the way to set one up.
+        out.append(lsp.CodeAction(
+            title=actions.SETUP_TITLE, kind=lsp.CodeActionKind.QuickFix,
+            command=lsp.Command(title=actions.SETUP_TITLE, command=wire.SETUP_MODELS)))
     return out
 
 
@@ -205,6 +213,15 @@ def register(server: AgenticServer) -> None:
         show(ls, text, lsp.MessageType.Info)
         await notify_spend(ls)
         return {"text": text}
+
+    @server.command(wire.SETUP_MODELS)
+    @user_errors
+    async def setup_models(ls: AgenticServer, *args: object) -> wire.SetupResult:
+        wire.parse_no_args(wire.SETUP_MODELS, args)
+        document, text = await open_setup(assistant_root(ls))
+        show(ls, text, lsp.MessageType.Info)
+        await ls.window_show_document_async(document)
+        return {"config": document.uri}
 
     @server.command(wire.REINDEX)
     @user_errors

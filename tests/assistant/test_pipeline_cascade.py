@@ -196,7 +196,9 @@ async def test_no_excluded_file_or_secret_reaches_a_cloud_model(standin, tmp_pat
     root = copy_example("python-pkg", tmp_path)
     add_secrets(root)
     lineup.servers["local"].add(Reply(text="It", stop_reason="length"))
-    lineup.servers["premium"].add(GOOD_EXPLANATION)
+    # On topic: an answer that names neither `discounted` nor `vault_rate` is not accepted.
+    lineup.servers["premium"].add("`discounted` takes a percent off a value; `vault_rate` reads a "
+                                  "rate from the vault module.")
     assistant = Assistant(root, lineup.settings(("local", "premium")), environ=lineup.environ)
     request = AssistRequest(kind="explain", instruction="Explain `discounted` and `vault_rate`.",
                             path=root / "inventory" / "pricing.py", line_range=(15, 19))

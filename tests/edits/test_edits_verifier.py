@@ -20,6 +20,8 @@ from lsp_server.edits.checks import (
     syntax_errors,
 )
 from lsp_server.edits.verifier import (
+    CEILING_NO_TESTS,
+    CEILING_UNCHECKED,
     CHECK_ERROR_FACTOR,
     CHECK_FAILED_FACTOR,
     CHECK_TIMEOUT_FACTOR,
@@ -42,6 +44,15 @@ CODE = (
     "    return len(items)\n"  # 9
 )
 ALL_GOOD = "anchors matched exactly once; syntax, elision and range checks passed"
+PYFLAKES = "python compile + pyflakes on 1 file(s): 0 error(s) after the edit, 0 before"
+NO_TESTS = "no related tests found"
+
+
+def expected(form: float) -> float:
+    """The confidence of form factors ``form`` on shop.py: the compile check runs and no tests
+    exist (ceiling 0.95), unless the form checks already sank the answer (then it is not
+    compiled, and the unchecked ceiling 0.8 applies)."""
+    return form * (CEILING_NO_TESTS if form >= 0.85 else CEILING_UNCHECKED)
 
 
 def block(search: str, replace: str, path: str = "shop.py") -> str:
@@ -64,15 +75,16 @@ def check(root: Path, raw: str, *, lines: tuple[int, int] | None = (3, 4), thres
 
 def test_clean_edit_scores_one_and_carries_its_changes(root: Path) -> None:
     v = check(root, block("        result += item.price\n", "        result += item.price * item.qty\n"))
-    assert (v.confidence, v.accepted, v.reasons) == (1.0, True, [ALL_GOOD])
+    assert (v.confidence, v.accepted, v.reasons) == (CEILING_NO_TESTS, True, [ALL_GOOD, PYFLAKES, NO_TESTS])
+    assert v.evidence == {"compile": "ran", "tests": "none"} and v.problems == []
     assert v.changes[0].new_text == CODE.replace("item.price\n", "item.price * item.qty\n")
     assert [a.method for a in v.anchors] == ["exact"] and len(v.edits) == 1
 
 
 def test_whitespace_anchor(root: Path) -> None:
     v = check(root, block("result += item.price\n", "result -= item.price\n"))
-    assert v.confidence == pytest.approx(WHITESPACE_FACTOR) and v.accepted
-    assert v.reasons == ["shop.py: an anchor matched only when ignoring whitespace"]
+    assert v.confidence == pytest.approx(expected(WHITESPACE_FACTOR)) and v.accepted
+    assert v.problems == ["shop.py: an anchor matched only when ignoring whitespace"]
     assert "        result -= item.price\n" in v.changes[0].new_text
     assert not check(root, block("result += item.price\n", "result -= item.price\n"), threshold=0.96).accepted
 
@@ -83,8 +95,8 @@ def test_fuzzy_anchor_factor_follows_the_similarity(root: Path) -> None:
     v = check(root, raw)
     r = v.anchors[0].similarity
     assert v.anchors[0].method == "fuzzy" and 0.85 <= r < 1
-    assert v.confidence == pytest.approx(0.5 + 2 * (r - 0.85))
-    assert not v.accepted and v.reasons == [f"shop.py: an anchor matched only fuzzily (similarity {r:.2f})"]
+    assert v.confidence == pytest.approx(expected(0.5 + 2 * (r - 0.85)))
+    assert not v.accepted and v.problems == [f"shop.py: an anchor matched only fuzzily (similarity {r:.2f})"]
 
 
 @pytest.mark.parametrize(
@@ -106,58 +118,59 @@ def test_new_syntax_errors_count_but_old_ones_do_not(root: Path) -> None:
     v = check(root, block("    for item in items:\n", "    for item in items\n"))
     new_errors = syntax_errors(v.changes[0].new_text, "shop.py")
     assert new_errors and syntax_errors(CODE, "shop.py") == 0
-    assert v.confidence == pytest.approx(SYNTAX_FACTOR)
-    assert v.reasons == [f"shop.py: {new_errors} new syntax error(s) after the edit"]
+    assert v.confidence == pytest.approx(expected(SYNTAX_FACTOR))
+    assert v.problems == [f"shop.py: {new_errors} new syntax error(s) after the edit"]
     broken = CODE.replace("def count(items):", "def count(items:")
     (root / "shop.py").write_text(broken)
     v = check(root, block("    result = 0\n", "    result = 0.0\n"))
     assert syntax_errors(broken, "shop.py") == syntax_errors(v.changes[0].new_text, "shop.py") > 0
-    assert v.confidence == 1.0
+    assert v.confidence == CEILING_NO_TESTS
 
 
 def test_elision_comment(root: Path) -> None:
     v = check(root, block("    result = 0\n", "    result = 0\n    # ... existing code ...\n"))
-    assert v.confidence == pytest.approx(ELISION_FACTOR)
-    assert v.reasons == ["the edit leaves code out: '# ... existing code ...'"]
+    assert v.confidence == pytest.approx(expected(ELISION_FACTOR))
+    assert v.problems == ["the edit leaves code out: '# ... existing code ...'"]
 
 
 def test_range_other_lines_and_other_file(root: Path) -> None:
     v = check(root, block("    return len(items)\n", "    return sum(1 for _ in items)\n"))
-    assert v.confidence == pytest.approx(RANGE_FACTOR)
-    assert v.reasons == ["shop.py: lines 9 changed, outside the requested lines 1-5"]
+    assert v.confidence == pytest.approx(expected(RANGE_FACTOR))
+    assert v.problems == ["shop.py: lines 9 changed, outside the requested lines 1-5"]
     v = check(root, block("X = 1\n", "X = 2\n", path="other.py"))
-    assert v.confidence == pytest.approx(RANGE_FACTOR)
-    assert v.reasons == ["other.py: edited, but the request was about shop.py"]
+    assert v.confidence == pytest.approx(expected(RANGE_FACTOR))
+    assert v.problems == ["other.py: edited, but the request was about shop.py"]
 
 
 def test_range_is_widened_to_the_enclosing_function(root: Path) -> None:
     v = check(root, block("    result = 0\n", "    result = 0.0\n"))  # line 2, outside 3-4, inside total()
-    assert v.confidence == 1.0
-    assert check(root, block("    result = 0\n", "    result = 0.0\n"), lines=None).confidence == 1.0
+    assert v.confidence == CEILING_NO_TESTS
+    assert check(root, block("    result = 0\n", "    result = 0.0\n"), lines=None).confidence == CEILING_NO_TESTS
 
 
 def test_no_op(root: Path) -> None:
     v = check(root, block("    result = 0\n", "    result = 0\n"))
-    assert v.confidence == pytest.approx(NOOP_FACTOR) and v.reasons == ["the edits change nothing"]
+    assert v.confidence == pytest.approx(expected(NOOP_FACTOR)) and v.problems == ["the edits change nothing"]
 
 
 def test_factors_multiply(root: Path) -> None:
     raw = block("return len(items)\n", "return len(items)\n# ... rest of code\n")
     v = check(root, raw)
-    assert v.confidence == pytest.approx(WHITESPACE_FACTOR * ELISION_FACTOR * RANGE_FACTOR)
-    assert len(v.reasons) == 3
+    assert v.confidence == pytest.approx(expected(WHITESPACE_FACTOR * ELISION_FACTOR * RANGE_FACTOR))
+    assert len(v.problems) == 3
 
 
 def test_whole_definition_answer(root: Path) -> None:
     raw = "REPLACE total IN shop.py\n```python\ndef total(items):\n    return sum(i.price for i in items)\n```\n"
     v = check(root, raw, edit_format="whole_definition")
-    assert (v.confidence, [a.method for a in v.anchors]) == (1.0, ["symbol"])
+    assert (v.confidence, [a.method for a in v.anchors]) == (CEILING_NO_TESTS, ["symbol"])
     assert v.changes[0].new_text.startswith("def total(items):\n    return sum(i.price for i in items)\n\n\ndef count")
 
 
-# --- the check command --------------------------------------------------------------------
+# --- the check command: compared before and after the edit --------------------------------
 
 FIX = block("        result += item.price\n", "        result += item.cost\n")
+NEW_ERROR = "sh -c 'grep -q item.cost {files} && echo \"error: cost is not a field\"; exit 1'"
 
 
 @pytest.mark.parametrize(
@@ -165,7 +178,9 @@ FIX = block("        result += item.price\n", "        result += item.cost\n")
     [
         ("grep -q item.cost {files}", 1.0, "check command passed (grep -q item.cost {files})"),
         ("sh -c '! grep -q item.cost {files}'", CHECK_FAILED_FACTOR, "check command failed"),
-        ("false", 1.0, "check command fails with and without the edit (false); not counted"),
+        ("false", 1.0, "check command fails with and without the edit (false); no new error after it"),
+        # A build already broken before the edit still rejects an edit that adds an error.
+        (NEW_ERROR, CHECK_FAILED_FACTOR, "check command reports new output after the edit"),
         ("sleep 5", CHECK_TIMEOUT_FACTOR, "check command timed out (sleep 5)"),
         ("/nonexistent/checker", CHECK_ERROR_FACTOR, "check command could not run: /nonexistent/checker"),
         ("sh -c 'unclosed", CHECK_ERROR_FACTOR, "check command could not run: edits.check_command cannot be split"),
@@ -173,16 +188,20 @@ FIX = block("        result += item.price\n", "        result += item.cost\n")
 )
 def test_check_command(root: Path, command: str, factor: float, reason: str) -> None:
     config = parse_settings({"edits": {"check_command": command, "check_timeout_seconds": 0.5}})
-    v = check(root, FIX, config=config, run_check=True)
-    assert v.confidence == pytest.approx(factor)
-    assert len(v.reasons) == 1 and v.reasons[0].startswith(reason)
+    v = check(root, FIX, config=config)
+    assert v.confidence == pytest.approx(CEILING_NO_TESTS * factor)  # pyflakes ran, no tests exist
+    if factor == 1.0:
+        assert v.problems == [] and any(r.startswith(reason) for r in v.reasons)
+    else:
+        assert len(v.problems) == 1 and v.problems[0].startswith(reason)
     assert (root / "shop.py").read_text() == CODE  # the check runs on a shadow copy
 
 
-def test_check_command_is_skipped_when_not_asked(root: Path) -> None:
+def test_check_command_is_skipped_at_the_syntax_level(root: Path) -> None:
     config = parse_settings({"edits": {"check_command": "false"}})
-    v = check(root, FIX, config=config, run_check=False)
-    assert (v.confidence, v.reasons) == (1.0, [ALL_GOOD])
+    v = check(root, FIX, config=config, level="syntax")
+    assert (v.confidence, v.problems) == (CEILING_UNCHECKED, [])
+    assert v.reasons[-1] == "compiler check and related tests available but not run: confidence capped"
 
 
 # --- the checks on their own --------------------------------------------------------------

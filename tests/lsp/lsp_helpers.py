@@ -11,6 +11,17 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "lsp_server", "serve"])
 
+# The example crate's Rectangle has an unused variable; FIX removes it (search/replace format).
+RECT = "src/shapes/rectangle.rs"
+FIX = f"""{RECT}
+<<<<<<< SEARCH
+        let unused = 0;
+        self.width == self.height
+=======
+        self.width == self.height
+>>>>>>> REPLACE
+"""
+
 
 async def initialize(
     client: LanguageClient,
@@ -42,3 +53,21 @@ def open_doc(client: LanguageClient, path: Path, language: str, version: int = 1
         )
     )
     return uri
+
+
+async def code_actions(client: LanguageClient, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    """Code actions read from the wire as CodeActions.
+
+    The client's own parsing takes a CodeAction that carries a ``command`` for a Command (the
+    result is typed ``Command | CodeAction``), so the raw JSON is read and structured here.
+    """
+    proto = client.protocol
+    original = proto.get_result_type
+    proto.get_result_type = lambda method: None if method == lsp.TEXT_DOCUMENT_CODE_ACTION else original(method)  # type: ignore[method-assign]
+    try:
+        raw = await proto.send_request_async(lsp.TEXT_DOCUMENT_CODE_ACTION, params)
+    finally:
+        proto.get_result_type = original  # type: ignore[method-assign]
+    # A CodeAction's command is an object; a bare Command would carry a string there.
+    assert all(isinstance(a.get("command", {}), dict) for a in raw or [])
+    return [proto._converter.structure(a, lsp.CodeAction) for a in raw or []]

@@ -11,21 +11,12 @@ from typing import Any
 
 import pytest
 import pytest_lsp
-from lsp_helpers import SERVER, initialize, open_doc
+from lsp_helpers import FIX, RECT, SERVER, code_actions, initialize, open_doc
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 from standins import Reply, StandinServer
 
 KEY_VAR = "AGENTIC_TEST_OPENAI_KEY"
-RECT = "src/shapes/rectangle.rs"
-FIX = f"""{RECT}
-<<<<<<< SEARCH
-        let unused = 0;
-        self.width == self.height
-=======
-        self.width == self.height
->>>>>>> REPLACE
-"""
 
 
 @pytest.fixture(scope="module")
@@ -83,24 +74,6 @@ def _params(uri: str, diag: lsp.Diagnostic | None, rng: lsp.Range | None = None)
     )
 
 
-async def _actions(client: LanguageClient, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
-    """Code actions read from the wire as CodeActions.
-
-    The client's own parsing takes a CodeAction that carries a ``command`` for a Command (the
-    result is typed ``Command | CodeAction``), so the raw JSON is read and structured here.
-    """
-    proto = client.protocol
-    original = proto.get_result_type
-    proto.get_result_type = lambda method: None if method == lsp.TEXT_DOCUMENT_CODE_ACTION else original(method)  # type: ignore[method-assign]
-    try:
-        raw = await proto.send_request_async(lsp.TEXT_DOCUMENT_CODE_ACTION, params)
-    finally:
-        proto.get_result_type = original  # type: ignore[method-assign]
-    # A CodeAction's command is an object; a bare Command would carry a string there.
-    assert all(isinstance(a.get("command", {}), dict) for a in raw or [])
-    return [proto._converter.structure(a, lsp.CodeAction) for a in raw or []]
-
-
 def _edited(text: str) -> str:
     return text.replace("        let unused = 0;\n", "")
 
@@ -112,7 +85,7 @@ async def test_listing_is_free_and_titles_say_tier_and_cost(
     await initialize(client, workspace, profile=profile)
     uri = open_doc(client, workspace / RECT, "rust")
     selection = lsp.Range(start=lsp.Position(line=14, character=0), end=lsp.Position(line=18, character=0))
-    actions = await _actions(client, _params(uri, _unused_diag(), selection))
+    actions = await code_actions(client, _params(uri, _unused_diag(), selection))
     titles = [a.title for a in actions]
     assert titles[0].startswith("AI: Fix `unused variable: `unused``") or "Fix" in titles[0]
     assert all(" · budget · ~$0.00" in t for t in titles), titles
@@ -126,7 +99,7 @@ async def test_resolve_computes_the_edit_for_vscode(
     await initialize(client, workspace, profile="visual-studio-code")
     uri = open_doc(client, workspace / RECT, "rust")
     standin.add(Reply(FIX, input=900, output=40))
-    actions = await _actions(client, _params(uri, _unused_diag()))
+    actions = await code_actions(client, _params(uri, _unused_diag()))
     fix = actions[0]
     assert fix.command is None and fix.edit is None  # computed lazily
     resolved = await client.code_action_resolve_async(fix)
@@ -152,7 +125,7 @@ async def test_resolve_for_neovim_uses_utf8_positions(
            '        let s = "Größe😀"; let t = s;\n'
            ">>>>>>> REPLACE\n")
     standin.add(Reply(fix, input=900, output=40))
-    actions = await _actions(client, _params(uri, _unused_diag()))
+    actions = await code_actions(client, _params(uri, _unused_diag()))
     resolved = await client.code_action_resolve_async(actions[0])
     assert resolved.edit is not None and resolved.edit.document_changes
     edit = resolved.edit.document_changes[0]
@@ -174,7 +147,7 @@ async def test_command_path_for_clients_without_lazy_edits(
     await initialize(client, workspace, profile="neovim", resolve_edits=False)
     uri = open_doc(client, workspace / RECT, "rust")
     standin.add(Reply(FIX, input=900, output=40))
-    actions = await _actions(client, _params(uri, _unused_diag()))
+    actions = await code_actions(client, _params(uri, _unused_diag()))
     command = actions[0].command
     assert command is not None and command.command == "agentic.runAction"
     result = await client.workspace_execute_command_async(
@@ -239,7 +212,7 @@ async def test_spend_names_the_resolved_action_for_feedback_on_the_last_result(
     await initialize(client, workspace, profile="visual-studio-code")
     uri = open_doc(client, workspace / RECT, "rust")
     standin.add(Reply(FIX, input=900, output=40))
-    actions = await _actions(client, _params(uri, _unused_diag()))
+    actions = await code_actions(client, _params(uri, _unused_diag()))
     resolved = await client.code_action_resolve_async(actions[0])
     await _until(lambda: bool(spend))
     request_id = spend[-1]["request_id"]
@@ -299,7 +272,7 @@ async def test_a_stale_version_is_refused(
 ) -> None:
     await initialize(client, workspace, profile="visual-studio-code")
     uri = open_doc(client, workspace / RECT, "rust")
-    actions = await _actions(client, _params(uri, _unused_diag()))
+    actions = await code_actions(client, _params(uri, _unused_diag()))
     # The user types before resolving: the action was listed against version 1.
     client.text_document_did_change(lsp.DidChangeTextDocumentParams(
         text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import pytest_lsp
-from lsp_helpers import SERVER, initialize, open_doc
+from lsp_helpers import FIX, RECT, SERVER, initialize, open_doc
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 from standins import Reply, StandinServer
@@ -22,15 +22,6 @@ from lsp_server.ledger.store import Ledger
 
 KEY_VAR = "AGENTIC_TEST_ANTHROPIC_KEY"
 KEY = "sk-ant-test-not-real"
-RECT = "src/shapes/rectangle.rs"
-FIX = f"""{RECT}
-<<<<<<< SEARCH
-        let unused = 0;
-        self.width == self.height
-=======
-        self.width == self.height
->>>>>>> REPLACE
-"""
 ASK_RANGE = {"start": {"line": 14, "character": 0}, "end": {"line": 17, "character": 0}}
 
 

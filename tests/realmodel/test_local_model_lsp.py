@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from local_llama import local_model_settings
-from lsp.lsp_helpers import SERVER, initialize, open_doc
+from lsp.lsp_helpers import FIX, RECT, SERVER, initialize, open_doc
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 from standins import Reply, StandinServer
@@ -22,15 +22,6 @@ from lsp_server.ledger.store import Ledger
 pytestmark = pytest.mark.realmodel
 
 KEY_VAR = "AGENTIC_TEST_OPENAI_KEY"
-RECT = "src/shapes/rectangle.rs"
-FIX = f"""{RECT}
-<<<<<<< SEARCH
-        let unused = 0;
-        self.width == self.height
-=======
-        self.width == self.height
->>>>>>> REPLACE
-"""
 EXPLANATION = "Adds up the area of every shape in the slice and returns the sum."
 
 

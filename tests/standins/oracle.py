@@ -16,7 +16,8 @@ from standins.script import RecordedRequest, Reply
 
 def oracle(tasks: Sequence[Task], *, wrong: bool = False) -> Callable[[RecordedRequest], Reply]:
     """The fallback answering each task's request with its reference (with ``wrong``, a
-    confident answer that states none of the reference facts and edits nothing)."""
+    confident answer that names the subject but states none of the reference facts and edits
+    nothing)."""
     keyed = sorted(((json.dumps(t.instruction)[1:-1], t) for t in tasks),
                    key=lambda kv: -len(kv[0]))
 
@@ -24,8 +25,11 @@ def oracle(tasks: Sequence[Task], *, wrong: bool = False) -> Callable[[RecordedR
         for key, task in keyed:
             if key in req.raw:
                 if wrong:
-                    return Reply(text="This code is part of the project and works as written; "
-                                      "it needs no further explanation or change.")
+                    # Names what was asked about (so the prose judge's on-topic check passes)
+                    # but states a wrong fact: only the hidden checks can tell.
+                    subject = max(task.instruction.split(), key=lambda w: ("_" in w, len(w)))
+                    return Reply(text=f"`{subject}` returns how many items it is given, as a "
+                                      "number; it does not look at them.")
                 return Reply(text=task.reference or "no reference answer")
         return Reply(text="no task matches this request")
 

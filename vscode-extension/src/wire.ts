@@ -89,6 +89,11 @@ export interface MetricsResult {
   text: string;
 }
 
+/** The result of `agentic.setupModels`: the config file it opened. */
+export interface SetupResult {
+  config: string;
+}
+
 export interface ReindexResult {
   files: number;
   definitions: number;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import { builtinModules } from "node:module";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 
@@ -9,6 +10,8 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
   main: string;
   engines: { vscode: string };
   devDependencies: Record<string, string>;
+  scripts: Record<string, string>;
+  repository?: { url?: string };
   contributes: { commands: { command: string }[]; menus: Record<string, { command: string }[]> };
 };
 const extensionSource = fs.readFileSync(path.join(root, "src", "extension.ts"), "utf8");
@@ -42,5 +45,16 @@ describe("package.json", () => {
     for (const name of ["agentic.ask", "agentic.explain", "agentic.showMetrics", "agentic.reindex", "agentic.feedback"]) {
       assert.ok(extensionSource.includes(`"${name}"`), `${name} not used`);
     }
+  });
+
+  it("ships one bundle that needs nothing but vscode and Node's own modules", () => {
+    const bundle = fs.readFileSync(path.join(root, pkg.main), "utf8");
+    const required = new Set([...bundle.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]));
+    const builtins = new Set(builtinModules);
+    for (const name of required) {
+      assert.ok(name === "vscode" || builtins.has(name.replace(/^node:/, "")), `the bundle requires ${name}`);
+    }
+    assert.ok(!pkg.scripts.package.includes("--allow-missing-repository"), "set the repository field instead");
+    assert.ok(pkg.repository?.url, "package.json needs a repository");
   });
 });

@@ -21,6 +21,13 @@ class Definition:
     end_byte: int
     parent: str | None = None  # qualname of the enclosing definition
 
+    def __reduce__(self) -> tuple[type[Definition], tuple[object, ...]]:
+        # Unpickled by one constructor call: a slotted dataclass's default state protocol
+        # walks its fields in Python, most of loading the ranking tables' snapshot on tokio.
+        return (Definition, (self.path, self.name, self.kind, self.qualname, self.signature,
+                             self.start_line, self.end_line, self.start_byte, self.end_byte,
+                             self.parent))
+
 
 @dataclass(frozen=True, slots=True)
 class Reference:

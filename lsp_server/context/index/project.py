@@ -247,6 +247,21 @@ class ProjectIndex:
         except (OSError, ValueError):
             return None
 
+    def content_digests(self) -> dict[str, str]:
+        """Every indexed file's content hash (an open buffer's own), without reading symbols:
+        what a snapshot of tables derived from the whole index is checked against."""
+        with self._lock:
+            self._settle()
+            out: dict[str, str] = {}
+            for path in self._derived.paths():
+                buffer = self._buffers.get(path)
+                if buffer is not None:
+                    out[path] = buffer.content_hash
+                else:
+                    row = self._disk.get(path)
+                    out[path] = row.content_hash if row is not None else ""
+            return out
+
     def stored_files(self) -> dict[str, StoredFile]:
         """The stat/hash rows as held now (for diagnostics and tests)."""
         with self._lock:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,7 +143,7 @@ class _Selection:
     def covered(self, path: str, start: int, end: int) -> bool:
         return any(a <= start and end <= b for a, b in self.ranges.get(path, ()))
 
-    def _prefix(self, path: str) -> list[int]:
+    def _prefix(self, path: str) -> Sequence[int]:
         """Running token count per line (each line with its newline), for O(1) range costs."""
         return self.prep.line_prefix.get(path) or [0]
 
@@ -271,8 +271,8 @@ def _project_map(prep: Prepared, budget: int, skip: PrivacyFilter | None) -> str
     for path in central:
         if path not in prep.file_tokens or (skip is not None and skip.is_excluded(path)):
             continue
-        fs = prep.symbols.get(path)
-        names = [d.name for d in fs.definitions if d.parent is None][:MAP_DEFS_PER_FILE] if fs else []
+        defs = prep.definitions_of(path)
+        names = [d.name for d in defs if d.parent is None][:MAP_DEFS_PER_FILE] if defs else []
         line = f"{path}: {', '.join(names)}" if names else path
         cost = count_tokens(line) + 1
         if used + cost > budget:
@@ -358,11 +358,11 @@ def _select(
     # 1b. The imports of each file sent in part: what its code's names refer to, and where
     #     a change that needs a new name adds it.
     for path in list(sel.order):
-        fs = prep.symbols.get(path)
-        if fs is None:
+        file_defs = prep.definitions_of(path)
+        if file_defs is None:
             continue
-        for imp in fs.imports:
-            if not _inside_body(fs.definitions, imp.line):
+        for imp in prep.imports_of(path):
+            if not _inside_body(file_defs, imp.line):
                 sel.add(path, imp.line, imp.line + imp.text.count("\n"))
 
     # 2. A compact map of the next-ranked files: one signature line per definition.
@@ -372,10 +372,10 @@ def _select(
             break
         if f.path in blocked:
             continue
-        fs = prep.symbols.get(f.path)
-        if fs is None:
+        file_defs = prep.definitions_of(f.path)
+        if file_defs is None:
             continue
-        for d in fs.definitions[: MAP_DEFS_PER_FILE * 2]:
+        for d in file_defs[: MAP_DEFS_PER_FILE * 2]:
             a, _ = _signature_span(d)
             misses = 0 if sel.add(f.path, a, a) else misses + 1
 
@@ -490,10 +490,10 @@ def _first_line(prep: Prepared, unit: _Unit) -> int:
 
 
 def _parent(prep: Prepared, d: Definition) -> Definition | None:
-    fs = prep.symbols.get(d.path)
-    if fs is None or d.parent is None:
+    defs = prep.definitions_of(d.path)
+    if defs is None or d.parent is None:
         return None
-    for p in fs.definitions:
+    for p in defs:
         if p.qualname == d.parent and p.start_line <= d.start_line and d.end_line <= p.end_line:
             return p
     return None

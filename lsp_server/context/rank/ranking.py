@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from lsp_server.context.index.model import Definition, FileSymbols
+from lsp_server.context.index.model import Definition
 from lsp_server.context.rank.embeddings import SemanticSpec, query_for
 from lsp_server.context.rank.pagerank import lift, personalized_pagerank
 from lsp_server.context.rank.tables import CONTAINER_KINDS, IndexView, Prepared, tables_of
@@ -47,6 +47,8 @@ LEXICAL_SEEDS = 10
 # other repositories (11 rows gain, 4 lose); 0.5 and more lose Rust dev and Python dev Acc@5.
 HUB_EXPONENT = 0.25
 USE_WEIGHT = 0.5
+# An open buffer (and the latest edit; earlier edits count 1/2, 1/3, ... of it) as a mention.
+WORKING_SET_WEIGHT = 0.5
 # Verbatim search is for what the user quoted or pasted, not whole logs.
 MAX_PHRASES = 24
 MAX_RANKED_DEFS = 300
@@ -103,7 +105,7 @@ class ContextRequest:
     line: int | None = None
     line_range: tuple[int, int] | None = None
     open_paths: tuple[str, ...] = ()
-    recent_paths: tuple[str, ...] = ()
+    recent_paths: tuple[str, ...] = ()  # edited through the editor, most recent first
     diagnostics: tuple[str, ...] = ()
     # The request's embedding and where passage vectors are stored (``context.embeddings``).
     semantic: SemanticSpec | None = None
@@ -184,9 +186,9 @@ def _match_paths(prep: Prepared, mentioned: dict[str, int | None]) -> dict[str, 
     return out
 
 
-def _enclosing(fs: FileSymbols, line: int) -> Definition | None:
+def _enclosing(definitions: list[Definition], line: int) -> Definition | None:
     best: Definition | None = None
-    for d in fs.definitions:
+    for d in definitions:
         if d.start_line <= line <= d.end_line and (
             best is None or d.end_line - d.start_line <= best.end_line - best.start_line
         ):
@@ -236,24 +238,30 @@ def signals(prep: Prepared, request: ContextRequest) -> Signals:
         sig.explicit.add(path)
         reasons[path].append("path named in the request")
     _raise_sites(prep, terms, sig)
-    if request.path and request.path in prep.symbols:
+    if request.path and prep.has_symbols(request.path):
         mention_file[request.path] += 3.0
         sig.explicit.add(request.path)
         reasons[request.path].append("file under the cursor")
         lines = request.line_range or ((request.line, request.line) if request.line else None)
         if lines:
-            enc = _enclosing(prep.symbols[request.path], lines[0])
+            enc = _enclosing(prep.definitions_of(request.path) or [], lines[0])
             di = prep.def_ids.get((enc.path, enc.start_byte, enc.qualname)) if enc else None
             if di is not None:
                 sig.mention_def[di] += 3.0
                 sig.def_reasons[di].append("definition under the cursor")
-    for paths, label in ((request.open_paths, "open in the editor"),
-                         (request.recent_paths, "recently edited")):
-        for path in paths:
-            if path in prep.file_tokens:
-                mention_file[path] += 0.5
-                sig.explicit.add(path)
-                reasons[path].append(label)
+    # The editor's working set: what the user has open, and edited lately (the latest edit
+    # counting most). Modest weights: a request is usually about something near the work at
+    # hand, but not necessarily the file last touched.
+    for path in request.open_paths:
+        if path in prep.file_tokens:
+            mention_file[path] += WORKING_SET_WEIGHT
+            sig.explicit.add(path)
+            reasons[path].append("open in the editor")
+    for rank, path in enumerate(request.recent_paths):
+        if path in prep.file_tokens:
+            mention_file[path] += WORKING_SET_WEIGHT / (1 + rank)
+            sig.explicit.add(path)
+            reasons[path].append("recently edited")
 
     query = terms.tokens
     sig.file_lex = prep.file_bm25.scores(query)

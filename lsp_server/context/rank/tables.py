@@ -9,22 +9,27 @@ reassembled from per-file contributions, redoing only the files whose edges the 
 recomputed.
 
 Readers and the updater share :attr:`Prepared.lock`: hold it while reading (see
-:func:`lsp_server.context.rank.ranking.tables_for`).
+:func:`lsp_server.context.rank.ranking.tables_for`). The tables of an index stored on disk are
+kept beside it (:mod:`snapshot`), so a new process starts from them instead of from nothing.
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
 import math
 import threading
 import time
 import weakref
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
-from lsp_server.context.index.model import Definition, FileSymbols, SymbolEdge
+from lsp_server.context.index.model import Definition, FileSymbols, Import, SymbolEdge
+from lsp_server.context.rank import snapshot
 from lsp_server.context.rank.bm25 import BM25
 from lsp_server.context.rank.gc_pause import paused_collection
 from lsp_server.context.rank.latent import LatentIndex
@@ -76,6 +81,8 @@ class _FileRows:
     """What one file contributes to the tables, to take it out again."""
 
     key: tuple[str, int, str]
+    symbolic: bool = False  # the index read symbols from it (not a text-only file)
+    imports: list[Import] = field(default_factory=list)
     def_ids: list[int] = field(default_factory=list)
     passage_ids: list[int] = field(default_factory=list)
     used_names: set[str] = field(default_factory=set)
@@ -85,7 +92,7 @@ class _FileRows:
 class _EdgeRows:
     """What one file's outgoing edges contribute to the graph and the neighbour tables."""
 
-    edges: list[SymbolEdge]
+    edges: list[SymbolEdge] | None  # None once loaded from a snapshot: relinked on change
     pairs: dict[str, float]  # target file → summed reference weight
     callees: dict[DefKey, list[DefKey]]
     caller_targets: set[DefKey]
@@ -138,8 +145,9 @@ def _uncovered(nlines: int, spans: list[tuple[int, int]]) -> list[tuple[int, int
 
 def _file_key(fs: FileSymbols | None, text: str | None) -> tuple[str, int, str]:
     """What identifies a file's content and the qualified names derived from it."""
-    if fs is None:
-        return ("text", hash(text), "")
+    if fs is None:  # a digest, not hash(): the key must mean the same in the next process
+        data = (text or "").encode("utf-8", "surrogatepass")
+        return ("text", int.from_bytes(hashlib.blake2b(data, digest_size=8).digest()), "")
     return (fs.content_hash, len(fs.definitions), fs.definitions[0].qualname if fs.definitions else "")
 
 
@@ -150,7 +158,6 @@ class Prepared:
         self.lock = threading.RLock()
         self.generation: int | None = None
         self.files: list[str] = []
-        self.symbols: dict[str, FileSymbols] = {}
         self.texts: dict[str, str] = {}
         self.defs: dict[int, Definition] = {}
         self.def_ids: dict[tuple[str, int, str], int] = {}  # (path, start byte, qualname) → id
@@ -167,7 +174,8 @@ class Prepared:
         self.latent: LatentIndex | None = None
         self._latent_changed: set[str] = set()
         self.file_tokens: dict[str, int] = {}
-        self.line_prefix: dict[str, list[int]] = {}  # per file: running token count by line
+        # Per file: running token count by line (4-byte ints: a list costs ~9x on sympy).
+        self.line_prefix: dict[str, array[int]] = {}
         self.by_key: dict[DefKey, Definition] = {}
         self.users: dict[str, set[str]] = {}  # name → files that reference it
         self.graph: Graph = Graph.compile({})
@@ -181,8 +189,50 @@ class Prepared:
         self._next_def = 0
         self._next_passage = 0
         self.last_sync_ms = 0.0  # how long the latest sync took (0 when nothing had changed)
+        # Where the tables are kept on disk (see :mod:`snapshot`), the fingerprint of the index
+        # content they were last synced with, and whether this process has written them yet.
+        self.persist_to: Path | None = None
+        self.fingerprint: str | None = None
+        self._saved = False
+        self.loaded = False  # these tables came from disk (a snapshot), not from nothing
+        self.last_sync_files = 0  # files whose rows the latest sync redid
+
+    # --- on disk ----------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a snapshot keeps: not the lock, the process's bookkeeping or the edge lists
+        (the index's own objects; a changed index relinks every file's edges)."""
+        state = dict(vars(self))
+        for name in ("lock", "persist_to", "fingerprint", "_saved", "generation",
+                     "_latent_changed", "last_sync_ms", "loaded", "last_sync_files"):
+            del state[name]
+        state["_edge_rows"] = {p: _EdgeRows(None, r.pairs, r.callees, r.caller_targets)
+                               for p, r in self._edge_rows.items()}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+        vars(self).update(state)
 
     # --- reading --------------------------------------------------------------------------
+
+    def has_symbols(self, path: str) -> bool:
+        """Whether the index read definitions from ``path`` (a source file it parsed)."""
+        rows = self._rows.get(path)
+        return rows is not None and rows.symbolic
+
+    def definitions_of(self, path: str) -> list[Definition] | None:
+        """A parsed file's definitions in the index's order (None for other files): the
+        index's own objects, kept here so that ranking never decodes a file's symbols."""
+        rows = self._rows.get(path)
+        if rows is None or not rows.symbolic:
+            return None
+        return [self.defs[i] for i in rows.def_ids]
+
+    def imports_of(self, path: str) -> list[Import]:
+        """A parsed file's imports (empty for other files)."""
+        rows = self._rows.get(path)
+        return rows.imports if rows is not None else []
 
     def file_rows(self, path: str) -> tuple[list[int], list[int]]:
         """The ids of one file's definitions and passages (empty for an unknown file)."""
@@ -210,9 +260,29 @@ class Prepared:
             self.last_sync_ms = 0.0
             return
         started = time.perf_counter()
+        self.last_sync_files = 0
+        current: str | None = None
+        if self.persist_to is not None and isinstance(index, snapshot.PersistentIndex):
+            current = snapshot.fingerprint(index.content_digests())
+            if current == self.fingerprint:
+                # Every file holds what the tables were last synced with: loaded from disk
+                # for an unchanged project, or a buffer opened, saved or closed unchanged.
+                # (A sync would redo no file's rows, yet decode every file's symbols and
+                # derive every edge to find that out.)
+                self.generation = generation
+                self._saved = True
+                self.last_sync_ms = (time.perf_counter() - started) * 1000.0
+                return
         first = not self._rows
         with paused_collection(collect_after=first):
             self._sync(index, generation, first)
+        self.fingerprint = current
+        if current is not None and self.persist_to is not None and not self._saved:
+            # Once per process: later syncs follow single edits, and the next process brings
+            # these tables up to date file by file anyway.
+            # (also when the write failed: a read-only state directory is told of once)
+            self._saved = True
+            snapshot.save(self.persist_to, current, self)
         self.last_sync_ms = (time.perf_counter() - started) * 1000.0
 
     def _sync(self, index: IndexView, generation: int, first: bool) -> None:
@@ -231,8 +301,6 @@ class Prepared:
                 text = index.text(path)
             key = _file_key(fs, text)
             if rows is not None and rows.key == key:
-                if fs is not None:
-                    self.symbols[path] = fs
                 continue
             if rows is not None:
                 self._remove_file(path)
@@ -258,13 +326,14 @@ class Prepared:
 
     def _add_file(self, path: str, fs: FileSymbols | None, text: str, key: tuple[str, int, str]) -> None:
         self._latent_changed.add(path)
+        self.last_sync_files += 1
         rows = _FileRows(key)
         self._rows[path] = rows
         self.texts[path] = text
         ptoks = tokenize(path.rsplit(".", 1)[0].replace("/", " ").replace(".", " "))
         prefix = line_prefix(text)
         nlines = len(prefix) - 1
-        self.line_prefix[path] = prefix
+        self.line_prefix[path] = array("i", prefix)
         self.file_tokens[path] = prefix[-1]
         leaf_spans: list[tuple[int, int]] = []
         if fs is not None:
@@ -276,7 +345,8 @@ class Prepared:
         self.file_bm25.add(path, ptoks + chunks.tokens(1, nlines))
         if fs is None:
             return
-        self.symbols[path] = fs
+        rows.symbolic = True
+        rows.imports = list(fs.imports)
         for r in fs.references:
             rows.used_names.add(r.name)
         for name in rows.used_names:
@@ -340,7 +410,6 @@ class Prepared:
                     del self.users[name]
         self.file_bm25.remove(path)
         self.texts.pop(path, None)
-        self.symbols.pop(path, None)
         self.file_tokens.pop(path, None)
         self.line_prefix.pop(path, None)
 
@@ -353,7 +422,7 @@ class Prepared:
             changed = True
         for path, edges in edge_lists.items():
             old = self._edge_rows.get(path)
-            if old is not None and old.edges is edges:
+            if old is not None and old.edges is not None and old.edges is edges:
                 continue
             if old is not None:
                 self._drop_edges(path)
@@ -445,9 +514,24 @@ def tables_of(index: IndexView) -> Prepared:
         except TypeError:
             return Prepared()
         if prep is None:
-            prep = Prepared()
+            prep = _from_disk(index)
             _CACHE[index] = prep
         return prep
+
+
+def _from_disk(index: IndexView) -> Prepared:
+    """The tables kept on disk for ``index`` (synced before use), or empty ones."""
+    if not isinstance(index, snapshot.PersistentIndex):
+        return Prepared()
+    path = snapshot.snapshot_path(index)
+    loaded = snapshot.load(path)
+    prep = Prepared()
+    if loaded is not None and isinstance(loaded[1], Prepared):
+        prep = loaded[1]
+        prep.fingerprint = loaded[0]
+        prep.loaded = True
+    prep.persist_to = path
+    return prep
 
 
 def build_tables(index: IndexView) -> Prepared:

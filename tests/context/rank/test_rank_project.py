@@ -238,3 +238,29 @@ def test_prepare_time_is_the_first_request_s_and_an_edit_s(service: Path, tmp_pa
     (service / "svc" / "report_1.py").write_text("def render_report_1(rows):\n    return []\n")
     index.refresh()
     assert build() > 0  # the changed file's
+
+
+def test_context_command_reuses_the_tables_it_kept(
+    service: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A second one-off command loads the tables the first wrote beside the index, and ranks
+    exactly as the first did; a file changed in between is ranked from its new text."""
+    monkeypatch.setenv("AGENTIC_OPTIMIZER_HOME", str(tmp_path / "home"))
+    args = ["context", "--project", str(service), "--budget", "600", "--format", "json",
+            "handle_request drops the first byte"]
+
+    def ranked() -> list[tuple[str, float, list[list[int]]]]:
+        assert main(args) == 0
+        out = json.loads(capsys.readouterr().out)
+        return [(f["path"], f["score"], f["ranges"]) for f in out["files"]]
+
+    first = ranked()
+    assert list((tmp_path / "home" / "index").glob("*.tables"))
+    assert ranked() == first
+    (service / "svc" / "codec.py").write_text("def drops_the_first_byte():\n    pass\n")
+    after = ranked()
+    score = {path: s for path, s, _ in after}
+    assert score["svc/codec.py"] > dict((p, s) for p, s, _ in first)["svc/codec.py"]
+    # what a process without kept tables gives for the changed project
+    monkeypatch.setenv("AGENTIC_OPTIMIZER_HOME", str(tmp_path / "fresh"))
+    assert [p for p, _, _ in ranked()] == [p for p, _, _ in after]

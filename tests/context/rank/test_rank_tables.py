@@ -45,7 +45,7 @@ def canonical(prep: Prepared) -> dict[str, object]:
         "by_name": {n: sorted(map(d_key, ids)) for n, ids in prep.defs_by_name.items()},
         "by_parts": {n: sorted(map(d_key, ids)) for n, ids in prep.defs_by_parts.items()},
         "def_ids": sorted((k, d_key(i)) for k, i in prep.def_ids.items()),
-        "passages": sorted(((p_key(k), sorted(prep.passage_bm25._counts[k].items()))
+        "passages": sorted(((p_key(k), sorted(prep.passage_bm25.counts(k).items()))
                             for k in prep.passage_owner), key=repr),
         "passage_df": {t: len(ps) for t, ps in prep.passage_bm25.postings.items()},
         "file_postings": prep.file_bm25.postings,
