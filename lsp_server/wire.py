@@ -147,6 +147,22 @@ class Usage(TypedDict):
     """The part of ``input`` written to the vendor's prompt cache."""
 
 
+class ToolCall(TypedDict):
+    """One tool call of a tool turn, answered from the project index at $0."""
+
+    name: str
+    """search_code, find_definition, find_references, read_file or list_files (or the unknown
+    name the model asked for)."""
+    args: dict[str, object]
+    """The arguments as the model sent them."""
+    ok: bool
+    """Whether the tool answered; false when the call was refused, unknown or malformed."""
+    result_tokens: int
+    """The size of the answer sent back to the model (estimated tokens)."""
+    error: str | None
+    """Why the call was refused or failed, as the model was told; null when it answered."""
+
+
 class Attempt(TypedDict):
     """One model call (or response-cache hit) of a request."""
 
@@ -172,6 +188,11 @@ class Attempt(TypedDict):
     """Answered from the response cache, for $0."""
     accepted: bool
     """This attempt's answer is the result."""
+    tool_calls: list[ToolCall]
+    """The tools the model called in this call (a tool turn), in order; empty for an answer."""
+    stopped: str | None
+    """Why the call was stopped before its end (early stop, a latency budget, a tool-loop
+    bound); null when it ran to its end."""
 
 
 class ResultJson(TypedDict):
@@ -407,6 +428,10 @@ def _attempt(a: "AttemptInfo") -> Attempt:
         "error": a.error,
         "cached": a.cached,
         "accepted": a.accepted,
+        "tool_calls": [{"name": c.name, "args": dict(c.args), "ok": c.ok,
+                        "result_tokens": c.result_tokens, "error": c.error}
+                       for c in a.tool_calls],
+        "stopped": a.stopped,
     }
 
 

@@ -24,6 +24,7 @@ from lsp_server.providers.base import Completion, Prompt
 from lsp_server.routing.classifier import Classification
 from lsp_server.routing.early_stop import Expect, expected_language
 from lsp_server.routing.router import AttemptInfo, Judgement
+from lsp_server.routing.tool_loop import ToolRunner
 
 Progress = Callable[[str], None]
 
@@ -46,6 +47,7 @@ class CascadeRequest:
         self._progress = progress
         self._style = style
         self._savings = parts.savings
+        self._parts = parts
         self._prompts: dict[str, Prompt] = {}  # by model name: the last prompt and answer
         self._answers: dict[str, str] = {}
 
@@ -93,3 +95,17 @@ class CascadeRequest:
             return Expect(mode="edit", edit_format=model.effective_edit_format,
                           language=language, question=self._request.instruction)
         return Expect(mode="answer", language=language, question=self._request.instruction)
+
+    def tools(self, model: ModelSettings) -> ToolRunner | None:
+        """The index's tools, with the privacy rules of ``model``'s audience."""
+        from lsp_server.assistant.tools import IndexTools, Toolbox, context_search
+
+        cloud = is_cloud(model)
+        project, settings, privacy = self._parts.project, self._parts.settings, self._privacy
+
+        def make() -> Toolbox:
+            index = project.index()
+            return Toolbox(index, privacy.filter, cloud=cloud,
+                           search=context_search(index, settings, cloud=cloud))
+
+        return IndexTools(make)

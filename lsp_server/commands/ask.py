@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from lsp_server.routing.kinds import TASK_KINDS
 
 if TYPE_CHECKING:
     from lsp_server.assistant import Plan
+    from lsp_server.routing.router import AttemptInfo
 
 
 def register(sub: Any) -> None:
@@ -45,6 +47,8 @@ def register(sub: Any) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="show the chosen tier and why, the context and the cost per tier; no call")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="also show every model call and the tool calls it made (on stderr)")
     add_config_arg(p)
 
 
@@ -137,6 +141,9 @@ async def _run(args: argparse.Namespace) -> int:
             sys.stdout.write(result.diff if result.diff.endswith("\n") else result.diff + "\n")
         elif result.answer and not args.diff:
             print(result.answer.rstrip())
+        if args.verbose:
+            for line in attempt_lines(result.attempts):
+                print(line, file=sys.stderr)
         print(_summary_line(result), file=sys.stderr)
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
@@ -146,6 +153,19 @@ async def _run(args: argparse.Namespace) -> int:
         print("no model answered: check that the configured models are reachable "
               "(`agentic-optimizer doctor`), start Ollama, or set an API key", file=sys.stderr)
     return 1
+
+
+def attempt_lines(attempts: Sequence[AttemptInfo]) -> list[str]:
+    """Each call of a request on a line, with the tool calls of a tool turn under it."""
+    lines: list[str] = []
+    for i, a in enumerate(attempts, 1):
+        what = ("cache hit" if a.cached else f"error: {a.error}" if a.error
+                else "accepted" if a.accepted else f"stopped: {a.stopped}" if a.stopped
+                else "tool turn" if a.tool_calls else "rejected")
+        lines.append(f"call {i}: {a.tier} · {a.provider} · {what} · {a.usage.input} in / "
+                     f"{a.usage.output} out · {_money(a.cost_usd)}")
+        lines += [f"  tool {c.label()}" for c in a.tool_calls]
+    return lines
 
 
 def format_plan(plan: Plan) -> str:

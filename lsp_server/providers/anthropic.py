@@ -10,6 +10,8 @@ official SDK uses has no sampling parameters.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -21,6 +23,12 @@ from lsp_server.providers.adapter import HttpProviderAdapter
 from lsp_server.providers.base import Completion, Prompt, StreamDelta, Usage
 from lsp_server.providers.http import Failures, as_int, json_event
 from lsp_server.providers.retry import RetryPolicy
+from lsp_server.providers.tools import (
+    ToolCall,
+    anthropic_call,
+    anthropic_tools,
+    anthropic_turn_messages,
+)
 
 # The API version the official SDK (anthropic 2.12) sends. Its Messages schema has no sampling
 # parameters any more, so ``temperature`` is not sent to Anthropic.
@@ -41,8 +49,12 @@ def request_body(settings: ModelSettings, prompt: Prompt, *, stream: bool) -> di
     body: dict[str, Any] = {
         "model": settings.model,
         "max_tokens": prompt.max_output_tokens or settings.max_output_tokens,
-        "messages": [{"role": "user", "content": content}],
+        # Tool turns go after the first message: the cached prefix stays the same.
+        "messages": [{"role": "user", "content": content}, *anthropic_turn_messages(prompt.turns)],
     }
+    if prompt.tools:
+        body["tools"] = anthropic_tools(prompt.tools)
+        body["tool_choice"] = {"type": prompt.tool_choice}
     if prompt.system:
         body["system"] = [{"type": "text", "text": prompt.system, "cache_control": _CACHE}]
     if prompt.stop:
@@ -101,8 +113,13 @@ class AnthropicProvider(HttpProviderAdapter):
     def check_path(self) -> str:
         return MODELS_PATH
 
-    def _completion(self, message: dict[str, Any], text: str, usage: Usage, stop: Any) -> Completion:
-        return self.completion(text, usage, stop, message.get("model"), {"id": message.get("id", "")})
+    native_tools = True
+
+    def _completion(self, message: dict[str, Any], text: str, usage: Usage, stop: Any,
+                    calls: tuple[ToolCall, ...] = ()) -> Completion:
+        done = self.completion(text, usage, stop, message.get("model"),
+                               {"id": message.get("id", "")})
+        return dataclasses.replace(done, tool_calls=calls) if calls else done
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         data = await self.http.post_json(MESSAGES_PATH, request_body(self.settings, prompt, stream=False))
@@ -112,7 +129,10 @@ class AnthropicProvider(HttpProviderAdapter):
         text = "".join(
             str(b.get("text", "")) for b in blocks if isinstance(b, dict) and b.get("type") == "text"
         )
-        return self._completion(data, text, usage_from(data.get("usage")), data.get("stop_reason"))
+        calls = tuple(anthropic_call(b) for b in blocks
+                      if isinstance(b, dict) and b.get("type") == "tool_use")
+        return self._completion(data, text, usage_from(data.get("usage")), data.get("stop_reason"),
+                                calls)
 
     async def _stream_once(self, prompt: Prompt) -> AsyncGenerator[StreamDelta | Completion, None]:
         body = request_body(self.settings, prompt, stream=True)
@@ -121,6 +141,7 @@ class AnthropicProvider(HttpProviderAdapter):
         parts: list[str] = []
         stop: Any = None
         final = False  # message_delta carries the final output count
+        tools: dict[int, tuple[dict[str, Any], list[str]]] = {}  # index: tool_use block, JSON
         try:
             async for event in self.http.post_sse(MESSAGES_PATH, body):
                 data = json_event(self.http, event)
@@ -131,9 +152,18 @@ class AnthropicProvider(HttpProviderAdapter):
                         raise self.http.malformed("message_start without a message")
                     message = msg
                     usage.update(msg.get("usage") or {})
+                elif kind == "content_block_start":
+                    block = data.get("content_block")
+                    if isinstance(block, dict) and block.get("type") == "tool_use":
+                        tools[as_int(data.get("index"))] = (block, [])
                 elif kind == "content_block_delta":
                     delta = data.get("delta") or {}
-                    if delta.get("type") == "text_delta" and delta.get("text"):
+                    if delta.get("type") == "input_json_delta":
+                        held = tools.get(as_int(data.get("index")))
+                        if held is None:
+                            raise self.http.malformed("input_json_delta outside a tool_use block")
+                        held[1].append(str(delta.get("partial_json") or ""))
+                    elif delta.get("type") == "text_delta" and delta.get("text"):
                         parts.append(str(delta["text"]))
                         yield StreamDelta(str(delta["text"]))
                 elif kind == "message_delta":
@@ -143,7 +173,8 @@ class AnthropicProvider(HttpProviderAdapter):
                 elif kind == "message_stop":
                     if message is None:
                         raise self.http.malformed("message_stop before message_start")
-                    yield self._completion(message, "".join(parts), usage_from(usage), stop)
+                    yield self._completion(message, "".join(parts), usage_from(usage), stop,
+                                           tuple(_streamed_call(*tools[i]) for i in sorted(tools)))
                     return
                 elif kind == "error":
                     raise stream_error(self.http, data)
@@ -151,3 +182,14 @@ class AnthropicProvider(HttpProviderAdapter):
         except ProviderError as exc:
             reported = usage_from(usage) if usage else None
             raise self.broken_stream(exc, reported, final, "".join(parts)) from None
+
+
+def _streamed_call(block: dict[str, Any], pieces: list[str]) -> ToolCall:
+    """A streamed ``tool_use`` block: its input arrives as ``input_json_delta`` pieces."""
+    raw = "".join(pieces)
+    try:
+        args = json.loads(raw) if raw.strip() else block.get("input") or {}
+    except json.JSONDecodeError as exc:
+        return ToolCall(name=str(block.get("name") or "?"), id=str(block.get("id") or ""),
+                        error=f"the input is not valid JSON ({exc.msg})")
+    return anthropic_call({**block, "input": args})

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from lsp_server.config import ModelSettings
 from lsp_server.errors import ProviderError
+from lsp_server.providers.tools import ToolCall, ToolSpec, ToolTurn, text_transcript
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +23,9 @@ class Prompt:
     ``volatile`` is request-specific context; ``instruction`` is the user's ask.
     ``max_output_tokens`` is this call's output limit (the model's setting when None), and
     ``stop`` the sequences that end the answer where the vendor supports them (at most four,
-    the smallest vendor limit)."""
+    the smallest vendor limit). ``tools`` are offered through the vendor's native tool calling,
+    and ``turns`` are the tool turns so far, sent after everything else (see
+    :mod:`lsp_server.providers.tools`)."""
 
     system: str
     stable: str = ""
@@ -31,10 +34,15 @@ class Prompt:
     max_output_tokens: int | None = None
     temperature: float | None = None
     stop: tuple[str, ...] = ()
+    tools: tuple[ToolSpec, ...] = ()
+    turns: tuple[ToolTurn, ...] = ()
+    tool_choice: Literal["auto", "none"] = "auto"  # "none": the tools may not be called now
 
     def text(self) -> str:
         """The prompt flattened, for digests and token estimates."""
-        return "\n\n".join(p for p in (self.system, self.stable, self.volatile, self.instruction) if p)
+        turns = text_transcript(self.turns) if self.turns else ""
+        return "\n\n".join(p for p in (self.system, self.stable, self.volatile, self.instruction,
+                                        turns) if p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,7 @@ class Completion:
     extra: dict[str, object] = field(default_factory=dict)
     usage_estimated: bool = False
     tries: tuple[ProviderError, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()  # native tool calls the answer asks for
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ the error.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -24,6 +25,13 @@ from lsp_server.providers.adapter import HttpProviderAdapter
 from lsp_server.providers.base import Completion, Prompt, StreamDelta, Usage
 from lsp_server.providers.http import Failures, as_int, is_loopback, json_event
 from lsp_server.providers.retry import RetryPolicy
+from lsp_server.providers.tools import (
+    OpenAIStreamCalls,
+    ToolCall,
+    openai_calls,
+    openai_tools,
+    openai_turn_messages,
+)
 
 CHAT_PATH = "/chat/completions"
 MODELS_PATH = "/models"
@@ -46,6 +54,7 @@ def request_body(settings: ModelSettings, prompt: Prompt, *, stream: bool) -> di
     if prompt.system:
         messages.append({"role": "system", "content": prompt.system})
     messages.append({"role": "user", "content": user or "(no instruction)"})
+    messages += openai_turn_messages(prompt.turns)  # after the rest: the prefix stays cached
     limit = prompt.max_output_tokens or settings.max_output_tokens
     body: dict[str, Any] = {"model": settings.model, "messages": messages}
     if not fixed_temperature(settings):
@@ -53,6 +62,9 @@ def request_body(settings: ModelSettings, prompt: Prompt, *, stream: bool) -> di
     body["max_completion_tokens" if uses_max_completion_tokens(settings) else "max_tokens"] = limit
     if prompt.stop:
         body["stop"] = list(prompt.stop)
+    if prompt.tools:
+        body["tools"] = openai_tools(prompt.tools)
+        body["tool_choice"] = prompt.tool_choice
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
@@ -104,15 +116,20 @@ class OpenAICompatProvider(HttpProviderAdapter):
             auth_hint=f"set {env} to a valid key for {settings.effective_base_url}",
         )
         self.needs_key = not is_loopback(settings.effective_base_url)
+        # A local server's tool support depends on how it was started (llama.cpp: --jinja).
+        self.native_tools = settings.tool_format == "native" or (
+            settings.tool_format == "auto" and self.needs_key)
 
     def check_path(self) -> str:
         return MODELS_PATH
 
     def _completion(
-        self, data: dict[str, Any], text: str, usage: Usage | None, stop: Any, prompt: Prompt
+        self, data: dict[str, Any], text: str, usage: Usage | None, stop: Any, prompt: Prompt,
+        calls: tuple[ToolCall, ...] = (),
     ) -> Completion:
-        return self.completion(text, usage, stop, data.get("model"), {"id": data.get("id", "")},
+        done = self.completion(text, usage, stop, data.get("model"), {"id": data.get("id", "")},
                                prompt)
+        return dataclasses.replace(done, tool_calls=calls) if calls else done
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         data = await self.http.post_json(CHAT_PATH, request_body(self.settings, prompt, stream=False))
@@ -125,7 +142,9 @@ class OpenAICompatProvider(HttpProviderAdapter):
         if not isinstance(message, dict):
             raise self.http.malformed("the first choice has no message")
         text = str(message.get("content") or "")
-        return self._completion(data, text, usage_from(data.get("usage")), choices[0].get("finish_reason"), prompt)
+        return self._completion(data, text, usage_from(data.get("usage")),
+                                choices[0].get("finish_reason"), prompt,
+                                openai_calls(message.get("tool_calls")))
 
     async def _stream_once(self, prompt: Prompt) -> AsyncGenerator[StreamDelta | Completion, None]:
         body = request_body(self.settings, prompt, stream=True)
@@ -133,10 +152,12 @@ class OpenAICompatProvider(HttpProviderAdapter):
         parts: list[str] = []
         stop: Any = None
         usage: Usage | None = None  # sent once, at the end: when present, it is the final count
+        calls = OpenAIStreamCalls()
         try:
             async for event in self.http.post_sse(CHAT_PATH, body):
                 if event.data.strip() == "[DONE]":
-                    yield self._completion(first, "".join(parts), usage, stop, prompt)
+                    yield self._completion(first, "".join(parts), usage, stop, prompt,
+                                           calls.calls())
                     return
                 data = json_event(self.http, event)
                 if "error" in data and "choices" not in data:
@@ -148,7 +169,9 @@ class OpenAICompatProvider(HttpProviderAdapter):
                 for choice in data.get("choices") or ():
                     if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                         continue
-                    content = (choice.get("delta") or {}).get("content")
+                    delta = choice.get("delta") or {}
+                    calls.take(delta.get("tool_calls"))
+                    content = delta.get("content")
                     if content:
                         parts.append(str(content))
                         yield StreamDelta(str(content))

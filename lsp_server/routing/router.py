@@ -57,6 +57,7 @@ from lsp_server.routing.budget import Budget, BudgetCheck
 from lsp_server.routing.cache import CachedResponse, ResponseCache
 from lsp_server.routing.early_stop import Expect, Monitor
 from lsp_server.routing.health import Health
+from lsp_server.routing.tool_loop import ToolCallInfo, ToolRunner, ToolSession, carry_text
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class AttemptInfo:
     first_token_ms: float | None = None  # when the first streamed text arrived
     stopped: str | None = None  # why the router stopped the answer before its end
     partial: str | None = None  # a stopped answer's text up to the stop
+    tool_calls: list[ToolCallInfo] = field(default_factory=list)  # a tool turn's calls
 
 
 @dataclass
@@ -119,6 +121,7 @@ class RouteResult:
     notes: list[str] = field(default_factory=list)
     completed: int = 0  # answers judged (model calls or cache hits)
     budget_blocked: bool = False
+    found: list[str] = field(default_factory=list)  # what tool calls found, for later tiers
 
     @property
     def outcome(self) -> str:
@@ -173,6 +176,9 @@ class Request(Protocol):
     def expect(self, model: ModelSettings) -> Expect | None:
         """What an acceptable answer from ``model`` looks like while it streams (None: no
         early stop)."""
+
+    def tools(self, model: ModelSettings) -> ToolRunner | None:
+        """The tools ``model`` may call (None: none; see :mod:`~lsp_server.routing.tool_loop`)."""
 
 
 def tier_sequence(plan: RoutePlan) -> tuple[list[Tier], list[Tier]]:
@@ -253,7 +259,7 @@ class Router:
                                                                  result)
                         else:
                             judgement, info = await self._call(model, tier, prompt, request,
-                                                               result)
+                                                               result, plan)
                     except _FallBackError:
                         continue
                     result.completed += 1
@@ -293,32 +299,63 @@ class Router:
         return judgement, info
 
     async def _call(self, model: ModelSettings, tier: Tier, prompt: Prompt, request: Request,
-                    result: RouteResult) -> tuple[Judgement, AttemptInfo]:
-        """Stream ``model``'s answer and judge it; a failure is recorded and raises
-        :class:`_FallBackError`; an answer stopped early is a rejected judgement."""
+                    result: RouteResult, plan: RoutePlan) -> tuple[Judgement, AttemptInfo]:
+        """Stream ``model``'s answer (through the tool loop when the request has tools) and
+        judge it; a failure is recorded and raises :class:`_FallBackError`; an answer stopped
+        early, or a tool loop stopped at a bound, is a rejected judgement."""
         request.progress(f"asking {model.name} ({tier})")
-        start = time.perf_counter()
-        expect = request.expect(model)
-        stream = _Stream(model.name, tier, Monitor(expect) if expect is not None else None,
-                         request, start)
+        session = self._session(model, request, result)
+        sent = session.prompt(prompt) if session is not None else prompt
         try:
-            completion = await self._consume(model, tier, prompt, stream)
-        except asyncio.CancelledError:
-            self._attempt(request, AttemptInfo(
-                model.name, model.model, tier, None, ["cancelled"], Usage(), None,
-                (time.perf_counter() - start) * 1000, "cancelled", cost_status="unknown",
-                first_token_ms=stream.first_token_ms), result)
-            raise
-        except Exception as exc:  # any failure of one model falls back to the next
-            self._failed(model, tier, exc, (time.perf_counter() - start) * 1000, request, result)
-            raise _FallBackError from exc
-        if completion is None:
-            return self._stopped(model, tier, prompt, stream, request, result)
-        self._record_tries(model, tier, completion.tries, request, result)
-        self.fleet.health.success(model.name)
-        latency = completion.latency_ms or (time.perf_counter() - start) * 1000
-        usage, cost, status = self._billing(model, completion.usage, completion.usage_estimated)
+            while True:
+                start = time.perf_counter()
+                # While tools are offered a reply may be tool calls, which no answer's shape
+                # fits: early stop watches only an answer that must be final.
+                expect = request.expect(model) if session is None or (
+                    session.turns_left <= 0) else None
+                stream = _Stream(model.name, tier, Monitor(expect) if expect is not None else None,
+                                 request, start)
+                completion = await self._stream_call(model, tier, sent, stream, request, result)
+                if completion is None:
+                    return self._stopped(model, tier, sent, stream, request, result)
+                self._record_tries(model, tier, completion.tries, request, result)
+                self.fleet.health.success(model.name)
+                latency = completion.latency_ms or (time.perf_counter() - start) * 1000
+                usage, cost, status = self._billing(model, completion.usage,
+                                                    completion.usage_estimated)
+                calls = session.calls_in(completion) if session is not None else ()
+                if session is None or not calls:
+                    break
+                session.spent(usage.input or count_tokens(sent.text()),
+                              usage.output or count_tokens(completion.text))
+                try:
+                    turn = await self._tool_turn(model, prompt, completion, session, request,
+                                                 result, plan)
+                except asyncio.CancelledError:  # the turn's request was made: it is billed
+                    self._attempt(request, AttemptInfo(
+                        model.name, model.model, tier, None,
+                        [f"tool turn {len(session.turns) + 1}", "cancelled"], usage, cost,
+                        latency, "cancelled", cost_status=status,
+                        first_token_ms=stream.first_token_ms), result)
+                    raise
+                info = AttemptInfo(
+                    provider=model.name, model=model.model, tier=tier, confidence=None,
+                    reasons=[f"tool turn {len(session.turns)}"], usage=usage, cost_usd=cost,
+                    latency_ms=latency, error=None, cost_status=status,
+                    first_token_ms=stream.first_token_ms, tool_calls=turn[1], stopped=turn[2])
+                if turn[2] is not None:
+                    info.confidence = 0.0
+                    info.reasons.append(f"tool loop stopped: {turn[2]}")
+                    self._attempt(request, info, result)
+                    return Judgement(False, 0.0, [f"tool loop stopped: {turn[2]}"],
+                                     completion.text), info
+                self._attempt(request, info, result)
+                sent = turn[0]
+        finally:
+            if session is not None:
+                result.found.extend(f for f in session.found if f not in result.found)
         if self.cache is not None:
+            # Stored under the request's own prompt, so a repeat is answered without the loop.
             await asyncio.to_thread(
                 self.cache.put, model, prompt, completion.text, completion.usage,
                 completion.stop_reason, completion.raw_model or completion.model)
@@ -331,14 +368,66 @@ class Router:
                 latency, "cancelled", cost_status=status,
                 first_token_ms=stream.first_token_ms), result)
             raise
+        reasons = list(judgement.reasons)
+        if session is not None and session.turns:
+            reasons.append(f"answered after {len(session.turns)} tool turn(s)")
         info = AttemptInfo(
             provider=model.name, model=model.model, tier=tier, confidence=judgement.confidence,
-            reasons=list(judgement.reasons), usage=usage, cost_usd=cost,
+            reasons=reasons, usage=usage, cost_usd=cost,
             latency_ms=latency, error=None, accepted=judgement.accepted, cost_status=status,
             first_token_ms=stream.first_token_ms,
         )
         self._attempt(request, info, result)
         return judgement, info
+
+    def _session(self, model: ModelSettings, request: Request,
+                 result: RouteResult) -> ToolSession | None:
+        """The tool loop of this attempt (None: tools are off or the request has none)."""
+        if self.routing.max_tool_turns <= 0:
+            return None
+        runner = request.tools(model)
+        if runner is None:
+            return None
+        native = getattr(self.fleet.provider(model), "native_tools", False) is True
+        return ToolSession(runner, self.routing.max_tool_turns, self.routing.max_attempt_tokens,
+                           format="native" if native else "text", carry=carry_text(result.found))
+
+    async def _stream_call(self, model: ModelSettings, tier: Tier, prompt: Prompt,
+                           stream: _Stream, request: Request,
+                           result: RouteResult) -> Completion | None:
+        """:meth:`_consume`, with a cancelled or failed call recorded (a failure raises
+        :class:`_FallBackError`)."""
+        try:
+            return await self._consume(model, tier, prompt, stream)
+        except asyncio.CancelledError:
+            self._attempt(request, AttemptInfo(
+                model.name, model.model, tier, None, ["cancelled"], Usage(), None,
+                (time.perf_counter() - stream.started) * 1000, "cancelled",
+                cost_status="unknown", first_token_ms=stream.first_token_ms), result)
+            raise
+        except Exception as exc:  # any failure of one model falls back to the next
+            self._failed(model, tier, exc, (time.perf_counter() - stream.started) * 1000,
+                         request, result)
+            raise _FallBackError from exc
+
+    async def _tool_turn(self, model: ModelSettings, prompt: Prompt, completion: Completion,
+                         session: ToolSession, request: Request, result: RouteResult,
+                         plan: RoutePlan) -> tuple[Prompt, list[ToolCallInfo], str | None]:
+        """Answer one turn's tool calls; the next prompt, the calls, and why the loop stops
+        (None: it goes on). The bounds are checked before the next call is made."""
+        calls = session.calls_in(completion)
+        infos, stop = await session.answer(completion.text, calls, request.progress)
+        following = session.prompt(prompt)
+        if stop is None:
+            output = min(plan.output_tokens, prompt.max_output_tokens or model.max_output_tokens)
+            stop = session.admit(following, output)
+        if stop is None:
+            check = await self._budget(model, following, plan, request, result)
+            if not check.allowed:
+                stop = check.reason or "the budget does not allow another turn"
+        if stop is not None:
+            request.progress(f"stopped {model.name}'s tool loop: {stop}")
+        return following, infos, stop
 
     async def _consume(self, model: ModelSettings, tier: Tier, prompt: Prompt,
                        stream: _Stream) -> Completion | None:

@@ -28,6 +28,7 @@ from lsp_server.routing.cache import ResponseCache
 from lsp_server.routing.early_stop import Expect
 from lsp_server.routing.health import Health
 from lsp_server.routing.router import AttemptInfo, Judgement, RoutePlan, Router
+from lsp_server.routing.tool_loop import ToolRunner
 
 TIERS: tuple[Tier, ...] = ("local", "free", "budget", "premium")
 LOCAL = ModelSettings(name="local", provider="ollama", model="m-local", tier="local")
@@ -94,6 +95,7 @@ class Request:
     failures: list[str | None] = field(default_factory=list)
     told: list[str] = field(default_factory=list)
     expectation: Expect | None = None
+    runner: ToolRunner | None = None
 
     async def prompt(self, model: ModelSettings, failure: str | None) -> Prompt:
         self.failures.append(failure)
@@ -115,6 +117,9 @@ class Request:
 
     def expect(self, model: ModelSettings) -> Expect | None:
         return self.expectation
+
+    def tools(self, model: ModelSettings) -> ToolRunner | None:
+        return self.runner
 
 
 def router(models: list[ModelSettings], fleet: Fleet, *, daily: float = 1.0,

@@ -40,6 +40,10 @@ class Reply:
     report_usage: bool = True  # False: no usage in the answer (OpenAI-compatible servers, Ollama)
     stop_reason: str | None = None
     model: str | None = None
+    # Native tool calls (OpenAI-compatible, Anthropic): each {"name": ..., "args": {...}}, or
+    # {"name": ..., "raw": "..."} to send arguments that are not valid JSON (OpenAI only: its
+    # arguments are a string the model writes; Anthropic's input is always an object).
+    tool_calls: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Reply:
@@ -56,6 +60,10 @@ class Reply:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def call_arguments(self, call: Mapping[str, Any]) -> str:
+        """A scripted tool call's arguments as the JSON text a vendor sends."""
+        return str(call["raw"]) if "raw" in call else json.dumps(call.get("args", {}))
 
 
 @dataclass

@@ -353,7 +353,8 @@ class StandinServer:
 
     def _usage(self, reply: Reply, req: RecordedRequest) -> Usage:
         prompt = reply.input if reply.input is not None else estimate_tokens(request_text(req)) + reply.cache_read + reply.cache_write
-        output = reply.output if reply.output is not None else len(reply.text_chunks())
+        output = reply.output if reply.output is not None else len(reply.text_chunks()) + sum(
+            estimate_tokens(reply.call_arguments(c)) for c in reply.tool_calls or ())
         return Usage(prompt, output, reply.cache_read, reply.cache_write)
 
 

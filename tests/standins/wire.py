@@ -152,25 +152,46 @@ class AnthropicWire(Wire):
             "stop_sequence": None, "usage": self._usage(usage, output),
         }
 
+    @staticmethod
+    def _tool_uses(reply: Reply) -> list[dict[str, Any]]:
+        return [{"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}", "name": c["name"],
+                 "input": c.get("args", {})} for c in reply.tool_calls or ()]
+
+    def _stop(self, reply: Reply) -> str:
+        return reply.stop_reason or ("tool_use" if reply.tool_calls else "end_turn")
+
     def answer(self, reply: Reply, req: RecordedRequest, usage: Usage) -> Any:
         content = [{"type": "text", "text": reply.text}] if reply.text else []
-        return self._message(reply, req, usage, content, reply.stop_reason or "end_turn", usage.output)
+        return self._message(reply, req, usage, content + self._tool_uses(reply), self._stop(reply),
+                             usage.output)
 
     def stream(self, reply: Reply, req: RecordedRequest, usage: Usage) -> list[Event]:
         start = self._message(reply, req, usage, [], None, 1)
-        events: list[Event] = [
-            (_sse({"type": "message_start", "message": start}, "message_start"), False),
-            (_sse({"type": "content_block_start", "index": 0,
-                   "content_block": {"type": "text", "text": ""}}, "content_block_start"), False),
-            (_sse({"type": "ping"}, "ping"), False),
-        ]
+        events: list[Event] = [(_sse({"type": "message_start", "message": start}, "message_start"), False)]
+        index = 0
+        if reply.text or not reply.tool_calls:
+            events.append((_sse({"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text", "text": ""}}, "content_block_start"), False))
+        events.append((_sse({"type": "ping"}, "ping"), False))
         for chunk in reply.text_chunks():
             events.append((_sse({"type": "content_block_delta", "index": 0,
                                  "delta": {"type": "text_delta", "text": chunk}}, "content_block_delta"), True))
+        if reply.text or not reply.tool_calls:
+            events.append((_sse({"type": "content_block_stop", "index": 0}, "content_block_stop"), False))
+            index = 1
+        # A tool_use block starts with an empty input; the input arrives as JSON text in pieces.
+        for offset, block in enumerate(self._tool_uses(reply)):
+            i = index + offset
+            raw = json.dumps(block["input"])
+            events.append((_sse({"type": "content_block_start", "index": i, "content_block": {
+                **block, "input": {}}}, "content_block_start"), False))
+            for piece in (raw[: len(raw) // 2], raw[len(raw) // 2:]):
+                events.append((_sse({"type": "content_block_delta", "index": i, "delta": {
+                    "type": "input_json_delta", "partial_json": piece}}, "content_block_delta"), False))
+            events.append((_sse({"type": "content_block_stop", "index": i}, "content_block_stop"), False))
         events += [
-            (_sse({"type": "content_block_stop", "index": 0}, "content_block_stop"), False),
             (_sse({"type": "message_delta",
-                   "delta": {"stop_reason": reply.stop_reason or "end_turn", "stop_sequence": None},
+                   "delta": {"stop_reason": self._stop(reply), "stop_sequence": None},
                    "usage": {"output_tokens": usage.output}}, "message_delta"), False),
             (_sse({"type": "message_stop"}, "message_stop"), False),
         ]
@@ -228,9 +249,13 @@ class OpenAIWire(Wire):
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion", "created": 1760000000,
             "model": self.model_of(reply, req),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text, "refusal": None,
-                                                 "annotations": []},
-                         "logprobs": None, "finish_reason": reply.stop_reason or "stop"}],
+            "choices": [{"index": 0, "message": {
+                "role": "assistant", "content": reply.text or (None if reply.tool_calls else ""),
+                "refusal": None, "annotations": [],
+                **({"tool_calls": [{"id": cid, "type": "function", "function": {
+                    "name": c["name"], "arguments": reply.call_arguments(c)}}
+                    for cid, c in self._calls(reply)]} if reply.tool_calls else {})},
+                "logprobs": None, "finish_reason": self._finish(reply)}],
             **({"usage": self._usage(usage)} if reply.report_usage else {}),
             "service_tier": "default", "system_fingerprint": "fp_standin",
         }
@@ -255,8 +280,20 @@ class OpenAIWire(Wire):
         for piece in reply.text_chunks():
             events.append((chunk([{"index": 0, "delta": {"content": piece}, "logprobs": None,
                                    "finish_reason": None}]), True))
+        # A tool call streams as pieces keyed by its index: the first has the id and the name,
+        # the rest append to the arguments.
+        for i, (cid, c) in enumerate(self._calls(reply)):
+            raw = reply.call_arguments(c)
+            events.append((chunk([{"index": 0, "delta": {"tool_calls": [{
+                "index": i, "id": cid, "type": "function",
+                "function": {"name": c["name"], "arguments": ""}}]},
+                "logprobs": None, "finish_reason": None}]), False))
+            for piece in (raw[: len(raw) // 2], raw[len(raw) // 2:]):
+                events.append((chunk([{"index": 0, "delta": {"tool_calls": [{
+                    "index": i, "function": {"arguments": piece}}]},
+                    "logprobs": None, "finish_reason": None}]), False))
         events.append((chunk([{"index": 0, "delta": {}, "logprobs": None,
-                               "finish_reason": reply.stop_reason or "stop"}]), False))
+                               "finish_reason": self._finish(reply)}]), False))
         if include_usage:
             events.append((chunk([], self._usage(usage)), False))
         events.append((_sse("[DONE]"), False))
@@ -264,6 +301,14 @@ class OpenAIWire(Wire):
 
     def stream_error_event(self, kind: str) -> bytes:
         return _sse({"error": {"message": kind, "type": "server_error", "param": None, "code": "server_error"}})
+
+    @staticmethod
+    def _calls(reply: Reply) -> list[tuple[str, dict[str, Any]]]:
+        return [(f"call_{uuid.uuid4().hex[:24]}", c) for c in reply.tool_calls or ()]
+
+    @staticmethod
+    def _finish(reply: Reply) -> str:
+        return reply.stop_reason or ("tool_calls" if reply.tool_calls else "stop")
 
     def info(self, kind: str, req: RecordedRequest, models: list[str] | None) -> tuple[int, Any]:
         ids = models or [self.default_model]

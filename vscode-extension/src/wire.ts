@@ -49,6 +49,17 @@ export interface Attempt {
   error: string | null;
   cached: boolean;
   accepted: boolean;
+  tool_calls: ToolCall[];
+  stopped: string | null;
+}
+
+/** One tool call of a tool turn, answered from the project index at $0. */
+export interface ToolCall {
+  name: string;
+  args: Record<string, unknown>;
+  ok: boolean;
+  result_tokens: number;
+  error: string | null;
 }
 
 /** The result of `agentic.ask`, `agentic.explain` and `agentic.runAction`. */

@@ -1,0 +1,170 @@
+"""The tool loop end to end: the real providers against vendor stand-ins, the real index.
+
+The needed definition is left out of the initial context on purpose (a small context budget and
+a large caller): the scripted model asks for it with a tool call, the index answers at $0, and
+the model answers with what it read. Every turn is a vendor request with a ledger row of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pipeline_helpers import start_lineup
+from standins import Reply
+from standins.fixtures import standin  # noqa: F401
+from test_ask_cli import write_config
+
+from lsp_server.assistant import Assistant, AssistRequest
+from lsp_server.cli import main
+from lsp_server.ledger.store import Ledger
+
+RATE_BODY = "return amount * 1.0825  # the county's sales tax"
+ANSWER = ("`compute_total` sums the line amounts and passes the subtotal to `apply_rate`, "
+          "which multiplies it by 1.0825: the total includes an 8.25% sales tax.")
+
+
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "shop"
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "rates.py").write_text(
+        f'"""Tax."""\n\n\ndef apply_rate(amount: float) -> float:\n    {RATE_BODY}\n')
+    filler = "\n".join(
+        f"def helper_{i}(value: float) -> float:\n    \"\"\"Step {i} of the report.\"\"\"\n"
+        f"    return value + {i}\n" for i in range(120))
+    (root / "shop" / "main.py").write_text(
+        "from shop.rates import apply_rate\n\n\n"
+        "def compute_total(lines: list[float]) -> float:\n"
+        "    return apply_rate(sum(lines))\n\n\n" + filler + "\n")
+    (root / ".env").write_text("API_TOKEN=sk-live-abcdefghijklmnopqrstuvwxyz0123456789\n")
+    return root
+
+
+def ask(root: Path) -> AssistRequest:
+    return AssistRequest(kind="explain", instruction="What does compute_total return exactly?",
+                         path=root / "shop" / "main.py", line_range=(4, 5))
+
+
+async def test_model_asks_for_a_definition_left_out_and_answers(standin, tmp_path: Path) -> None:  # noqa: F811
+    lineup = start_lineup(standin)
+    root = workspace(tmp_path)
+    local = lineup.servers["local"]
+    local.add('@tool find_definition {"name": "apply_rate"}', ANSWER)
+    settings = lineup.settings(("local",), routing={"max_tool_turns": 3},
+                               context={"budget_tokens": 256})
+    progress: list[str] = []
+    assistant = Assistant(root, settings, environ=lineup.environ)
+    try:
+        result = await assistant.run(ask(root), progress=progress.append)
+    finally:
+        await assistant.aclose()
+    first, second = local.generations
+    assert "1.0825" not in first.raw  # the definition was not in the initial context
+    assert "start with @tool" in first.raw and "find_definition" in first.raw
+    assert RATE_BODY in second.raw  # the tool's answer went back to the model
+    # The prompt's prefix is the same on both turns: the second only appends.
+    assert second.body["messages"][0] == first.body["messages"][0]
+    assert second.body["messages"][-1]["content"].startswith(
+        first.body["messages"][-1]["content"].split("You may look up code")[0])
+    assert result.outcome == "accepted" and result.answer == ANSWER
+    turn, final = result.attempts
+    assert [c.name for c in turn.tool_calls] == ["find_definition"] and turn.tool_calls[0].ok
+    assert turn.usage.input > 0 and turn.usage.output > 0 and turn.cost_usd == 0.0
+    assert final.accepted and not final.tool_calls
+    assert any("finding the definition of `apply_rate`" in p for p in progress)
+    row = Ledger.open().request(result.request_id)
+    assert row is not None and len(row["attempts"]) == 2  # one row per vendor request
+
+
+async def test_refused_paths_read_nothing_and_a_loop_is_stopped(standin, tmp_path: Path) -> None:  # noqa: F811
+    lineup = start_lineup(standin)
+    root = workspace(tmp_path)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("OUTSIDE-SECRET\n")
+    local = lineup.servers["local"]
+    local.add('@tool read_file {"path": "../outside.txt"}\n@tool read_file {"path": ".env"}\n'
+              '@tool frobnicate {"x": 1}\n@tool read_file {path: broken}',
+              '@tool list_files {"glob": "*"}',
+              '@tool list_files {"glob": "*"}')
+    lineup.servers["free"].add(ANSWER)
+    settings = lineup.settings(("local", "free"), routing={"max_tool_turns": 4})
+    assistant = Assistant(root, settings, environ=lineup.environ)
+    try:
+        result = await assistant.run(ask(root))
+    finally:
+        await assistant.aclose()
+    second = local.generations[1].raw
+    assert "outside the workspace; refused" in second and "OUTSIDE-SECRET" not in second
+    assert "excluded by privacy.exclude; refused" in second and "sk-live" not in second
+    assert "unknown tool 'frobnicate'" in second and "malformed tool call" in second
+    assert ".env" not in local.generations[2].raw.split("Result of list_files:")[-1]
+    # The same call twice: the loop stops, the cascade escalates to the next tier.
+    assert result.outcome == "accepted" and result.tier == "free"
+    local_rows = [a for a in result.attempts if a.tier == "local"]
+    assert len(local_rows) == 3 and local_rows[-1].stopped is not None
+    assert "repeated the tool call list_files" in local_rows[-1].stopped
+    assert [c.ok for c in local_rows[0].tool_calls] == [False, False, False, False]
+    # What the local tier's tools found is in the free tier's prompt (none here: only refusals
+    # and a listing, which is not code).
+    assert "earlier attempt's tool calls" not in lineup.servers["free"].generations[0].raw
+
+
+def test_ask_shows_the_tool_calls(standin, tmp_path: Path,  # noqa: F811
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    root = workspace(tmp_path)
+    local = standin("ollama")
+    config = write_config(root, [local.model_settings(name="local", max_retries=0)])
+    config.write_text(config.read_text() + "[routing]\nmax_tool_turns = 2\n")
+    args = ["ask", "What does compute_total return exactly?", "--project", str(root),
+            "--file", "shop/main.py", "--range", "4:5"]
+    local.add('@tool find_definition {"name": "apply_rate"}', ANSWER)
+    assert main([*args, "--verbose"]) == 0
+    err = capsys.readouterr().err
+    assert "call 1: local · local · tool turn" in err
+    assert 'tool find_definition(name="apply_rate")' in err
+    assert "call 2: local · local · accepted" in err
+    local.add('@tool read_file {"path": "/etc/passwd"}', ANSWER + " Again.")
+    assert main([*args, "--json", "--kind", "explain"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    turn, final = out["attempts"]
+    assert turn["tool_calls"] == [{
+        "name": "read_file", "args": {"path": "/etc/passwd"}, "ok": False,
+        "result_tokens": turn["tool_calls"][0]["result_tokens"],
+        "error": "error: '/etc/passwd' is outside the workspace; refused"}]
+    assert final["tool_calls"] == [] and final["accepted"] is True
+
+
+async def test_native_tool_calls_and_the_next_tier_gets_what_the_cheap_one_found(
+        standin, tmp_path: Path) -> None:  # noqa: F811
+    lineup = start_lineup(standin)
+    root = workspace(tmp_path)
+    free, premium = lineup.servers["free"], lineup.servers["premium"]
+    free.add(Reply(text="", tool_calls=[{"name": "find_definition", "args": {"name": "apply_rate"}}]),
+             Reply(text="It", stop_reason="length"))  # cut off: rejected, the cascade escalates
+    premium.add(Reply(text="", tool_calls=[{"name": "find_references",
+                                            "args": {"name": "apply_rate"}}]), ANSWER)
+    settings = lineup.settings(("free", "premium"), routing={"max_tool_turns": 2},
+                               context={"budget_tokens": 256})
+    settings = settings.model_copy(update={"models": [
+        m.model_copy(update={"tool_format": "native"}) for m in settings.models]})
+    assistant = Assistant(root, settings, environ=lineup.environ)
+    try:
+        result = await assistant.run(ask(root))
+    finally:
+        await assistant.aclose()
+    assert result.outcome == "accepted" and result.tier == "premium"
+    f1, f2 = free.generations
+    assert "tools" in f1.body and "1.0825" not in f1.raw
+    assert f2.body["messages"][-1]["role"] == "tool" and RATE_BODY in f2.body["messages"][-1]["content"]
+    p1, p2 = premium.generations
+    # The premium tier starts with what the free tier's tool call found, not rediscovering it.
+    assert RATE_BODY in p1.raw and "earlier attempt's tool calls" in p1.raw
+    results = p2.body["messages"][-1]["content"]
+    assert results[0]["type"] == "tool_result" and "shop/main.py:5" in results[0]["content"]
+    assert p2.body["messages"][0] == p1.body["messages"][0]  # the cached prefix is unchanged
+    rows = [(a.tier, [c.name for c in a.tool_calls]) for a in result.attempts]
+    assert rows == [("free", ["find_definition"]), ("free", []),
+                    ("premium", ["find_references"]), ("premium", [])]
+    assert all(a.cost_usd and a.cost_usd > 0 for a in result.attempts)  # each turn is billed

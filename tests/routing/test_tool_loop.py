@@ -1,0 +1,167 @@
+"""The tool loop's bounds, through the router with scripted models and scripted tools.
+
+The end-to-end tests (``tests/assistant/test_pipeline_tools.py``) run the real tools on the real
+index against vendor stand-ins; these pin each bound: turns, tokens per attempt, the daily
+budget before each turn, a repeated call, no progress, cancel, and what a later tier is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+from test_router import LOCAL, PREMIUM, TIERS, Fleet, Request, ScriptedProvider, plan
+
+from lsp_server.config import BudgetSettings, ModelSettings, RoutingSettings
+from lsp_server.providers.base import Completion, Usage
+from lsp_server.providers.tools import ToolCall, ToolSpec
+from lsp_server.routing.budget import Budget
+from lsp_server.routing.router import RoutePlan, Router
+from lsp_server.routing.tool_loop import ToolOutcome, ToolSession, carry_text
+
+FIND = '@tool find_definition {"name": "%s"}'
+
+
+@dataclass
+class Tools:
+    """Answers find_definition with a made-up body per name; records what ran."""
+
+    ran: list[ToolCall] = field(default_factory=list)
+    block: asyncio.Event | None = None
+
+    @property
+    def specs(self) -> tuple[ToolSpec, ...]:
+        return (ToolSpec("find_definition", "where a symbol is defined"),)
+
+    async def run(self, call: ToolCall) -> ToolOutcome:
+        self.ran.append(call)
+        if self.block is not None:
+            await self.block.wait()
+        if call.error is not None or call.name != "find_definition":
+            return ToolOutcome(False, "error: no")
+        body = f"def {call.args['name']}(): return 42"
+        return ToolOutcome(True, body, found=body)
+
+    def describe(self, call: ToolCall) -> str:
+        return f"finding `{call.args.get('name')}`…"
+
+
+def router(models: list[ModelSettings], fleet: Fleet, *, turns: int = 3, tokens: int = 32000,
+           daily: float = 1.0) -> Router:
+    return Router(models, routing=RoutingSettings(max_tool_turns=turns,
+                                                  max_attempt_tokens=tokens),
+                  budget=Budget(BudgetSettings(daily_usd=daily)), fleet=fleet, cache=None)
+
+
+async def test_each_turn_is_recorded_and_the_answer_follows() -> None:
+    local = ScriptedProvider([FIND % "a", FIND % "b", "good"])
+    tools = Tools()
+    request = Request(runner=tools)
+    result = await router([LOCAL], Fleet({"local": local}, {})).run(plan(), request)
+    assert result.outcome == "accepted"
+    assert [c.args["name"] for c in tools.ran] == ["a", "b"]
+    assert [len(a.tool_calls) for a in request.recorded] == [1, 1, 0]
+    assert all(a.usage == Usage(100, 10) for a in request.recorded)  # one row per request
+    # Each turn's prompt starts with the one before: results are appended at the end.
+    texts = [p.instruction for p in local.prompts]
+    assert texts[1].startswith(texts[0].split("You may look up code")[0])
+    assert "def a(): return 42" in texts[1] and "def b(): return 42" in texts[2]
+    assert "finding `a`…" in request.told
+
+
+async def test_a_repeated_call_stops_the_loop_and_the_next_tier_gets_what_was_found() -> None:
+    local = ScriptedProvider([FIND % "a", FIND % "a"])
+    premium = ScriptedProvider(["good"])
+    tools = Tools()
+    request = Request(runner=tools)
+    result = await router([LOCAL, PREMIUM], Fleet({"local": local, "premium": premium},
+                                                  {"premium": 1e-6})).run(plan(), request)
+    assert len(tools.ran) == 1  # the repeat is not run
+    stopped = request.recorded[1]
+    assert stopped.stopped is not None and "repeated the tool call" in stopped.stopped
+    assert result.winner is not None and result.winner.provider == "premium"
+    assert "def a(): return 42" in premium.prompts[0].instruction
+    assert "earlier attempt's tool calls" in premium.prompts[0].instruction
+
+
+async def test_turns_are_bounded() -> None:
+    local = ScriptedProvider([FIND % "a", FIND % "b", FIND % "c"])
+    request = Request(runner=Tools())
+    result = await router([LOCAL], Fleet({"local": local}, {}), turns=2).run(plan(), request)
+    assert result.outcome == "rejected" and len(local.prompts) == 3
+    assert "No tool turns remain" in local.prompts[2].instruction
+    last = request.recorded[-1]
+    assert last.stopped is not None and "routing.max_tool_turns" in last.stopped
+
+
+async def test_the_attempt_token_budget_is_checked_before_each_call() -> None:
+    local = ScriptedProvider([FIND % "a", "good"])
+    request = Request(runner=Tools())
+    result = await router([LOCAL], Fleet({"local": local}, {}), tokens=1000).run(
+        plan(), request)
+    # The first turn spent 110 tokens by its usage; the next prompt is the first plus the
+    # tool results, and 110 + it + the output limit fits in 1000: allowed. Then a tight one:
+    assert result.outcome == "accepted"
+    local = ScriptedProvider([Completion(text=FIND % "a", model="m", usage=Usage(990, 5)), "good"])
+    request = Request(runner=Tools())
+    result = await router([LOCAL], Fleet({"local": local}, {}), tokens=1000).run(
+        plan(), request)
+    assert result.outcome == "rejected" and len(local.prompts) == 1
+    assert "routing.max_attempt_tokens" in (request.recorded[-1].stopped or "")
+
+
+async def test_the_daily_budget_is_checked_before_each_turn() -> None:
+    premium = ScriptedProvider([FIND % "a", "good"])
+    fleet = Fleet({"premium": premium}, {"premium": 5e-6})
+    routed = router([PREMIUM], fleet)
+    first = ToolSession(Tools(), max_turns=3, max_tokens=32000).prompt(
+        await Request().prompt(PREMIUM, None))
+    estimate = routed.estimate(PREMIUM, first, 10)
+    assert estimate is not None
+    # The first call fits the day's budget; the second, with the tool results appended, not.
+    request = Request(runner=Tools(), spent=1.0 - estimate * 1.02)
+    result = await routed.run(
+        RoutePlan(start="premium", tiers=TIERS, allowed=frozenset(TIERS), output_tokens=10),
+        request)
+    assert len(premium.prompts) == 1 and result.budget_blocked
+    assert "daily budget" in (request.recorded[-1].stopped or "")
+
+
+async def test_turns_that_find_nothing_new_stop_the_loop() -> None:
+    local = ScriptedProvider(['@tool nope {"x": 1}', '@tool nope {"x": 2}', "good"])
+    request = Request(runner=Tools())
+    result = await router([LOCAL], Fleet({"local": local}, {})).run(plan(), request)
+    assert result.outcome == "rejected" and len(local.prompts) == 2
+    assert "found nothing new" in (request.recorded[-1].stopped or "")
+
+
+async def test_cancel_stops_the_loop_while_a_tool_runs() -> None:
+    local = ScriptedProvider([FIND % "a", "good"])
+    tools = Tools(block=asyncio.Event())
+    request = Request(runner=tools)
+    task = asyncio.ensure_future(router([LOCAL], Fleet({"local": local}, {})).run(plan(), request))
+    while not tools.ran:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(local.prompts) == 1 and len(tools.ran) == 1
+    (row,) = request.recorded  # the turn's request was made: recorded, with its usage
+    assert row.error == "cancelled" and row.usage == Usage(100, 10)
+
+
+def test_carry_is_bounded_and_each_piece_is_kept_once() -> None:
+    text = carry_text(["x = 1", "x = 1", "y " * 5000, "z = 2"])
+    assert text.count("x = 1") == 1 and "y y" not in text and "z = 2" in text
+    assert carry_text([]) == ""
+
+
+def test_the_text_prompt_keeps_the_prefix_and_appends_turns() -> None:
+    from lsp_server.providers.base import Prompt
+
+    session = ToolSession(Tools(), max_turns=2, max_tokens=5000)
+    base = Prompt(system="sys", stable="ctx", instruction="do it")
+    first = session.prompt(base)
+    assert (first.system, first.stable) == ("sys", "ctx")
+    assert first.instruction.startswith("do it\n\nYou may look up code")
