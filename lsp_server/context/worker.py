@@ -238,11 +238,12 @@ class ContextWorker:
             if restart:
                 self._restarts += 1
             outbox, proc = self._outbox, self._process
-        if restart:
-            log.warning("%s; starting it again (contexts are built in the server process "
-                        "meanwhile)", reason)
-        elif was_alive:
-            log.warning("%s; contexts are built in the server process from now on", reason)
+            # Said under the lock, so whoever sees the child gone also finds it said.
+            if restart:
+                log.warning("%s; starting it again (contexts are built in the server process "
+                            "meanwhile)", reason)
+            elif was_alive:
+                log.warning("%s; contexts are built in the server process from now on", reason)
         self._fail_pending(reason)
         if restart:
             threading.Thread(target=self._restart, args=(outbox, proc),

@@ -28,7 +28,7 @@ Every attempt is recorded with what it is billed for, and how that is known (``c
   only at the end of a stream, and the stream was closed before it).
 
 Every call streams (:meth:`Provider.stream`). While the answer arrives the router reports the
-tier and the tokens so far (at most every :data:`PROGRESS_EVERY_S`), feeds each delta to the
+tier and the tokens so far (at most every :data:`~lsp_server.routing.streaming.PROGRESS_EVERY_S`), feeds each delta to the
 request's :class:`~lsp_server.routing.early_stop.Monitor` (:meth:`Request.expect`), and holds
 the tier's latency budget (``routing.first_token_timeout_s``, ``routing.tier_timeout_s``). A
 stopped answer is a rejected one: recorded with its reason, and the cascade escalates to the
@@ -42,7 +42,6 @@ It sees the request through the narrow :class:`Request` protocol and the models 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -51,12 +50,13 @@ from typing import Any, Literal, Protocol
 
 from lsp_server.config import ModelSettings, RoutingSettings, Tier
 from lsp_server.context.tokens import count_tokens
-from lsp_server.errors import ProviderError, RateLimitedError, RetryableProviderError
-from lsp_server.providers.base import Completion, Prompt, Provider, StreamDelta, Usage
+from lsp_server.errors import ProviderError, RateLimitedError
+from lsp_server.providers.base import Completion, Prompt, Provider, Usage
 from lsp_server.routing.budget import Budget, BudgetCheck
 from lsp_server.routing.cache import CachedResponse, ResponseCache
 from lsp_server.routing.early_stop import Expect, Monitor
 from lsp_server.routing.health import Health
+from lsp_server.routing.streaming import StreamedAnswer, consume
 from lsp_server.routing.tool_loop import ToolCallInfo, ToolRunner, ToolSession, carry_text
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,6 @@ log = logging.getLogger(__name__)
 # estimate (the vendor reported none), or not at all (a timeout whose billing is unknown).
 CostStatus = Literal["measured", "estimated", "unknown"]
 
-PROGRESS_EVERY_S = 0.25  # streamed-token progress is throttled to this interval
 
 
 @dataclass
@@ -313,8 +312,9 @@ class Router:
                 # fits: early stop watches only an answer that must be final.
                 expect = request.expect(model) if session is None or (
                     session.turns_left <= 0) else None
-                stream = _Stream(model.name, tier, Monitor(expect) if expect is not None else None,
-                                 request, start)
+                stream = StreamedAnswer(model.name, tier,
+                                        Monitor(expect) if expect is not None else None,
+                                        request.progress, start)
                 completion = await self._stream_call(model, tier, sent, stream, request, result)
                 if completion is None:
                     return self._stopped(model, tier, sent, stream, request, result)
@@ -393,12 +393,13 @@ class Router:
                            format="native" if native else "text", carry=carry_text(result.found))
 
     async def _stream_call(self, model: ModelSettings, tier: Tier, prompt: Prompt,
-                           stream: _Stream, request: Request,
+                           stream: StreamedAnswer, request: Request,
                            result: RouteResult) -> Completion | None:
-        """:meth:`_consume`, with a cancelled or failed call recorded (a failure raises
-        :class:`_FallBackError`)."""
+        """:func:`~lsp_server.routing.streaming.consume`, with a cancelled or failed call
+        recorded (a failure raises :class:`_FallBackError`)."""
         try:
-            return await self._consume(model, tier, prompt, stream)
+            return await consume(self.fleet.provider(model), model, tier, prompt, stream,
+                                 self.routing)
         except asyncio.CancelledError:
             self._attempt(request, AttemptInfo(
                 model.name, model.model, tier, None, ["cancelled"], Usage(), None,
@@ -429,49 +430,7 @@ class Router:
             request.progress(f"stopped {model.name}'s tool loop: {stop}")
         return following, infos, stop
 
-    async def _consume(self, model: ModelSettings, tier: Tier, prompt: Prompt,
-                       stream: _Stream) -> Completion | None:
-        """The streamed answer's Completion, or None when the router stopped it (the reason
-        is ``stream.stopped``). Leaving this method closes the HTTP stream."""
-        first_limit = self.routing.first_token_timeout_s.get(tier)
-        total_limit = self.routing.tier_timeout_s.get(tier)
-        # Reads are bounded by httpx, but a stream that keeps trickling (keep-alive comments,
-        # a server that never ends) is not: the whole call gets the model's own bound too.
-        hard_limit = model.timeout_seconds * (model.max_retries + 1)
-        if total_limit is None or hard_limit < total_limit:
-            total_limit, hard = hard_limit, True
-        else:
-            hard = False
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        deadline = _earliest(started, first_limit, total_limit)
-        items = self.fleet.provider(model).stream(prompt)
-        async with contextlib.aclosing(items):  # type: ignore[type-var]
-            try:
-                async with asyncio.timeout_at(deadline) as budget:
-                    async for item in items:
-                        if isinstance(item, Completion):
-                            return item
-                        if stream.first_token_ms is None:
-                            budget.reschedule(_earliest(started, None, total_limit))
-                        if stream.take(item):
-                            return None
-            except TimeoutError:
-                if stream.first_token_ms is None and first_limit is not None and (
-                        first_limit <= total_limit):
-                    stream.stopped = (f"no first token within {first_limit:g} s "
-                                      f"(routing.first_token_timeout_s for {tier})")
-                elif hard:
-                    raise RetryableProviderError(
-                        f"{model.name}: no complete answer within {total_limit:g}s "
-                        "(timeout_seconds)", provider=model.name) from None
-                else:
-                    stream.stopped = (f"not finished within {total_limit:g} s "
-                                      f"(routing.tier_timeout_s for {tier})")
-                return None
-        raise AssertionError("unreachable: a provider stream ends with its Completion or raises")
-
-    def _stopped(self, model: ModelSettings, tier: Tier, prompt: Prompt, stream: _Stream,
+    def _stopped(self, model: ModelSettings, tier: Tier, prompt: Prompt, stream: StreamedAnswer,
                  request: Request, result: RouteResult) -> tuple[Judgement, AttemptInfo]:
         """Record an answer the router stopped, billed as estimated from what was sent and
         streamed, and reject it so the cascade escalates."""
@@ -542,47 +501,6 @@ class Router:
             result.winner_model = model
             return True
         return False
-
-
-class _Stream:
-    """One streamed answer as it arrives: its text, tokens, first-token time and throttled
-    progress; ``take`` says whether the early-stop monitor wants it stopped."""
-
-    def __init__(self, name: str, tier: Tier, monitor: Monitor | None, request: Request,
-                 started: float) -> None:
-        self.name = name
-        self.tier = tier
-        self.monitor = monitor
-        self.request = request
-        self.started = started
-        self.parts: list[str] = []
-        self.tokens = 0
-        self.first_token_ms: float | None = None
-        self.stopped: str | None = None
-        self._told = 0.0
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
-
-    def take(self, delta: StreamDelta) -> bool:
-        now = time.perf_counter()
-        if self.first_token_ms is None:
-            self.first_token_ms = (now - self.started) * 1000
-        self.parts.append(delta.text)
-        self.tokens += max(1, count_tokens(delta.text))
-        if now - self._told >= PROGRESS_EVERY_S:
-            self._told = now
-            self.request.progress(f"{self.name} ({self.tier}): {self.tokens} tokens")
-        if self.monitor is not None:
-            self.stopped = self.monitor.feed(delta.text)
-        return self.stopped is not None
-
-
-def _earliest(started: float, first: float | None, total: float | None) -> float | None:
-    """The loop time of the nearest of two limits counted from ``started`` (None: none)."""
-    limits = [x for x in (first, total) if x is not None]
-    return started + min(limits) if limits else None
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:
