@@ -29,6 +29,8 @@ const RESULT: ResultJson = {
       error: null,
       cached: false,
       accepted: true,
+      tool_calls: [],
+      stopped: null,
     },
   ],
   notes: [],
