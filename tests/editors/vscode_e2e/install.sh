@@ -27,6 +27,13 @@ if [ "${1:-}" = --cached-only ]; then
   echo "not installed yet: run $0 (about 6 minutes)" >&2
   exit 1
 fi
+# node-gyp compiles the native modules against Node's headers; without a nodedir it would
+# download them from nodejs.org, which is not reachable here. The installed Node's own headers
+# serve (Debian's and NodeSource's packages ship them under /usr/include/node).
+if [ -z "${npm_config_nodedir:-}" ] && [ "$(npm config get nodedir 2>/dev/null)" = undefined ] \
+    && [ -f /usr/include/node/node.h ]; then
+  export npm_config_nodedir=/usr
+fi
 for tool in rg pkg-config; do
   command -v "$tool" >/dev/null || {
     echo "missing $tool: apt-get install -y libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev pkg-config ripgrep chromium" >&2
