@@ -455,13 +455,15 @@ class Router:
             log.exception("%s failed unexpectedly", model.name)
         failed = exc if isinstance(exc, ProviderError) else ProviderError(str(exc))
         self._record_tries(model, tier, failed.tries, request, result)
-        self._attempt(request, self._failure(model, tier, failed, "transport failure: falling back",
+        self._attempt(request, self._failure(model, tier, failed, "transport failure",
                                              elapsed_ms, _error_text(exc)), result)
         retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
         cooling = self.fleet.health.failure(model.name, type(exc).__name__,
                                             retry_after=retry_after)
-        result.note(f"{model.name} failed ({_short(exc)}); falling back"
-                    + (" and cooling it down" if cooling else ""))
+        # The next model, if there is one, says itself that it is asked: "falling back" here
+        # would promise a fallback that a one-model setup does not have.
+        result.note(f"{model.name} failed ({_short(exc)})"
+                    + ("; it cools down before it is tried again" if cooling else ""))
 
     def _billing(self, model: ModelSettings, usage: Usage | None,
                  estimated: bool) -> tuple[Usage, float | None, CostStatus]:
