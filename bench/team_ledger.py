@@ -36,6 +36,7 @@ from typing import Any
 
 from lsp_server.config import parse_settings
 from lsp_server.ledger.migrate import copy_ledger
+from lsp_server.ledger.reservations import reserve
 from lsp_server.ledger.store import Ledger
 from lsp_server.providers.base import Usage
 
@@ -68,7 +69,7 @@ def worker(target: str, user: str, requests: int, cap: float, error: float) -> N
             key = f"{rid}/premium"
             t0 = time.perf_counter()
             ledger.spent_today()
-            ok, _total = ledger.reserve(key, ESTIMATE, cap)
+            ok, _total = reserve(ledger, key, ESTIMATE, cap)
             t1 = time.perf_counter()
             ledger.start_request(kind="edit", workspace="/repo", classification="edit:premium",
                                  request_id=rid)

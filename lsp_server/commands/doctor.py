@@ -73,6 +73,7 @@ def ledger_report(settings: Settings) -> dict[str, Any]:
     answers: opened (and migrated) and its day's spend read."""
     from lsp_server.errors import ConfigError, LedgerError
     from lsp_server.ledger.identity import ledger_url, redact
+    from lsp_server.ledger.reservations import team_spent_on
     from lsp_server.ledger.store import Ledger
 
     try:
@@ -84,7 +85,7 @@ def ledger_report(settings: Settings) -> dict[str, Any]:
     kind = "shared" if url else "sqlite"
     try:
         with Ledger.open(settings=settings) as ledger:
-            spent = ledger.team_spent_on(ledger.today()) if url else ledger.spent_today()
+            spent = team_spent_on(ledger, ledger.today()) if url else ledger.spent_today()
     except LedgerError as exc:
         return {"kind": kind, "where": where, "reachable": False, "detail": str(exc)}
     scope = "the team" if url else "this machine"

@@ -22,7 +22,7 @@ With ``ledger.url`` the same records and reports live in a team's PostgreSQL dat
 (:mod:`~lsp_server.ledger.postgres`); :mod:`~lsp_server.ledger.backend` hides the difference.
 Every row then says who made it (``ledger.user``) and on which machine, and the day's spend
 that the per-user budget reads is the user's own (``user_spend``) while ``daily_spend`` is the
-team's. A team budget reserves a call's estimate before it is sent (:meth:`Ledger.reserve`) and
+team's. A team budget reserves a call's estimate before it is sent (:func:`lsp_server.ledger.reservations.reserve`) and
 the attempt's record settles it with the real cost in the same transaction. Rows written again
 after a failure are not duplicated: an attempt carries a ``row_key``, and a replayed start of a
 request that is already there is skipped.
@@ -184,6 +184,11 @@ class Ledger:
         return self._backend.shared
 
     @property
+    def dialect(self) -> str:
+        """The back end's SQL dialect (``sqlite`` or ``postgresql``)."""
+        return self._backend.dialect
+
+    @property
     def where(self) -> str:
         """Where the rows live, for messages (a shared ledger's URL without its password)."""
         return self._backend.where
@@ -322,7 +327,7 @@ class Ledger:
         one is stored without a cost (never as $0). ``prompt``/``response`` are kept only with
         ``ledger.store_prompts``. ``row_key``: this attempt's idempotency key; an attempt with
         that key already stored is not written again. ``reservation``: the team budget
-        reservation this call made (:meth:`reserve`), settled here by the real cost.
+        reservation this call made (:func:`~lsp_server.ledger.reservations.reserve`), settled here by the real cost.
         ``first_token_ms``: when the first streamed token came (None: none, or not streamed);
         ``stopped``: why the router stopped the answer early (None: it ran to its end).
         """
@@ -473,44 +478,6 @@ class Ledger:
                     (day.isoformat(),)).fetchone()
         return (float(row[0]), int(row[1])) if row else (0.0, 0)
 
-    def team_spent_on(self, day: date, now: float | None = None) -> float:
-        """USD the whole ledger (a team's, when shared) spent on ``day``, with the team budget
-        reservations of calls still in flight."""
-        moment = time.time() if now is None else now
-        with self.reading() as db:
-            return _team_total(db, day.isoformat(), moment)
-
-    def reserve(self, reservation: str, amount_usd: float, cap_usd: float, *,
-                ttl_s: float = 600.0, now: datetime | None = None) -> tuple[bool, float]:
-        """Reserve ``amount_usd`` of today's team budget for one call, if the team's spend,
-        the reservations in flight and this amount stay within ``cap_usd``; returns whether
-        it was reserved and the team total it was judged against. One transaction, serialized
-        per team and day (an advisory lock in PostgreSQL, the write lock in SQLite), so
-        concurrent servers cannot together pass the cap. The attempt's record settles it
-        (:meth:`record_attempt`); one never settled (the process died) lapses after ``ttl_s``.
-        """
-        moment = self._aware(now)
-        day = self.day_of(moment).isoformat()
-        stamp = moment.timestamp()
-        with self._write() as db:
-            if self._backend.dialect == "postgresql":
-                db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"ao-budget:{day}",))
-            db.execute("DELETE FROM reservations WHERE expires < ?", (stamp,))
-            total = _team_total(db, day, stamp)
-            if total + amount_usd > cap_usd:
-                return False, total
-            db.execute(
-                "INSERT INTO reservations (id, day, user_name, amount_usd, expires) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-                "amount_usd = excluded.amount_usd, expires = excluded.expires",
-                (reservation, day, self.user, amount_usd, stamp + ttl_s))
-        return True, total
-
-    def release(self, reservation: str) -> None:
-        """Give back a reservation whose call was not made."""
-        with self._write() as db:
-            db.execute("DELETE FROM reservations WHERE id = ?", (reservation,))
-
     def spent_today(self, now: datetime | None = None) -> float:
         """USD spent today, in-flight requests included (one indexed row: cheap enough per call)."""
         return self.spent_on(self.today(now))[0]
@@ -613,11 +580,3 @@ class Ledger:
         with self.reading() as db:
             return write_csv(db, out, first, last, attempts=attempts)
 
-
-def _team_total(db: Sql, day: str, now: float) -> float:
-    """The day's spend in ``daily_spend`` plus the live reservations."""
-    row = db.execute(
-        "SELECT COALESCE((SELECT cost_usd FROM daily_spend WHERE day = ?), 0) + "
-        "COALESCE((SELECT SUM(amount_usd) FROM reservations WHERE day = ? AND expires >= ?), 0)",
-        (day, day, now)).fetchone()
-    return float(row[0])

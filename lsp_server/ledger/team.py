@@ -1,7 +1,7 @@
 """The team budget (``budget.team_daily_usd``) as the router sees it: a reservation per call.
 
 :class:`TeamGuard` (one per ledger writer, so one per server) reserves a call's estimated cost
-in the ledger (:meth:`~lsp_server.ledger.store.Ledger.reserve`: one transaction, serialized per
+in the ledger (:func:`~lsp_server.ledger.reservations.reserve`: one transaction, serialized per
 team and day) before the call is sent; the call's recorded attempt settles it with the real
 cost. The rows this server made that are still waiting to be written count against the cap too.
 
@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import date
 
 from lsp_server.errors import LedgerError, LedgerUnavailableError
+from lsp_server.ledger.reservations import reserve
 from lsp_server.ledger.store import Ledger
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class TeamGuard:
             ledger = self._reader()
             today = ledger.today()
             waiting = self._waiting()
-            ok, total = ledger.reserve(key, estimate, max(0.0, cap - waiting))
+            ok, total = reserve(ledger, key, estimate, max(0.0, cap - waiting))
         except LedgerUnavailableError as exc:
             return self._alone(key, estimate, cap, str(exc))
         except LedgerError as exc:  # e.g. a URL that cannot be used: nothing to judge from

@@ -18,6 +18,7 @@ from standins.fixtures import standin  # noqa: F401
 from lsp_server.assistant import Assistant, AssistRequest
 from lsp_server.config import Settings, parse_settings
 from lsp_server.errors import ConfigError
+from lsp_server.ledger.reservations import team_spent_on
 from lsp_server.ledger.store import Ledger
 
 EDITOR = Path(__file__).with_name("team_editor.py")
@@ -55,7 +56,7 @@ async def test_two_editors_share_one_team_budget(standin, tmp_path: Path, pg_url
     with Ledger.open(settings=settings) as shared:
         report = shared.summary(team=True)
         assert report.requests == 2 and report.cost_usd == pytest.approx(0.006)
-        assert shared.team_spent_on(shared.today()) == pytest.approx(0.006)  # settled
+        assert team_spent_on(shared, shared.today()) == pytest.approx(0.006)  # settled
         users = {r["user_name"] for r in (shared.request(first.request_id),
                                           shared.request(second.request_id)) if r}
         assert users == {"ana", "bo"}

@@ -10,6 +10,7 @@ import random
 import sys
 
 from lsp_server.config import parse_settings
+from lsp_server.ledger.reservations import reserve
 from lsp_server.ledger.store import Ledger
 from lsp_server.providers.base import Usage
 
@@ -23,7 +24,7 @@ def main(url: str, user: str, calls: int, estimate: float, cap: float) -> None:
         for i in range(calls):
             rid = f"{user}-{i}"
             key = f"{rid}/m"
-            ok, _total = ledger.reserve(key, estimate, cap)
+            ok, _total = reserve(ledger, key, estimate, cap)
             if not ok:
                 refused += 1
                 continue

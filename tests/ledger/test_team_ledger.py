@@ -15,6 +15,7 @@ from lsp_server.config import Settings, parse_settings
 from lsp_server.errors import LedgerError
 from lsp_server.ledger import render
 from lsp_server.ledger.identity import redact
+from lsp_server.ledger.reservations import team_spent_on
 from lsp_server.ledger.store import Ledger
 from lsp_server.providers.base import Usage
 
@@ -64,7 +65,7 @@ def test_per_user_spend_and_team_total(ledger_settings: Settings, pg_url: str) -
         add(bo, DAY, [(*SONNET, 500), (*SONNET, 500)], "accepted", latency_ms=500, premium=0.05)
         assert ana.spent_on(SEEDED)[0] == pytest.approx(0.05)
         assert bo.spent_on(SEEDED)[0] == pytest.approx(0.10)
-        assert ana.team_spent_on(SEEDED) == pytest.approx(0.15)
+        assert team_spent_on(ana, SEEDED) == pytest.approx(0.15)
         # reports and the status bar: a user's own by default, the team's on request
         assert ana.summary(SEEDED, SEEDED).requests == 1
         assert ana.summary(SEEDED, SEEDED).cost_usd == pytest.approx(0.05)
@@ -79,7 +80,7 @@ def test_teams_do_not_see_each_other(ledger_settings: Settings, pg_url: str) -> 
         add(red, DAY, [(*SONNET, 500)], "accepted", latency_ms=500, premium=0.05)
         assert red.summary(SEEDED, SEEDED, team=True).requests == 1
         assert blue.summary(SEEDED, SEEDED, team=True).requests == 0
-        assert blue.team_spent_on(SEEDED) == 0.0
+        assert team_spent_on(blue, SEEDED) == 0.0
 
 
 def test_replayed_rows_are_written_once(ledger_settings: Settings, pg_url: str) -> None:

@@ -14,6 +14,7 @@ from postgres_cluster import Cluster, start_cluster, wait_until
 
 from lsp_server.config import Settings, parse_settings
 from lsp_server.errors import LedgerError
+from lsp_server.ledger.reservations import team_spent_on
 from lsp_server.ledger.spool import RowOp, Spool
 from lsp_server.ledger.store import Ledger
 from lsp_server.ledger.writer import LedgerWriter
@@ -65,7 +66,7 @@ def _counts(settings: Settings) -> tuple[int, int, float]:
         with led.reading() as db:
             requests = db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
             attempts = db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0]
-        return int(requests), int(attempts), led.team_spent_on(led.today())
+        return int(requests), int(attempts), team_spent_on(led, led.today())
 
 
 def test_database_stopped_mid_run_and_restarted(cluster: Cluster) -> None:
