@@ -54,6 +54,19 @@ class Migration:
     postgresql: Sequence[str] = ()  # run after ``statements``, by the PostgreSQL back end only
 
 
+# The response cache's table: in a team's shared ledger (migration 5) and, alone, in this
+# machine's cache file (lsp_server.routing.cache), with the same columns so the same SQL runs.
+RESPONSES_TABLE = """CREATE TABLE responses (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    created REAL NOT NULL,
+    last_used REAL NOT NULL,
+    hits INTEGER NOT NULL DEFAULT 0,
+    text TEXT NOT NULL,
+    usage TEXT NOT NULL,
+    stop_reason TEXT
+)"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "requests and attempts", (
         """CREATE TABLE requests (
@@ -173,16 +186,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         )""",
         "CREATE INDEX reservations_day ON reservations(day, expires)",
     ), postgresql=(
-        """CREATE TABLE responses (
-            key TEXT PRIMARY KEY,
-            model TEXT NOT NULL,
-            created REAL NOT NULL,
-            last_used REAL NOT NULL,
-            hits INTEGER NOT NULL DEFAULT 0,
-            text TEXT NOT NULL,
-            usage TEXT NOT NULL,
-            stop_reason TEXT
-        )""",
+        RESPONSES_TABLE,
         "CREATE INDEX responses_last_used ON responses(last_used)",
     )),
     Migration(6, "first token time and early stop per attempt", (

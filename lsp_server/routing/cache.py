@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from lsp_server.config import CacheSettings, ModelSettings, SettingsSource
 from lsp_server.errors import LedgerError
+from lsp_server.ledger.schema import RESPONSES_TABLE
 from lsp_server.providers.base import Prompt, Usage
 
 if TYPE_CHECKING:
@@ -36,17 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS responses (
-    key TEXT PRIMARY KEY,
-    model TEXT NOT NULL,
-    created REAL NOT NULL,
-    last_used REAL NOT NULL,
-    hits INTEGER NOT NULL DEFAULT 0,
-    text TEXT NOT NULL,
-    usage TEXT NOT NULL,
-    stop_reason TEXT
-)"""
+_SCHEMA = RESPONSES_TABLE.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1)
 
 
 @dataclass(frozen=True, slots=True)
