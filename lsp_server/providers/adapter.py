@@ -44,6 +44,7 @@ class ProviderAdapter(ABC):
     module writes."""
 
     needs_key = True
+    native_tools = False  # a vendor with tool calling that the adapter speaks says True
 
     def __init__(
         self, settings: ModelSettings, *, api_key: str | None, policy: RetryPolicy | None = None

@@ -111,6 +111,7 @@ class Provider(Protocol):
     """
 
     settings: ModelSettings
+    native_tools: bool  # the vendor's own tool calling is used (else the text protocol)
 
     async def generate(self, prompt: Prompt) -> Completion: ...
 

@@ -388,7 +388,7 @@ class Router:
         runner = request.tools(model)
         if runner is None:
             return None
-        native = getattr(self.fleet.provider(model), "native_tools", False) is True
+        native = self.fleet.provider(model).native_tools
         return ToolSession(runner, self.routing.max_tool_turns, self.routing.max_attempt_tokens,
                            format="native" if native else "text", carry=carry_text(result.found))
 

@@ -42,6 +42,8 @@ PREMIUM = ModelSettings(name="premium", provider="anthropic", model="m-premium",
 class ScriptedProvider:
     """Answers from a script: a text, a Completion, or an exception to raise."""
 
+    native_tools = False
+
     def __init__(self, script: list[str | Completion | Exception]) -> None:
         self.script = script
         self.prompts: list[Prompt] = []
