@@ -111,7 +111,11 @@ class Provider(Protocol):
     """
 
     settings: ModelSettings
-    native_tools: bool  # the vendor's own tool calling is used (else the text protocol)
+
+    async def tool_format(self) -> Literal["native", "text"]:
+        """How this model is offered tools: the vendor's own tool calling or the text protocol
+        (``models[].tool_format``, with ``auto`` resolved; may ask the server once)."""
+        ...
 
     async def generate(self, prompt: Prompt) -> Completion: ...
 

@@ -57,7 +57,13 @@ from lsp_server.routing.cache import CachedResponse, ResponseCache
 from lsp_server.routing.early_stop import Expect, Monitor
 from lsp_server.routing.health import Health
 from lsp_server.routing.streaming import StreamedAnswer, consume
-from lsp_server.routing.tool_loop import ToolCallInfo, ToolRunner, ToolSession, carry_text
+from lsp_server.routing.tool_loop import (
+    ToolCallInfo,
+    ToolRunner,
+    ToolSession,
+    carry_text,
+    offered_format,
+)
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +309,7 @@ class Router:
         judge it; a failure is recorded and raises :class:`_FallBackError`; an answer stopped
         early, or a tool loop stopped at a bound, is a rejected judgement."""
         request.progress(f"asking {model.name} ({tier})")
-        session = self._session(model, request, result)
+        session = await self._session(model, request, result)
         sent = session.prompt(prompt) if session is not None else prompt
         try:
             while True:
@@ -380,17 +386,19 @@ class Router:
         self._attempt(request, info, result)
         return judgement, info
 
-    def _session(self, model: ModelSettings, request: Request,
-                 result: RouteResult) -> ToolSession | None:
+    async def _session(self, model: ModelSettings, request: Request,
+                       result: RouteResult) -> ToolSession | None:
         """The tool loop of this attempt (None: tools are off or the request has none)."""
         if self.routing.max_tool_turns <= 0:
             return None
         runner = request.tools(model)
         if runner is None:
             return None
-        native = self.fleet.provider(model).native_tools
+        form = offered_format(model.tool_format, await self.fleet.provider(model).tool_format())
+        if form is None:
+            return None
         return ToolSession(runner, self.routing.max_tool_turns, self.routing.max_attempt_tokens,
-                           format="native" if native else "text", carry=carry_text(result.found))
+                           format=form, carry=carry_text(result.found))
 
     async def _stream_call(self, model: ModelSettings, tier: Tier, prompt: Prompt,
                            stream: StreamedAnswer, request: Request,

@@ -41,6 +41,19 @@ CARRY_TOKENS = 2000  # what a rejected attempt's tools found, at most, in the ne
 NO_PROGRESS_TURNS = 2  # turns in a row that learn nothing before the loop stops
 
 
+def offered_format(setting: str, resolved: ToolFormat) -> ToolFormat | None:
+    """How ``model`` is offered tools, None: not at all.
+
+    ``resolved`` is the provider's answer for ``models[].tool_format`` (``setting``). With
+    ``auto`` a model gets tools only when they resolve to its vendor's native tool calling: a
+    model without it (a small local model behind a text-only server) rarely calls tools in the
+    text protocol, and the protocol's instructions cost it prompt time on every request. The
+    text protocol is used when the user asks for it (``tool_format = "text"``)."""
+    if setting == "auto" and resolved == "text":
+        return None
+    return resolved
+
+
 @dataclass(frozen=True, slots=True)
 class ToolOutcome:
     """A tool's answer as the loop sees it (``found``: code it showed, for a later tier)."""

@@ -11,7 +11,9 @@ import asyncio
 from dataclasses import dataclass, field
 
 import pytest
-from test_router import LOCAL, PREMIUM, TIERS, Fleet, Request, ScriptedProvider, plan
+from test_router import LOCAL as AUTO_LOCAL
+from test_router import PREMIUM as AUTO_PREMIUM
+from test_router import TIERS, Fleet, Request, ScriptedProvider, plan
 
 from lsp_server.config import BudgetSettings, ModelSettings, RoutingSettings
 from lsp_server.providers.base import Completion, Usage
@@ -21,6 +23,9 @@ from lsp_server.routing.router import RoutePlan, Router
 from lsp_server.routing.tool_loop import ToolOutcome, ToolSession, carry_text
 
 FIND = '@tool find_definition {"name": "%s"}'
+# The scripted providers speak the text protocol, which a model gets only when set to it.
+LOCAL = AUTO_LOCAL.model_copy(update={"tool_format": "text"})
+PREMIUM = AUTO_PREMIUM.model_copy(update={"tool_format": "text"})
 
 
 @dataclass
@@ -165,3 +170,14 @@ def test_the_text_prompt_keeps_the_prefix_and_appends_turns() -> None:
     first = session.prompt(base)
     assert (first.system, first.stable) == ("sys", "ctx")
     assert first.instruction.startswith("do it\n\nYou may look up code")
+
+
+async def test_auto_offers_no_text_protocol() -> None:
+    """``tool_format = "auto"`` resolving to the text protocol offers no tools: the prompt is
+    the request's own and a reply that looks like a call is the answer."""
+    local = ScriptedProvider([FIND % "a"])
+    tools = Tools()
+    request = Request(runner=tools)
+    result = await router([AUTO_LOCAL], Fleet({"local": local}, {})).run(plan(), request)
+    assert tools.ran == [] and local.prompts[0] == await Request().prompt(AUTO_LOCAL, None)
+    assert result.outcome == "rejected" and not request.recorded[0].tool_calls
