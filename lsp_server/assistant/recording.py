@@ -79,7 +79,8 @@ class RequestRecorder:
             "reasons": list(info.reasons), "cost_status": info.cost_status, "prompt": text,
             "response": kept, "now": now.isoformat(), "row_key": row_key,
             "reservation": reservation, "first_token_ms": info.first_token_ms,
-            "stopped": info.stopped})
+            "stopped": info.stopped,
+            "tool_calls": [{"name": c.name, "args": c.args, "ok": c.ok} for c in info.tool_calls]})
 
         spent = info.cost_usd if info.cost_usd is not None and info.cost_status != "unknown" else 0.0
         self._writer.submit(self.request_id, record, cost_usd=spent, moment=now)

@@ -84,6 +84,9 @@ async def test_model_asks_for_a_definition_left_out_and_answers(standin, tmp_pat
     assert any("finding the definition of `apply_rate`" in p for p in progress)
     row = Ledger.open().request(result.request_id)
     assert row is not None and len(row["attempts"]) == 2  # one row per vendor request
+    assert [r["tool_call_count"] for r in row["attempts"]] == [1, 0]
+    assert json.loads(row["attempts"][0]["tool_calls"]) == [
+        {"name": "find_definition", "args": '{"name": "apply_rate"}', "ok": True}]
 
 
 async def test_refused_paths_read_nothing_and_a_loop_is_stopped(standin, tmp_path: Path) -> None:  # noqa: F811
