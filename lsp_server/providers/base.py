@@ -95,9 +95,13 @@ class Completion:
 
 @dataclass(frozen=True, slots=True)
 class StreamDelta:
-    """A piece of streamed text; the last item of a stream is the Completion itself."""
+    """A piece of streamed text; the last item of a stream is the Completion itself.
+
+    ``tool_call`` names a native tool call that starts here (its text is empty): the answer is
+    a tool turn, which early stop accepts as a valid start."""
 
     text: str
+    tool_call: str | None = None
 
 
 @runtime_checkable

@@ -198,6 +198,8 @@ class GeminiProvider(HttpProviderAdapter):
                 data = json_event(self.http, event)
                 text, finish, found = self._candidate(data)
                 calls += found
+                for call in found if prompt.tools else ():
+                    yield StreamDelta("", tool_call=call.name)
                 last = data
                 if "usageMetadata" in data:
                     usage = usage_from(data["usageMetadata"])

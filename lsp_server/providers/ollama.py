@@ -190,7 +190,10 @@ class OllamaProvider(ProviderAdapter):
                 part = await self._guard(lambda: _next(parts))
                 if part is None:
                     break
-                calls += _calls(part.message.tool_calls, len(calls))
+                found = _calls(part.message.tool_calls, len(calls))
+                calls += found
+                for call in found:
+                    yield StreamDelta("", tool_call=call.name)
                 if part.message.content:
                     texts.append(part.message.content)
                     yield StreamDelta(part.message.content)

@@ -170,7 +170,8 @@ class OpenAICompatProvider(HttpProviderAdapter):
                     if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                         continue
                     delta = choice.get("delta") or {}
-                    calls.take(delta.get("tool_calls"))
+                    for name in calls.take(delta.get("tool_calls")):
+                        yield StreamDelta("", tool_call=name)
                     content = delta.get("content")
                     if content:
                         parts.append(str(content))

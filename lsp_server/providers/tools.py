@@ -193,7 +193,9 @@ class OpenAIStreamCalls:
     def __init__(self) -> None:
         self._parts: dict[int, list[str]] = {}
 
-    def take(self, raw: Any) -> None:
+    def take(self, raw: Any) -> list[str]:
+        """Add a delta's pieces; the names of the calls that start in it."""
+        started: list[str] = []
         for item in raw if isinstance(raw, list) else ():
             if not isinstance(item, dict):
                 continue
@@ -202,8 +204,11 @@ class OpenAIStreamCalls:
             raw_fn = item.get("function")
             fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
             parts[0] = parts[0] or str(item.get("id") or "")
-            parts[1] = parts[1] or str(fn.get("name") or "")
+            if not parts[1] and fn.get("name"):
+                parts[1] = str(fn["name"])
+                started.append(parts[1])
             parts[2] += str(fn.get("arguments") or "")
+        return started
 
     def calls(self) -> tuple[ToolCall, ...]:
         return tuple(openai_call(cid or f"call-{i + 1}", name or "?", args)

@@ -314,10 +314,10 @@ class Router:
         try:
             while True:
                 start = time.perf_counter()
-                # While tools are offered a reply may be tool calls, which no answer's shape
-                # fits: early stop watches only an answer that must be final.
-                expect = request.expect(model) if session is None or (
-                    session.turns_left <= 0) else None
+                # While tools are offered a tool call is a valid start of the reply.
+                expect = request.expect(model)
+                if expect is not None and session is not None:
+                    expect = session.expect(expect)
                 stream = StreamedAnswer(model.name, tier,
                                         Monitor(expect) if expect is not None else None,
                                         request.progress, start)

@@ -35,6 +35,7 @@ from lsp_server.providers.tools import (
     text_protocol,
     text_transcript,
 )
+from lsp_server.routing.early_stop import Expect
 
 ToolFormat = Literal["text", "native"]
 CARRY_TOKENS = 2000  # what a rejected attempt's tools found, at most, in the next tier's prompt
@@ -109,6 +110,11 @@ class ToolSession:
     @property
     def turns_left(self) -> int:
         return self.max_turns - len(self.turns)
+
+    def expect(self, expect: Expect) -> Expect:
+        """What early stop accepts from the next reply: while turns are left, a tool call in
+        this session's format too."""
+        return dataclasses.replace(expect, tools=self.format if self.turns_left > 0 else None)
 
     def prompt(self, base: Prompt) -> Prompt:
         """The prompt of the next turn: ``base`` unchanged in front, what is new at the end."""

@@ -257,3 +257,32 @@ async def test_native_refusals_unknown_tools_malformed_calls_and_a_loop(
     assert rows[2].tool_calls and not rows[2].tool_calls[0].ok
     assert rows[-1].stopped is not None and "repeated the tool call list_files" in rows[-1].stopped
     assert result.outcome == "accepted" and result.tier == "premium"
+
+
+@pytest.mark.parametrize("tier", ["local", "free", "budget", "premium"])
+async def test_a_request_without_tool_calls_is_the_request_it_was_without_tools(
+        standin, tmp_path: Path, tier: str) -> None:  # noqa: F811
+    """Tools on by default: a model that calls none gets the same prompt (plus the tool
+    declarations, where it is offered tools) and costs the same."""
+    lineup = start_lineup(standin)
+    root = workspace(tmp_path)
+    server = lineup.servers[tier]
+    bodies, costs = [], []
+    for routing in ({"max_tool_turns": 0}, {}):
+        server.add(Reply(ANSWER, input=900, output=40))
+        settings = lineup.settings((tier,), routing=routing, cache={"enabled": False})
+        assistant = Assistant(root, settings, environ=lineup.environ)
+        try:
+            result = await assistant.run(ask(root))
+        finally:
+            await assistant.aclose()
+        assert result.outcome == "accepted" and len(result.attempts) == 1
+        bodies.append(dict(server.generations[-1].body))
+        costs.append(result.cost_usd)
+    without, default = bodies
+    if without.get("tools") == []:  # the ollama client sends an empty list for no tools
+        del without["tools"]
+    offered = {k: default.pop(k) for k in ("tools", "tool_choice", "toolConfig") if k in default}
+    # The loopback OpenAI-compatible stand-in resolves to the text protocol: no tools under auto.
+    assert bool(offered) == (tier != "free")
+    assert default == without and costs[0] == costs[1]

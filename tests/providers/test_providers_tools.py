@@ -25,7 +25,7 @@ from standins import Reply
 from lsp_server.assistant.tools import SPECS
 from lsp_server.config import ModelSettings
 from lsp_server.errors import FatalProviderError
-from lsp_server.providers import Completion, Prompt
+from lsp_server.providers import Completion, Prompt, StreamDelta
 from lsp_server.providers.anthropic import request_body as anthropic_body
 from lsp_server.providers.gemini import request_body as gemini_body
 from lsp_server.providers.ollama import OllamaProvider
@@ -45,8 +45,12 @@ async def answer(provider: Any, stream: bool, prompt: Prompt = PROMPT) -> Comple
         done: Completion = await provider.generate(prompt)
         return done
     items = [item async for item in provider.stream(prompt)]
-    assert isinstance(items[-1], Completion)
-    return items[-1]
+    final = items[-1]
+    assert isinstance(final, Completion)
+    # Each native call is announced as it starts (early stop takes it as a valid start).
+    assert [i.tool_call for i in items if isinstance(i, StreamDelta) and i.tool_call] == [
+        c.name for c in final.tool_calls]
+    return final
 
 
 def tool_names(vendor: str, body: dict[str, Any]) -> list[str]:
