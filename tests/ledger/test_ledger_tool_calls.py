@@ -11,13 +11,12 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
+from ledger_seed import old_postgres_ledger, old_sqlite_ledger, one_local_model, postgres_version
 
-from lsp_server.config import Settings, parse_settings
 from lsp_server.ledger.migrate import copy_ledger
 from lsp_server.ledger.postgres import schema_name
 from lsp_server.ledger.render import report_json
-from lsp_server.ledger.schema import LATEST, migrate, migrate_postgres
+from lsp_server.ledger.schema import LATEST
 from lsp_server.ledger.store import TOOL_ARGS_CHARS, TOOL_CALLS_KEPT, Ledger
 from lsp_server.providers.base import Usage
 
@@ -33,12 +32,6 @@ OLD_ATTEMPT = (
 SECRET = "sk-live-abcdefghijklmnopqrstuvwxyz0123456789"
 CALLS = [{"name": "find_definition", "args": {"name": "apply_rate"}, "ok": True},
          {"name": "read_file", "args": {"path": "../outside.txt", "token": SECRET}, "ok": False}]
-
-
-def _settings(**ledger: str) -> Settings:
-    return parse_settings({"models": [{"name": "gemma", "provider": "openai", "tier": "local",
-                                       "model": "gemma-3", "base_url": "http://127.0.0.1:1/v1"}],
-                           "ledger": ledger})
 
 
 def _record(ledger: Ledger) -> str:
@@ -89,15 +82,11 @@ def _check(ledger: Ledger, rid: str) -> None:
 def test_sqlite_v6_ledger_gains_tool_calls_and_migrate_carries_them(tmp_path: Path,
                                                                     pg_url: str) -> None:
     path = tmp_path / "ledger.sqlite3"
-    conn = sqlite3.connect(path, isolation_level=None)
-    assert migrate(conn, target=6) == 6
-    for statement in OLD_ATTEMPT:
-        conn.execute(statement)
-    conn.close()
-    with Ledger.open(path, _settings(), tz=UTC) as ledger:
+    old_sqlite_ledger(path, 6, OLD_ATTEMPT)
+    with Ledger.open(path, one_local_model(), tz=UTC) as ledger:
         rid = _record(ledger)
         _check(ledger, rid)
-        with Ledger.open(settings=_settings(url=pg_url, team="core", user="ana"), tz=UTC) as team:
+        with Ledger.open(settings=one_local_model(url=pg_url, team="core", user="ana"), tz=UTC) as team:
             copy_ledger(ledger, team)
             _check(team, rid)
     conn = sqlite3.connect(path)
@@ -107,13 +96,7 @@ def test_sqlite_v6_ledger_gains_tool_calls_and_migrate_carries_them(tmp_path: Pa
 
 def test_postgres_v6_ledger_gains_tool_calls(pg_url: str) -> None:
     schema = schema_name("core")
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        assert migrate_postgres(conn, schema, target=6) == 6
-        conn.execute(f"SET search_path TO {schema}")
-        for statement in OLD_ATTEMPT:
-            conn.execute(statement.encode())
-    with Ledger.open(settings=_settings(url=pg_url, team="core", user="ana"), tz=UTC) as ledger:
+    old_postgres_ledger(pg_url, schema, 6, OLD_ATTEMPT)
+    with Ledger.open(settings=one_local_model(url=pg_url, team="core", user="ana"), tz=UTC) as ledger:
         _check(ledger, _record(ledger))
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        row = conn.execute(f"SELECT MAX(version) FROM {schema}.ao_schema").fetchone()
-        assert row is not None and row[0] == LATEST
+    assert postgres_version(pg_url, schema) == LATEST
