@@ -176,6 +176,9 @@ def test_our_requests_are_valid_sdk_requests() -> None:
     reply = contents[2].parts[0].function_response  # type: ignore[index]
     assert reply is not None and reply.response == {"result": TURN.results[0]}
     assert [d.name for d in tools[0].function_declarations or ()] == [s.name for s in SPECS]
+    last = gemini_body(ModelSettings(name="g", provider="gemini", model="m", tier="budget"),
+                       dataclasses.replace(signed, tool_choice="none"))
+    assert last["toolConfig"] == {"functionCallingConfig": {"mode": "NONE"}}  # must answer now
     ol = OllamaProvider(ModelSettings(name="l", provider="ollama", model="m", tier="local"))
     request = ol._request(PROMPT)
     messages = [ollama.Message.model_validate(m) for m in request["messages"]]
