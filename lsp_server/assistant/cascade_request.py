@@ -97,7 +97,10 @@ class CascadeRequest:
         return Expect(mode="answer", language=language, question=self._request.instruction)
 
     def tools(self, model: ModelSettings) -> ToolRunner | None:
-        """The index's tools, with the privacy rules of ``model``'s audience."""
+        """The index's tools, with the privacy rules of ``model``'s audience (None: the request
+        offers none)."""
+        if not self._request.tools:
+            return None
         from lsp_server.assistant.tools import IndexTools, Toolbox, context_search
 
         cloud = is_cloud(model)

@@ -16,7 +16,8 @@ from lsp_server.routing.router import AttemptInfo
 class AssistRequest:
     """What the user asked. ``path`` is absolute; lines are 1-based and inclusive; the
     cursor is a 1-based line and a 0-based column. ``paid_tiers`` False keeps the request on
-    the local tier: it never makes a paid call."""
+    the local tier: it never makes a paid call. ``tools`` False offers the model no tools (a
+    hover's few sentences must not wait for tool turns)."""
 
     kind: TaskKind
     instruction: str
@@ -26,6 +27,7 @@ class AssistRequest:
     diagnostics: tuple[str, ...] = ()
     document_version: int | None = None
     paid_tiers: bool = True
+    tools: bool = True
 
     @property
     def line(self) -> int | None:

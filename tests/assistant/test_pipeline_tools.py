@@ -286,3 +286,25 @@ async def test_a_request_without_tool_calls_is_the_request_it_was_without_tools(
     # The loopback OpenAI-compatible stand-in resolves to the text protocol: no tools under auto.
     assert bool(offered) == (tier != "free")
     assert default == without and costs[0] == costs[1]
+
+
+async def test_a_request_that_offers_no_tools_sends_no_declarations(standin, tmp_path: Path) -> None:  # noqa: F811
+    """Hovers ask with ``tools=False``: a model with native tool calling is sent the request
+    without tool declarations, so a hover never waits for tool turns or pays for them."""
+    lineup = start_lineup(standin)
+    root = workspace(tmp_path)
+    server = lineup.servers["premium"]
+    offered = []
+    for tools in (True, False):
+        server.add(Reply(ANSWER, input=900, output=40))
+        settings = lineup.settings(("premium",), cache={"enabled": False})
+        assistant = Assistant(root, settings, environ=lineup.environ)
+        try:
+            request = AssistRequest(kind="explain", instruction="What does compute_total return?",
+                                    path=root / "shop" / "main.py", line_range=(4, 5), tools=tools)
+            result = await assistant.run(request)
+        finally:
+            await assistant.aclose()
+        assert result.outcome == "accepted"
+        offered.append("tools" in server.generations[-1].body)
+    assert offered == [True, False]
