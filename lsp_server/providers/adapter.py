@@ -190,7 +190,7 @@ class ProviderAdapter(ABC):
 
     def estimate_usage(self, prompt: Prompt, text: str) -> Usage:
         """Usage estimated from the prompt and the answer, for a vendor that reported none."""
-        return Usage(input=self.count_tokens(prompt.text()), output=self.count_tokens(text))
+        return Usage(input=self.count_tokens(prompt.billed_text()), output=self.count_tokens(text))
 
     def completion(
         self, text: str, usage: Usage | None, stop: object, raw_model: object,

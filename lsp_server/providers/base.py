@@ -14,7 +14,13 @@ from typing import Literal, Protocol, runtime_checkable
 
 from lsp_server.config import ModelSettings
 from lsp_server.errors import ProviderError
-from lsp_server.providers.tools import ToolCall, ToolSpec, ToolTurn, text_transcript
+from lsp_server.providers.tools import (
+    ToolCall,
+    ToolSpec,
+    ToolTurn,
+    declarations_json,
+    text_transcript,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,13 @@ class Prompt:
         turns = text_transcript(self.turns) if self.turns else ""
         return "\n\n".join(p for p in (self.system, self.stable, self.volatile, self.instruction,
                                         turns) if p)
+
+    def billed_text(self) -> str:
+        """:meth:`text` plus the native tool declarations (vendors bill them as input), for
+        token estimates."""
+        if not self.tools:
+            return self.text()
+        return self.text() + "\n\n" + declarations_json(self.tools)
 
 
 @dataclass(frozen=True, slots=True)

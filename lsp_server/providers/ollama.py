@@ -144,7 +144,7 @@ class OllamaProvider(ProviderAdapter):
         messages.append({"role": "user", "content": user or "(no instruction)"})
         messages += ollama_turn_messages(prompt.turns)  # after the rest: the prefix stays
         max_output = prompt.max_output_tokens or s.max_output_tokens
-        prompt_tokens = self.count_tokens(prompt.text())
+        prompt_tokens = self.count_tokens(prompt.billed_text())
         if s.context_window and prompt_tokens > s.context_window:
             raise self.failures.fail(
                 FatalProviderError,

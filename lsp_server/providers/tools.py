@@ -53,6 +53,13 @@ class ToolSpec:
         }
 
 
+def declarations_json(specs: tuple[ToolSpec, ...]) -> str:
+    """The tools as a vendor-neutral JSON declaration list (name, description, JSON Schema):
+    about the size every vendor's own format has, for token estimates."""
+    return json.dumps([{"name": t.name, "description": t.description,
+                        "parameters": t.json_schema()} for t in specs])
+
+
 @dataclass(frozen=True, slots=True)
 class ToolCall:
     """One call a model asked for. ``error`` is set when the call could not be parsed (it is

@@ -220,7 +220,7 @@ class Router:
 
     def estimate(self, model: ModelSettings, prompt: Prompt, output_tokens: int) -> float | None:
         out = min(output_tokens, prompt.max_output_tokens or model.max_output_tokens)
-        return self.fleet.cost(model, Usage(input=count_tokens(prompt.text()), output=out))
+        return self.fleet.cost(model, Usage(input=count_tokens(prompt.billed_text()), output=out))
 
     async def run(self, plan: RoutePlan, request: Request) -> RouteResult:
         """Try tiers in order until an answer is accepted (see the module docstring)."""
@@ -332,7 +332,7 @@ class Router:
                 calls = session.calls_in(completion) if session is not None else ()
                 if session is None or not calls:
                     break
-                session.spent(usage.input or count_tokens(sent.text()),
+                session.spent(usage.input or count_tokens(sent.billed_text()),
                               usage.output or count_tokens(completion.text))
                 try:
                     turn = await self._tool_turn(model, prompt, completion, session, request,
@@ -443,7 +443,7 @@ class Router:
         """Record an answer the router stopped, billed as estimated from what was sent and
         streamed, and reject it so the cascade escalates."""
         reason = stream.stopped or "stopped"
-        usage = Usage(input=count_tokens(prompt.text()), output=stream.tokens)
+        usage = Usage(input=count_tokens(prompt.billed_text()), output=stream.tokens)
         cost = self.fleet.cost(model, usage)
         latency = (time.perf_counter() - stream.started) * 1000
         judgement = Judgement(False, 0.0, [f"stopped early: {reason}"], stream.text)

@@ -148,7 +148,7 @@ class ToolSession:
         """Why the next call may not be made (None: it may), checked before each call."""
         if len(self.turns) > self.max_turns:
             return f"more than {self.max_turns} tool turns (routing.max_tool_turns)"
-        need = self.tokens + count_tokens(prompt.text()) + output_tokens
+        need = self.tokens + count_tokens(prompt.billed_text()) + output_tokens
         if self.turns and need > self.max_tokens:
             return (f"the next turn would bring the attempt to {need} tokens, over "
                     f"{self.max_tokens} (routing.max_attempt_tokens)")

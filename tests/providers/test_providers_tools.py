@@ -24,6 +24,7 @@ from standins import Reply
 
 from lsp_server.assistant.tools import SPECS
 from lsp_server.config import ModelSettings
+from lsp_server.context.tokens import count_tokens
 from lsp_server.errors import FatalProviderError
 from lsp_server.providers import Completion, Prompt, StreamDelta
 from lsp_server.providers.anthropic import request_body as anthropic_body
@@ -256,3 +257,14 @@ def test_an_echoed_protocol_is_not_a_call() -> None:
     from lsp_server.providers.tools import parse_text_calls, text_protocol
 
     assert parse_text_calls(text_protocol(SPECS, 3)) == ()
+
+
+def test_token_estimates_count_the_tool_declarations() -> None:
+    """Vendors bill the declarations as input: the estimate of a prompt that offers tools (the
+    budget check before a tool turn, the usage of a vendor that reports none) counts them,
+    while the prompt's text (cache keys, stored prompts) stays the text."""
+    bare = Prompt(system="You answer questions about code.", instruction="What does f do?")
+    offered = dataclasses.replace(bare, tools=SPECS)
+    assert offered.text() == bare.text() == bare.billed_text()
+    extra = count_tokens(offered.billed_text()) - count_tokens(bare.billed_text())
+    assert 200 < extra < 1000, extra
