@@ -193,6 +193,9 @@ class Attempt(TypedDict):
     stopped: str | None
     """Why the call was stopped before its end (early stop, a latency budget, a tool-loop
     bound); null when it ran to its end."""
+    judge_of: str | None
+    """A judge's call (``routing.judge_tier``): the configured name of the model whose answer
+    it graded; null for every other call."""
 
 
 class ResultJson(TypedDict):
@@ -432,6 +435,7 @@ def _attempt(a: "AttemptInfo") -> Attempt:
                         "result_tokens": c.result_tokens, "error": c.error}
                        for c in a.tool_calls],
         "stopped": a.stopped,
+        "judge_of": a.judge_of,
     }
 
 

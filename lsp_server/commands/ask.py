@@ -160,6 +160,7 @@ def attempt_lines(attempts: Sequence[AttemptInfo]) -> list[str]:
     lines: list[str] = []
     for i, a in enumerate(attempts, 1):
         what = ("cache hit" if a.cached else f"error: {a.error}" if a.error
+                else f"judge of {a.judge_of}: {a.reasons[-1]}" if a.judge_of
                 else "accepted" if a.accepted else f"stopped: {a.stopped}" if a.stopped
                 else "tool turn" if a.tool_calls else "rejected")
         lines.append(f"call {i}: {a.tier} · {a.provider} · {what} · {a.usage.input} in / "

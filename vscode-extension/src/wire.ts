@@ -51,6 +51,7 @@ export interface Attempt {
   accepted: boolean;
   tool_calls: ToolCall[];
   stopped: string | null;
+  judge_of: string | null;
 }
 
 /** One tool call of a tool turn, answered from the project index at $0. */
