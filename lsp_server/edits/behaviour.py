@@ -48,6 +48,7 @@ from lsp_server.edits.related_tests import (
 )
 from lsp_server.edits.sandbox import isolation, run_limited
 from lsp_server.edits.shadow import Shadow, shadow_for
+from lsp_server.edits.typecheck import TypeChecker, find_type_checker, type_check
 
 CheckLevel = Literal["syntax", "compile", "tests"]
 LEVELS: tuple[CheckLevel, ...] = ("syntax", "compile", "tests")
@@ -118,8 +119,9 @@ class _Session:
     """One verification in one locked shadow copy."""
 
     def __init__(self, shadow: Shadow, changes: Sequence[FileChange], settings: Settings,
-                 report: BehaviourReport) -> None:
+                 report: BehaviourReport, tier: str | None = None) -> None:
         self.shadow = shadow
+        self.tier = tier
         self.changes = changes
         self.settings = settings
         self.report = report
@@ -204,10 +206,54 @@ class _Session:
             self.report.notes.append(
                 f"python compile + pyflakes on {len(paths)} file(s): "
                 f"{len(after)} error(s) after the edit, {len(before)} before")
+            checker = find_type_checker(self.shadow.root)
+            typed = self.type_check(checker, paths) if checker is not None else None
+            if typed is not None and checker is not None:
+                before.extend(typed[0])
+                after.extend(typed[1])
+                tools.append(checker.name)
         if not ran_any:
             return None
-        self.report.compile = "ran"
+        if self.report.compile != "not_run":
+            self.report.compile = "ran"
         return before, after, tools
+
+    def type_check(self, checker: TypeChecker,
+                   paths: Sequence[str]) -> tuple[list[Diagnostic], list[Diagnostic]] | None:
+        """The project's type checker on ``paths`` before and after the edit, within the tier's
+        budget (both runs together); None when it could not run to the end (said in the notes;
+        a time limit leaves the compile check not run)."""
+        if checker.executable is None:
+            self.report.notes.append(checker.missing())
+            return None
+        budget = self.settings.edits.test_budget(self.tier) or self.settings.edits.check_timeout_seconds
+        budget = min(budget, self.settings.edits.check_timeout_seconds)
+        existing = [p for p in paths if self.old.get(p, "") is not None]
+        cache = self.shadow.home / f"{checker.name}-cache"
+        python = project_python(self.shadow.root)
+
+        def run(files: Sequence[str], seconds: float) -> DiagnosticRun:
+            return type_check(checker, self.shadow.ws, list(files), env=self.env,
+                              timeout=seconds, cache_dir=cache, python=python)
+
+        self.write(False)
+        b = _cached_check((self.before_key, f"{checker.name}:{','.join(existing)}"),
+                          partial(run, existing, budget)) if existing else DiagnosticRun(
+                              checker.name, ())
+        a = DiagnosticRun(checker.name, (), "not run")
+        if b.error is None:
+            self.write(True)
+            a = run(paths, max(1.0, budget - b.seconds))
+        error = b.error or a.error
+        if error is not None:
+            if "did not finish" in error:
+                self.report.compile = "not_run"
+            self.report.notes.append(f"type check not done: {error}")
+            return None
+        self.report.notes.append(
+            f"{checker.label} on {len(paths)} file(s): {len(a.diagnostics)} error(s) after the "
+            f"edit, {len(b.diagnostics)} before ({b.seconds + a.seconds:.1f}s)")
+        return list(b.diagnostics), list(a.diagnostics)
 
     def compare(self, result: tuple[list[Diagnostic], list[Diagnostic], list[str]] | None,
                 fix: FixTarget | None) -> None:
@@ -384,7 +430,7 @@ def check_behaviour(changes: Sequence[FileChange], root: Path, settings: Setting
         return report
     try:
         with shadow_for(root, settings) as shadow:
-            session = _Session(shadow, changes, settings, report)
+            session = _Session(shadow, changes, settings, report, tier)
             session.compare(session.diagnostics(), fix)
             session.check_command(fix)
             if level == "tests" and rust_or_python:
