@@ -22,16 +22,18 @@ from lsp_server.config import Settings
 from lsp_server.edits.diagnostics import (
     Diagnostic,
     DiagnosticRun,
+    FixDiagnostic,
     PythonProject,
     cargo_check,
     crate_dir,
     importers,
     line_map,
+    matching,
     module_of,
     near,
     new_errors,
     python_errors,
-    same_message,
+    tools_for,
 )
 from lsp_server.edits.protocol import FileChange
 from lsp_server.edits.related_tests import (
@@ -81,11 +83,16 @@ class BehaviourReport:
 
 @dataclass(frozen=True)
 class FixTarget:
-    """The diagnostic(s) a fix request is about: editor messages, in ``path`` at ``lines``."""
+    """The diagnostic(s) a fix request is about, in ``path``; ``lines`` (the request's) stand
+    in for a diagnostic's own when the editor gave none."""
 
-    messages: tuple[str, ...]
+    diagnostics: tuple[FixDiagnostic, ...]
     path: str | None
     lines: tuple[int, int] | None
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        return tuple(d.message for d in self.diagnostics)
 
 
 _CACHE_LOCK = threading.Lock()
@@ -269,20 +276,24 @@ class _Session:
             self.report.problem(NEW_ERROR_FACTOR, f"new error(s) after the edit: {_show(added)}")
         if fix is None or not fix.messages or fix.path is None:
             return
-        lines = fix.lines or (1, 1 << 30)
         change = next((c for c in self.changes if c.path == fix.path), None)
         mapped = line_map(change) if change is not None else (lambda n: n)
-        moved = (mapped(min(lines)), mapped(max(lines)) + (
-            max(e.new_text.count("\n") for e in change.edits) if change and change.edits else 0))
-        for message in fix.messages:
-            targeted = [d for d in before if same_message(message, d) and near(d, fix.path, lines)]
+        grown = max(e.new_text.count("\n") for e in change.edits) if change and change.edits else 0
+        for wanted in fix.diagnostics:
+            lines = wanted.lines or fix.lines or (1, 1 << 30)
+            moved = (mapped(min(lines)), mapped(max(lines)) + grown)
+            targeted = matching(wanted, [d for d in before if near(d, fix.path, lines)])
             if not targeted:
+                shown = wanted.show().strip().splitlines()[0][:100]
+                if wanted.source and tools_for(wanted.source) is None:
+                    why = f"it comes from {wanted.source}, a tool the server cannot run here"
+                else:
+                    why = "it comes from a tool the server cannot run here"
                 self.report.problem(FIX_UNCHECKED_FACTOR, (
-                    f"the diagnostic to fix ({message.strip().splitlines()[0][:80]!r}) is not reported by "
-                    f"{' and '.join(tools)}: it comes from a tool the server cannot run here, "
-                    f"so whether the edit removes it is not checked"))
+                    f"the diagnostic to fix ({shown!r}) is not reported by "
+                    f"{' and '.join(tools)}: {why}, so whether the edit removes it is not checked"))
                 continue
-            left = [d for d in after if same_message(message, d) and near(d, fix.path, moved)]
+            left = matching(wanted, [d for d in after if near(d, fix.path, moved)])
             if left:
                 self.report.problem(FIX_NOT_GONE_FACTOR,
                                     f"the diagnostic to fix is still reported after the edit: {_show(left)}")
