@@ -12,6 +12,7 @@ from standins import Reply
 from standins.fixtures import standin  # noqa: F401
 
 from lsp_server.assistant import Assistant, AssistRequest, AssistResult
+from lsp_server.commands.ask import attempt_lines
 from lsp_server.wire import result_json
 
 PLAUSIBLE_WRONG = ("`total_value` adds the tax rate to every SKU's unit price and returns the "
@@ -57,6 +58,8 @@ async def test_a_pass_keeps_the_cheap_answer_and_the_judge_is_priced(standin, tm
     shown = result_json(result)["attempts"]
     assert shown[1]["judge_of"] == "local-model" and shown[0]["judge_of"] is None
     assert "Anthropic (judge)" in metrics
+    lines = attempt_lines(result.attempts)  # --verbose
+    assert lines[1].startswith("call 2: premium · premium-model · judge of local-model: verdict: 'PASS'")
 
 
 async def test_a_fail_rejects_and_escalates_with_the_judges_reason(standin, tmp_path: Path) -> None:  # noqa: F811
@@ -151,3 +154,23 @@ async def test_a_repeated_grading_is_answered_from_the_cache(standin, tmp_path: 
     judge = next(a for a in again.attempts if a.judge_of is not None)
     assert judge.cached and judge.cost_usd == 0.0
     assert again.outcome in ("accepted", "cache_hit")
+
+
+async def test_a_local_answer_drawn_from_excluded_files_is_not_sent_to_a_cloud_judge(
+        standin, tmp_path: Path) -> None:  # noqa: F811
+    lineup = start_lineup(standin)
+    root = copy_example("python-pkg", tmp_path)
+    # Excluded from cloud prompts by the default privacy list (*credentials*), and used by the
+    # code asked about, so the local model's context includes it.
+    (root / "inventory" / "credentials.py").write_text('PRICE_API_TOKEN = "tok-internal"\n')
+    pricing = root / "inventory" / "pricing.py"
+    pricing.write_text("from .credentials import PRICE_API_TOKEN\n" + pricing.read_text())
+    lineup.servers["local"].add(GOOD_EXPLANATION)
+    lineup.servers["premium"].add("PASS")
+    request = AssistRequest(kind="explain", instruction="Explain what this function computes.",
+                            path=pricing, line_range=(9, 11))
+    result, _ = await _run(lineup, root, ("local", "premium"), request)
+    local = result.attempts[0]
+    assert local.accepted
+    assert any("not graded: the answer drew on inventory/credentials.py" in r for r in local.reasons), local.reasons
+    assert lineup.servers["premium"].requests == []
