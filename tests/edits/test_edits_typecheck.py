@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
 from lsp_server.config import Settings, parse_settings
-from lsp_server.edits import Verdict, verify
+from lsp_server.edits import FixDiagnostic, Verdict, verify
 from lsp_server.edits.availability import available_checks
 from lsp_server.edits.typecheck import find_type_checker, parse_mypy, parse_pyright
 
@@ -153,3 +155,37 @@ def test_checker_output_is_read_inside_the_project_only(tmp_path: Path) -> None:
     assert parsed is not None and [(d.path, d.line, d.code) for d in parsed] == [
         ("shop/a.py", 2, "reportReturnType")]
     assert parse_pyright("not json", tmp_path) is None
+
+
+def _pyright() -> str:
+    """A pyright to install into the test project (.ci/run installs one and sets AO_PYRIGHT)."""
+    found = os.environ.get("AO_PYRIGHT") or shutil.which("pyright")
+    if found is None:
+        if os.environ.get("AO_REQUIRE_PYRIGHT"):
+            pytest.fail("pyright is required (AO_REQUIRE_PYRIGHT is set)")
+        pytest.skip("pyright is not installed")
+    return found
+
+
+def test_pyright_from_the_projects_node_modules(tmp_path: Path) -> None:
+    root = make_package(tmp_path / "proj", BROKEN, config="")
+    (root / "pyrightconfig.json").write_text('{"include": ["shop"]}\n')
+    bin_dir = root / "node_modules" / ".bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "pyright").symlink_to(_pyright())
+    checker = find_type_checker(root)
+    assert checker is not None and checker.executable == str(bin_dir / "pyright")
+    settings = parse_settings({"state_dir": str(tmp_path / "state")})
+    wanted = FixDiagnostic('Type "float" is not assignable to return type "int"', "Pyright",
+                           "reportReturnType", (2, 2))
+    fixed = run(root, settings, block("def discounted(value: float, percent: float) -> int:\n",
+                                      "def discounted(value: float, percent: float) -> float:\n"),
+                fix_diagnostics=(wanted,))
+    assert fixed.accepted, fixed.reasons
+    assert any(r.startswith("the diagnostic to fix is gone: shop/pricing.py:2: [reportReturnType]")
+               for r in fixed.reasons)
+    worse = run(root, settings, block("    return value * (1 - percent / 100)\n",
+                                      "    return str(value)\n"))
+    assert not worse.accepted
+    assert worse.problems[0].startswith(
+        'new error(s) after the edit: shop/pricing.py:2: [reportReturnType] Type "str"'), worse.problems
