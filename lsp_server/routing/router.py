@@ -458,28 +458,14 @@ class Router:
         stream = StreamedAnswer(chosen.name, chosen.tier, None, request.progress,
                                 time.perf_counter())
         try:
-            completion = await consume(self.fleet.provider(chosen), chosen, chosen.tier, prompt,
-                                       stream, self.routing)
-        except asyncio.CancelledError:
-            self._attempt(request, AttemptInfo(
-                chosen.name, chosen.model, chosen.tier, None, ["cancelled"], Usage(), None,
-                (time.perf_counter() - stream.started) * 1000, "cancelled",
-                cost_status="unknown", judge_of=model.name), result)
-            raise
-        except Exception as exc:  # the judge failed: the answer is not graded
-            self._failed(chosen, chosen.tier, exc, (time.perf_counter() - stream.started) * 1000,
-                         request, result, judge_of=model.name)
-            return ungraded(judgement, f"judge {chosen.name} failed ({_short(exc)})", threshold)
+            completion = await self._stream_call(chosen, chosen.tier, prompt, stream, request,
+                                                 result, judge_of=model.name)
+        except _FallBackError as exc:  # the judge failed: the answer is not graded
+            failed = exc.__cause__ or exc
+            return ungraded(judgement, f"judge {chosen.name} failed ({_short(failed)})", threshold)
         if completion is None:
-            stopped = stream.stopped or "stopped"
-            usage = Usage(input=count_tokens(prompt.text()), output=stream.tokens)
-            self._attempt(request, AttemptInfo(
-                chosen.name, chosen.model, chosen.tier, None, [f"stopped early: {stopped}"],
-                usage, self.fleet.cost(chosen, usage),
-                (time.perf_counter() - stream.started) * 1000, None, cost_status="estimated",
-                first_token_ms=stream.first_token_ms, stopped=stopped, partial=stream.text,
-                judge_of=model.name), result)
-            return ungraded(judgement, f"judge {chosen.name} stopped: {stopped}", threshold)
+            self._stopped(chosen, chosen.tier, prompt, stream, request, result, judge_of=model.name)
+            return ungraded(judgement, f"judge {chosen.name} stopped: {stream.stopped}", threshold)
         self._record_tries(chosen, chosen.tier, completion.tries, request, result,
                            judge_of=model.name)
         self.fleet.health.success(chosen.name)
@@ -510,8 +496,8 @@ class Router:
                            format="native" if native else "text", carry=carry_text(result.found))
 
     async def _stream_call(self, model: ModelSettings, tier: Tier, prompt: Prompt,
-                           stream: StreamedAnswer, request: Request,
-                           result: RouteResult) -> Completion | None:
+                           stream: StreamedAnswer, request: Request, result: RouteResult,
+                           judge_of: str | None = None) -> Completion | None:
         """:func:`~lsp_server.routing.streaming.consume`, with a cancelled or failed call
         recorded (a failure raises :class:`_FallBackError`)."""
         try:
@@ -521,11 +507,12 @@ class Router:
             self._attempt(request, AttemptInfo(
                 model.name, model.model, tier, None, ["cancelled"], Usage(), None,
                 (time.perf_counter() - stream.started) * 1000, "cancelled",
-                cost_status="unknown", first_token_ms=stream.first_token_ms), result)
+                cost_status="unknown", first_token_ms=stream.first_token_ms,
+                judge_of=judge_of), result)
             raise
         except Exception as exc:  # any failure of one model falls back to the next
             self._failed(model, tier, exc, (time.perf_counter() - stream.started) * 1000,
-                         request, result)
+                         request, result, judge_of)
             raise _FallBackError from exc
 
     async def _tool_turn(self, model: ModelSettings, prompt: Prompt, completion: Completion,
@@ -548,7 +535,8 @@ class Router:
         return following, infos, stop
 
     def _stopped(self, model: ModelSettings, tier: Tier, prompt: Prompt, stream: StreamedAnswer,
-                 request: Request, result: RouteResult) -> tuple[Judgement, AttemptInfo]:
+                 request: Request, result: RouteResult,
+                 judge_of: str | None = None) -> tuple[Judgement, AttemptInfo]:
         """Record an answer the router stopped, billed as estimated from what was sent and
         streamed, and reject it so the cascade escalates."""
         reason = stream.stopped or "stopped"
@@ -560,7 +548,7 @@ class Router:
             provider=model.name, model=model.model, tier=tier, confidence=0.0,
             reasons=list(judgement.reasons), usage=usage, cost_usd=cost, latency_ms=latency,
             error=None, cost_status="estimated", first_token_ms=stream.first_token_ms,
-            stopped=reason, partial=stream.text)
+            stopped=reason, partial=stream.text, judge_of=judge_of)
         request.progress(f"stopped {model.name} ({tier}) after {stream.tokens} tokens: {reason}")
         self._attempt(request, info, result)
         return judgement, info

@@ -174,3 +174,19 @@ async def test_a_local_answer_drawn_from_excluded_files_is_not_sent_to_a_cloud_j
     assert local.accepted
     assert any("not graded: the answer drew on inventory/credentials.py" in r for r in local.reasons), local.reasons
     assert lineup.servers["premium"].requests == []
+
+
+async def test_a_judge_past_its_latency_budget_is_stopped_and_the_answer_ungraded(
+        standin, tmp_path: Path) -> None:  # noqa: F811
+    lineup = start_lineup(standin)
+    root = copy_example("python-pkg", tmp_path)
+    lineup.servers["local"].add(GOOD_EXPLANATION)
+    lineup.servers["premium"].add(Reply("PASS it is fine and complete", chunk_delay=0.6),
+                                  GOOD_EXPLANATION)
+    result, _ = await _run(lineup, root, ("local", "premium"),
+                           routing={"tier_timeout_s": {"local": 30, "premium": 1.0}})
+    local, judge, premium = result.attempts
+    assert judge.judge_of == "local-model" and judge.stopped is not None
+    assert judge.cost_status == "estimated"
+    assert not local.accepted and any("judge premium-model stopped" in r for r in local.reasons)
+    assert premium.accepted and result.tier == "premium"
