@@ -115,8 +115,10 @@ def judge_for(answer_tier: Tier, judge_tier: Tier | None, tiers: Sequence[Tier],
     """Who grades an answer from ``answer_tier``: the judge tier's first healthy model; a
     sentence saying why the judge is not asked; or None when grading does not apply (no judge
     tier, or the answer comes from the judge tier or above)."""
-    if judge_tier is None or judge_tier not in tiers or answer_tier not in tiers:
+    if judge_tier is None or answer_tier not in tiers:
         return None
+    if judge_tier not in tiers:
+        return f"not graded: routing.judge_tier is {judge_tier}, which routing.tier_order leaves out"
     if tiers.index(answer_tier) >= tiers.index(judge_tier):
         return None
     if judge_tier not in allowed:

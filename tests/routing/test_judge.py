@@ -51,6 +51,8 @@ def test_judge_for_decides_who_grades() -> None:
     assert "must stay on the local tier" in str(
         judge_for("local", "premium", TIERS, frozenset({"local"}), models, up))
     assert "no budget model" in str(judge_for("local", "budget", TIERS, every, models, up))
+    assert "tier_order leaves out" in str(judge_for("local", "premium", ("local", "free"),
+                                                    every, models, up))
 
 
 def test_verdicts_change_the_judgement() -> None:
