@@ -285,8 +285,12 @@ class _Session:
             targeted = matching(wanted, [d for d in before if near(d, fix.path, lines)])
             if not targeted:
                 shown = wanted.show().strip().splitlines()[0][:100]
-                if wanted.source and tools_for(wanted.source) is None:
+                known = tools_for(wanted.source)
+                if wanted.source and known is None:
                     why = f"it comes from {wanted.source}, a tool the server cannot run here"
+                elif known and known <= {"mypy", "pyright"} and not set(tools) & known:
+                    why = (f"it comes from {wanted.source}, a type checker that did not run here "
+                           "(the project configures none, or it is not installed)")
                 else:
                     why = "it comes from a tool the server cannot run here"
                 self.report.problem(FIX_UNCHECKED_FACTOR, (

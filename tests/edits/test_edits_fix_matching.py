@@ -85,3 +85,10 @@ def test_a_type_checker_diagnostic_is_found_by_its_code(tmp_path: Path) -> None:
     assert v.accepted, v.reasons
     assert any(r.startswith("the diagnostic to fix is gone: shop/pricing.py:2: [name-defined]")
                for r in v.reasons)
+
+
+def test_a_type_checker_diagnostic_on_a_project_without_one_is_said(tmp_path: Path) -> None:
+    root = _package(tmp_path / "proj")
+    v = _fix(root, tmp_path / "state", "    return value * (1 - percent / 100)\n",
+             FixDiagnostic('Name "pct" is not defined', "mypy", "name-defined", (2, 2)))
+    assert any("it comes from mypy, a type checker that did not run here" in p for p in v.problems)
