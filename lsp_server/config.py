@@ -140,6 +140,9 @@ class RoutingSettings(_Section):
     # tools offered) and how many tokens (every turn's prompt and answer) it may spend.
     max_tool_turns: int = Field(default=3, ge=0, le=16)
     max_attempt_tokens: int = Field(default=32000, ge=1000)
+    # A model of this tier grades prose answers from cheaper tiers in a few tokens before they
+    # are accepted (see README, "The judge"); None: no judge.
+    judge_tier: Tier | None = None
 
     @field_validator("first_token_timeout_s", "tier_timeout_s")
     @classmethod
