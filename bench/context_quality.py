@@ -42,7 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _repos import DEFAULT_REPOS_DIR, DEFAULT_SCRATCH, materialize
+from _repos import DEFAULT_REPOS_DIR, DEFAULT_SCRATCH, checkout, materialize
 
 from lsp_server.config import Settings
 from lsp_server.context.index.project import ProjectIndex
@@ -65,6 +65,15 @@ def add_row_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--repo", default="", help="only rows whose repo contains this")
     ap.add_argument("--repos-dir", type=Path, default=DEFAULT_REPOS_DIR)
     ap.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH)
+    ap.add_argument("--trees", choices=("history", "archive"), default="history",
+                    help="history: a checkout whose history ends at the base commit (bench/_repos.py "
+                         "checkout); archive: the tree alone, as git archive gives it")
+
+
+def tree_of(row: dict[str, Any], args: argparse.Namespace) -> Path:
+    """The row's tree at its base commit, with its history unless ``--trees archive``."""
+    make = checkout if args.trees == "history" else materialize
+    return make(row["repo"], row["base_commit"], repos_dir=args.repos_dir, scratch=args.scratch)
 
 
 def read_rows(data: Path, repo: str = "", limit: int = 0) -> list[dict[str, Any]]:
@@ -205,7 +214,7 @@ def _run(args: argparse.Namespace, budgets: list[int], settings: Settings, emb: 
         index_s: list[float] = []
         skipped = 0
         for row in rows:
-            root = materialize(row["repo"], row["base_commit"], repos_dir=args.repos_dir, scratch=args.scratch)
+            root = tree_of(row, args)
             t0 = time.perf_counter()
             index = ProjectIndex.open(root, settings=settings, state_dir=args.scratch / "state" / root.name)
             index.refresh()

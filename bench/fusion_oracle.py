@@ -38,8 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _repos import materialize
-from context_quality import KS, add_row_arguments, created_files, read_rows
+from context_quality import KS, add_row_arguments, created_files, read_rows, tree_of
 
 from lsp_server.config import Settings
 from lsp_server.context.index.project import ProjectIndex
@@ -113,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         by_constant = {k: Tally() for k in RANK_CONSTANTS}
         per_weighting: list[list[tuple[bool, ...]]] = [[] for _ in weightings]
         for row in rows:
-            root = materialize(row["repo"], row["base_commit"], repos_dir=args.repos_dir, scratch=args.scratch)
+            root = tree_of(row, args)
             with ProjectIndex.open(root, settings=settings, state_dir=args.scratch / "state" / root.name) as index:
                 index.refresh()
                 prep = prepared(index)
