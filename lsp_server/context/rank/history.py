@@ -227,7 +227,7 @@ class History:
             if old.available and old.head == head:
                 return old
             since = old.head if old.available and self._is_ancestor(old.head, head) else None
-            fresh, skipped, stopped = self._read(head, since)
+            fresh, skipped, stopped = self._read(head, since, self._shallow_boundary())
             if since is None:
                 self._commits = fresh
                 self._complete = not stopped
@@ -262,7 +262,21 @@ class History:
             return False
         return done.stdout.strip() == "true"
 
-    def _read(self, head: str, since: str | None) -> tuple[list[Commit], int, str]:
+    def _shallow_boundary(self) -> frozenset[str]:
+        """The commits a shallow clone cut the history at: git shows each as adding every
+        file of its tree, which says nothing about what changed together."""
+        try:
+            where = _run_git(self.root, "rev-parse", "--git-path", "shallow").stdout.strip()
+        except GitUnavailableError:
+            return frozenset()
+        path = self.root / where if where else None
+        try:
+            return frozenset(path.read_text().split()) if path is not None and path.is_file() else frozenset()
+        except OSError:
+            return frozenset()
+
+    def _read(self, head: str, since: str | None, boundary: frozenset[str],
+              ) -> tuple[list[Commit], int, str]:
         """New commits (newest first), how many were skipped as too large, and what stopped
         the read early ("" when it reached its end)."""
         out: list[Commit] = []
@@ -273,6 +287,8 @@ class History:
             for sha, when, message, files in read_log(self.root, head, since=since,
                                                       max_commits=self.max_commits, deadline=deadline):
                 seen += 1
+                if sha in boundary:
+                    continue
                 if len(files) > MAX_FILES_PER_COMMIT:
                     skipped += 1
                     continue
@@ -296,7 +312,7 @@ class History:
 
     def cochange(self, seeds: Mapping[str, float], known: Mapping[str, object]) -> dict[str, float]:
         """Files that changed with the seeds: per seed, the share of its commits that also
-        touched the file, times the seed's weight. The seeds themselves are left out."""
+        touched the file, times the seed's weight (a seed scores from the other seeds only)."""
         out: dict[str, float] = defaultdict(float)
         with self._lock:
             if self._tables is None:
@@ -309,7 +325,7 @@ class History:
                 share = weight / len(mine)
                 for ci in mine:
                     for f in commits[ci].files:
-                        if f != seed and f in known and f not in seeds:
+                        if f != seed and f in known:
                             out[f] += share
         return dict(out)
 
