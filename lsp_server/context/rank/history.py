@@ -8,7 +8,7 @@ history, each a ranking of files for one request:
   queried with the request's words.
 * **Co-change** — files that changed together with the files the other evidence ranks highest
   (and the file under the cursor): for a seed file, the share of its commits that also touched
-  the candidate.
+  the candidate; each seed first, as it always changed with itself.
 * **Recency** — how often and how lately a file changed (each commit counts half as much every
   :data:`RECENCY_HALF_LIFE` commits back): a mild prior, the same for every request.
 
@@ -312,7 +312,11 @@ class History:
 
     def cochange(self, seeds: Mapping[str, float], known: Mapping[str, object]) -> dict[str, float]:
         """Files that changed with the seeds: per seed, the share of its commits that also
-        touched the file, times the seed's weight (a seed scores from the other seeds only)."""
+        touched the file, times the seed's weight. A seed changed with itself every time (its
+        own weight, when the history knows it), so the seeds keep their order at the head of
+        the list and what changed with them follows: measured on the dev sets, leaving the
+        seeds out let a file that often changed with the first one overtake it (Rust dev
+        Acc@1 0.255 to 0.149 at half a vote)."""
         out: dict[str, float] = defaultdict(float)
         with self._lock:
             if self._tables is None:
@@ -322,6 +326,8 @@ class History:
                 mine = commits_of.get(seed)
                 if not mine:
                     continue
+                if seed in known:
+                    out[seed] += weight
                 share = weight / len(mine)
                 for ci in mine:
                     for f in commits[ci].files:
