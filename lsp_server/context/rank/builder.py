@@ -320,7 +320,7 @@ def _select(
     settings: Settings,
     for_cloud: bool,
     started: float,
-    history: History | None,
+    history: History | None = None,
 ) -> ContextResult:
     sig = signals(prep, request, history)
     files, defs = fuse(prep, sig)
