@@ -294,7 +294,7 @@ class History:
                     continue
                 if not files:
                     continue
-                tokens = tuple(_intern(tokenize(message))[:MAX_MESSAGE_TOKENS])
+                tokens = tuple(_intern(_message_tokens(message)))
                 out.append(Commit(sha, when, tokens, tuple(_intern(files))))
         except TimeoutError:
             return out, skipped, "time cap"
@@ -344,6 +344,17 @@ class History:
     def commit_count(self, path: str) -> int:
         with self._lock:
             return len(self._tables.commits_of.get(path, ())) if self._tables else 0
+
+
+def _message_tokens(message: str) -> list[str]:
+    """The first MAX_MESSAGE_TOKENS tokens of a message. Words never cross a newline, so
+    tokenizing line by line gives the same tokens, and a long body stops being read early."""
+    out: list[str] = []
+    for line in message.split("\n"):
+        out.extend(tokenize(line))
+        if len(out) >= MAX_MESSAGE_TOKENS:
+            break
+    return out[:MAX_MESSAGE_TOKENS]
 
 
 _INTERNED: dict[str, str] = {}
