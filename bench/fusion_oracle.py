@@ -21,7 +21,8 @@ index again, and printed as Acc@1/3/5 (every gold file in the top k, gold as in
   (shipped: 60). A small k lets each list's first places count for more against agreement
   between lists.
 
-The grid takes each list weight at 0, 1 and 2 times its shipped value (all lists off left out):
+The grid takes each list weight at 0, 1 and 2 times its shipped value (recency, shipped off, at
+0, 0.5 and 1; all lists off left out):
 the five lists of the index alone (3^5 - 1 = 242 weightings), and, on trees with history
 (``--trees history``, the default), the same with the three history lists
 (:mod:`lsp_server.context.rank.history`: commit messages, co-change, recency; 3^8 - 1 = 6,560
@@ -68,14 +69,19 @@ FACTORS = (0.0, 1.0, 2.0)
 RANK_CONSTANTS = (1.0, 4.0, 15.0, 30.0, 60.0, 120.0)
 
 
+# A list the ranker ships switched off (recency) is gridded from this weight instead.
+OFF_LIST_BASE = 0.5
+
+
 def grid(names: tuple[str, ...] = INDEX_LISTS) -> list[FusionWeights]:
-    """Every weighting with each of ``names`` at 0, 1 or 2 times its shipped weight (the other
-    lists off)."""
+    """Every weighting with each of ``names`` at 0, 1 or 2 times its shipped weight (or
+    OFF_LIST_BASE for a list shipped off; the other lists off)."""
     off = {n: 0.0 for n in LISTS if n not in names}
+    base = {n: getattr(FUSION, n) or OFF_LIST_BASE for n in names}
     out = []
     for factors in itertools.product(FACTORS, repeat=len(names)):
         if any(factors):
-            out.append(replace(FUSION, **off, **{n: f * getattr(FUSION, n) for n, f in zip(names, factors, strict=True)}))
+            out.append(replace(FUSION, **off, **{n: f * base[n] for n, f in zip(names, factors, strict=True)}))
     return out
 
 
