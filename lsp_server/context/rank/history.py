@@ -24,6 +24,7 @@ repository, or a machine without ``git``, has no history evidence, and says why 
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -45,6 +46,9 @@ MAX_FILES_PER_COMMIT = 50
 MAX_MESSAGE_TOKENS = 200
 RECENCY_HALF_LIFE = 200.0
 GIT_TIMEOUT = 10.0
+# history_for looks for new commits at most this often: a request should not wait for a git
+# process (tens of milliseconds on a loaded machine) to learn that nothing was committed.
+RECHECK_SECONDS = 5.0
 
 _RECORD = "\x1e"
 _FIELD = "\x1f"
@@ -207,6 +211,7 @@ class History:
         self._stats = HistoryStats(reason="not read yet")
         self._tables: _Tables | None = None
         self._complete = False  # the kept commits reach the root (or the shallow boundary)
+        self.checked_at = -math.inf  # time.monotonic() of the last refresh
 
     @property
     def stats(self) -> HistoryStats:
@@ -217,6 +222,7 @@ class History:
         """Read the commits added since the last refresh (all, the first time)."""
         with self._lock:
             t0 = time.perf_counter()
+            self.checked_at = time.monotonic()
             try:
                 head = head_of(self.root)
             except GitUnavailableError as exc:
@@ -388,12 +394,14 @@ _REGISTRY = _Registry()
 
 
 def history_for(root: Path, max_commits: int = DEFAULT_MAX_COMMITS) -> History:
-    """The process's one :class:`History` of ``root``, refreshed (reads only new commits)."""
+    """The process's one :class:`History` of ``root``, refreshed (reads only new commits)
+    unless it was within the last RECHECK_SECONDS."""
     key = Path(root)
     with _REGISTRY.lock:
         hist = _REGISTRY.by_root.get(key)
         if hist is None or hist.max_commits != max_commits:
             hist = History(key, max_commits=max_commits)
             _REGISTRY.by_root[key] = hist
-    hist.refresh()
+    if time.monotonic() - hist.checked_at >= RECHECK_SECONDS:
+        hist.refresh()
     return hist

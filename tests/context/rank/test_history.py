@@ -239,3 +239,14 @@ def test_index_stats_line(repo: Path, capsys: pytest.CaptureFixture[str]) -> Non
     (repo / "agentic-optimizer.toml").write_text("[context]\nhistory = false\n")
     assert cli.main(["index", "--project", str(repo), "--stats"]) == 0
     assert "history: off (context.history = false)" in capsys.readouterr().out
+
+
+def test_history_for_rechecks_at_most_every_few_seconds(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lsp_server.context.rank import history as module
+
+    first = module.history_for(repo)
+    assert first.stats.commits == 5
+    commit(repo, "Util: a faster helper", {"util.py": "def helper():\n    return 4\n"})
+    assert module.history_for(repo) is first and first.stats.commits == 5  # not rechecked yet
+    monkeypatch.setattr(module, "RECHECK_SECONDS", 0.0)
+    assert module.history_for(repo).stats.commits == 6
