@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from context_quality import KS, add_row_arguments, created_files, read_rows, tree_of
 
-from lsp_server.config import Settings
+from lsp_server.config import parse_settings
 from lsp_server.context.index.project import ProjectIndex
 from lsp_server.context.rank.builder import project_history
 from lsp_server.context.rank.ranking import (
@@ -165,7 +165,7 @@ class Tally:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings()
+    settings = parse_settings({"context": {"history": True}})
     index_grid = grid(INDEX_LISTS)
     full_grid = grid(LISTS)
     singles = {name: alone(name) for name in LISTS}

@@ -230,7 +230,7 @@ def test_ranking_with_history_brings_in_cochanged_files(repo: Path, tmp_path: Pa
 def test_index_stats_line(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from lsp_server import cli
 
-    (repo / "agentic-optimizer.toml").write_text("[context]\nhistory_max_commits = 3\n")
+    (repo / "agentic-optimizer.toml").write_text("[context]\nhistory = true\nhistory_max_commits = 3\n")
     assert cli.main(["index", "--project", str(repo), "--stats"]) == 0
     assert "history: 3 commits touching" in capsys.readouterr().out
     assert cli.main(["index", "--project", str(repo), "--stats", "--json"]) == 0
