@@ -16,6 +16,11 @@ per-request time. Gold = the source files the fix changed, minus files the fix c
 
     python bench/context_quality.py --data ../shared/bench-data/rust-dev.jsonl --limit 10
 
+The trees are checkouts whose history ends at ``base_commit`` (``--trees history``, the default;
+see ``bench/_repos.py``), so the method runs twice on each row, in the same run: with the
+project's history as evidence (``context.history``, "method + history") and without ("method").
+``--history off`` / ``on`` runs one of the two only.
+
 Rows mined from other repositories' history by ``bench/mine_commits.py`` (commit message as
 the request, parent as the tree) check that a change carries over beyond the dev sets.
 
@@ -42,12 +47,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _repos import DEFAULT_REPOS_DIR, DEFAULT_SCRATCH, materialize
+from _repos import DEFAULT_REPOS_DIR, DEFAULT_SCRATCH, checkout, materialize
 
-from lsp_server.config import Settings
+from lsp_server.config import Settings, parse_settings
 from lsp_server.context.index.project import ProjectIndex
 from lsp_server.context.rank.bm25 import BM25
-from lsp_server.context.rank.builder import build_context
+from lsp_server.context.rank.builder import build_context, project_history
 from lsp_server.context.rank.ranking import ContextRequest, prepared, rank
 from lsp_server.context.rank.terms import STOPWORDS
 
@@ -65,6 +70,15 @@ def add_row_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--repo", default="", help="only rows whose repo contains this")
     ap.add_argument("--repos-dir", type=Path, default=DEFAULT_REPOS_DIR)
     ap.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH)
+    ap.add_argument("--trees", choices=("history", "archive"), default="history",
+                    help="history: a checkout whose history ends at the base commit (bench/_repos.py "
+                         "checkout); archive: the tree alone, as git archive gives it")
+
+
+def tree_of(row: dict[str, Any], args: argparse.Namespace) -> Path:
+    """The row's tree at its base commit, with its history unless ``--trees archive``."""
+    make = checkout if args.trees == "history" else materialize
+    return make(row["repo"], row["base_commit"], repos_dir=args.repos_dir, scratch=args.scratch)
 
 
 def read_rows(data: Path, repo: str = "", limit: int = 0) -> list[dict[str, Any]]:
@@ -181,6 +195,30 @@ class _Embeddings:
         self.loop.close()
 
 
+def variants(choice: str) -> list[tuple[str, Settings]]:
+    """The method's runs on each row: without and with the history evidence."""
+    out = []
+    if choice in ("off", "both"):
+        out.append(("method", parse_settings({"context": {"history": False}})))
+    if choice in ("on", "both"):
+        out.append(("method + history", parse_settings({"context": {"history": True}})))
+    return out
+
+
+@dataclass
+class Variant:
+    """One method variant's tallies over a data file."""
+
+    label: str
+    settings: Settings
+    scores: Scores = field(default_factory=Scores)
+    line_hits: int = 0
+    line_total: int = 0
+    line_share: list[float] = field(default_factory=list)
+    ctx_bytes: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    elapsed: list[float] = field(default_factory=list)
+
+
 def run(args: argparse.Namespace) -> int:
     budgets = [int(b) for b in args.budgets.split(",")]
     settings = Settings()
@@ -196,16 +234,14 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, budgets: list[int], settings: Settings, emb: _Embeddings | None) -> int:
     for data in args.data:
         rows = read_rows(data, args.repo, args.limit)
-        method, base = Scores(), Scores()
+        methods = [Variant(label, s) for label, s in variants(args.history)]
+        base = Scores()
         ceiling: dict[int, list[float]] = defaultdict(list)
-        line_hits = line_total = 0
-        line_share: list[float] = []
-        ctx_bytes: dict[int, list[int]] = defaultdict(list)
-        elapsed: list[float] = []
         index_s: list[float] = []
+        history_s: list[float] = []
         skipped = 0
         for row in rows:
-            root = materialize(row["repo"], row["base_commit"], repos_dir=args.repos_dir, scratch=args.scratch)
+            root = tree_of(row, args)
             t0 = time.perf_counter()
             index = ProjectIndex.open(root, settings=settings, state_dir=args.scratch / "state" / root.name)
             index.refresh()
@@ -224,62 +260,71 @@ def _run(args: argparse.Namespace, budgets: list[int], settings: Settings, emb: 
                 emb.embed_tree(prep)
                 semantic = emb.spec(row["request"])
             request = ContextRequest(text=row["request"], semantic=semantic)
-
-            t1 = time.perf_counter()
-            ranked_files, _ = rank(index, request)
-            elapsed.append((time.perf_counter() - t1) * 1000)
-            ranked = [f.path for f in ranked_files]
-            method.add(ranked, gold, cost, budgets)
+            changed = changed_lines(row["fix_patch"])
+            notes = []
+            for v in methods:
+                t1 = time.perf_counter()
+                history = project_history(index, v.settings)
+                if history is not None:
+                    history_s.append(time.perf_counter() - t1)
+                t1 = time.perf_counter()
+                ranked_files, _ = rank(index, request, history)
+                v.elapsed.append((time.perf_counter() - t1) * 1000)
+                ranked = [f.path for f in ranked_files]
+                v.scores.add(ranked, gold, cost, budgets)
+                row_hits = row_total = 0
+                for budget in (args.context_budget, v.settings.context.budget_tokens):
+                    ctx = build_context(index, request, budget_tokens=budget, settings=v.settings, for_cloud=False)
+                    v.ctx_bytes[budget].append(len(ctx.text.encode("utf-8")))
+                    if budget != args.context_budget:
+                        continue
+                    in_ctx = {f.path: f.ranges for f in ctx.files if f.in_context}
+                    for path in gold:
+                        for ln in changed.get(path, ()):
+                            row_total += 1
+                            if any(a <= ln <= b for a, b in in_ctx.get(path, ())):
+                                row_hits += 1
+                v.line_hits += row_hits
+                v.line_total += row_total
+                if row_total:
+                    v.line_share.append(row_hits / row_total)
+                notes.append(f"{v.label}: top5={ranked[:5]} hit@5={gold <= set(ranked[:5])} "
+                             f"lines={row_hits}/{row_total}")
 
             bm = _baseline_index(index, prep.files)
             bscores = bm.scores(baseline_tokens(row["request"]))
             branked = sorted(files, key=lambda p: (-bscores.get(p, 0.0), p))
             base.add(branked, gold, cost, budgets)
-
-            changed = changed_lines(row["fix_patch"])
-            row_hits = row_total = 0
-            for budget in (args.context_budget, settings.context.budget_tokens):
-                ctx = build_context(index, request, budget_tokens=budget, settings=settings, for_cloud=False)
-                ctx_bytes[budget].append(len(ctx.text.encode("utf-8")))
-                if budget != args.context_budget:
-                    continue
-                in_ctx = {f.path: f.ranges for f in ctx.files if f.in_context}
-                for path in gold:
-                    for ln in changed.get(path, ()):
-                        row_total += 1
-                        if any(a <= ln <= b for a, b in in_ctx.get(path, ())):
-                            row_hits += 1
-            line_hits += row_hits
-            line_total += row_total
-            if row_total:
-                line_share.append(row_hits / row_total)
             if args.verbose:
-                top = ranked[:5]
-                print(f"{row['instance_id']}: gold={sorted(gold)} method_top5={top} "
-                      f"hit@5={gold <= set(top)} base_hit@5={gold <= set(branked[:5])} "
-                      f"lines={row_hits}/{row_total}", flush=True)
-        n = len(method.acc[1])
-        print(f"\n== {data.name}: {n} rows scored ({skipped} without gold in the tree) ==")
+                print(f"{row['instance_id']}: gold={sorted(gold)} " + " ".join(notes)
+                      + f" base_hit@5={gold <= set(branked[:5])}", flush=True)
+        n = len(base.acc[1])
+        print(f"\n== {data.name}: {n} rows scored ({skipped} without gold in the tree; trees: {args.trees}) ==")
         print(f"{'':22}" + "".join(f"{'Acc@' + str(k):>9}" for k in KS)
               + "".join(f"{'R@' + str(b // 1000) + 'k':>9}" for b in budgets))
-        for label, sc in (("whole-file BM25", base), ("method", method)):
+        for label, sc in (("whole-file BM25", base), *((v.label, v.scores) for v in methods)):
             print(f"{label:22}" + "".join(f"{mean(sc.acc[k]):9.3f}" for k in KS)
                   + "".join(f"{mean(sc.recall[b]):9.3f}" for b in budgets))
         print(f"{'ceiling':22}" + "".join(f"{mean(ceiling[k]):9.3f}" for k in KS))
-        for k in KS:
-            b, m = mean(base.acc[k]), mean(method.acc[k])
-            print(f"  Acc@{k}: method / BM25 = {m / b if b else float('inf'):.2f}x")
-        print(f"changed lines inside a {args.context_budget}-token context: "
-              f"{line_hits}/{line_total} = {line_hits / line_total if line_total else float('nan'):.3f}"
-              f" (mean per row {mean(line_share):.3f})")
-        for budget, sizes in sorted(ctx_bytes.items()):
-            print(f"context size at {budget} tokens: mean {statistics.mean(sizes) / 1024:.1f} KB, "
-                  f"max {max(sizes) / 1024:.1f} KB")
-        if elapsed:
-            el = sorted(elapsed)
-            print(f"rank time per request: p50 {statistics.median(el):.0f} ms, "
-                  f"p95 {el[min(len(el) - 1, int(0.95 * len(el)))]:.0f} ms; "
-                  f"index open+refresh+prepare mean {statistics.mean(index_s):.2f} s")
+        for v in methods:
+            for k in KS:
+                b, m = mean(base.acc[k]), mean(v.scores.acc[k])
+                print(f"  {v.label} Acc@{k}: / BM25 = {m / b if b else float('inf'):.2f}x")
+        for v in methods:
+            print(f"{v.label}: changed lines inside a {args.context_budget}-token context: "
+                  f"{v.line_hits}/{v.line_total} = "
+                  f"{v.line_hits / v.line_total if v.line_total else float('nan'):.3f}"
+                  f" (mean per row {mean(v.line_share):.3f})")
+            for budget, sizes in sorted(v.ctx_bytes.items()):
+                print(f"  context size at {budget} tokens: mean {statistics.mean(sizes) / 1024:.1f} KB, "
+                      f"max {max(sizes) / 1024:.1f} KB")
+            if v.elapsed:
+                el = sorted(v.elapsed)
+                print(f"  rank time per request: p50 {statistics.median(el):.0f} ms, "
+                      f"p95 {el[min(len(el) - 1, int(0.95 * len(el)))]:.0f} ms")
+        print(f"index open+refresh+prepare mean {statistics.mean(index_s):.2f} s"
+              + (f"; history refresh mean {statistics.mean(history_s) * 1000:.0f} ms "
+                 f"(first read of a tree, then the no-change check)" if history_s else ""))
     return 0
 
 
@@ -302,6 +347,8 @@ def main() -> int:
     ap.add_argument("--budgets", default="13000,27000,50000")
     ap.add_argument("--context-budget", type=int, default=13000)
     ap.add_argument("--verbose", "-v", action="store_true")
+    ap.add_argument("--history", choices=("both", "off", "on"), default="both",
+                    help="rank without the history evidence, with it, or both (default)")
     ap.add_argument("--embedding-model", default="",
                     help="also rank with this local Ollama embedding model (e.g. nomic-embed-text)")
     ap.add_argument("--embedding-url", default=None,

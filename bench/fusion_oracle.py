@@ -21,9 +21,15 @@ index again, and printed as Acc@1/3/5 (every gold file in the top k, gold as in
   (shipped: 60). A small k lets each list's first places count for more against agreement
   between lists.
 
-The grid takes each of the five list weights at 0, 1 and 2 times its shipped value: 3^5 - 1 =
-242 weightings (all lists off is left out). Rows take a fraction of a second each once the
-index state under the scratch dir is warm.
+The grid takes each list weight at 0, 1 and 2 times its shipped value (recency, shipped off, at
+0, 0.5 and 1; all lists off left out):
+the five lists of the index alone (3^5 - 1 = 242 weightings), and, on trees with history
+(``--trees history``, the default), the same with the three history lists
+(:mod:`lsp_server.context.rank.history`: commit messages, co-change, recency; 3^8 - 1 = 6,560
+weightings). The oracle share of the history lists is what the second oracle reaches beyond the
+first. Weightings of the grid are fused as one matrix product per row (the same sums as
+:func:`~lsp_server.context.rank.ranking.fused_scores`, ties by path). Rows take a fraction of
+a second each once the index state under the scratch dir is warm.
 
     python bench/fusion_oracle.py --data ../shared/bench-data/rust-dev.jsonl
 """
@@ -36,39 +42,95 @@ import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _repos import materialize
-from context_quality import KS, add_row_arguments, created_files, read_rows
+from context_quality import KS, add_row_arguments, created_files, read_rows, tree_of
 
-from lsp_server.config import Settings
+from lsp_server.config import parse_settings
 from lsp_server.context.index.project import ProjectIndex
+from lsp_server.context.rank.builder import project_history
 from lsp_server.context.rank.ranking import (
     FUSION,
     ContextRequest,
     FusionWeights,
     Signals,
     fused_scores,
+    is_peripheral_path,
     prepared,
     signals,
 )
 
-LISTS = ("mentions", "definitions", "file_text", "walk", "latent")
+INDEX_LISTS = ("mentions", "definitions", "file_text", "walk", "latent")
+HISTORY_LISTS = ("history_text", "cochange", "recency")
+LISTS = INDEX_LISTS + HISTORY_LISTS
 FACTORS = (0.0, 1.0, 2.0)
 RANK_CONSTANTS = (1.0, 4.0, 15.0, 30.0, 60.0, 120.0)
 
 
-def grid() -> list[FusionWeights]:
-    """Every weighting with each list at 0, 1 or 2 times its shipped weight."""
+# A list the ranker ships switched off (recency) is gridded from this weight instead.
+OFF_LIST_BASE = 0.5
+
+
+def grid(names: tuple[str, ...] = INDEX_LISTS) -> list[FusionWeights]:
+    """Every weighting with each of ``names`` at 0, 1 or 2 times its shipped weight (or
+    OFF_LIST_BASE for a list shipped off; the other lists off)."""
+    off = {n: 0.0 for n in LISTS if n not in names}
+    base = {n: getattr(FUSION, n) or OFF_LIST_BASE for n in names}
     out = []
-    for factors in itertools.product(FACTORS, repeat=len(LISTS)):
+    for factors in itertools.product(FACTORS, repeat=len(names)):
         if any(factors):
-            out.append(replace(FUSION, **{n: f * getattr(FUSION, n) for n, f in zip(LISTS, factors, strict=True)}))
+            out.append(replace(FUSION, **off, **{n: f * base[n] for n, f in zip(names, factors, strict=True)}))
     return out
 
 
 def alone(name: str) -> FusionWeights:
     return replace(FUSION, **{n: (1.0 if n == name else 0.0) for n in LISTS}, semantic=0.0)
+
+
+def without_history(weights: FusionWeights) -> FusionWeights:
+    return replace(weights, **dict.fromkeys(HISTORY_LISTS, 0.0))
+
+
+def _list_scores(sig: Signals, name: str) -> dict[str, float]:
+    if name == "mentions":
+        return dict(sig.mention_file)
+    if name == "definitions":
+        return sig.file_deflex
+    if name == "file_text":
+        return sig.file_lex
+    scores: dict[str, float] = getattr(sig, name)
+    return scores
+
+
+def grid_hits(sig: Signals, files: list[str], gold: set[str], weightings: list[FusionWeights]) -> list[tuple[bool, ...]]:
+    """Acc@k hits of every weighting, fused as one matrix product (as fused_scores does)."""
+    pos = {p: i for i, p in enumerate(files)}
+    k = FUSION.rank_constant
+    rrf = np.zeros((len(LISTS), len(files)))
+    for li, name in enumerate(LISTS):
+        scores = _list_scores(sig, name)
+        order = [p for p, v in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])) if v > 0]
+        for r, p in enumerate(order):
+            if p in pos:
+                rrf[li, pos[p]] = 1.0 / (k + r + 1)
+    weights = np.array([[getattr(w, n) for n in LISTS] for w in weightings])
+    fused = weights @ rrf
+    for p, w in sig.raise_site.items():
+        if p in pos:
+            fused[:, pos[p]] += FUSION.raise_site * w / (k + 1.0)
+    factor = np.array([FUSION.peripheral if is_peripheral_path(p) and p not in sig.explicit else 1.0 for p in files])
+    fused = fused * factor
+    gold_idx = np.array([pos[g] for g in gold])
+    out = []
+    for row in fused:
+        order = np.argsort(-row, kind="stable")
+        rank_of = np.empty(len(files), dtype=np.int64)
+        rank_of[order] = np.arange(len(files))
+        worst = int(rank_of[gold_idx].max())
+        out.append(tuple(worst < kk for kk in KS))
+    return out
 
 
 def ranked(sig: Signals, files: list[str], weights: FusionWeights) -> list[str]:
@@ -99,21 +161,25 @@ class Tally:
             self.acc[k] += h
 
     def line(self, label: str) -> str:
-        return f"{label:28}" + "".join(f"{self.acc[k] / max(1, self.rows):9.3f}" for k in KS)
+        return f"{label:34}" + "".join(f"{self.acc[k] / max(1, self.rows):9.3f}" for k in KS)
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings()
-    weightings = grid()
+    settings = parse_settings({"context": {"history": True}})
+    index_grid = grid(INDEX_LISTS)
+    full_grid = grid(LISTS)
     singles = {name: alone(name) for name in LISTS}
     for data in args.data:
         rows = read_rows(data, args.repo, args.limit)
-        shipped, oracle, ceiling = Tally(), Tally(), Tally()
+        shipped, shipped_off, ceiling = Tally(), Tally(), Tally()
+        oracle = {"index": Tally(), "full": Tally()}
         single = {name: Tally() for name in LISTS}
         by_constant = {k: Tally() for k in RANK_CONSTANTS}
-        per_weighting: list[list[tuple[bool, ...]]] = [[] for _ in weightings]
+        per_weighting: dict[str, list[list[tuple[bool, ...]]]] = {
+            "index": [[] for _ in index_grid], "full": [[] for _ in full_grid]}
+        history_only = Tally()  # rows the full oracle hits and the index lists' oracle misses
         for row in rows:
-            root = materialize(row["repo"], row["base_commit"], repos_dir=args.repos_dir, scratch=args.scratch)
+            root = tree_of(row, args)
             with ProjectIndex.open(root, settings=settings, state_dir=args.scratch / "state" / root.name) as index:
                 index.refresh()
                 prep = prepared(index)
@@ -121,35 +187,42 @@ def run(args: argparse.Namespace) -> int:
                 gold = {g for g in row["gold_files"] if g not in created_files(row["fix_patch"])} & set(files)
                 if not gold:
                     continue
-                sig = signals(prep, ContextRequest(text=row["request"]))
+                sig = signals(prep, ContextRequest(text=row["request"]), project_history(index, settings))
             shipped.add(hits(ranked(sig, files, FUSION), gold))
+            shipped_off.add(hits(ranked(sig, files, without_history(FUSION)), gold))
             for name, weights in singles.items():
                 single[name].add(hits(ranked(sig, files, weights), gold))
             for k, tally in by_constant.items():
                 tally.add(hits(ranked(sig, files, replace(FUSION, rank_constant=k)), gold))
-            row_hits = [hits(ranked(sig, files, w), gold) for w in weightings]
-            for i, h in enumerate(row_hits):
-                per_weighting[i].append(h)
-            oracle.add(tuple(any(h[j] for h in row_hits) for j in range(len(KS))))
+            any_hit = {}
+            for key, weightings in (("index", index_grid), ("full", full_grid)):
+                row_hits = grid_hits(sig, files, gold, weightings)
+                for i, h in enumerate(row_hits):
+                    per_weighting[key][i].append(h)
+                any_hit[key] = tuple(any(h[j] for h in row_hits) for j in range(len(KS)))
+                oracle[key].add(any_hit[key])
+            history_only.add(tuple(f and not i for f, i in zip(any_hit["full"], any_hit["index"], strict=True)))
             ceiling.add(tuple(len(gold) <= k for k in KS))
             if args.verbose:
-                best = min((i for i, h in enumerate(row_hits) if h[-1]), default=None,
-                           key=lambda i: sum(abs(getattr(weightings[i], n) - getattr(FUSION, n)) for n in LISTS))
                 print(f"{row['instance_id']}: gold={len(gold)} shipped={hits(ranked(sig, files, FUSION), gold)} "
-                      f"weightings hitting @5: {sum(h[-1] for h in row_hits)}/{len(weightings)}"
-                      + (f", nearest: {_weights(weightings[best])}" if best is not None else ""), flush=True)
-        print(f"\n== {data.name}: {shipped.rows} rows ==")
-        print(f"{'':28}" + "".join(f"{'Acc@' + str(k):>9}" for k in KS))
+                      f"without history={hits(ranked(sig, files, without_history(FUSION)), gold)} "
+                      f"oracle index lists={any_hit['index']} with history={any_hit['full']}", flush=True)
+        print(f"\n== {data.name}: {shipped.rows} rows (trees: {args.trees}) ==")
+        print(f"{'':34}" + "".join(f"{'Acc@' + str(k):>9}" for k in KS))
         print(shipped.line("shipped weights"))
+        print(shipped_off.line("shipped, history lists off"))
         for name in LISTS:
             print(single[name].line(f"{name} alone"))
-        if per_weighting[0]:
-            best_i = best_weighting(per_weighting)
-            best = Tally()
-            for h in per_weighting[best_i]:
-                best.add(h)
-            print(best.line("best single weighting") + f"   ({_weights(weightings[best_i])}; tuned on these rows)")
-        print(oracle.line(f"per-row oracle ({len(weightings)})"))
+        for key, weightings, label in (("index", index_grid, "index lists"), ("full", full_grid, "with history")):
+            if per_weighting[key][0]:
+                best_i = best_weighting(per_weighting[key])
+                best = Tally()
+                for h in per_weighting[key][best_i]:
+                    best.add(h)
+                print(best.line(f"best single weighting, {label}")
+                      + f"   ({_weights(weightings[best_i])}; tuned on these rows)")
+            print(oracle[key].line(f"per-row oracle, {label} ({len(weightings)})"))
+        print(history_only.line("oracle share of the history lists"))
         for k, tally in by_constant.items():
             print(tally.line(f"rank constant k = {k:g}") + ("   (shipped)" if k == FUSION.rank_constant else ""))
         print(ceiling.line("ceiling (gold files <= k)"))

@@ -11,6 +11,12 @@ unfinished parse left shifted);
 and the peak RSS of a cold index (the parent
 process plus its worker processes, each measured in a fresh process).
 
+``--history-cost`` measures instead what reading the project's git history (the ranker's
+history evidence, ``lsp_server/context/rank/history.py``) adds to a cold index: the same cold
+index in fresh processes, without and with the history read after it, alternated, as ratios
+of the medians (wall time inside the process and peak RSS). The tree must be a git checkout
+(``bench/_repos.py`` ``checkout``).
+
 Cold and warm runs happen in a fresh Python process each, timed inside it from
 ``ProjectIndex.open`` to the end of ``refresh`` (interpreter start-up and imports, about the
 same for every run, are reported separately as "process wall").
@@ -40,11 +46,18 @@ root, state = Path(sys.argv[1]), Path(sys.argv[2])
 t = time.perf_counter()
 index = ProjectIndex.open(root, state_dir=state)
 stats = index.refresh()
+history_s, commits = 0.0, 0
+if sys.argv[3:] == ["history"]:
+    from lsp_server.context.rank.history import History
+    h = time.perf_counter()
+    commits = History(root).refresh().commits
+    history_s = time.perf_counter() - h
 elapsed = time.perf_counter() - t
 index.close()
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"elapsed": elapsed, "imports": imported, "parsed": stats.parsed,
+                  "history_s": history_s, "commits": commits,
                   "reused": stats.reused, "files": stats.files, "definitions": stats.definitions,
                   "references": stats.references, "rss_kb": own, "child_rss_kb": kids}))
 """
@@ -59,9 +72,9 @@ def ctags_time(root: Path) -> float:
         return time.perf_counter() - t
 
 
-def child_run(root: Path, state: Path) -> dict[str, float]:
+def child_run(root: Path, state: Path, *extra: str) -> dict[str, float]:
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(root), str(state)],
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(root), str(state), *extra],
                           capture_output=True, text=True, check=True)
     wall = time.perf_counter() - t
     result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -197,11 +210,38 @@ def bench(root: Path, runs: int) -> None:
     print(f"peak RSS (bench)    {own:.0f} MB (this process, incremental run)")
 
 
+def history_cost(root: Path, runs: int) -> None:
+    """A cold index without and with the history read, alternated in fresh processes."""
+    root = root.resolve()
+    plain, with_history = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs):
+            for label, out in (("plain", plain), ("history", with_history)):
+                state = Path(tmp) / f"{label}{i}"
+                out.append(child_run(root, state, *(["history"] if label == "history" else [])))
+                shutil.rmtree(state, ignore_errors=True)
+    med = statistics.median
+    t0, t1 = med(r["elapsed"] for r in plain), med(r["elapsed"] for r in with_history)
+    m0 = med(r["rss_kb"] for r in plain) / 1024
+    m1 = med(r["rss_kb"] for r in with_history) / 1024
+    read = med(r["history_s"] for r in with_history)
+    print(f"\n== {root.name}: {int(plain[-1]['files'])} files; history: {int(with_history[-1]['commits'])} commits kept")
+    print(f"cold index               {t0:8.3f} s   peak RSS {m0:6.0f} MB   (median of {runs})")
+    print(f"cold index + history     {t1:8.3f} s   peak RSS {m1:6.0f} MB   (history read {read * 1000:.0f} ms)")
+    print(f"ratio                    {t1 / t0:8.3f} x              {m1 / m0:6.3f} x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("repos", nargs="+", type=Path, help="checked-out trees (not bare git dirs)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--history-cost", action="store_true",
+                        help="only what the git history read adds to a cold index (see above)")
     args = parser.parse_args()
+    if args.history_cost:
+        for repo in args.repos:
+            history_cost(repo, args.runs)
+        return 0
     if shutil.which("ctags") is None:
         print("ctags not found: apt-get install universal-ctags", file=sys.stderr)
         return 2

@@ -186,6 +186,12 @@ class ContextSettings(_Section):
     embedding_model: str = Field(default="nomic-embed-text", min_length=1)
     embedding_base_url: str | None = None
     embedding_timeout_ms: int = Field(default=2000, ge=50)
+    # The project's git history as ranking evidence (commit messages, co-change, recency),
+    # read through HEAD's ancestry, the newest ``history_max_commits`` commits at most. Off by
+    # default: on the bench sets it moved Acc@k by a row either way and cost a first request
+    # seconds on a large repository (bench/README.md, "History as evidence").
+    history: bool = False
+    history_max_commits: int = Field(default=5000, ge=1)
 
 
 class HoverSettings(_Section):

@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         out["elapsed"] = round(stats.elapsed, 3)
         if args.stats:
             out.update(_details(index))
+            out["history"] = _history(settings, root)
         if args.embed:
             out["embeddings"] = asyncio.run(_embed(settings, index, show_progress=not args.json
                                                    and sys.stderr.isatty()))
@@ -61,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"imports: {imp['total']} ({imp['resolved']} resolved to project files, "
               f"{imp['external']} external)")
         print(f"file edges: {out['file_edges']}")
+        print(out["history"]["line"])
         if out["skipped"] or out["with_notes"]:
             print(f"skipped by the walk: {out['skipped']}; files with notes: {out['with_notes']}")
     if args.embed:
@@ -112,6 +114,19 @@ def _refresh(index: Any, show_progress: bool) -> Any:
             bar.update(task, completed=done, total=total)
 
         return index.refresh(progress)
+
+
+def _history(settings: Any, root: Any) -> dict[str, Any]:
+    """What the ranker reads from the project's git history, and where the read stopped."""
+    from dataclasses import asdict
+
+    from lsp_server.context.rank.history import history_for
+
+    cap = settings.context.history_max_commits
+    if not settings.context.history:
+        return {"enabled": False, "line": "history: off (context.history = false)"}
+    stats = history_for(root, cap).stats
+    return {"enabled": True, "max_commits": cap, **asdict(stats), "line": stats.line(cap)}
 
 
 def _details(index: Any) -> dict[str, Any]:

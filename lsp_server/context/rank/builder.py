@@ -26,7 +26,9 @@ from typing import Any
 
 from lsp_server.config import Settings
 from lsp_server.context.index.model import Definition
+from lsp_server.context.index.project import ProjectIndex
 from lsp_server.context.privacy import PrivacyFilter
+from lsp_server.context.rank.history import History, history_for
 from lsp_server.context.rank.ranking import (
     CONTAINER_KINDS,
     ContextRequest,
@@ -294,11 +296,20 @@ def build_context(
 ) -> ContextResult:
     """Rank, select snippets within ``budget_tokens``, and apply the privacy filter."""
     t0 = time.perf_counter()
+    history = project_history(index, settings)
     with tables_for(index) as prep:
         result = _select(prep, request, budget_tokens=budget_tokens, settings=settings,
-                         for_cloud=for_cloud, started=t0)
+                         for_cloud=for_cloud, started=t0, history=history)
         result.prepare_ms = prep.last_sync_ms
         return result
+
+
+def project_history(index: IndexView, settings: Settings) -> History | None:
+    """The history of the project ``index`` reads, brought up to date, when ``context.history``
+    is on and the index is a project's on disk (None otherwise)."""
+    if not settings.context.history or not isinstance(index, ProjectIndex):
+        return None
+    return history_for(index.root, settings.context.history_max_commits)
 
 
 def _select(
@@ -309,8 +320,9 @@ def _select(
     settings: Settings,
     for_cloud: bool,
     started: float,
+    history: History | None = None,
 ) -> ContextResult:
-    sig = signals(prep, request)
+    sig = signals(prep, request, history)
     files, defs = fuse(prep, sig)
     privacy = PrivacyFilter.from_settings(settings.privacy)
     excluded = [f.path for f in files if privacy.is_excluded(f.path)] if for_cloud else []

@@ -13,6 +13,9 @@ Kinds of evidence, each meaningful on its own, fused by reciprocal rank:
 * **Latent** — cosine similarity in a latent semantic space of the project's own files
   (:mod:`latent`), at half weight: words that occur in the same files meet there. With
   ``context.embeddings``, an embedding model's similarity is one more list.
+* **History** — with ``context.history`` in a git repository (:mod:`history`): BM25 over the
+  messages of the commits that touched each file, the files that changed together with the
+  best-ranked files of the lists above, and how often and lately each file changed.
 
 Reciprocal rank fusion (Cormack et al., k = 60) needs no score calibration between these
 signals; each ranked file and definition carries the reasons it was picked.
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 
 from lsp_server.context.index.model import Definition
 from lsp_server.context.rank.embeddings import SemanticSpec, query_for
+from lsp_server.context.rank.history import History
 from lsp_server.context.rank.pagerank import lift, personalized_pagerank
 from lsp_server.context.rank.tables import CONTAINER_KINDS, IndexView, Prepared, tables_of
 
@@ -57,6 +61,9 @@ MAX_RANKED_DEFS = 300
 MAX_RAISE_SITES = 3
 # Embedding similarity is named as a reason only for the files it ranks this high.
 SEMANTIC_REASON_TOP = 20
+# Co-change starts from the best files of the other lists' fusion, each counting
+# 1 / (1 + its rank), and from the file under the cursor at full weight.
+COCHANGE_SEEDS = 5
 BODY_KINDS = frozenset({"function", "method", "macro", "const", "static", "type", "struct",
                         "enum", "field", "variable", "constant"})
 # Tests, benches, examples, documentation and vendored copies of other projects rarely need
@@ -88,6 +95,13 @@ class FusionWeights:
     latent: float = 0.5
     raise_site: float = 2.0
     peripheral: float = 0.5  # the factor on tests, benches, docs and vendored files not named
+    # The history lists (``context.history``; empty outside a git repository). Chosen on the
+    # dev sets (bench/README.md, "History as evidence"): co-change keeps the head of the
+    # ranking and reorders what follows; commit messages and recency, at any weight tried,
+    # cost more rows than they gained, so messages count a tenth of a vote and recency none.
+    history_text: float = 0.1  # BM25 over the messages of the commits that touched each file
+    cochange: float = 0.5  # files that changed with the best-ranked files
+    recency: float = 0.0  # how often and lately a file changed: the same for every request
     # k in 1 / (k + rank): the common 60 lets agreement between lists outweigh one list's
     # order. A small k trusts each list's top more; bench/fusion_oracle.py sweeps it.
     rank_constant: float = RRF_K
@@ -219,13 +233,16 @@ class Signals:
     raise_site: dict[str, float] = field(default_factory=dict)
     semantic: dict[str, float] = field(default_factory=dict)  # best passage cosine per file
     latent: dict[str, float] = field(default_factory=dict)  # latent semantic cosine per file
+    history_text: dict[str, float] = field(default_factory=dict)  # commit-message BM25 per file
+    cochange: dict[str, float] = field(default_factory=dict)
+    recency: dict[str, float] = field(default_factory=dict)
     reasons: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     def_reasons: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
 
 
-def signals(prep: Prepared, request: ContextRequest) -> Signals:
+def signals(prep: Prepared, request: ContextRequest, history: History | None = None) -> Signals:
     """Mentions, lexical scores, the personalized walk and, when given, embedding
-    similarity for ``request``."""
+    similarity and the project's history for ``request``."""
     terms = extract_terms(request.text, *request.diagnostics)
     sig = Signals()
     if request.semantic is not None:
@@ -291,7 +308,22 @@ def signals(prep: Prepared, request: ContextRequest) -> Signals:
                 seeds[p] += 0.5 * (lex[p] / top) / norm
     ppr = lift(personalized_pagerank(prep.graph, seeds), prep.global_rank, HUB_EXPONENT)
     sig.walk = {p: r for p, r in ppr.items() if p in prep.file_tokens}
+    if history is not None:
+        _history(prep, request, query, history, sig)
     return sig
+
+
+def _history(prep: Prepared, request: ContextRequest, query: list[str], history: History,
+             sig: Signals) -> None:
+    """The history lists. Co-change is seeded by the fusion of the other lists (at the
+    shipped weights), so it brings in what changes with the files already found."""
+    known = prep.file_tokens
+    sig.history_text = history.message_scores(query, known)
+    sig.recency = history.recency(known)
+    seeds = {p: 1.0 / (1 + i) for i, p in enumerate(_ranked(fused_scores(sig, FUSION))[:COCHANGE_SEEDS])}
+    if request.path in known:
+        seeds[request.path] = 1.0
+    sig.cochange = history.cochange(seeds, known)
 
 
 def fused_scores(sig: Signals, weights: FusionWeights = FUSION) -> dict[str, float]:
@@ -301,7 +333,10 @@ def fused_scores(sig: Signals, weights: FusionWeights = FUSION) -> dict[str, flo
                             (_ranked(sig.file_deflex), weights.definitions),
                             (_ranked(sig.file_lex), weights.file_text),
                             (_ranked(sig.walk), weights.walk), (_ranked(sig.semantic), weights.semantic),
-                            (_ranked(sig.latent), weights.latent)):
+                            (_ranked(sig.latent), weights.latent),
+                            (_ranked(sig.history_text), weights.history_text),
+                            (_ranked(sig.cochange), weights.cochange),
+                            (_ranked(sig.recency), weights.recency)):
         if not weight:
             continue
         for p, s in _rrf(ranking, weights.rank_constant).items():
@@ -321,6 +356,8 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
     fused = fused_scores(sig)
     semantic_head = set(_ranked(sig.semantic)[:SEMANTIC_REASON_TOP])
     latent_head = set(_ranked(sig.latent)[:SEMANTIC_REASON_TOP])
+    history_head = set(_ranked(sig.history_text)[:SEMANTIC_REASON_TOP])
+    cochange_head = set(_ranked(sig.cochange)[:SEMANTIC_REASON_TOP])
     files: list[RankedFile] = []
     for p in _ranked(dict(fused)) + sorted(set(prep.files) - set(fused)):
         why = list(dict.fromkeys(sig.reasons.get(p, [])))
@@ -334,6 +371,10 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
             why.append(f"shares this project's vocabulary with the request (latent cosine {sig.latent[p]:.2f})")
         if sig.walk.get(p) and not sig.mention_file.get(p):
             why.append(f"linked to the request's code (walk score {sig.walk[p]:.4f})")
+        if p in history_head:
+            why.append(f"the commits that changed it match the request (bm25 {sig.history_text[p]:.1f})")
+        if p in cochange_head:
+            why.append("changed together with the files above in past commits")
         files.append(RankedFile(path=p, score=round(fused.get(p, 0.0), 6), reasons=why,
                                 tokens=prep.file_tokens.get(p, 0)))
 
@@ -355,10 +396,11 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
     return files, ranked_defs
 
 
-def rank(index: IndexView, request: ContextRequest) -> tuple[list[RankedFile], list[RankedDefinition]]:
+def rank(index: IndexView, request: ContextRequest, history: History | None = None,
+         ) -> tuple[list[RankedFile], list[RankedDefinition]]:
     """Every file ranked best first, and the definitions that matter, both with reasons."""
     with tables_for(index) as prep:
-        return fuse(prep, signals(prep, request))
+        return fuse(prep, signals(prep, request, history))
 
 
 def _uses(prep: Prepared, name: str, weight: float, sig: Signals) -> None:
