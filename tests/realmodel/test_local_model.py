@@ -60,7 +60,7 @@ SLOW_MACHINE = {"first_token_timeout_s": {"local": 300}, "tier_timeout_s": {"loc
 
 def lineup(llama_url: str, free: StandinServer) -> Settings:
     return parse_settings({"routing": SLOW_MACHINE, "models": [
-        local_model_settings(llama_url),
+        local_model_settings(llama_url, timeout_seconds=600),
         free.model_settings(name="free-model", tier="free", api_key_env="FREE_TEST_KEY",
                             max_retries=0, price={"input": 0.59, "output": 0.79}),
     ]})

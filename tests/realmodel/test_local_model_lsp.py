@@ -42,7 +42,8 @@ def budget() -> Iterator[StandinServer]:
 def workspace(tmp_path: Path, rust_example: Path, llama_url: str, budget: StandinServer) -> Path:
     root = tmp_path / "ws"
     shutil.copytree(rust_example, root)
-    local = local_model_settings(llama_url)
+    # As in test_local_model.py: a loaded CI machine may read the prompt slowly.
+    local = local_model_settings(llama_url, timeout_seconds=600)
     (root / "agentic-optimizer.toml").write_text(
         "[[models]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in local.items())
         + "[[models]]\n"

@@ -51,7 +51,7 @@ async def test_the_loop_runs_end_to_end_within_its_bounds(
                     "max_tool_turns": TURNS, "max_attempt_tokens": TOKENS},
         "context": {"budget_tokens": 1024},
         "models": [
-            local_model_settings(llama_url, max_output_tokens=96),
+            local_model_settings(llama_url, max_output_tokens=96, timeout_seconds=600),
             free.model_settings(name="free-model", tier="free", api_key_env="FREE_TEST_KEY",
                                 max_retries=0, price={"input": 0.59, "output": 0.79}),
         ]})
