@@ -5,8 +5,8 @@ OpenAI-compatible server, ``llama-server``, built from source by ``tests/llama_s
 
 llama-server is the server the tests use because it behaves as a local tier should: it reports
 token usage at the end of a stream (``stream_options.include_usage``), stops working on a
-request whose client went away (the router's early stop really frees the CPU), uses every core,
-and keeps the previous prompt's prefix cached. llama-cpp-python's server
+request whose client went away (the router's early stop really frees the CPU), and keeps the
+previous prompt's prefix cached. llama-cpp-python's server
 (``python -m llama_cpp.server``; not installed by the dev extra) can still be chosen, for a
 comparison, with ``server="llama-cpp-python"``: it sends no usage in a stream and keeps
 processing a prompt whose client disconnected.
@@ -100,14 +100,19 @@ def _free_port() -> int:
 
 def server_command(server: ServerKind, model: Path, port: int, n_ctx: int) -> list[str]:
     """The command line that serves ``model`` as ``MODEL_ALIAS`` on a loopback port."""
-    threads = str(int(os.environ.get("AO_LLAMA_THREADS") or os.cpu_count() or 2))
+    # One core is left to the process under test (it builds contexts and runs checks). On a
+    # busy machine the server's threads, which wait for each other at every step, lose far more
+    # than they gain when one of them is descheduled (bench/README.md has the measurement);
+    # AO_LLAMA_THREADS overrides.
+    threads = str(int(os.environ.get("AO_LLAMA_THREADS") or max(1, (os.cpu_count() or 2) - 1)))
     if server == "llama-server":
         binary = find_server()
         if binary is None:
             raise RuntimeError(missing_parts(server) or "llama-server is not built")
         # One slot: the whole context for one request at a time (the router sends one), and
-        # the previous prompt stays in that slot for the next request's shared prefix. The
-        # chat template is the GGUF's own (Gemma's).
+        # the previous prompt stays in that slot for the next request's shared prefix. This
+        # GGUF carries no chat template (llama-server would fall back to ChatML): llama.cpp's
+        # built-in Gemma one, which --jinja would read as a template's text instead of a name.
         return [str(binary), "--model", str(model), "--alias", MODEL_ALIAS,
                 "--host", "127.0.0.1", "--port", str(port), "--ctx-size", str(n_ctx),
                 "--parallel", "1", "--threads", threads, "--threads-batch", threads,
