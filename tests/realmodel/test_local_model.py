@@ -2,15 +2,15 @@
 as the ``local`` tier of examples/rust-crate, vendor stand-ins as the higher tiers.
 
 These assert behaviour, not the model's quality: every local answer is streamed and recorded
-with real token counts (the server's usage when the answer ran to its end, an estimate from
-what was sent and streamed when the router stopped it), a local answer the router stopped is
-never accepted and the next tier is asked at once, and the next tier's good answer is what the
-user gets. Greedy decoding (temperature 0) keeps the model's answers reproducible.
+with real token counts (the server's own usage, sent at the end of the stream, when the answer
+ran to its end; an estimate from what was sent and streamed when the router stopped it, since
+the stream then ends before the count), a local answer the router stopped is never accepted and
+the next tier is asked at once, and the next tier's good answer is what the user gets. Greedy
+decoding (temperature 0) keeps the model's answers reproducible.
 
-llama-cpp-python's server reports usage for a non-streamed answer only: its streams carry no
-usage chunk, even with ``stream_options.include_usage`` (llama.cpp's own ``llama-server`` and
-Ollama send one). So a streamed answer from it is recorded with estimated tokens, flagged
-``estimated``, and the server's measured count is checked on a non-streamed call.
+The server is llama.cpp's ``llama-server`` (tests/local_llama.py), which sends usage in a stream
+when asked (``stream_options.include_usage``): a streamed answer that ran to its end is
+recorded as ``measured``, with exactly the counts the server gives the same prompt not streamed.
 """
 
 from __future__ import annotations
@@ -60,26 +60,28 @@ SLOW_MACHINE = {"first_token_timeout_s": {"local": 300}, "tier_timeout_s": {"loc
 
 def lineup(llama_url: str, free: StandinServer) -> Settings:
     return parse_settings({"routing": SLOW_MACHINE, "models": [
-        local_model_settings(llama_url),
+        local_model_settings(llama_url, timeout_seconds=600),
         free.model_settings(name="free-model", tier="free", api_key_env="FREE_TEST_KEY",
                             max_retries=0, price={"input": 0.59, "output": 0.79}),
     ]})
 
 
 def check_local_usage(attempt: AttemptInfo) -> None:
-    """Token counts from the prompt sent and the text streamed, flagged as estimated (this
-    server reports no usage in a stream; see the module docstring), never passed off as
-    measured; a stopped answer is never accepted."""
+    """An answer that ran to its end carries the server's usage, flagged measured; one the
+    router stopped has token counts from the prompt sent and the text streamed, flagged
+    estimated (the stream ended before the server's count), and is never accepted."""
     assert attempt.tier == "local" and attempt.error is None
     assert attempt.usage.input > 100 and attempt.usage.output > 0
     assert attempt.first_token_ms is not None and attempt.first_token_ms > 0
-    assert attempt.cost_status == "estimated"
     if attempt.stopped is not None:
+        assert attempt.cost_status == "estimated"
         assert not attempt.accepted
+    else:
+        assert attempt.cost_status == "measured"
     assert attempt.cost_usd == 0.0  # a loopback model is free unless priced
 
 
-async def test_a_real_stream_and_the_servers_own_count(llama_url: str) -> None:
+async def test_a_real_stream_carries_the_servers_own_count(llama_url: str) -> None:
     provider = make_provider(ModelSettings(**local_model_settings(llama_url)))  # type: ignore[arg-type]
     prompt = Prompt(system="Answer in one word.", instruction="What color is the sky?",
                     max_output_tokens=12)
@@ -95,11 +97,14 @@ async def test_a_real_stream_and_the_servers_own_count(llama_url: str) -> None:
     finally:
         await provider.aclose()
     assert done is not None and done.text == "".join(pieces) and done.raw_model == MODEL_ALIAS
-    assert done.usage_estimated and done.usage.input > 5 and done.usage.output > 0
     assert float(done.extra["first_token_ms"]) > 0  # type: ignore[arg-type]
-    # The same prompt not streamed: the server's measured count, and (greedy) the same text.
+    # The stream's usage chunk: the server's own count, not an estimate.
+    assert not done.usage_estimated and done.usage.input > 5 and 0 < done.usage.output <= 12
+    # The same prompt not streamed: exactly the same count and (greedy) the same text; the
+    # prompt is now in the server's cache, which its usage says.
     assert not whole.usage_estimated and whole.text == done.text
-    assert whole.usage.input > 5 and 0 < whole.usage.output <= 12
+    assert (whole.usage.input, whole.usage.output) == (done.usage.input, done.usage.output)
+    assert whole.usage.cache_read > 0
 
 
 async def test_ask_for_an_edit_stops_the_local_answer_and_applies_the_next_tiers(
@@ -123,7 +128,7 @@ async def test_ask_for_an_edit_stops_the_local_answer_and_applies_the_next_tiers
     assert "stopped early" in free.generations[0].raw  # the next tier was told why
     row = Ledger.open().request(result.request_id)
     assert row is not None and row["attempts"][0]["input_tokens"] == local.usage.input
-    assert row["attempts"][0]["cost_status"] == "estimated"
+    assert row["attempts"][0]["cost_status"] == local.cost_status
 
 
 async def test_ask_for_an_explanation_records_real_usage_and_never_accepts_a_stopped_answer(

@@ -52,7 +52,8 @@ async def test_the_loop_runs_end_to_end_within_its_bounds(
         "context": {"budget_tokens": 1024},
         "models": [
             # The text protocol is asked for: under "auto" a local server gets no tools.
-            local_model_settings(llama_url, max_output_tokens=96, tool_format="text"),
+            local_model_settings(llama_url, max_output_tokens=96, tool_format="text",
+                                 timeout_seconds=600),
             free.model_settings(name="free-model", tier="free", api_key_env="FREE_TEST_KEY",
                                 max_retries=0, price={"input": 0.59, "output": 0.79}),
         ]})
@@ -72,6 +73,9 @@ async def test_the_loop_runs_end_to_end_within_its_bounds(
     assert sum(len(a.tool_calls) > 0 for a in local) <= TURNS
     for attempt in local[:-1]:
         assert attempt.tool_calls  # every turn but the last asked for tools
+    for attempt in local:  # a turn that ran to its end has the server's own count
+        assert attempt.cost_status == ("estimated" if attempt.stopped and not attempt.tool_calls
+                                       else "measured")
     assert result.outcome == "accepted"
     assert result.tier == "local" or result.answer == EXPLAIN.reference
     row = Ledger.open().request(result.request_id)
