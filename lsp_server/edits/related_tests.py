@@ -27,6 +27,7 @@ does not reject the edit.
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 import re
@@ -67,6 +68,8 @@ class TestGroup:
     """One test command: what it is called in the reasons, its argv and the tests it selects.
 
     ``stage`` says what selected it (``direct``, ``N calls up``, ``whole suite``)."""
+
+    __test__ = False  # not a pytest test class, whatever its name says
 
     label: str
     argv: tuple[str, ...]
@@ -260,6 +263,8 @@ class CallerWalk:
         self.read = read
         self._tests: dict[str, list[_TestFn]] = {}
         self._bound: dict[str, dict[str, set[str]]] = {}
+        self._rust: list[str] | None = None
+        self._macros: dict[str, list[tuple[str, int]]] = {}
 
     def tests_of(self, rel: str) -> list[_TestFn]:
         if rel not in self._tests:
@@ -282,29 +287,66 @@ class CallerWalk:
         found: dict[tuple[str, str], Reached] = {}
         while queue and len(seen) < MAX_REACHED:
             def_path, qualname, name, level = queue.popleft()
-            for ref in self.index.references_named(name):
-                if not within(ref.path):
-                    continue
-                sources = self._bound_in(ref.path).get(name)
+            for path, line, enclosing in self._references(name, within):
+                sources = self._bound_in(path).get(name)
                 if sources and def_path not in sources:
                     continue  # the calling file imports this name from somewhere else
-                if ref.path == def_path and ref.enclosing == qualname:
+                if path == def_path and enclosing == qualname:
                     continue  # recursion
-                test = next((t for t in self.tests_of(ref.path) if t.first <= ref.line <= t.last), None)
+                test = next((t for t in self.tests_of(path) if t.first <= line <= t.last), None)
                 if test is not None:
-                    key = (ref.path, test.ident)
+                    key = (path, test.ident)
                     if key not in found:
-                        found[key] = Reached(ref.path, test.ident, level)
+                        found[key] = Reached(path, test.ident, level)
                     continue
-                if ref.enclosing is None:
-                    if is_test_file(ref.path) and (ref.path, "") not in found:
-                        found[(ref.path, "")] = Reached(ref.path, "", level)
+                if enclosing is None:
+                    if is_test_file(path) and (path, "") not in found:
+                        found[(path, "")] = Reached(path, "", level)
                     continue
-                if level + 1 > MAX_DEPTH or (ref.path, ref.enclosing) in seen:
+                if level + 1 > MAX_DEPTH or (path, enclosing) in seen:
                     continue
-                seen.add((ref.path, ref.enclosing))
-                queue.append((ref.path, ref.enclosing, _QUALNAME_SPLIT.split(ref.enclosing)[-1], level + 1))
+                seen.add((path, enclosing))
+                queue.append((path, enclosing, _QUALNAME_SPLIT.split(enclosing)[-1], level + 1))
         return sorted(found.values(), key=lambda r: (r.distance, r.file, r.ident))
+
+    def _references(self, name: str, within: Callable[[str], bool]) -> list[tuple[str, int, str | None]]:
+        """(file, line, enclosing definition) of each call of ``name``: the index's references,
+        plus, in Rust, the calls inside macro arguments (``assert_eq!(area(1.0), ..)``), which
+        the index's tags query does not see (a macro's arguments parse as bare tokens)."""
+        out = [(r.path, r.line, r.enclosing) for r in self.index.references_named(name) if within(r.path)]
+        for rel in self._rust_files(within):
+            text = self.read(rel)
+            if not text or name not in text:
+                continue
+            for called, line in self._macro_calls(rel, text):
+                if called == name:
+                    at = self.index.definition_at(rel, line)
+                    out.append((rel, line, at.qualname if at is not None and at.kind == "function" else None))
+        return out
+
+    def _rust_files(self, within: Callable[[str], bool]) -> list[str]:
+        if self._rust is None:
+            self._rust = [f for f in self.index.files() if f.endswith(".rs")]
+        return [f for f in self._rust if within(f)]
+
+    def _macro_calls(self, rel: str, text: str) -> list[tuple[str, int]]:
+        if rel not in self._macros:
+            spec = language_for(rel)
+            calls: list[tuple[str, int]] = []
+            if spec is not None and "!" in text:
+                tree = spec.parser().parse(text.encode("utf-8", "surrogatepass"))
+                stack = [tree.root_node]
+                while stack:
+                    node = stack.pop()
+                    if node.type == "token_tree":
+                        kids = node.children
+                        for ident, after in itertools.pairwise(kids):
+                            if ident.type == "identifier" and after.type == "token_tree" and (
+                                    after.text or b"").startswith(b"(") and ident.text:
+                                calls.append((ident.text.decode("utf-8", "replace"), ident.start_point[0] + 1))
+                    stack.extend(node.children)
+            self._macros[rel] = calls
+        return self._macros[rel]
 
 
 # --- Rust -------------------------------------------------------------------------------
