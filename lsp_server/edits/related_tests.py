@@ -655,6 +655,14 @@ class TestRunner:
         """Run each group on the old texts (``write_before`` returns the copy's content key) and
         on the new ones, while ``budget`` seconds last; then each whole suite that fits."""
         state = _Run(self, TestOutcome(), budget, write_before, write_after)
+        # The whole suite's run before the edit comes first: it is the same for every edit to
+        # an unchanged project (cached), and it answers "before" for every pytest group.
+        ready = {suite.key: state.suite_before(suite) for suite in suites}
+        known: dict[str, str] = {}
+        for suite in suites:
+            got = ready[suite.key]
+            if got is not None and suite.group.kind == "pytest":
+                known.update(got[0])
         for index, group in enumerate(groups):
             if state.outcome.broken:
                 # One test that breaks rejects the edit: the farther ones would only cost time.
@@ -663,12 +671,13 @@ class TestRunner:
             if state.remaining < 1.0:
                 state.outcome.skipped.extend(g.label for g in groups[index:])
                 break
-            state.group(group)
+            state.group(group, known if group.kind == "pytest" else {})
         for suite in suites:
+            got = ready[suite.key]
             if state.outcome.broken:
                 state.outcome.not_needed.append(suite.group.label)
-                continue
-            state.suite(suite)
+            elif got is not None:
+                state.suite_after(suite, *got)
         return state.outcome
 
 
@@ -688,7 +697,11 @@ class _Run:
         self.remaining -= res.seconds
         self.outcome.seconds += res.seconds
 
-    def group(self, group: TestGroup) -> None:
+    def group(self, group: TestGroup, known: dict[str, str]) -> None:
+        subset = _subset(group, known)
+        if subset is not None:
+            self._after(group, subset, 0.0)
+            return
         before, res, fresh = self.runner._before(self.write_before(), group, self.remaining)
         if fresh:
             self._spend(res)
@@ -747,41 +760,59 @@ class _Run:
         self.outcome.flaky.extend(flaky)
         return [n for n in failing if n not in flaky]
 
-    def suite(self, suite: Suite) -> None:
-        """The rest of the whole suite, when its remembered duration fits what is left (or, when
-        not known yet, measured now with half of what is left)."""
+    def suite_before(self, suite: Suite) -> tuple[dict[str, str], RunResult] | None:
+        """The whole suite's results before the edit: cached, or run now when its remembered
+        duration (twice: before and after) fits what is left, or, when not known yet, measured
+        with half of what is left. None when it does not fit (said in the reasons)."""
         group = suite.group
         memory = self.runner.memory
         known = memory.suite_seconds(suite.key, suite.digest) if memory is not None else None
         key = self.write_before()
         with _CACHE_LOCK:
             cached = _BEFORE.get((key, group))
-        if cached is None:
-            if known is not None and known[1] and 2 * known[0] + 1 > self.remaining:
-                self.outcome.skipped.append(f"{group.label} (takes {known[0]:.0f}s, twice that does not fit)")
-                return
-            if known is not None and not known[1] and 2 * known[0] + 1 > self.remaining:
-                self.outcome.skipped.append(f"{group.label} (did not finish in {known[0]:.0f}s)")
-                return
-            if self.remaining / 2 < 1.0:
-                self.outcome.skipped.append(group.label)
-                return
-            limit = self.remaining / 2
-            before, res, _ = self.runner._before(key, group, limit)
-            self._spend(res)
-            if memory is not None:
-                memory.remember_suite(suite.key, suite.digest, res.seconds if not res.timed_out else limit,
-                                      not res.timed_out)
-            if res.timed_out:
-                self.outcome.skipped.append(f"{group.label} (did not finish in {limit:.0f}s)")
-                return
-        else:
-            before, res = cached
-            if res.seconds + 1 > self.remaining:
-                self.outcome.skipped.append(f"{group.label} (takes {res.seconds:.0f}s)")
-                return
+        if cached is not None:
+            return cached
+        if known is not None and 2 * known[0] + 1 > self.remaining:
+            why = f"takes {known[0]:.0f}s" if known[1] else f"did not finish in {known[0]:.0f}s"
+            self.outcome.skipped.append(f"{group.label} ({why}, twice that does not fit)")
+            return None
+        if self.remaining / 2 < 1.0:
+            self.outcome.skipped.append(group.label)
+            return None
+        limit = self.remaining / 2
+        before, res, _ = self.runner._before(key, group, limit)
+        self._spend(res)
+        if memory is not None:
+            memory.remember_suite(suite.key, suite.digest, res.seconds if not res.timed_out else limit,
+                                  not res.timed_out)
+        if res.timed_out:
+            self.outcome.skipped.append(f"{group.label} (did not finish in {limit:.0f}s before the edit)")
+            return None
+        return before, res
+
+    def suite_after(self, suite: Suite, before: dict[str, str], res: RunResult) -> None:
+        """The rest of the whole suite after the edit, when it fits what is left."""
+        group = suite.group
+        if res.seconds + 1 > self.remaining:
+            self.outcome.skipped.append(f"{group.label} (takes {res.seconds:.0f}s)")
+            return
         done = sorted(self.compared[group.kind])
         self._after(group, before, res.seconds, done if len(done) <= MAX_DESELECT else ())
+
+
+def _subset(group: TestGroup, known: dict[str, str]) -> dict[str, str] | None:
+    """A pytest group's results before the edit, out of the whole suite's (None when the suite
+    did not run one of its tests: the group then runs before the edit itself)."""
+    if not known:
+        return None
+    out: dict[str, str] = {}
+    for test in group.tests:
+        mine = {n: s for n, s in known.items()
+                if n == test or n.startswith((f"{test}[", f"{test}::"))}
+        if not mine:
+            return None
+        out.update(mine)
+    return out
 
 
 def _targets_of(group: TestGroup) -> list[str]:
