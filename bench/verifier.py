@@ -348,7 +348,7 @@ def mutant_population(args: argparse.Namespace, settings: Settings) -> None:
             return {level: timed(lambda level=level: verify(
                 m.answer(), edit_format="search_replace", read_text=read, root=project.root,
                 settings=settings, target_path=m.path, target_lines=lines, threshold=THRESHOLD,
-                level=level, tier="local")) for level in LEVELS}
+                level=level, tier=args.tier)) for level in LEVELS}
 
         for m in calm:
             verdicts = judge(m)
@@ -426,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mutants-per-operator", type=int, default=4)
     ap.add_argument("--neutral-per-project", type=int, default=6,
                     help="neutral (comment-only) good edits per project, checked at every level")
+    ap.add_argument("--tier", default="local", help="the tier whose test budget population 3 uses")
     ap.add_argument("--projects", default="", help="comma-separated subset of population 3's projects")
     ap.add_argument("--show", type=int, default=8, help="misjudged good edits to print")
     ap.add_argument("--skip-corpus", action="store_true")

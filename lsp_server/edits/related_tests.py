@@ -627,9 +627,11 @@ class TestRunner:
             return _results(group, res, None), res
         with tempfile.TemporaryDirectory(prefix="agentic-junit-") as tmp:
             junit = Path(tmp) / "junit.xml"
-            # xunit1 records each test's file, which makes its node id (to deselect or rerun it);
-            # a module that fails to import must not stop the rest of the suite.
-            argv = [self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+            # The project's own addopts stay (they say what its suite is, e.g. "-m 'not
+            # stress'"), but not a stop at the first failure. xunit1 records each test's file,
+            # which makes its node id (to deselect or rerun it); a module that fails to import
+            # must not stop the rest of the suite.
+            argv = [self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--maxfail=1000000",
                     "-o", "junit_family=xunit1", "--continue-on-collection-errors",
                     f"--junitxml={junit}", *group.argv, *[a for s in skip for a in ("--deselect", s)]]
             res = run_limited(argv, self.ws / group.cwd, limit, self.env, offline=True)

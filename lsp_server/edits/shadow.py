@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +39,7 @@ SKIPPED_DIRS = frozenset({
 })
 _MANIFEST = "manifest.json"
 _SUITES = "suites.json"
+UNFINISHED_FOR = 3600.0  # seconds a "did not finish in N s" is believed
 MAX_FILES = 50_000  # a workspace opened at a home directory is not copied
 
 
@@ -178,14 +180,17 @@ class Shadow:
         entry = self._suites().get(suite)
         if not isinstance(entry, dict) or entry.get("digest") != digest:
             return None
-        seconds, finished = entry.get("seconds"), entry.get("finished")
+        seconds, finished, at = entry.get("seconds"), entry.get("finished"), entry.get("at", 0)
         if not isinstance(seconds, (int, float)) or not isinstance(finished, bool):
             return None
+        if not finished and (not isinstance(at, (int, float)) or time.time() - at > UNFINISHED_FOR):
+            return None  # measured on a busy machine, perhaps: worth measuring again
         return float(seconds), finished
 
     def remember_suite(self, suite: str, digest: str, seconds: float, finished: bool) -> None:
         suites = self._suites()
-        suites[suite] = {"digest": digest, "seconds": round(seconds, 3), "finished": finished}
+        suites[suite] = {"digest": digest, "seconds": round(seconds, 3), "finished": finished,
+                         "at": round(time.time())}
         tmp = self.home / (_SUITES + ".tmp")
         tmp.write_text(json.dumps(suites), encoding="utf-8")
         os.replace(tmp, self.home / _SUITES)
