@@ -11,10 +11,15 @@ Three populations:
 3. **wrong but valid**: semantic mutants (``bench/mutants.py``: flipped comparison, off by one,
    swapped arguments, another variable, a deleted statement, another arithmetic operator, an
    early return) of functions in projects whose tests run offline here: the crate in
-   ``tests/edits/fixtures/calc``, ``examples/rust-crate`` and pallets/click (its bare mirror's
-   HEAD, extracted into the scratch folder with a ``.venv`` holding pytest and click). A mutant
-   the compile check rejects is not valid and is left out; the project's whole test suite run on
-   each mutant says whether its own tests detect it.
+   ``tests/edits/fixtures/calc``, ``examples/rust-crate``, semver (Debian's ``librust-semver-dev``
+   source, copied with a ``[source]`` replacement pointing at ``/usr/share/cargo/registry`` so
+   its optional serde dependency resolves offline), and pallets/click and pallets/flask (their
+   bare mirrors' HEAD, extracted into the scratch folder with a ``.venv`` holding pytest and the
+   project). A mutant the compile check rejects is not valid and is left out; the project's whole
+   test suite run on each mutant says whether its own tests detect it (cached in the scratch
+   folder). A catch is attributed to the selection stage whose test broke: direct, transitive
+   (N calls up) or widening (the whole suite). Beside them, **neutral** good edits (a comment line
+   first in a function body) of the same projects must be kept at every level.
 
 Check levels: ``syntax`` (form checks only), ``compile`` (+ compiler diagnostics before and
 after, in the shadow copy), ``tests`` (+ related tests, within the local tier's budget). A case
@@ -23,11 +28,14 @@ is *caught* at a level when a check of that level found a problem (or the answer
 
 Population 1 and 2 at ``compile`` are measured on the Python hunks only (each base commit is
 extracted into the scratch folder); the Rust repositories' dependencies are not available
-offline here, so ``cargo check`` cannot build them. ``tests`` for populations 1 and 2 is not
-measured (their projects' test dependencies are not installed).
+offline here, so ``cargo check`` cannot build them. ``tests`` for populations 1 and 2 is
+measured only for the whole fixes of instances whose scratch copy has a ``.venv`` with the
+project's test dependencies (made by hand: pallets/flask's three, see bench/README.md).
 
     python bench/verifier.py [--data ../shared/bench-data] [--repos ../.mirror]
-        [--scratch ../scratch] [--mutants-per-operator 4] [--skip-corpus] [--skip-mutants]
+        [--scratch ../scratch] [--mutants-per-operator 4] [--neutral-per-project 6]
+        [--projects calc,rust-crate,semver,click,flask] [--tier local] [--skip-corpus]
+        [--skip-mutants] [--skip-whole-fixes]
 """
 
 from __future__ import annotations
@@ -176,6 +184,7 @@ def whole_fixes(args: argparse.Namespace, settings: Settings) -> None:
         if edit.path.endswith(".py"):
             by_instance[edit.instance_id].append(edit)
     tally = Tally()
+    tests_tally = Tally()
     shown = 0
     for instance, edits in sorted(by_instance.items()):
         first = edits[0]
@@ -193,8 +202,19 @@ def whole_fixes(args: argparse.Namespace, settings: Settings) -> None:
         if caught(v) and shown < args.show:
             shown += 1
             print(f"  GOOD (whole fix) kept=no compile {instance} {v.problems[:1] or v.reasons[:1]}")
+        if (root / ".venv" / "bin" / "python").is_file():
+            # The project's tests run here (a .venv made for it in the scratch copy): the fix at
+            # the tests level too, so a flaky test the selection runs shows as a rejected fix.
+            v, secs = timed(lambda raw=raw, read=read, root=root: verify(
+                raw, edit_format="search_replace", read_text=read, root=root, settings=settings,
+                target_path=None, target_lines=None, threshold=THRESHOLD, level="tests", tier=args.tier))
+            tests_tally.add(v, secs)
+            ran = next((r for r in v.reasons + v.problems if "related tests" in r), "")
+            print(f"  whole fix at tests level: {instance} kept={'no' if caught(v) else 'yes'} "
+                  f"{(v.problems[:1] or [ran])[0][:300]}")
     print("population good, whole fixes (all hunks of an instance in one answer):")
     print(tally.line("python/compile"))
+    print(tests_tally.line("python/tests (with a .venv)"))
 
 
 # --- population 3 ----------------------------------------------------------------------------
