@@ -66,6 +66,7 @@ from mutants import Mutant, mutants, neutral, sample
 from lsp_server.config import Settings, parse_settings
 from lsp_server.edits import Verdict, format_edits, verify
 from lsp_server.edits.behaviour import LEVELS, CheckLevel
+from lsp_server.edits.sandbox import run_limited
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 THRESHOLD = 0.85
@@ -305,15 +306,16 @@ def detected_by_suite(project: Project, mutant: Mutant, truth: Path, env: dict[s
         return cache[key]
     target.write_text(original.replace(mutant.search, mutant.replace, 1), encoding="utf-8")
     try:
-        proc = subprocess.run(project.suite, cwd=truth, env=env, capture_output=True, timeout=600, check=False)
-        cache[key] = proc.returncode != 0
-    except subprocess.TimeoutExpired:
-        cache[key] = True
+        # A mutant that hangs is detected; its whole process group goes (a test binary outlives
+        # a killed cargo otherwise).
+        res = run_limited(project.suite, truth, TRUTH_TIMEOUT, env)
+        cache[key] = res.timed_out or res.code != 0
     finally:
         target.write_text(original, encoding="utf-8")
     return cache[key]
 
 
+TRUTH_TIMEOUT = 180.0
 _CAUGHT_BY = re.compile(r"\(caught by: ([^)]+)\)")
 
 
@@ -392,6 +394,9 @@ def mutant_population(args: argparse.Namespace, settings: Settings) -> None:
                 if v.accepted:
                     accepted_wrong[level] += 1
             tests_v = verdicts["tests"][0]
+            if args.verbose:
+                print(f"    {m.operator} {m.path}:{m.line} tests={'caught' if caught(tests_v) else 'kept'} "
+                      f"({verdicts['tests'][1]:.1f}s)", flush=True)
             flaky.extend(f"{project.name}: {r[r.index('flaky'):][:200]}" for r in tests_v.reasons if "flaky (" in r)
             per_op[m.operator]["n"] += 1
             per_op[m.operator]["caught"] += caught(tests_v)
@@ -446,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mutants-per-operator", type=int, default=4)
     ap.add_argument("--neutral-per-project", type=int, default=6,
                     help="neutral (comment-only) good edits per project, checked at every level")
+    ap.add_argument("--verbose", action="store_true", help="a line per mutant as it is judged")
     ap.add_argument("--tier", default="local", help="the tier whose test budget population 3 uses")
     ap.add_argument("--projects", default="", help="comma-separated subset of population 3's projects")
     ap.add_argument("--show", type=int, default=8, help="misjudged good edits to print")
