@@ -325,6 +325,8 @@ class _Session:
             self.report.notes.append(summary)
         if outcome.ran or outcome.broken or outcome.hung:
             self.report.tests = "ran"
+        elif not selection.groups:  # no test reaches the edit, and the whole suite did not fit
+            self.report.tests = "none"
         else:  # nothing to compare against (e.g. a broken build) is not evidence left unused
             self.report.tests = "not_run" if outcome.skipped else "unavailable"
 

@@ -185,3 +185,19 @@ def test_rust_a_wrong_edit_three_calls_down_is_caught(rs_chain: tuple[Path, Sett
     good = check(root, settings, "src/scale.rs", SCALE_RS, "pub fn scale(x: i64) -> i64 {\n    x + x + x\n}\n")
     assert good.accepted and good.confidence == 1.0, good.reasons
     assert any("by selection: direct 1, 3 calls up 1" in r for r in good.reasons), good.reasons
+
+
+def test_an_edit_no_test_reaches_is_checked_by_the_whole_suite_when_it_fits(py_chain: tuple[Path, Settings]) -> None:
+    root, settings = py_chain
+    search = 'def describe():\n    return "a chain of calls"\n'
+    replace = 'def describe():\n    return "calls in a chain"\n'
+    v = check(root, settings, "chain/words.py", search, replace)
+    assert v.accepted and v.evidence["tests"] == "ran" and v.confidence == 1.0, v.reasons
+    assert any("by selection: whole suite 4" in r for r in v.reasons), v.reasons
+    # When the suite does not fit, nothing related was left unrun: the edit is judged as one no
+    # test reaches (not capped as "tests skipped"), and the reasons say what the budget left out.
+    tight = settings.model_copy(update={"edits": settings.edits.model_copy(
+        update={"test_budget_seconds": {"local": 0.5}})})
+    v = check(root, tight, "chain/words.py", search, replace)
+    assert v.accepted and v.evidence["tests"] == "none" and v.confidence == 0.95, v.reasons
+    assert any("skipped for the 0.5s budget: whole suite: pytest" in r for r in v.reasons), v.reasons
