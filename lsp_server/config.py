@@ -98,10 +98,10 @@ class ModelSettings(_Section):
     temperature: float = Field(default=0.0, ge=0, le=2)
     keep_alive: str | None = "30m"  # Ollama: how long the model stays loaded after a call
     edit_format: Literal["search_replace", "whole_definition"] | None = None
-    # How the model is offered tools (routing.max_tool_turns): "native" tool calling (Anthropic,
-    # OpenAI-compatible), the plain-text protocol, or "auto": native for Anthropic and remote
-    # OpenAI-compatible APIs, text for the rest (a local server's tool support depends on how
-    # it was started).
+    # How the model is offered tools (routing.max_tool_turns): "native" tool calling, the
+    # plain-text protocol, or "auto": native for Anthropic, Gemini, remote OpenAI-compatible
+    # APIs and Ollama models that take tools; no tools for the rest (a local server's tool
+    # support depends on how it was started; a small model rarely uses the text protocol).
     tool_format: Literal["auto", "native", "text"] = "auto"
     price: PriceOverride | None = None
 
@@ -138,8 +138,11 @@ class RoutingSettings(_Section):
     tier_timeout_s: dict[Tier, float] = Field(default_factory=lambda: _local(30.0))
     # The tool loop (see README, "Tools"): how many tool turns one attempt may take (0: no
     # tools offered) and how many tokens (every turn's prompt and answer) it may spend.
-    max_tool_turns: int = Field(default=0, ge=0, le=16)
+    max_tool_turns: int = Field(default=3, ge=0, le=16)
     max_attempt_tokens: int = Field(default=32000, ge=1000)
+    # A model of this tier grades prose answers from cheaper tiers in a few tokens before they
+    # are accepted (see README, "The judge"); None: no judge.
+    judge_tier: Tier | None = None
 
     @field_validator("first_token_timeout_s", "tier_timeout_s")
     @classmethod

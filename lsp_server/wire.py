@@ -62,6 +62,20 @@ class Range(TypedDict):
 # -- code action data ------------------------------------------------------------------------
 
 
+class DiagnosticRef(TypedDict):
+    """A diagnostic a fix action is about, as the editor showed it: the verifier finds it among
+    its checkers' errors by source and code first, message second, near its range."""
+
+    message: str
+    """The diagnostic's message."""
+    source: str | None
+    """Who reported it (``rustc``, ``mypy``, ``Pyright``, ``Ruff``...); null when not said."""
+    code: str | None
+    """Its code (``E0308``, ``return-value``, ``F821``), as a string; null when it has none."""
+    range: Range | None
+    """Where it is; null when not said (the action's range stands in)."""
+
+
 class ActionData(TypedDict):
     """A listed code action's ``data`` (or its ``agentic.runAction`` argument): everything needed
     to run it later. Clients send it back unchanged."""
@@ -77,8 +91,8 @@ class ActionData(TypedDict):
     version: int | None
     """The document version the action was listed against; an edit computed for an older
     version is refused. null: not an open document."""
-    diagnostics: list[str]
-    """Messages of the diagnostics the action fixes (empty for selection actions)."""
+    diagnostics: list[DiagnosticRef]
+    """The diagnostics the action fixes (empty for selection actions)."""
 
 
 class ResolvedActionData(TypedDict):
@@ -193,6 +207,9 @@ class Attempt(TypedDict):
     stopped: str | None
     """Why the call was stopped before its end (early stop, a latency budget, a tool-loop
     bound); null when it ran to its end."""
+    judge_of: str | None
+    """A judge's call (``routing.judge_tier``): the configured name of the model whose answer
+    it graded; null for every other call."""
 
 
 class ResultJson(TypedDict):
@@ -375,16 +392,33 @@ def parse_action_data(raw: object) -> ActionData:
     version, diagnostics = raw.get("version"), raw.get("diagnostics", [])
     if version is not None and _whole(version) is None:
         raise ConfigError(f"a code action's version is a number or null, got {version!r:.40}")
-    if not isinstance(diagnostics, list) or not all(isinstance(d, str) for d in diagnostics):
-        raise ConfigError("a code action's diagnostics are a list of messages")
+    if not isinstance(diagnostics, list):
+        raise ConfigError("a code action's diagnostics are a list")
     return {
         "kind": kind,
         "instruction": instruction,
         "uri": uri,
         "range": parse_range(raw.get("range")),
         "version": _whole(version),
-        "diagnostics": [str(d) for d in diagnostics],
+        "diagnostics": [parse_diagnostic(d) for d in diagnostics],
     }
+
+
+def parse_diagnostic(raw: object) -> DiagnosticRef:
+    """One of a code action's diagnostics: a :class:`DiagnosticRef`, or a message alone."""
+    if isinstance(raw, str):
+        return {"message": raw, "source": None, "code": None, "range": None}
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("message"), str):
+        raise ConfigError(f"a code action's diagnostic is a message or an object with one, "
+                          f"got {raw!r:.80}")
+    source, code, rng = raw.get("source"), raw.get("code"), raw.get("range")
+    if source is not None and not isinstance(source, str):
+        raise ConfigError(f"a diagnostic's source is a string or null, got {source!r:.40}")
+    if code is not None and not isinstance(code, (str, int)):
+        raise ConfigError(f"a diagnostic's code is a string, a number or null, got {code!r:.40}")
+    return {"message": str(raw["message"]), "source": source,
+            "code": None if code is None else str(code),
+            "range": None if rng is None else parse_range(rng)}
 
 
 def parse_run_action_args(args: Sequence[object]) -> RunActionArgs:
@@ -432,6 +466,7 @@ def _attempt(a: "AttemptInfo") -> Attempt:
                         "result_tokens": c.result_tokens, "error": c.error}
                        for c in a.tool_calls],
         "stopped": a.stopped,
+        "judge_of": a.judge_of,
     }
 
 

@@ -15,14 +15,16 @@ from collections.abc import Callable
 from lsp_server.assistant.contexts import RequestContexts, local_prefix
 from lsp_server.assistant.judging import AnswerJudge
 from lsp_server.assistant.parts import Parts
-from lsp_server.assistant.prompts import build_prompt, is_cloud
+from lsp_server.assistant.prompts import build_prompt, is_cloud, selection_text
 from lsp_server.assistant.recording import RequestRecorder
 from lsp_server.assistant.values import AssistRequest, Target
 from lsp_server.config import ModelSettings, PromptStyle
+from lsp_server.ledger.labels import provider_label
 from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.providers.base import Completion, Prompt
 from lsp_server.routing.classifier import Classification
 from lsp_server.routing.early_stop import Expect, expected_language
+from lsp_server.routing.judge import grading_instruction, grading_prompt
 from lsp_server.routing.router import AttemptInfo, Judgement
 from lsp_server.routing.tool_loop import ToolRunner
 
@@ -50,6 +52,7 @@ class CascadeRequest:
         self._parts = parts
         self._prompts: dict[str, Prompt] = {}  # by model name: the last prompt and answer
         self._answers: dict[str, str] = {}
+        self._gradings: dict[str, Prompt] = {}  # by judge model name: its last grading prompt
 
     async def prompt(self, model: ModelSettings, failure: str | None) -> Prompt:
         context = await self._contexts.aget(is_cloud(model))
@@ -67,6 +70,14 @@ class CascadeRequest:
         return await self._judge.judge(model, text, completion)
 
     def record(self, attempt: AttemptInfo) -> None:
+        if attempt.judge_of is not None:
+            # A judge's call: its grading prompt, no premium estimate (it never answers), and
+            # a report label of its own so `metrics` shows what grading cost.
+            judge = self._parts.settings.model_named(attempt.provider)
+            label = f"{provider_label(judge) if judge is not None else attempt.provider} (judge)"
+            self._recorder.attempt(attempt, self._gradings.get(attempt.provider), None, None,
+                                   label=label)
+            return
         prompt = self._prompts.get(attempt.provider)
         # A stopped answer was never judged: what it wrote before the stop is its answer.
         answer = attempt.partial if attempt.stopped is not None else self._answers.get(
@@ -96,8 +107,42 @@ class CascadeRequest:
                           language=language, question=self._request.instruction)
         return Expect(mode="answer", language=language, question=self._request.instruction)
 
+    def grading(self, judge: ModelSettings, answered: ModelSettings,
+                text: str) -> Prompt | str | None:
+        """The judge's prompt for a prose answer (None for an edit: the verifier measures
+        those); for a cloud judge, redacted like any cloud prompt, and refused when a local
+        answer drew on files the privacy settings keep from cloud models."""
+        if self._cls.mode == "edit":
+            return None
+        question = self._request.instruction
+        selection = selection_text(self._target.text, self._request.line_range)
+        if is_cloud(judge):
+            if not is_cloud(answered):
+                local = self._contexts.peek(False)
+                kept = [] if local is None else self._privacy.filter.excluded(
+                    f.path for f in local.files if f.in_context)
+                if kept:
+                    return (f"not graded: the answer drew on {', '.join(kept[:3])}, which the "
+                            "privacy settings keep from cloud models such as the judge")
+            name = self._target.rel or "context.txt"
+            question = self._privacy.filter.redact(question, name)[0]
+            text = self._privacy.filter.redact(text, name)[0]
+            if selection is not None:
+                selection = self._privacy.filter.redact(selection, name)[0]
+        where = None
+        if self._target.rel is not None:
+            lines = self._request.line_range
+            where = self._target.rel + (f" lines {lines[0]}-{lines[1]}" if lines else "")
+        prompt = grading_prompt(grading_instruction(question, text, target=where,
+                                                    selection=selection), judge)
+        self._gradings[judge.name] = prompt
+        return prompt
+
     def tools(self, model: ModelSettings) -> ToolRunner | None:
-        """The index's tools, with the privacy rules of ``model``'s audience."""
+        """The index's tools, with the privacy rules of ``model``'s audience (None: the request
+        offers none)."""
+        if not self._request.tools:
+            return None
         from lsp_server.assistant.tools import IndexTools, Toolbox, context_search
 
         cloud = is_cloud(model)

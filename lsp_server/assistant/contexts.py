@@ -176,7 +176,7 @@ class ProjectContext:
             text=request.instruction, path=target.rel, line=request.line,
             line_range=request.line_range, open_paths=self._relative(self.documents.open_paths()),
             recent_paths=self._relative(self.documents.recently_edited()),
-            diagnostics=tuple(request.diagnostics), semantic=semantic,
+            diagnostics=tuple(d.message for d in request.diagnostics), semantic=semantic,
         )
         settings = self._settings.current
         budget = settings.context.budget_tokens if budget_tokens is None else budget_tokens

@@ -101,7 +101,7 @@ async def run(parts: Parts, request: AssistRequest, progress: Progress | None = 
     router = Router(models, routing=settings.routing, budget=Budget(settings.budget, team),
                     fleet=parts.models, cache=parts.cache)
     plan = RoutePlan(start=cls.tier, tiers=tuple(settings.routing.tier_order), allowed=allowed,
-                     output_tokens=profile(cls.kind).output_tokens)
+                     output_tokens=profile(cls.kind).output_tokens, threshold=threshold)
     try:
         routed = await router.run(plan, this_run)
     except BaseException as exc:

@@ -145,7 +145,7 @@ def _outside_context(model: ModelSettings, request: AssistRequest, cls: Classifi
         system = f"{system}\n\n{TERSE}"
     selection = selection_text(target.text, request.line_range)
     instruction = request.instruction
-    diagnostics = list(request.diagnostics)
+    diagnostics = [d.show() for d in request.diagnostics]
     if is_cloud(model):
         name = target.rel or "context.txt"
         if selection is not None:

@@ -57,10 +57,12 @@ class RequestRecorder:
         writer.submit(request_id, start, moment=now)
 
     def attempt(self, info: AttemptInfo, prompt: Prompt | None = None,
-                answer: str | None = None, estimate: Usage | None = None) -> None:
+                answer: str | None = None, estimate: Usage | None = None,
+                label: str | None = None) -> None:
         """Record one attempt: ``prompt`` and ``answer`` are what the model was sent and said;
         ``estimate`` is them in the premium model's tokens
-        (:meth:`SavingsPolicy.premium_usage`), for the premium equivalent if it wins."""
+        (:meth:`SavingsPolicy.premium_usage`), for the premium equivalent if it wins;
+        ``label`` replaces the model's report label (a judge's call is shown apart)."""
         self._attempts.append(info)
         self._estimates.append(estimate)
         store = self._store_prompts
@@ -79,7 +81,10 @@ class RequestRecorder:
             "reasons": list(info.reasons), "cost_status": info.cost_status, "prompt": text,
             "response": kept, "now": now.isoformat(), "row_key": row_key,
             "reservation": reservation, "first_token_ms": info.first_token_ms,
-            "stopped": info.stopped})
+            "stopped": info.stopped,
+            "tool_calls": [{"name": c.name, "args": c.args, "ok": c.ok} for c in info.tool_calls]})
+        if label is not None:
+            record.fields["label"] = label
 
         spent = info.cost_usd if info.cost_usd is not None and info.cost_status != "unknown" else 0.0
         self._writer.submit(self.request_id, record, cost_usd=spent, moment=now)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lsp_server.edits import FileChange
+from lsp_server.edits import FileChange, FixDiagnostic
 from lsp_server.routing.kinds import TaskKind
 from lsp_server.routing.router import AttemptInfo
 
@@ -16,16 +16,20 @@ from lsp_server.routing.router import AttemptInfo
 class AssistRequest:
     """What the user asked. ``path`` is absolute; lines are 1-based and inclusive; the
     cursor is a 1-based line and a 0-based column. ``paid_tiers`` False keeps the request on
-    the local tier: it never makes a paid call."""
+    the local tier: it never makes a paid call. ``diagnostics`` are those a fix is about, as
+    the editor showed them (the command line's ``--diagnostic`` gives a message only).
+    ``tools`` False offers the model no tools (a hover's few sentences must not wait for tool
+    turns)."""
 
     kind: TaskKind
     instruction: str
     path: Path | None = None
     line_range: tuple[int, int] | None = None
     cursor: tuple[int, int] | None = None
-    diagnostics: tuple[str, ...] = ()
+    diagnostics: tuple[FixDiagnostic, ...] = ()
     document_version: int | None = None
     paid_tiers: bool = True
+    tools: bool = True
 
     @property
     def line(self) -> int | None:

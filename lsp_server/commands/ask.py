@@ -41,6 +41,9 @@ def register(sub: Any) -> None:
                    help="lines of --file, 1-based and inclusive (L1:L2, or L for one line)")
     p.add_argument("--kind", choices=TASK_KINDS, default="ask",
                    help="task kind (default: ask, which reads the instruction to decide)")
+    p.add_argument("--diagnostic", action="append", default=[], metavar="MESSAGE",
+                   help="a diagnostic's message that the edit must fix (repeatable; with "
+                        "--kind fix, --file and --range): the edit is accepted only when it is gone")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--diff", action="store_true", help="print only the unified diff of an edit")
     out.add_argument("--apply", action="store_true", help="write the edit to the files")
@@ -101,7 +104,7 @@ def _summary_line(result: Any) -> str:
 
 async def _run(args: argparse.Namespace) -> int:
     from lsp_server.assistant import Assistant, AssistRequest
-    from lsp_server.edits import write_changes
+    from lsp_server.edits import FixDiagnostic, write_changes
 
     root = project_root(args)
     settings = settings_for(args, root)
@@ -113,9 +116,12 @@ async def _run(args: argparse.Namespace) -> int:
         total = len(path.read_text(encoding="utf-8", errors="replace").split("\n"))
         if line_range[0] > total:
             raise ConfigError(f"--range {args.line_range}: {args.file} has {total} lines")
+    if args.diagnostic and path is None:
+        raise ConfigError("--diagnostic needs --file (and --range: the lines it is on)")
     request = AssistRequest(
         kind=args.kind, instruction=args.instruction, path=path, line_range=line_range,
         cursor=(line_range[0], 0) if line_range else None,
+        diagnostics=tuple(FixDiagnostic(m) for m in args.diagnostic if m.strip()),
     )
     assistant = Assistant(root, settings)
     try:
@@ -160,6 +166,7 @@ def attempt_lines(attempts: Sequence[AttemptInfo]) -> list[str]:
     lines: list[str] = []
     for i, a in enumerate(attempts, 1):
         what = ("cache hit" if a.cached else f"error: {a.error}" if a.error
+                else f"judge of {a.judge_of}: {a.reasons[-1]}" if a.judge_of
                 else "accepted" if a.accepted else f"stopped: {a.stopped}" if a.stopped
                 else "tool turn" if a.tool_calls else "rejected")
         lines.append(f"call {i}: {a.tier} · {a.provider} · {what} · {a.usage.input} in / "

@@ -8,6 +8,7 @@ LSP layer and the CLI turn the verdict's :class:`FileChange` values into a Works
 from __future__ import annotations
 
 from lsp_server.edits.applier import Applied, apply_detailed, apply_edits, disk_reader
+from lsp_server.edits.diagnostics import FixDiagnostic
 from lsp_server.edits.diff import unified_diff
 from lsp_server.edits.parser import format_edits, parse_edits
 from lsp_server.edits.prompts import KINDS, PROMPT_VERSION, answers_with_edits, system_prompt
@@ -32,6 +33,7 @@ __all__ = [
     "DefinitionReplace",
     "Edit",
     "FileChange",
+    "FixDiagnostic",
     "SearchReplace",
     "TextEdit",
     "Verdict",

@@ -12,6 +12,7 @@ from lsp_server.config import Settings
 from lsp_server.edits.related_tests import has_pytest, project_python
 from lsp_server.edits.sandbox import isolation
 from lsp_server.edits.shadow import SKIPPED_DIRS
+from lsp_server.edits.typecheck import find_type_checker
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,15 @@ def available_checks(root: Path, settings: Settings) -> list[CheckAvailability]:
                   "no test files found" if not tests else
                   f"pytest with {python}" if pytest else f"pytest is not installed for {python}")
         out.append(CheckAvailability("python: related tests (pytest)", pytest and run_tests, detail))
-        out.append(CheckAvailability("python: type checker", False, "not run by the verifier (not built)"))
+        checker = find_type_checker(root)
+        if checker is None:
+            out.append(CheckAvailability("python: type checker", False,
+                                         "none configured (mypy or pyright settings): not run"))
+        else:
+            out.append(CheckAvailability(f"python: type checker ({checker.name})",
+                                         checker.executable is not None,
+                                         f"{checker.executable} ({checker.configured_in})"
+                                         if checker.executable else checker.missing()))
     if settings.edits.check_command:
         out.append(CheckAvailability("edits.check_command", True, settings.edits.check_command))
     out.append(CheckAvailability("test isolation", "no network" in isolation(), isolation()))

@@ -22,15 +22,17 @@ from lsp_server.config import Settings
 from lsp_server.edits.diagnostics import (
     Diagnostic,
     DiagnosticRun,
+    FixDiagnostic,
     PythonProject,
     cargo_check,
     crate_dir,
     importers,
     line_map,
+    matching,
     near,
     new_errors,
     python_errors,
-    same_message,
+    tools_for,
 )
 from lsp_server.edits.protocol import FileChange
 from lsp_server.edits.related_tests import (
@@ -42,6 +44,7 @@ from lsp_server.edits.related_tests import (
 )
 from lsp_server.edits.sandbox import isolation, run_limited
 from lsp_server.edits.shadow import Shadow, shadow_for
+from lsp_server.edits.typecheck import TypeChecker, find_type_checker, type_check
 
 CheckLevel = Literal["syntax", "compile", "tests"]
 LEVELS: tuple[CheckLevel, ...] = ("syntax", "compile", "tests")
@@ -74,11 +77,16 @@ class BehaviourReport:
 
 @dataclass(frozen=True)
 class FixTarget:
-    """The diagnostic(s) a fix request is about: editor messages, in ``path`` at ``lines``."""
+    """The diagnostic(s) a fix request is about, in ``path``; ``lines`` (the request's) stand
+    in for a diagnostic's own when the editor gave none."""
 
-    messages: tuple[str, ...]
+    diagnostics: tuple[FixDiagnostic, ...]
     path: str | None
     lines: tuple[int, int] | None
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        return tuple(d.message for d in self.diagnostics)
 
 
 _CACHE_LOCK = threading.Lock()
@@ -112,8 +120,9 @@ class _Session:
     """One verification in one locked shadow copy."""
 
     def __init__(self, shadow: Shadow, changes: Sequence[FileChange], settings: Settings,
-                 report: BehaviourReport) -> None:
+                 report: BehaviourReport, tier: str | None = None) -> None:
         self.shadow = shadow
+        self.tier = tier
         self.changes = changes
         self.settings = settings
         self.report = report
@@ -198,10 +207,54 @@ class _Session:
             self.report.notes.append(
                 f"python compile + pyflakes on {len(paths)} file(s): "
                 f"{len(after)} error(s) after the edit, {len(before)} before")
+            checker = find_type_checker(self.shadow.root)
+            typed = self.type_check(checker, paths) if checker is not None else None
+            if typed is not None and checker is not None:
+                before.extend(typed[0])
+                after.extend(typed[1])
+                tools.append(checker.name)
         if not ran_any:
             return None
-        self.report.compile = "ran"
+        if self.report.compile != "not_run":
+            self.report.compile = "ran"
         return before, after, tools
+
+    def type_check(self, checker: TypeChecker,
+                   paths: Sequence[str]) -> tuple[list[Diagnostic], list[Diagnostic]] | None:
+        """The project's type checker on ``paths`` before and after the edit, within the tier's
+        budget (both runs together); None when it could not run to the end (said in the notes;
+        a time limit leaves the compile check not run)."""
+        if checker.executable is None:
+            self.report.notes.append(checker.missing())
+            return None
+        budget = self.settings.edits.test_budget(self.tier) or self.settings.edits.check_timeout_seconds
+        budget = min(budget, self.settings.edits.check_timeout_seconds)
+        existing = [p for p in paths if self.old.get(p, "") is not None]
+        cache = self.shadow.home / f"{checker.name}-cache"
+        python = project_python(self.shadow.root)
+
+        def run(files: Sequence[str], seconds: float) -> DiagnosticRun:
+            return type_check(checker, self.shadow.ws, list(files), env=self.env,
+                              timeout=seconds, cache_dir=cache, python=python)
+
+        self.write(False)
+        b = _cached_check((self.before_key, f"{checker.name}:{','.join(existing)}"),
+                          partial(run, existing, budget)) if existing else DiagnosticRun(
+                              checker.name, ())
+        a = DiagnosticRun(checker.name, (), "not run")
+        if b.error is None:
+            self.write(True)
+            a = run(paths, max(1.0, budget - b.seconds))
+        error = b.error or a.error
+        if error is not None:
+            if "did not finish" in error:
+                self.report.compile = "not_run"
+            self.report.notes.append(f"type check not done: {error}")
+            return None
+        self.report.notes.append(
+            f"{checker.label} on {len(paths)} file(s): {len(a.diagnostics)} error(s) after the "
+            f"edit, {len(b.diagnostics)} before ({b.seconds + a.seconds:.1f}s)")
+        return list(b.diagnostics), list(a.diagnostics)
 
     def compare(self, result: tuple[list[Diagnostic], list[Diagnostic], list[str]] | None,
                 fix: FixTarget | None) -> None:
@@ -217,20 +270,28 @@ class _Session:
             self.report.problem(NEW_ERROR_FACTOR, f"new error(s) after the edit: {_show(added)}")
         if fix is None or not fix.messages or fix.path is None:
             return
-        lines = fix.lines or (1, 1 << 30)
         change = next((c for c in self.changes if c.path == fix.path), None)
         mapped = line_map(change) if change is not None else (lambda n: n)
-        moved = (mapped(min(lines)), mapped(max(lines)) + (
-            max(e.new_text.count("\n") for e in change.edits) if change and change.edits else 0))
-        for message in fix.messages:
-            targeted = [d for d in before if same_message(message, d) and near(d, fix.path, lines)]
+        grown = max(e.new_text.count("\n") for e in change.edits) if change and change.edits else 0
+        for wanted in fix.diagnostics:
+            lines = wanted.lines or fix.lines or (1, 1 << 30)
+            moved = (mapped(min(lines)), mapped(max(lines)) + grown)
+            targeted = matching(wanted, [d for d in before if near(d, fix.path, lines)])
             if not targeted:
+                shown = wanted.show().strip().splitlines()[0][:100]
+                known = tools_for(wanted.source)
+                if wanted.source and known is None:
+                    why = f"it comes from {wanted.source}, a tool the server cannot run here"
+                elif known and known <= {"mypy", "pyright"} and not set(tools) & known:
+                    why = (f"it comes from {wanted.source}, a type checker that did not run here "
+                           "(the project configures none, or it is not installed)")
+                else:
+                    why = "it comes from a tool the server cannot run here"
                 self.report.problem(FIX_UNCHECKED_FACTOR, (
-                    f"the diagnostic to fix ({message.strip().splitlines()[0][:80]!r}) is not reported by "
-                    f"{' and '.join(tools)}: it comes from a tool the server cannot run here, "
-                    f"so whether the edit removes it is not checked"))
+                    f"the diagnostic to fix ({shown!r}) is not reported by "
+                    f"{' and '.join(tools)}: {why}, so whether the edit removes it is not checked"))
                 continue
-            left = [d for d in after if same_message(message, d) and near(d, fix.path, moved)]
+            left = matching(wanted, [d for d in after if near(d, fix.path, moved)])
             if left:
                 self.report.problem(FIX_NOT_GONE_FACTOR,
                                     f"the diagnostic to fix is still reported after the edit: {_show(left)}")
@@ -355,7 +416,7 @@ def check_behaviour(changes: Sequence[FileChange], root: Path, settings: Setting
         return report
     try:
         with shadow_for(root, settings) as shadow:
-            session = _Session(shadow, changes, settings, report)
+            session = _Session(shadow, changes, settings, report, tier)
             session.compare(session.diagnostics(), fix)
             session.check_command(fix)
             if level == "tests" and rust_or_python:

@@ -9,6 +9,11 @@ warnings (an unused import) never reject an edit.
 
 Two runs are compared as multisets of (file, code, message), so an error that moved with the
 edit's line shift is the same error, and an edit is blamed only for errors it added.
+
+The diagnostic a fix is about (:class:`FixDiagnostic`, as the editor showed it) is found among a
+run's errors by its source and code first (``rustc`` E0308, ``mypy`` return-value, ``Pyright``
+reportReturnType, Ruff's F821 as pyflakes' UndefinedName), by its message second, and near its
+own lines, which follow the edit's line shift (:func:`matching`).
 """
 
 from __future__ import annotations
@@ -124,6 +129,77 @@ def line_map(change: FileChange) -> Callable[[int], int]:
 def near(d: Diagnostic, path: str, lines: tuple[int, int], slack: int = 1) -> bool:
     lo, hi = min(lines) - slack, max(lines) + slack
     return d.path == path and d.line <= hi and d.end_line >= lo
+
+
+@dataclass(frozen=True)
+class FixDiagnostic:
+    """A diagnostic as the editor showed it, which a fix is about: its message and, when the
+    editor said them, its ``source`` (``rustc``, ``mypy``, ``Pyright``, ``Ruff``...), ``code``
+    and ``lines`` (1-based, inclusive). The command line's ``--diagnostic`` gives a message only."""
+
+    message: str
+    source: str | None = None
+    code: str | None = None
+    lines: tuple[int, int] | None = None
+
+    @classmethod
+    def of(cls, item: str | FixDiagnostic) -> FixDiagnostic:
+        return item if isinstance(item, FixDiagnostic) else cls(item)
+
+    def show(self) -> str:
+        """``[source code] message`` (for prompts and reasons)."""
+        tag = " ".join(p for p in (self.source, self.code) if p)
+        return f"[{tag}] {self.message}" if tag else self.message
+
+
+# The checkers' tool names behind an editor's diagnostic source (lower-cased). A source not
+# here comes from a tool the verifier does not run (clippy, eslint, rust-analyzer's own checks).
+SOURCE_TOOLS: dict[str, frozenset[str]] = {
+    "rustc": frozenset({"rustc"}),
+    "cargo": frozenset({"rustc"}),
+    "mypy": frozenset({"mypy"}),
+    "pyright": frozenset({"pyright"}),
+    "basedpyright": frozenset({"pyright"}),
+    "pylance": frozenset({"pyright"}),
+    "pyflakes": frozenset({"pyflakes"}),
+    "ruff": frozenset({"pyflakes", "python"}),
+    "flake8": frozenset({"pyflakes", "python"}),
+    "python": frozenset({"python", "imports"}),
+}
+# Ruff's and flake8's codes for the pyflakes errors the verifier reports (and E999: syntax).
+_FLAKE_CODES = {
+    "F821": "UndefinedName", "F822": "UndefinedExport", "F823": "UndefinedLocal",
+    "F831": "DuplicateArgument", "F706": "ReturnOutsideFunction", "F704": "YieldOutsideFunction",
+    "F701": "BreakOutsideLoop", "F702": "ContinueOutsideLoop", "F707": "DefaultExceptNotLast",
+    "F404": "LateFutureImport", "F407": "FutureFeatureNotDefined", "E999": "E999",
+}
+
+
+def tools_for(source: str | None) -> frozenset[str] | None:
+    """The verifier's tools that report what ``source`` does (None: unknown or not given)."""
+    return SOURCE_TOOLS.get(source.strip().lower()) if source else None
+
+
+def same_code(wanted: str, reported: Diagnostic) -> bool:
+    """Whether an editor's code is this reported error's (Ruff's F821 is pyflakes'
+    UndefinedName)."""
+    a, b = wanted.strip(), reported.code
+    if not a or not b:
+        return False
+    return a.lower() == b.lower() or _FLAKE_CODES.get(a.upper()) == b
+
+
+def matching(wanted: FixDiagnostic, found: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """Which of ``found`` (already narrowed to the diagnostic's place) are ``wanted``: by its
+    source's tools and its code when it has both, by its code alone when the source is
+    unknown, else by message; a code that matches nothing falls back to the message too."""
+    tools = tools_for(wanted.source)
+    pool = [d for d in found if tools is None or d.tool in tools]
+    if wanted.code:
+        by_code = [d for d in pool if same_code(wanted.code, d)]
+        if by_code:
+            return by_code
+    return [d for d in pool if same_message(wanted.message, d)]
 
 
 # --- Rust: cargo check ---------------------------------------------------------------------

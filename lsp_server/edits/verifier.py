@@ -47,7 +47,7 @@ confidence = ceiling x anchors x syntax x elision x range x no-op x behaviour fa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +63,7 @@ from lsp_server.edits.behaviour import (
     check_behaviour,
 )
 from lsp_server.edits.checks import elided_lines, outside_target, syntax_errors
+from lsp_server.edits.diagnostics import FixDiagnostic
 from lsp_server.edits.locate import FUZZY_THRESHOLD
 from lsp_server.edits.parser import parse_edits
 from lsp_server.edits.protocol import AnchorMatch, Edit, FileChange
@@ -136,13 +137,14 @@ def verify(
     threshold: float,
     level: CheckLevel = "tests",
     tier: str | None = None,
-    fix_diagnostics: tuple[str, ...] = (),
+    fix_diagnostics: Sequence[str | FixDiagnostic] = (),
 ) -> Verdict:
     """Parse, apply and score ``raw``. ``target_lines`` are 1-based and inclusive.
 
     ``level`` is how far checking goes: ``syntax`` (form only), ``compile`` (+ compiler
     diagnostics and the check command, before and after), ``tests`` (+ related tests within
-    ``tier``'s budget). ``fix_diagnostics`` are the messages of the diagnostics a fix is about.
+    ``tier``'s budget). ``fix_diagnostics`` are the diagnostics a fix is about (a message, or
+    the editor's source, code, message and lines).
     """
     try:
         edits = parse_edits(raw, edit_format, default_path=target_path)
@@ -193,7 +195,8 @@ def verify(
     for f in factors:
         form *= f
     # Compiling and testing an answer the form checks already sink would only cost time.
-    fix = FixTarget(fix_diagnostics, target_path, target_lines) if fix_diagnostics else None
+    fix = FixTarget(tuple(FixDiagnostic.of(d) for d in fix_diagnostics), target_path,
+                    target_lines) if fix_diagnostics else None
     report = check_behaviour(changes, root, settings, level=level if form >= threshold else "syntax",
                              tier=tier, fix=fix)
     for factor, reason in report.factors:

@@ -1,6 +1,6 @@
 """The evaluation's figures: per tier (from each model call) and overall (from each task).
 
-Per tier: the calls made on it, the answers it had accepted, how many of those solved their
+Per tier: the calls made on it (and the tool calls those made), the answers it had accepted, how many of those solved their
 task (by the hidden check) and how many were wrong yet accepted, what its calls cost, their
 latency and time to first token. Overall: tasks solved, wrong answers accepted, the cost, the
 cost had the premium model answered everything (the savings policy's estimate per request),
@@ -42,6 +42,7 @@ def summarize(results: Sequence[TaskResult], tiers: Sequence[str]) -> dict[str, 
             "tier": tier,
             "calls": len(calls),
             "stopped_early": sum(1 for _, a in calls if a.stopped),
+            "tool_calls": sum(len(a.tool_calls) for _, a in calls),
             "accepted": len(answered),
             "solved": sum(1 for r in answered if by_task[r.id].solved),
             "wrong_accepted": sum(1 for r in answered if by_task[r.id].wrong_accepted),
@@ -73,7 +74,8 @@ def summarize(results: Sequence[TaskResult], tiers: Sequence[str]) -> dict[str, 
                       "cost_usd": a.cost_usd, "latency_ms": round(a.latency_ms, 1),
                       "first_token_ms": None if a.first_token_ms is None
                       else round(a.first_token_ms, 1),
-                      "output_tokens": a.output_tokens, "stopped": a.stopped}
+                      "output_tokens": a.output_tokens, "stopped": a.stopped,
+                      "tool_calls": list(a.tool_calls)}
                      for a in r.attempts],
     } for r in results]
     return {"tiers": per_tier, "overall": overall, "tasks": tasks}
@@ -89,12 +91,13 @@ def _usd(value: float | None) -> str:
 
 def format_table(summary: dict[str, Any]) -> str:
     """The summary as a Markdown table a terminal shows well too."""
-    head = ("| tier | calls | stopped early | accepted | solved | wrong accepted | cost | "
-            "latency p50 / p95 | first token p50 / p95 |")
-    lines = [head, "|" + " --- |" * 9]
+    head = ("| tier | calls | stopped early | tool calls | accepted | solved | wrong accepted | "
+            "cost | latency p50 / p95 | first token p50 / p95 |")
+    lines = [head, "|" + " --- |" * 10]
     for t in summary["tiers"]:
         lines.append(
-            f"| {t['tier']} | {t['calls']} | {t['stopped_early']} | {t['accepted']} | "
+            f"| {t['tier']} | {t['calls']} | {t['stopped_early']} | {t['tool_calls']} | "
+            f"{t['accepted']} | "
             f"{t['solved']} | {t['wrong_accepted']} | {_usd(t['cost_usd'])}"
             f"{' (+' + str(t['unpriced_calls']) + ' unpriced)' if t['unpriced_calls'] else ''} | "
             f"{_ms(t['latency']['p50_ms'])} / {_ms(t['latency']['p95_ms'])} | "
@@ -104,6 +107,7 @@ def format_table(summary: dict[str, Any]) -> str:
     lines.append(
         f"| **all** | {sum(t['calls'] for t in summary['tiers'])} | "
         f"{sum(t['stopped_early'] for t in summary['tiers'])} | "
+        f"{sum(t['tool_calls'] for t in summary['tiers'])} | "
         f"{o['tasks'] - o['unanswered']} of {o['tasks']} | {o['solved']}{share} | "
         f"{o['wrong_accepted']} | {_usd(o['cost_usd'])} | "
         f"{_ms(o['latency']['p50_ms'])} / {_ms(o['latency']['p95_ms'])} | "

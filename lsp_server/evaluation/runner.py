@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lsp_server.config import CacheSettings, Settings
 from lsp_server.errors import AgenticError
@@ -34,6 +35,7 @@ class AttemptRow:
     first_token_ms: float | None
     output_tokens: int
     stopped: str | None
+    tool_calls: tuple[dict[str, Any], ...] = ()  # a tool turn's calls: name, args, ok, error
 
 
 @dataclass
@@ -100,7 +102,10 @@ async def run_task(task: Task, settings: Settings, copy: Path,
     else:
         verdict = check_answer(task, result.answer)
     rows = [AttemptRow(a.tier, a.model, a.accepted, a.cost_usd, a.latency_ms, a.first_token_ms,
-                       a.usage.output, a.stopped) for a in result.attempts if not a.cached]
+                       a.usage.output, a.stopped,
+                       tuple({"name": c.name, "args": c.args, "ok": c.ok, "error": c.error}
+                             for c in a.tool_calls))
+            for a in result.attempts if not a.cached]
     firsts = [r.first_token_ms for r in rows if r.first_token_ms is not None]
     tier = ("index" if result.outcome == "index" else result.tier) if accepted else None
     return TaskResult(

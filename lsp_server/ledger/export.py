@@ -3,7 +3,9 @@
 Columns are the stored fields (never prompt text); reasons are joined with ``; ``. An attempt's
 ``cost_status`` says whether its cost is measured, estimated or unknown; an unknown cost is an
 empty cell, never 0. ``user`` (and a request's ``machine``) say who made a row, for a team's
-shared ledger; the machine is empty in a SQLite ledger.
+shared ledger; the machine is empty in a SQLite ledger. An attempt's ``tool_calls`` lists the
+calls of a tool turn, ``name {arguments}`` joined with ``; ``, a call that was refused or
+failed marked ``[error]``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ ATTEMPT_COLUMNS = (
     "request_id", "seq", "time", "day", "provider", "label", "model", "tier", "input_tokens",
     "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "latency_ms",
     "confidence", "error_class", "reasons", "cost_status", "user", "first_token_ms", "stopped",
+    "tool_calls",
 )
 _REQUEST_SQL = (
     "SELECT id, ts, day, workspace, kind, classification, reasons, variant, outcome, "
@@ -33,7 +36,7 @@ _REQUEST_SQL = (
 _ATTEMPT_SQL = (
     "SELECT request_id, seq, ts, day, provider, label, model, tier, input_tokens, output_tokens, "
     "cache_read_tokens, cache_write_tokens, cost_usd, latency_ms, confidence, error_class, reasons, "
-    "cost_status, user_name, first_token_ms, stopped FROM attempts"
+    "cost_status, user_name, first_token_ms, stopped, tool_calls FROM attempts"
 )
 
 
@@ -47,6 +50,15 @@ def _reasons(raw: str) -> str:
     except ValueError:
         return raw
     return "; ".join(str(i) for i in items) if isinstance(items, list) else raw
+
+
+def _tool_calls(raw: str | None) -> str:
+    try:
+        items = json.loads(raw) if raw else []
+    except ValueError:
+        return raw or ""
+    return "; ".join(f"{c.get('name')} {c.get('args')}" + ("" if c.get("ok") else " [error]")
+                     for c in items if isinstance(c, dict)) if isinstance(items, list) else ""
 
 
 def _cell(value: Any) -> Any:
@@ -83,6 +95,8 @@ def write_csv(
         cells = [_cell(v) for v in row]
         cells[time_col] = _iso(float(row[time_col]))
         cells[reasons_col] = _reasons(str(row[reasons_col]))
+        if attempts:
+            cells[-1] = _tool_calls(row[-1])
         writer.writerow(cells)
         count += 1
     return count

@@ -28,7 +28,7 @@ ATTEMPT_COLUMNS = (
     "request_id", "seq", "ts", "day", "provider", "model", "tier", "input_tokens",
     "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "latency_ms",
     "confidence", "error_class", "reasons", "label", "cost_status", "user_name", "row_key",
-    "first_token_ms", "stopped",
+    "first_token_ms", "stopped", "tool_calls", "tool_call_count",
 )
 
 

@@ -117,6 +117,8 @@ def render_plain(report: Report, *, chart: bool = False, ascii_bars: bool = True
     lines.append(f"  Avoided Calls: {avoided_text(report)}")
     lines.append(f"  Cache Hits: {report.cache_hits}")
     lines.append(f"  Escalation Rate: {escalation_text(report)}")
+    if report.tool_calls:  # shown once models have used tools (always in --json)
+        lines.append(f"  Tool Calls: {report.tool_calls} (answered from the index, $0)")
     feedback = feedback_text(report)
     if feedback:
         lines.append(f"  Feedback: {feedback}")
@@ -149,6 +151,8 @@ def render_rich(report: Report, console: Console, *, chart: bool = False) -> Non
     summary.add_row("Avoided calls", avoided_text(report))
     summary.add_row("Cache hits", str(report.cache_hits))
     summary.add_row("Escalation rate", escalation_text(report))
+    if report.tool_calls:
+        summary.add_row("Tool calls", f"{report.tool_calls} (answered from the index, $0)")
     feedback = feedback_text(report)
     if feedback:
         summary.add_row("Feedback", feedback)
@@ -187,7 +191,8 @@ def _round(value: float | None, places: int) -> float | None:
 def _groups_json(groups: tuple[GroupCost, ...]) -> dict[str, dict[str, Any]]:
     return {
         g.name: {"requests": g.requests, "cost_usd": round(g.cost_usd, 6), "share": round(g.share, 4),
-                 "unpriced_calls": g.unpriced, "unknown_cost_calls": g.unknown}
+                 "unpriced_calls": g.unpriced, "unknown_cost_calls": g.unknown,
+                 "tool_calls": g.tool_calls}
         for g in groups
     }
 
@@ -208,6 +213,7 @@ def report_json(report: Report, *, include_days: bool = False) -> dict[str, Any]
                           "estimated_value_usd": round(report.avoided_usd, 6)},
         "cache_hits": report.cache_hits,
         "escalation_rate": _round(report.escalation_rate, 4),
+        "tool_calls": report.tool_calls,
         "latency_ms": {"p50": _round(report.latency_p50, 1), "p95": _round(report.latency_p95, 1),
                        "p99": _round(report.latency_p99, 1)},
         "by_provider": _groups_json(report.by_provider),
@@ -225,7 +231,8 @@ def report_json(report: Report, *, include_days: bool = False) -> dict[str, Any]
     if include_days:
         data["daily"] = [
             {"day": d.day.isoformat(), "requests": d.requests, "cost_usd": round(d.cost_usd, 6),
-             "unpriced_calls": d.unpriced, "unknown_cost_calls": d.unknown}
+             "unpriced_calls": d.unpriced, "unknown_cost_calls": d.unknown,
+             "tool_calls": d.tool_calls}
             for d in report.days
         ]
     return data

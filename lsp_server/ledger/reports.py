@@ -21,6 +21,8 @@ Definitions (the ones ``metrics`` prints):
   one and had a higher tier to escalate to (None when none had).
 - *cost status*: how many attempts' costs are measured (the vendor's usage), estimated, unknown.
 - *latency*: nearest-rank percentiles of finished requests' end-to-end latency.
+- *tool calls*: calls the models made to the agent's tools (answered from the index at $0), by
+  the day and group of the tool turn that made them.
 
 A report covers the whole ledger (on a shared ledger: the whole team), or only one user's
 requests and attempts (``user``); ``by="user"`` groups the costs by who made them.
@@ -57,6 +59,7 @@ class GroupCost:
     unpriced: int
     share: float
     unknown: int = 0  # attempts whose billing is unknown
+    tool_calls: int = 0  # tool calls its attempts made
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class DaySpend:
     cost_usd: float
     unpriced: int
     unknown: int = 0  # attempts whose billing is unknown (not in ``unpriced``)
+    tool_calls: int = 0  # tool calls the day's attempts made
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class Report:
     cost_status: dict[str, int] = field(default_factory=dict)  # attempts by cost status
     unknown_cost: int = 0  # attempts whose billing is unknown (not in ``unpriced``)
     scope: str = ""  # whose rows, when not the whole ledger's: "team core", "user ana"
+    tool_calls: int = 0  # tool calls the period's attempts made
 
     @property
     def avoided_calls(self) -> int:
@@ -148,7 +153,7 @@ def _request_label_sql(by: str) -> str:
 def _attempt_cost_sql(by: str, user: str | None) -> str:
     where = "WHERE a.day BETWEEN ? AND ?" + (" AND a.user_name = ?" if user is not None else "")
     figures = ("SUM(a.cost_usd), COUNT(*) - COUNT(a.cost_usd) - SUM(CASE WHEN a.cost_status = 'unknown' THEN 1 ELSE 0 END),"
-               " SUM(CASE WHEN a.cost_status = 'unknown' THEN 1 ELSE 0 END)")
+               " SUM(CASE WHEN a.cost_status = 'unknown' THEN 1 ELSE 0 END), SUM(a.tool_call_count)")
     if by in ("provider", "model", "user"):
         column = {"provider": "a.label", "model": "a.model", "user": "a.user_name"}[by]
         return f"SELECT {column}, {figures} FROM attempts a {where} GROUP BY 1"
@@ -160,18 +165,20 @@ def _attempt_cost_sql(by: str, user: str | None) -> str:
 
 
 def _attempt_costs(conn: Sql, since: str, until: str, by: str,
-                   user: str | None = None) -> dict[str, tuple[float, int, int]]:
+                   user: str | None = None) -> dict[str, tuple[float, int, int, int]]:
     params = (since, until) if user is None else (since, until, user)
     return {
-        str(name): (float(cost or 0.0), int(unpriced), int(unknown))
-        for name, cost, unpriced, unknown in conn.execute(_attempt_cost_sql(by, user), params)
+        str(name): (float(cost or 0.0), int(unpriced), int(unknown), int(tools or 0))
+        for name, cost, unpriced, unknown, tools in conn.execute(_attempt_cost_sql(by, user),
+                                                                 params)
     }
 
 
-def _groups(counts: dict[str, int], costs: dict[str, tuple[float, int, int]]) -> tuple[GroupCost, ...]:
+def _groups(counts: dict[str, int],
+            costs: dict[str, tuple[float, int, int, int]]) -> tuple[GroupCost, ...]:
     """Requests answered and money spent per group, largest first."""
     total = sum(counts.values())
-    none = (0.0, 0, 0)
+    none = (0.0, 0, 0, 0)
     groups = [
         GroupCost(
             name=name,
@@ -180,6 +187,7 @@ def _groups(counts: dict[str, int], costs: dict[str, tuple[float, int, int]]) ->
             unpriced=costs.get(name, none)[1],
             share=counts.get(name, 0) / total if total else 0.0,
             unknown=costs.get(name, none)[2],
+            tool_calls=costs.get(name, none)[3],
         )
         for name in set(counts) | set(costs)
     ]
@@ -253,11 +261,14 @@ def build_report(conn: Sql, since: date, until: date, by: str = "provider",
     }
     # daily_spend counts every call without a cost as unpriced; those whose billing is unknown
     # are told apart from the attempts' cost status
-    unknown_by_day = {
-        str(d): int(n) for d, n in conn.execute(
-            "SELECT day, COUNT(*) FROM attempts WHERE cost_status = 'unknown' "
-            f"AND day BETWEEN ? AND ?{mine} GROUP BY day", span)
-    }
+    unknown_by_day: dict[str, int] = {}
+    tools_by_day: dict[str, int] = {}
+    for d, n, tools in conn.execute(
+            "SELECT day, SUM(CASE WHEN cost_status = 'unknown' THEN 1 ELSE 0 END),"
+            " SUM(tool_call_count) FROM attempts"
+            f" WHERE day BETWEEN ? AND ?{mine} GROUP BY day", span):
+        unknown_by_day[str(d)] = int(n or 0)
+        tools_by_day[str(d)] = int(tools or 0)
     days = []
     day = since
     while day <= until:
@@ -265,7 +276,7 @@ def build_report(conn: Sql, since: date, until: date, by: str = "provider",
         cost, unpriced = spend.get(key, (0.0, 0))
         unknown_day = unknown_by_day.get(key, 0)
         days.append(DaySpend(day, per_day.get(key, 0), cost, max(0, unpriced - unknown_day),
-                             unknown_day))
+                             unknown_day, tools_by_day.get(key, 0)))
         day += timedelta(days=1)
     latencies = sorted(
         float(v) for (v,) in conn.execute(
@@ -324,4 +335,5 @@ def build_report(conn: Sql, since: date, until: date, by: str = "provider",
         escalable_requests=escalable,
         cost_status=statuses,
         unknown_cost=unknown,
+        tool_calls=sum(tools_by_day.values()),
     )

@@ -23,7 +23,11 @@ History:
    none came or the call was not streamed) and why the router stopped it early (``stopped``,
    NULL when it ran to its end), from which a local model's prompt speed is learned
    (:meth:`~lsp_server.ledger.store.Ledger.call_speeds`), and an index to read a model's
-   latest attempts by.
+   latest attempts by;
+7. tool calls: each attempt's tool calls (``tool_calls``: a JSON list of ``{"name", "args",
+   "ok"}``, the arguments a bounded summary; NULL when it made none) and their number
+   (``tool_call_count``, 0 for rows written before: their calls were not recorded); the
+   report's covering index gains the count.
 
 The same list builds both back ends: :func:`render` turns a statement into PostgreSQL's dialect
 (``REAL`` is ``DOUBLE PRECISION`` there, since times are epoch seconds), and a migration's
@@ -193,6 +197,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE attempts ADD COLUMN first_token_ms REAL",
         "ALTER TABLE attempts ADD COLUMN stopped TEXT",
         "CREATE INDEX attempts_model_ts ON attempts(provider, ts)",
+    )),
+    Migration(7, "tool calls per attempt", (
+        "ALTER TABLE attempts ADD COLUMN tool_calls TEXT",
+        "ALTER TABLE attempts ADD COLUMN tool_call_count INTEGER NOT NULL DEFAULT 0",
+        # Reports sum the count per day and label: the covering index gains it.
+        "DROP INDEX attempts_report",
+        "CREATE INDEX attempts_report ON attempts(day, label, cost_status, cost_usd, "
+        "tool_call_count)",
     )),
 )
 LATEST = MIGRATIONS[-1].version

@@ -38,7 +38,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
@@ -88,6 +88,23 @@ def scrub(text: str, limit: int | None = 500) -> str:
 
 def _reasons_json(reasons: Sequence[str]) -> str:
     return json.dumps([scrub(str(r), 200) for r in reasons])
+
+
+TOOL_CALLS_KEPT = 16  # calls listed per attempt (all are counted)
+TOOL_ARGS_CHARS = 160  # an argument summary's length
+
+
+def tool_calls_json(calls: Sequence[Mapping[str, Any]]) -> str | None:
+    """An attempt's tool calls for the ledger: name, a bounded and scrubbed summary of the
+    arguments, and whether the call was answered (None: no calls)."""
+    if not calls:
+        return None
+    kept = []
+    for call in calls[:TOOL_CALLS_KEPT]:
+        args = json.dumps(call.get("args") or {}, sort_keys=True, default=str)
+        kept.append({"name": scrub(str(call.get("name", "?")), 64),
+                     "args": scrub(args, TOOL_ARGS_CHARS), "ok": bool(call.get("ok"))})
+    return json.dumps(kept)
 
 
 def as_date(value: date | datetime | str) -> date:
@@ -319,6 +336,7 @@ class Ledger:
         reservation: str | None = None,
         first_token_ms: float | None = None,
         stopped: str | None = None,
+        tool_calls: Sequence[Mapping[str, Any]] = (),
     ) -> int:
         """Record one model call of a request; returns its sequence number (1, 2, ...).
 
@@ -329,7 +347,9 @@ class Ledger:
         that key already stored is not written again. ``reservation``: the team budget
         reservation this call made (:func:`~lsp_server.ledger.reservations.reserve`), settled here by the real cost.
         ``first_token_ms``: when the first streamed token came (None: none, or not streamed);
-        ``stopped``: why the router stopped the answer early (None: it ran to its end).
+        ``stopped``: why the router stopped the answer early (None: it ran to its end);
+        ``tool_calls``: the calls a tool turn made (``name``, ``args``, ``ok``), kept as
+        :func:`tool_calls_json` says.
         """
         if cost_status not in COST_STATUSES:
             raise LedgerError(f"cost status {cost_status!r} is not one of {', '.join(COST_STATUSES)}")
@@ -354,13 +374,14 @@ class Ledger:
                 "INSERT INTO attempts (request_id, seq, ts, day, provider, model, tier, "
                 "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, "
                 "latency_ms, confidence, error_class, reasons, label, cost_status, user_name, "
-                "row_key, first_token_ms, stopped) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "row_key, first_token_ms, stopped, tool_calls, tool_call_count) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (request_id, seq, moment.timestamp(), day, provider, model, tier, usage.input,
                  usage.output, usage.cache_read, usage.cache_write, cost_usd, latency_ms,
                  confidence, scrub(error_class, 200) if error_class else None,
                  _reasons_json(reasons), shown, cost_status, self.user, row_key,
-                 first_token_ms, scrub(stopped, 200) if stopped else None),
+                 first_token_ms, scrub(stopped, 200) if stopped else None,
+                 tool_calls_json(tool_calls), len(tool_calls)),
             )
             conn.execute("UPDATE requests SET attempt_count = ? WHERE id = ?", (seq, request_id))
             spend = (cost_usd or 0.0, 1 if cost_usd is None else 0)

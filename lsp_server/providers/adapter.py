@@ -13,6 +13,7 @@ import dataclasses
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Literal
 
 import httpx
 
@@ -44,7 +45,7 @@ class ProviderAdapter(ABC):
     module writes."""
 
     needs_key = True
-    native_tools = False  # a vendor with tool calling that the adapter speaks says True
+    native_tools = False  # what tool_format "auto" resolves to: the vendor's tool calling
 
     def __init__(
         self, settings: ModelSettings, *, api_key: str | None, policy: RetryPolicy | None = None
@@ -80,6 +81,18 @@ class ProviderAdapter(ABC):
         """Close the HTTP connections."""
 
     # -- the Provider protocol ------------------------------------------------------------
+
+    async def tool_format(self) -> Literal["native", "text"]:
+        """``models[].tool_format``; ``auto`` is native where :meth:`_auto_native` says so."""
+        chosen = self.settings.tool_format
+        if chosen != "auto":
+            return chosen
+        return "native" if await self._auto_native() else "text"
+
+    async def _auto_native(self) -> bool:
+        """Whether ``auto`` means native tool calling for this model (a vendor whose support
+        depends on the model asks its server)."""
+        return self.native_tools
 
     def _require_key(self) -> None:
         if self.needs_key and not self._api_key:
@@ -177,7 +190,7 @@ class ProviderAdapter(ABC):
 
     def estimate_usage(self, prompt: Prompt, text: str) -> Usage:
         """Usage estimated from the prompt and the answer, for a vendor that reported none."""
-        return Usage(input=self.count_tokens(prompt.text()), output=self.count_tokens(text))
+        return Usage(input=self.count_tokens(prompt.billed_text()), output=self.count_tokens(text))
 
     def completion(
         self, text: str, usage: Usage | None, stop: object, raw_model: object,

@@ -156,6 +156,7 @@ class AnthropicProvider(HttpProviderAdapter):
                     block = data.get("content_block")
                     if isinstance(block, dict) and block.get("type") == "tool_use":
                         tools[as_int(data.get("index"))] = (block, [])
+                        yield StreamDelta("", tool_call=str(block.get("name") or "?"))
                 elif kind == "content_block_delta":
                     delta = data.get("delta") or {}
                     if delta.get("type") == "input_json_delta":

@@ -14,7 +14,13 @@ from typing import Literal, Protocol, runtime_checkable
 
 from lsp_server.config import ModelSettings
 from lsp_server.errors import ProviderError
-from lsp_server.providers.tools import ToolCall, ToolSpec, ToolTurn, text_transcript
+from lsp_server.providers.tools import (
+    ToolCall,
+    ToolSpec,
+    ToolTurn,
+    declarations_json,
+    text_transcript,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,13 @@ class Prompt:
         turns = text_transcript(self.turns) if self.turns else ""
         return "\n\n".join(p for p in (self.system, self.stable, self.volatile, self.instruction,
                                         turns) if p)
+
+    def billed_text(self) -> str:
+        """:meth:`text` plus the native tool declarations (vendors bill them as input), for
+        token estimates."""
+        if not self.tools:
+            return self.text()
+        return self.text() + "\n\n" + declarations_json(self.tools)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +108,13 @@ class Completion:
 
 @dataclass(frozen=True, slots=True)
 class StreamDelta:
-    """A piece of streamed text; the last item of a stream is the Completion itself."""
+    """A piece of streamed text; the last item of a stream is the Completion itself.
+
+    ``tool_call`` names a native tool call that starts here (its text is empty): the answer is
+    a tool turn, which early stop accepts as a valid start."""
 
     text: str
+    tool_call: str | None = None
 
 
 @runtime_checkable
@@ -111,7 +128,11 @@ class Provider(Protocol):
     """
 
     settings: ModelSettings
-    native_tools: bool  # the vendor's own tool calling is used (else the text protocol)
+
+    async def tool_format(self) -> Literal["native", "text"]:
+        """How this model is offered tools: the vendor's own tool calling or the text protocol
+        (``models[].tool_format``, with ``auto`` resolved; may ask the server once)."""
+        ...
 
     async def generate(self, prompt: Prompt) -> Completion: ...
 

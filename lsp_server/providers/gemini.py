@@ -6,10 +6,16 @@ thinking tokens (``thoughtsTokenCount``) are billed as output and counted there.
 reports usage with every chunk, final with the chunk that has the ``finishReason``; a stream
 that fails keeps the usage reported so far on the error, and one that reported none gets an
 estimate, marked as such.
+
+Tools are offered as ``functionDeclarations`` and the answer's ``functionCall`` parts become the
+completion's tool calls (streamed or not: Gemini sends a call whole, in one chunk); earlier
+turns follow the prompt as ``model``/``user`` contents, so the prefix stays the same (see
+:mod:`lsp_server.providers.tools`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -26,6 +32,12 @@ from lsp_server.providers.adapter import HttpProviderAdapter
 from lsp_server.providers.base import Completion, Prompt, StreamDelta, Usage
 from lsp_server.providers.http import as_int, json_event, vendor_message
 from lsp_server.providers.retry import RetryPolicy
+from lsp_server.providers.tools import (
+    ToolCall,
+    gemini_calls,
+    gemini_tools,
+    gemini_turn_contents,
+)
 
 API_VERSION = "v1beta"
 
@@ -43,7 +55,8 @@ def request_body(settings: ModelSettings, prompt: Prompt) -> dict[str, Any]:
     if tail or not parts:
         parts.append({"text": tail or "(no instruction)"})
     body: dict[str, Any] = {
-        "contents": [{"role": "user", "parts": parts}],
+        # Tool turns go after the first content: the prefix stays the same.
+        "contents": [{"role": "user", "parts": parts}, *gemini_turn_contents(prompt.turns)],
         "generationConfig": {
             "temperature": settings.temperature if prompt.temperature is None else prompt.temperature,
             "maxOutputTokens": prompt.max_output_tokens or settings.max_output_tokens,
@@ -51,6 +64,9 @@ def request_body(settings: ModelSettings, prompt: Prompt) -> dict[str, Any]:
     }
     if prompt.stop:
         body["generationConfig"]["stopSequences"] = list(prompt.stop)
+    if prompt.tools:
+        body["tools"] = gemini_tools(prompt.tools)
+        body["toolConfig"] = {"functionCallingConfig": {"mode": prompt.tool_choice.upper()}}
     if prompt.system:
         body["systemInstruction"] = {"role": "user", "parts": [{"text": prompt.system}]}
     return body
@@ -81,6 +97,8 @@ def _retry_delay(body: Any) -> float | None:
 
 class GeminiProvider(HttpProviderAdapter):
     """Gemini models through the Generative Language API."""
+
+    native_tools = True
 
     def __init__(
         self,
@@ -114,8 +132,9 @@ class GeminiProvider(HttpProviderAdapter):
             return self.http.rate_limited(f"rate limited (429 {vendor_message(body, raw)})", hint) if hint is not None else None
         return None
 
-    def _candidate(self, data: dict[str, Any]) -> tuple[str, Any]:
-        """The text of the first candidate and its finish reason (None while streaming)."""
+    def _candidate(self, data: dict[str, Any]) -> tuple[str, Any, tuple[ToolCall, ...]]:
+        """The text of the first candidate, its finish reason (None while streaming) and the
+        function calls it makes."""
         if "error" in data and "candidates" not in data:
             raise self._error_in_body(data)
         candidates = data.get("candidates")
@@ -129,7 +148,7 @@ class GeminiProvider(HttpProviderAdapter):
                     blocked.usage = usage_from(data["usageMetadata"])
                 raise blocked
             if "usageMetadata" in data:
-                return "", None
+                return "", None, ()
             raise self.http.malformed("expected candidates or usageMetadata")
         first = candidates[0] if isinstance(candidates, list) else None
         if not isinstance(first, dict):
@@ -138,7 +157,8 @@ class GeminiProvider(HttpProviderAdapter):
         text = "".join(
             str(p.get("text", "")) for p in parts if isinstance(p, dict) and not p.get("thought")
         )
-        return text, first.get("finishReason")
+        finish = first.get("finishReason")
+        return text, finish, gemini_calls(parts, finish, first.get("finishMessage"))
 
     def _error_in_body(self, data: dict[str, Any]) -> ProviderError:
         raw = data.get("error")
@@ -152,17 +172,19 @@ class GeminiProvider(HttpProviderAdapter):
         return self.http.fail(FatalProviderError, message)
 
     def _completion(self, data: dict[str, Any], text: str, usage: Usage | None, stop: Any,
-                    prompt: Prompt | None = None) -> Completion:
-        return self.completion(text, usage, stop, data.get("modelVersion"),
+                    prompt: Prompt | None = None, calls: tuple[ToolCall, ...] = ()) -> Completion:
+        done = self.completion(text, usage, stop, data.get("modelVersion"),
                                {"id": data.get("responseId", "")}, prompt)
+        return dataclasses.replace(done, tool_calls=calls) if calls else done
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         path = f"{model_path(self.settings)}:generateContent"
         data = await self.http.post_json(path, request_body(self.settings, prompt))
-        text, stop = self._candidate(data)
+        text, stop, calls = self._candidate(data)
         if "usageMetadata" not in data:
             raise self.http.malformed("no usageMetadata")
-        return self._completion(data, text, usage_from(data.get("usageMetadata")), stop)
+        return self._completion(data, text, usage_from(data.get("usageMetadata")), stop,
+                                calls=calls if prompt.tools else ())
 
     async def _stream_once(self, prompt: Prompt) -> AsyncGenerator[StreamDelta | Completion, None]:
         path = f"{model_path(self.settings)}:streamGenerateContent"
@@ -170,10 +192,14 @@ class GeminiProvider(HttpProviderAdapter):
         last: dict[str, Any] = {}
         usage: Usage | None = None
         stop: Any = None
+        calls: list[ToolCall] = []
         try:
             async for event in self.http.post_sse(path, request_body(self.settings, prompt), params={"alt": "sse"}):
                 data = json_event(self.http, event)
-                text, finish = self._candidate(data)
+                text, finish, found = self._candidate(data)
+                calls += found
+                for call in found if prompt.tools else ():
+                    yield StreamDelta("", tool_call=call.name)
                 last = data
                 if "usageMetadata" in data:
                     usage = usage_from(data["usageMetadata"])
@@ -185,4 +211,5 @@ class GeminiProvider(HttpProviderAdapter):
                 raise self.http.malformed("the stream ended without a finishReason")
         except ProviderError as exc:
             raise self.broken_stream(exc, usage, stop is not None, "".join(parts)) from None
-        yield self._completion(last, "".join(parts), usage, stop, prompt)
+        yield self._completion(last, "".join(parts), usage, stop, prompt,
+                               tuple(calls) if prompt.tools else ())

@@ -5,11 +5,18 @@ every call sets ``num_ctx`` from the prompt's estimated size (rounded up to a po
 the model is not reloaded for every new size). ``keep_alive`` keeps the model loaded between
 calls. Usage comes from ``prompt_eval_count`` / ``eval_count``; Ollama reports no cache figures.
 When an answer lacks either count, usage is estimated and the completion says so.
+
+Tools go in ``/api/chat``'s ``tools``; the answer's ``message.tool_calls`` (arguments as an
+object) become the completion's tool calls and earlier turns follow the prompt as ``assistant``
+and ``tool`` messages. Whether a model takes tools is in its template, so ``tool_format =
+"auto"`` asks ``/api/show`` once for the model's capabilities: Ollama refuses ``tools`` for a
+model without the ``tools`` capability.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -28,6 +35,7 @@ from lsp_server.providers.adapter import ProviderAdapter
 from lsp_server.providers.base import Availability, Completion, Prompt, StreamDelta, Usage
 from lsp_server.providers.http import Failures
 from lsp_server.providers.retry import RetryPolicy, call_with_retries
+from lsp_server.providers.tools import ToolCall, ollama_call, ollama_turn_messages, openai_tools
 
 T = TypeVar("T")
 
@@ -64,6 +72,22 @@ class OllamaProvider(ProviderAdapter):
         self.failures = Failures(
             settings, secret=None, auth_hint="set OLLAMA_API_KEY for a remote Ollama that needs one"
         )
+        self._takes_tools: bool | None = None  # the model's "tools" capability, once known
+
+    async def _auto_native(self) -> bool:
+        """Whether the model has the ``tools`` capability (``/api/show``, asked once; an
+        Ollama that cannot say is asked again next time, and meanwhile gets the text
+        protocol)."""
+        if self._takes_tools is None:
+            try:
+                shown = await self._guard(lambda: self.client.show(self.settings.model))
+            except ProviderError:
+                return False
+            if shown.capabilities is not None:
+                self._takes_tools = "tools" in shown.capabilities
+            else:  # an Ollama older than capabilities: the template handles tools or not
+                self._takes_tools = ".Tools" in (shown.template or "")
+        return self._takes_tools
 
     async def aclose(self) -> None:
         await self.client.close()  # type: ignore[no-untyped-call]
@@ -115,10 +139,12 @@ class OllamaProvider(ProviderAdapter):
     def _request(self, prompt: Prompt) -> dict[str, Any]:
         s = self.settings
         user = "\n\n".join(p for p in (prompt.stable, prompt.volatile, prompt.instruction) if p)
-        messages = [{"role": "system", "content": prompt.system}] if prompt.system else []
+        messages: list[dict[str, Any]] = (
+            [{"role": "system", "content": prompt.system}] if prompt.system else [])
         messages.append({"role": "user", "content": user or "(no instruction)"})
+        messages += ollama_turn_messages(prompt.turns)  # after the rest: the prefix stays
         max_output = prompt.max_output_tokens or s.max_output_tokens
-        prompt_tokens = self.count_tokens(prompt.text())
+        prompt_tokens = self.count_tokens(prompt.billed_text())
         if s.context_window and prompt_tokens > s.context_window:
             raise self.failures.fail(
                 FatalProviderError,
@@ -131,36 +157,49 @@ class OllamaProvider(ProviderAdapter):
         }
         if prompt.stop:
             options["stop"] = list(prompt.stop)
-        return {"model": s.model, "messages": messages, "options": options, "keep_alive": s.keep_alive}
+        request: dict[str, Any] = {"model": s.model, "messages": messages, "options": options,
+                                   "keep_alive": s.keep_alive}
+        # Ollama has no tool_choice: a turn that may not call tools is sent without them.
+        if prompt.tools and prompt.tool_choice == "auto":
+            request["tools"] = openai_tools(prompt.tools)
+        return request
 
     def _completion(self, part: ollama.ChatResponse, text: str, num_ctx: int,
-                    prompt: Prompt) -> Completion:
+                    prompt: Prompt, calls: tuple[ToolCall, ...] = ()) -> Completion:
         counts = (part.prompt_eval_count, part.eval_count)
         usage = None if None in counts else Usage(input=counts[0] or 0, output=counts[1] or 0)
         extra: dict[str, object] = {"num_ctx": num_ctx, "load_ms": (part.load_duration or 0) / 1e6}
-        return self.completion(text, usage, part.done_reason, part.model, extra, prompt)
+        done = self.completion(text, usage, part.done_reason, part.model, extra, prompt)
+        return dataclasses.replace(done, tool_calls=calls) if calls else done
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         request = self._request(prompt)
         resp = await self._guard(lambda: self.client.chat(**request, stream=False))
         if not resp.done:
             raise self.failures.malformed("the answer is not marked done")
-        return self._completion(resp, resp.message.content or "", request["options"]["num_ctx"], prompt)
+        return self._completion(resp, resp.message.content or "", request["options"]["num_ctx"],
+                                prompt, _calls(resp.message.tool_calls, 0))
 
     async def _stream_once(self, prompt: Prompt) -> AsyncGenerator[StreamDelta | Completion, None]:
         request = self._request(prompt)
         parts = await self._guard(lambda: self.client.chat(**request, stream=True))
         texts: list[str] = []
+        calls: list[ToolCall] = []  # a call arrives whole, in a part before the last
         async with _closing(parts):
             while True:
                 part = await self._guard(lambda: _next(parts))
                 if part is None:
                     break
+                found = _calls(part.message.tool_calls, len(calls))
+                calls += found
+                for call in found:
+                    yield StreamDelta("", tool_call=call.name)
                 if part.message.content:
                     texts.append(part.message.content)
                     yield StreamDelta(part.message.content)
                 if part.done:
-                    yield self._completion(part, "".join(texts), request["options"]["num_ctx"], prompt)
+                    yield self._completion(part, "".join(texts), request["options"]["num_ctx"],
+                                           prompt, tuple(calls))
                     return
         raise self.failures.malformed("the stream ended before a part marked done")
 
@@ -192,6 +231,12 @@ class OllamaProvider(ProviderAdapter):
         if not installed_name(self.settings.model, names):
             return Availability(False, f"Ollama is up but the model is missing: ollama pull {self.settings.model}")
         return Availability(True, f"Ollama at {self.settings.effective_base_url} has {self.settings.model}")
+
+
+def _calls(raw: Sequence[ollama.Message.ToolCall] | None, before: int) -> tuple[ToolCall, ...]:
+    """An answer's ``tool_calls`` (``before``: calls already seen in the same answer)."""
+    return tuple(ollama_call(before + i + 1, c.function.name, c.function.arguments)
+                 for i, c in enumerate(raw or ()))
 
 
 async def _next(parts: AsyncIterator[ollama.ChatResponse]) -> ollama.ChatResponse | None:

@@ -116,9 +116,9 @@ class OpenAICompatProvider(HttpProviderAdapter):
             auth_hint=f"set {env} to a valid key for {settings.effective_base_url}",
         )
         self.needs_key = not is_loopback(settings.effective_base_url)
-        # A local server's tool support depends on how it was started (llama.cpp: --jinja).
-        self.native_tools = settings.tool_format == "native" or (
-            settings.tool_format == "auto" and self.needs_key)
+        # A local server's tool support depends on how it was started (llama.cpp: --jinja),
+        # so "auto" is native only for remote APIs.
+        self.native_tools = self.needs_key
 
     def check_path(self) -> str:
         return MODELS_PATH
@@ -170,7 +170,8 @@ class OpenAICompatProvider(HttpProviderAdapter):
                     if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                         continue
                     delta = choice.get("delta") or {}
-                    calls.take(delta.get("tool_calls"))
+                    for name in calls.take(delta.get("tool_calls")):
+                        yield StreamDelta("", tool_call=name)
                     content = delta.get("content")
                     if content:
                         parts.append(str(content))

@@ -1,7 +1,8 @@
 """Tool calls on the wire: the types every vendor format maps to, and the plain-text protocol.
 
 A model asks for a tool in one of two ways. Vendors with native tool calling (the
-OpenAI-compatible ``tools``/``tool_calls``, Anthropic's ``tool_use``/``tool_result`` blocks) get
+OpenAI-compatible ``tools``/``tool_calls``, Anthropic's ``tool_use``/``tool_result`` blocks,
+Gemini's ``functionCall``/``functionResponse`` parts, Ollama's ``tools``/``tool_calls``) get
 the tools in the request and return structured calls; the provider parses them into
 :class:`ToolCall`. Every other model follows the text protocol below, which the tool loop
 parses from the answer's text, strictly:
@@ -52,15 +53,25 @@ class ToolSpec:
         }
 
 
+def declarations_json(specs: tuple[ToolSpec, ...]) -> str:
+    """The tools as a vendor-neutral JSON declaration list (name, description, JSON Schema):
+    about the size every vendor's own format has, for token estimates."""
+    return json.dumps([{"name": t.name, "description": t.description,
+                        "parameters": t.json_schema()} for t in specs])
+
+
 @dataclass(frozen=True, slots=True)
 class ToolCall:
     """One call a model asked for. ``error`` is set when the call could not be parsed (it is
-    answered with the error, never run); ``id`` is the vendor's call id (made up for text)."""
+    answered with the error, never run); ``id`` is the vendor's call id (made up for text and
+    Ollama, empty when Gemini gives none); ``signature`` is Gemini's opaque
+    ``thoughtSignature``, which must go back with the call in the next request."""
 
     name: str
     args: Mapping[str, Any] = field(default_factory=dict)
     id: str = ""
     error: str | None = None
+    signature: str = ""
 
     def key(self) -> str:
         """What makes two calls the same call (for loop detection)."""
@@ -189,7 +200,9 @@ class OpenAIStreamCalls:
     def __init__(self) -> None:
         self._parts: dict[int, list[str]] = {}
 
-    def take(self, raw: Any) -> None:
+    def take(self, raw: Any) -> list[str]:
+        """Add a delta's pieces; the names of the calls that start in it."""
+        started: list[str] = []
         for item in raw if isinstance(raw, list) else ():
             if not isinstance(item, dict):
                 continue
@@ -198,8 +211,11 @@ class OpenAIStreamCalls:
             raw_fn = item.get("function")
             fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
             parts[0] = parts[0] or str(item.get("id") or "")
-            parts[1] = parts[1] or str(fn.get("name") or "")
+            if not parts[1] and fn.get("name"):
+                parts[1] = str(fn["name"])
+                started.append(parts[1])
             parts[2] += str(fn.get("arguments") or "")
+        return started
 
     def calls(self) -> tuple[ToolCall, ...]:
         return tuple(openai_call(cid or f"call-{i + 1}", name or "?", args)
@@ -236,3 +252,108 @@ def anthropic_call(block: Mapping[str, Any]) -> ToolCall:
     if not isinstance(args, dict):
         return ToolCall(name=name, id=call_id, error="the input must be a JSON object")
     return ToolCall(name=name, args=args, id=call_id)
+
+
+def is_error_result(result: str) -> bool:
+    """Whether a tool's answer is an error (the runner starts those with ``error:``)."""
+    return result.startswith("error:")
+
+
+# Gemini generateContent: ``tools`` holds ``functionDeclarations`` whose ``parameters`` are an
+# OpenAPI-style schema (upper-case type names, as the official SDK sends them); the answer's
+# ``functionCall`` parts carry ``args`` as an object and, on Gemini 3, a ``thoughtSignature``
+# that must be sent back on the same part; each result goes back as a ``functionResponse``
+# part (its ``response`` an object) in the next user turn, one per call, in order.
+
+_GEMINI_TYPES = {"string": "STRING", "integer": "INTEGER", "number": "NUMBER",
+                 "boolean": "BOOLEAN", "array": "ARRAY", "object": "OBJECT"}
+GEMINI_MALFORMED = "MALFORMED_FUNCTION_CALL"
+
+
+def gemini_tools(specs: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
+    declarations: list[dict[str, Any]] = []
+    for spec in specs:
+        decl: dict[str, Any] = {"name": spec.name, "description": spec.description}
+        if spec.params:  # an OBJECT schema with no properties is refused
+            decl["parameters"] = {
+                "type": "OBJECT",
+                "properties": {p.name: {"type": _GEMINI_TYPES.get(p.type, "STRING"),
+                                        "description": p.description} for p in spec.params},
+                "required": [p.name for p in spec.params if p.required],
+            }
+        declarations.append(decl)
+    return [{"functionDeclarations": declarations}]
+
+
+def gemini_turn_contents(turns: tuple[ToolTurn, ...]) -> list[dict[str, Any]]:
+    """Earlier turns as ``contents``: the model's turn with its calls, then the results.
+
+    A call Gemini could not even name (``MALFORMED_FUNCTION_CALL``) has no part to echo: the
+    model's turn says so in text and the error goes back as text."""
+    contents: list[dict[str, Any]] = []
+    for turn in turns:
+        said: list[dict[str, Any]] = [{"text": turn.text}] if turn.text else []
+        answers: list[dict[str, Any]] = []
+        for call, result in zip(turn.calls, turn.results, strict=True):
+            if not _NAME.fullmatch(call.name):
+                said.append({"text": "(a function call that could not be read)"})
+                answers.append({"text": result})
+                continue
+            ident = {"id": call.id} if call.id else {}
+            part: dict[str, Any] = {"functionCall": {"name": call.name, "args": dict(call.args),
+                                                     **ident}}
+            if call.signature:
+                part["thoughtSignature"] = call.signature
+            said.append(part)
+            key = "error" if is_error_result(result) else "result"
+            answers.append({"functionResponse": {"name": call.name, "response": {key: result},
+                                                 **ident}})
+        contents.append({"role": "model", "parts": said})
+        contents.append({"role": "user", "parts": answers})
+    return contents
+
+
+def gemini_calls(parts: Any, finish: Any, finish_message: Any = None) -> tuple[ToolCall, ...]:
+    """The calls among a candidate's parts; a ``MALFORMED_FUNCTION_CALL`` finish with no call
+    is one malformed call (the model is told, nothing runs)."""
+    calls: list[ToolCall] = []
+    for part in parts if isinstance(parts, list) else ():
+        fc = part.get("functionCall") if isinstance(part, dict) else None
+        if not isinstance(fc, dict):
+            continue
+        name, args = str(fc.get("name") or "?"), fc.get("args")
+        ident, signature = str(fc.get("id") or ""), str(part.get("thoughtSignature") or "")
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            calls.append(ToolCall(name=name, id=ident, signature=signature,
+                                  error="the args must be a JSON object"))
+            continue
+        calls.append(ToolCall(name=name, args=args, id=ident, signature=signature))
+    if not calls and finish == GEMINI_MALFORMED:
+        detail = f" ({str(finish_message)[:200]})" if finish_message else ""
+        calls.append(ToolCall(name="?", error="the function call was malformed" + detail))
+    return tuple(calls)
+
+
+# Ollama /api/chat: ``tools`` as OpenAI's ``function`` entries; the answer's
+# ``message.tool_calls`` carry ``arguments`` as an object (Ollama parses the model's JSON itself
+# and returns text it cannot parse as content) and no id; each result goes back as a
+# ``tool`` message naming the tool (``tool_name``).
+
+
+def ollama_turn_messages(turns: tuple[ToolTurn, ...]) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    for turn in turns:
+        messages.append({"role": "assistant", "content": turn.text, "tool_calls": [
+            {"function": {"name": c.name, "arguments": dict(c.args)}} for c in turn.calls]})
+        messages += [{"role": "tool", "content": r, "tool_name": c.name}
+                     for c, r in zip(turn.calls, turn.results, strict=True)]
+    return messages
+
+
+def ollama_call(n: int, name: str, arguments: Any) -> ToolCall:
+    """A call from Ollama's ``message.tool_calls`` (the ``n``-th of the answer)."""
+    if not isinstance(arguments, Mapping):
+        return ToolCall(name=name, id=f"ollama-{n}", error="the arguments must be a JSON object")
+    return ToolCall(name=name, args=dict(arguments), id=f"ollama-{n}")

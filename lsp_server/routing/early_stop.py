@@ -11,6 +11,11 @@ contains (the edit header of the requested format missing after ``header_within_
 same text repeated back to back; the answer's script differing from the question's; an
 end-of-turn or new-question marker; a fenced block for another programming language). The module
 is pure: text in, a reason out.
+
+While the model may call tools (:attr:`Expect.tools`), a tool call is a valid start of an
+answer: a native tool call (a delta that starts one) or, in the text protocol, an ``@tool``
+line. From there on the reply is a tool turn, which the tool loop bounds, and the monitor lets
+it run; the text before it is watched as any answer's.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lsp_server.context.tokens import count_tokens
+from lsp_server.providers.tools import TOOL_PREFIX
 
 Mode = Literal["edit", "answer"]
 
@@ -98,6 +104,7 @@ class Expect:
     language: str | None = None
     question: str = ""
     header_within_tokens: int = 64
+    tools: Literal["native", "text"] | None = None  # how the model may call tools now
     repeats: int = 3  # back-to-back copies of one stretch of text that make a loop
     min_loop_chars: int = 60  # ... covering at least this many characters
 
@@ -145,13 +152,23 @@ class Monitor:
         self.reason: str | None = None
         self._question_script = script_of(expect.question)
         self._checked_lines = 0
+        self.tool_turn = False  # the reply turned out to be a tool turn: nothing to stop
 
-    def feed(self, delta: str) -> str | None:
-        """Take the next piece of the answer; the reason to stop now, or None to go on."""
-        if self.reason is not None or not delta:
+    def feed(self, delta: str, tool_call: str | None = None) -> str | None:
+        """Take the next piece of the answer (``tool_call``: a native tool call starts here);
+        the reason to stop now, or None to go on."""
+        if self.reason is not None or self.tool_turn:
             return self.reason
+        if tool_call is not None and self.expect.tools is not None:
+            self.tool_turn = True
+            return None
+        if not delta:
+            return None
         self.text += delta
         self.tokens += max(1, count_tokens(delta))
+        if self.expect.tools == "text" and _TOOL_LINE.search(self.text):
+            self.tool_turn = True
+            return None
         self.reason = self._check()
         return self.reason
 
@@ -201,6 +218,7 @@ class Monitor:
         return None
 
 
+_TOOL_LINE = re.compile(rf"(?m)^[ \t]*{re.escape(TOOL_PREFIX)}(?:\s|$)")
 _FENCED_BLOCK = re.compile(r"(?:`{3,}|~{3,})[\s\S]*?(?:`{3,}|~{3,}|\Z)")
 
 

@@ -34,6 +34,11 @@ the tier's latency budget (``routing.first_token_timeout_s``, ``routing.tier_tim
 stopped answer is a rejected one: recorded with its reason, and the cascade escalates to the
 next tier at once. Cancelling the request closes the stream.
 
+With ``routing.judge_tier`` set, an answer that passed the cheap checks from a tier below it is
+graded by a model of the judge tier before it is accepted (:mod:`~lsp_server.routing.judge`);
+the judge's call is an attempt like any other (budget, cache, pricing, ledger), marked
+``judge_of``, and does not count against ``routing.max_attempts``.
+
 The router decides and calls; it does not build prompts, judge answers or write the ledger.
 It sees the request through the narrow :class:`Request` protocol and the models through
 :class:`Models`, so the cascade reads in one function, :meth:`Router.run`.
@@ -56,8 +61,15 @@ from lsp_server.routing.budget import Budget, BudgetCheck
 from lsp_server.routing.cache import CachedResponse, ResponseCache
 from lsp_server.routing.early_stop import Expect, Monitor
 from lsp_server.routing.health import Health
+from lsp_server.routing.judge import Regraded, graded, judge_for, not_asked, parse_grade, ungraded
 from lsp_server.routing.streaming import StreamedAnswer, consume
-from lsp_server.routing.tool_loop import ToolCallInfo, ToolRunner, ToolSession, carry_text
+from lsp_server.routing.tool_loop import (
+    ToolCallInfo,
+    ToolRunner,
+    ToolSession,
+    carry_text,
+    offered_format,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +100,7 @@ class AttemptInfo:
     stopped: str | None = None  # why the router stopped the answer before its end
     partial: str | None = None  # a stopped answer's text up to the stop
     tool_calls: list[ToolCallInfo] = field(default_factory=list)  # a tool turn's calls
+    judge_of: str | None = None  # a judge call (routing.judge_tier): the model it graded
 
 
 @dataclass
@@ -108,6 +121,7 @@ class RoutePlan:
     tiers: tuple[Tier, ...]  # the tier order, cheapest first
     allowed: frozenset[Tier]  # privacy may narrow this to {"local"}
     output_tokens: int  # expected output, for the budget estimate
+    threshold: float | None = None  # the request's confidence threshold (None: escalate_below)
 
 
 @dataclass
@@ -179,6 +193,12 @@ class Request(Protocol):
     def tools(self, model: ModelSettings) -> ToolRunner | None:
         """The tools ``model`` may call (None: none; see :mod:`~lsp_server.routing.tool_loop`)."""
 
+    def grading(self, judge: ModelSettings, answered: ModelSettings,
+                text: str) -> Prompt | str | None:
+        """The prompt asking ``judge`` to grade ``answered``'s answer ``text``; a sentence saying why the
+        judge may not see it; or None when this request's answers are not graded (an edit).
+        Asked only with ``routing.judge_tier`` set (see :mod:`~lsp_server.routing.judge`)."""
+
 
 def tier_sequence(plan: RoutePlan) -> tuple[list[Tier], list[Tier]]:
     """The tiers to try: from the start upward, then (only if nothing above answered) the
@@ -214,7 +234,7 @@ class Router:
 
     def estimate(self, model: ModelSettings, prompt: Prompt, output_tokens: int) -> float | None:
         out = min(output_tokens, prompt.max_output_tokens or model.max_output_tokens)
-        return self.fleet.cost(model, Usage(input=count_tokens(prompt.text()), output=out))
+        return self.fleet.cost(model, Usage(input=count_tokens(prompt.billed_text()), output=out))
 
     async def run(self, plan: RoutePlan, request: Request) -> RouteResult:
         """Try tiers in order until an answer is accepted (see the module docstring)."""
@@ -255,7 +275,7 @@ class Router:
                     try:
                         if cached is not None:
                             judgement, info = await self._replay(model, tier, cached, request,
-                                                                 result)
+                                                                 result, plan)
                         else:
                             judgement, info = await self._call(model, tier, prompt, request,
                                                                result, plan)
@@ -273,10 +293,12 @@ class Router:
         return result
 
     async def _budget(self, model: ModelSettings, prompt: Prompt, plan: RoutePlan, request: Request,
-                result: RouteResult) -> BudgetCheck:
-        """Whether a paid call may go ahead; a refusal or a warning becomes a note."""
+                result: RouteResult, unrecorded: float = 0.0) -> BudgetCheck:
+        """Whether a paid call may go ahead; a refusal or a warning becomes a note.
+        ``unrecorded``: USD of this request's attempts not handed to the ledger yet."""
         estimate = self.estimate(model, prompt, plan.output_tokens)
-        check = await self.budget.admit(call=model.name, spent_today=request.spent_today(),
+        check = await self.budget.admit(call=model.name,
+                                        spent_today=request.spent_today() + unrecorded,
                                   spent_request=result.cost_usd, estimate=estimate)
         if not check.allowed:
             result.budget_blocked = True
@@ -285,7 +307,8 @@ class Router:
         return check
 
     async def _replay(self, model: ModelSettings, tier: Tier, cached: CachedResponse,
-                      request: Request, result: RouteResult) -> tuple[Judgement, AttemptInfo]:
+                      request: Request, result: RouteResult,
+                      plan: RoutePlan) -> tuple[Judgement, AttemptInfo]:
         """Judge a cached answer: no call, $0."""
         judgement = await request.judge(model, cached.text, None)
         info = AttemptInfo(
@@ -294,6 +317,9 @@ class Router:
             usage=Usage(), cost_usd=0.0, latency_ms=0.0, error=None, cached=True,
             accepted=judgement.accepted, answer_usage=cached.usage,
         )
+        if judgement.accepted and self.routing.judge_tier is not None:
+            return await self._judged(model, tier, cached.text, judgement, info, plan, request,
+                                      result), info
         self._attempt(request, info, result)
         return judgement, info
 
@@ -303,15 +329,15 @@ class Router:
         judge it; a failure is recorded and raises :class:`_FallBackError`; an answer stopped
         early, or a tool loop stopped at a bound, is a rejected judgement."""
         request.progress(f"asking {model.name} ({tier})")
-        session = self._session(model, request, result)
+        session = await self._session(model, request, result)
         sent = session.prompt(prompt) if session is not None else prompt
         try:
             while True:
                 start = time.perf_counter()
-                # While tools are offered a reply may be tool calls, which no answer's shape
-                # fits: early stop watches only an answer that must be final.
-                expect = request.expect(model) if session is None or (
-                    session.turns_left <= 0) else None
+                # While tools are offered a tool call is a valid start of the reply.
+                expect = request.expect(model)
+                if expect is not None and session is not None:
+                    expect = session.expect(expect)
                 stream = StreamedAnswer(model.name, tier,
                                         Monitor(expect) if expect is not None else None,
                                         request.progress, start)
@@ -326,7 +352,7 @@ class Router:
                 calls = session.calls_in(completion) if session is not None else ()
                 if session is None or not calls:
                     break
-                session.spent(usage.input or count_tokens(sent.text()),
+                session.spent(usage.input or count_tokens(sent.billed_text()),
                               usage.output or count_tokens(completion.text))
                 try:
                     turn = await self._tool_turn(model, prompt, completion, session, request,
@@ -377,24 +403,109 @@ class Router:
             latency_ms=latency, error=None, accepted=judgement.accepted, cost_status=status,
             first_token_ms=stream.first_token_ms,
         )
+        if judgement.accepted and self.routing.judge_tier is not None:
+            return await self._judged(model, tier, completion.text, judgement, info, plan,
+                                      request, result), info
         self._attempt(request, info, result)
         return judgement, info
 
-    def _session(self, model: ModelSettings, request: Request,
-                 result: RouteResult) -> ToolSession | None:
+    async def _judged(self, model: ModelSettings, tier: Tier, text: str, judgement: Judgement,
+                      info: AttemptInfo, plan: RoutePlan, request: Request,
+                      result: RouteResult) -> Judgement:
+        """``judgement`` after the judge tier graded the answer, when it applies (see
+        :mod:`~lsp_server.routing.judge`). The answer's attempt is recorded with the final
+        verdict, after the judge's call."""
+        result.attempts.append(info)  # the request's spend includes it for the judge's budget
+        try:
+            verdict = await self._grade(model, tier, text, judgement, info, plan, request, result)
+            info.accepted, info.confidence = verdict.accepted, verdict.confidence
+            info.reasons = [*verdict.reasons, *info.reasons[len(judgement.reasons):]]
+        except asyncio.CancelledError:
+            info.accepted = False
+            info.reasons.append("cancelled while the judge graded the answer")
+            raise
+        finally:
+            request.record(info)
+        return Judgement(verdict.accepted, verdict.confidence, list(verdict.reasons),
+                         judgement.payload)
+
+    async def _grade(self, model: ModelSettings, tier: Tier, text: str, judgement: Judgement,
+                     info: AttemptInfo, plan: RoutePlan, request: Request,
+                     result: RouteResult) -> Regraded:
+        """Decide who grades the answer, then ask them: priced, budgeted, cached and recorded
+        as an attempt like any call (marked ``judge_of``)."""
+        chosen = judge_for(tier, self.routing.judge_tier, plan.tiers, plan.allowed, self.models,
+                           self.fleet.health.available)
+        prompt = (request.grading(chosen, model, text) if isinstance(chosen, ModelSettings)
+                  else chosen)
+        if chosen is None or prompt is None:
+            return Regraded(judgement.accepted, judgement.confidence, list(judgement.reasons))
+        if isinstance(prompt, str):
+            return not_asked(judgement, prompt)
+        assert isinstance(chosen, ModelSettings)
+        threshold = plan.threshold if plan.threshold is not None else self.routing.escalate_below
+        cached = (await asyncio.to_thread(self.cache.get, chosen, prompt)
+                  if self.cache is not None else None)
+        if cached is not None:
+            grade = parse_grade(cached.text)
+            self._attempt(request, AttemptInfo(
+                chosen.name, chosen.model, chosen.tier, None,
+                [f"cache hit ({cached.age_seconds:.0f} s old, no call)",
+                 f"verdict: {cached.text.strip()[:80]!r}"],
+                Usage(), 0.0, 0.0, None, cached=True, answer_usage=cached.usage,
+                judge_of=model.name), result)
+            return graded(judgement, chosen, grade, threshold)
+        check = await self._budget(chosen, prompt, plan, request, result,
+                                   unrecorded=info.cost_usd or 0.0)
+        if not check.allowed:
+            return not_asked(judgement, f"not graded: the budget does not allow the judge's call "
+                                        f"({check.reason})")
+        request.progress(f"asking {chosen.name} ({chosen.tier}) to grade the answer")
+        stream = StreamedAnswer(chosen.name, chosen.tier, None, request.progress,
+                                time.perf_counter())
+        try:
+            completion = await self._stream_call(chosen, chosen.tier, prompt, stream, request,
+                                                 result, judge_of=model.name)
+        except _FallBackError as exc:  # the judge failed: the answer is not graded
+            failed = exc.__cause__ or exc
+            return ungraded(judgement, f"judge {chosen.name} failed ({_short(failed)})", threshold)
+        if completion is None:
+            self._stopped(chosen, chosen.tier, prompt, stream, request, result, judge_of=model.name)
+            return ungraded(judgement, f"judge {chosen.name} stopped: {stream.stopped}", threshold)
+        self._record_tries(chosen, chosen.tier, completion.tries, request, result,
+                           judge_of=model.name)
+        self.fleet.health.success(chosen.name)
+        usage, cost, status = self._billing(chosen, completion.usage, completion.usage_estimated)
+        grade = parse_grade(completion.text)
+        if self.cache is not None and grade.passed is not None:
+            await asyncio.to_thread(
+                self.cache.put, chosen, prompt, completion.text, completion.usage,
+                completion.stop_reason, completion.raw_model or completion.model)
+        self._attempt(request, AttemptInfo(
+            chosen.name, chosen.model, chosen.tier, None,
+            [f"verdict: {completion.text.strip()[:80]!r}"], usage, cost,
+            completion.latency_ms or (time.perf_counter() - stream.started) * 1000, None,
+            cost_status=status, first_token_ms=stream.first_token_ms, judge_of=model.name),
+            result)
+        return graded(judgement, chosen, grade, threshold)
+
+    async def _session(self, model: ModelSettings, request: Request,
+                       result: RouteResult) -> ToolSession | None:
         """The tool loop of this attempt (None: tools are off or the request has none)."""
         if self.routing.max_tool_turns <= 0:
             return None
         runner = request.tools(model)
         if runner is None:
             return None
-        native = self.fleet.provider(model).native_tools
+        form = offered_format(model.tool_format, await self.fleet.provider(model).tool_format())
+        if form is None:
+            return None
         return ToolSession(runner, self.routing.max_tool_turns, self.routing.max_attempt_tokens,
-                           format="native" if native else "text", carry=carry_text(result.found))
+                           format=form, carry=carry_text(result.found))
 
     async def _stream_call(self, model: ModelSettings, tier: Tier, prompt: Prompt,
-                           stream: StreamedAnswer, request: Request,
-                           result: RouteResult) -> Completion | None:
+                           stream: StreamedAnswer, request: Request, result: RouteResult,
+                           judge_of: str | None = None) -> Completion | None:
         """:func:`~lsp_server.routing.streaming.consume`, with a cancelled or failed call
         recorded (a failure raises :class:`_FallBackError`)."""
         try:
@@ -404,11 +515,12 @@ class Router:
             self._attempt(request, AttemptInfo(
                 model.name, model.model, tier, None, ["cancelled"], Usage(), None,
                 (time.perf_counter() - stream.started) * 1000, "cancelled",
-                cost_status="unknown", first_token_ms=stream.first_token_ms), result)
+                cost_status="unknown", first_token_ms=stream.first_token_ms,
+                judge_of=judge_of), result)
             raise
         except Exception as exc:  # any failure of one model falls back to the next
             self._failed(model, tier, exc, (time.perf_counter() - stream.started) * 1000,
-                         request, result)
+                         request, result, judge_of)
             raise _FallBackError from exc
 
     async def _tool_turn(self, model: ModelSettings, prompt: Prompt, completion: Completion,
@@ -431,11 +543,12 @@ class Router:
         return following, infos, stop
 
     def _stopped(self, model: ModelSettings, tier: Tier, prompt: Prompt, stream: StreamedAnswer,
-                 request: Request, result: RouteResult) -> tuple[Judgement, AttemptInfo]:
+                 request: Request, result: RouteResult,
+                 judge_of: str | None = None) -> tuple[Judgement, AttemptInfo]:
         """Record an answer the router stopped, billed as estimated from what was sent and
         streamed, and reject it so the cascade escalates."""
         reason = stream.stopped or "stopped"
-        usage = Usage(input=count_tokens(prompt.text()), output=stream.tokens)
+        usage = Usage(input=count_tokens(prompt.billed_text()), output=stream.tokens)
         cost = self.fleet.cost(model, usage)
         latency = (time.perf_counter() - stream.started) * 1000
         judgement = Judgement(False, 0.0, [f"stopped early: {reason}"], stream.text)
@@ -443,20 +556,20 @@ class Router:
             provider=model.name, model=model.model, tier=tier, confidence=0.0,
             reasons=list(judgement.reasons), usage=usage, cost_usd=cost, latency_ms=latency,
             error=None, cost_status="estimated", first_token_ms=stream.first_token_ms,
-            stopped=reason, partial=stream.text)
+            stopped=reason, partial=stream.text, judge_of=judge_of)
         request.progress(f"stopped {model.name} ({tier}) after {stream.tokens} tokens: {reason}")
         self._attempt(request, info, result)
         return judgement, info
 
     def _failed(self, model: ModelSettings, tier: Tier, exc: Exception, elapsed_ms: float,
-                request: Request, result: RouteResult) -> None:
+                request: Request, result: RouteResult, judge_of: str | None = None) -> None:
         """Record a failed call (its retried tries first) and cool the model down if needed."""
         if not isinstance(exc, ProviderError):
             log.exception("%s failed unexpectedly", model.name)
         failed = exc if isinstance(exc, ProviderError) else ProviderError(str(exc))
-        self._record_tries(model, tier, failed.tries, request, result)
+        self._record_tries(model, tier, failed.tries, request, result, judge_of=judge_of)
         self._attempt(request, self._failure(model, tier, failed, "transport failure",
-                                             elapsed_ms, _error_text(exc)), result)
+                                             elapsed_ms, _error_text(exc), judge_of), result)
         retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
         cooling = self.fleet.health.failure(model.name, type(exc).__name__,
                                             retry_after=retry_after)
@@ -474,18 +587,20 @@ class Router:
         return usage, self.fleet.cost(model, usage), "estimated" if estimated else "measured"
 
     def _record_tries(self, model: ModelSettings, tier: Tier, tries: Sequence[ProviderError],
-                      request: Request, result: RouteResult) -> None:
+                      request: Request, result: RouteResult, judge_of: str | None = None) -> None:
         """Record each failed try the provider retried, as an attempt of its own."""
         for failed in tries:
             self._attempt(request, self._failure(model, tier, failed, "failed try: retried by the "
-                                                 "provider", 0.0, _error_text(failed)), result)
+                                                 "provider", 0.0, _error_text(failed), judge_of),
+                          result)
 
     def _failure(self, model: ModelSettings, tier: Tier, failed: ProviderError, reason: str,
-                 elapsed_ms: float, error: str) -> AttemptInfo:
+                 elapsed_ms: float, error: str, judge_of: str | None = None) -> AttemptInfo:
         """The attempt for one failed try, with what it is billed for and its own latency."""
         usage, cost, status = self._billing(model, failed.usage, failed.usage_estimated)
         return AttemptInfo(model.name, model.model, tier, None, [reason], usage, cost,
-                           failed.latency_ms or elapsed_ms, error, cost_status=status)
+                           failed.latency_ms or elapsed_ms, error, cost_status=status,
+                           judge_of=judge_of)
 
     @staticmethod
     def _attempt(request: Request, info: AttemptInfo, result: RouteResult) -> None:

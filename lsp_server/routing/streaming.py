@@ -56,7 +56,7 @@ class StreamedAnswer:
             self._told = now
             self._progress(f"{self.name} ({self.tier}): {self.tokens} tokens")
         if self.monitor is not None:
-            self.stopped = self.monitor.feed(delta.text)
+            self.stopped = self.monitor.feed(delta.text, delta.tool_call)
         return self.stopped is not None
 
 

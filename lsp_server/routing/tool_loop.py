@@ -35,10 +35,24 @@ from lsp_server.providers.tools import (
     text_protocol,
     text_transcript,
 )
+from lsp_server.routing.early_stop import Expect
 
 ToolFormat = Literal["text", "native"]
 CARRY_TOKENS = 2000  # what a rejected attempt's tools found, at most, in the next tier's prompt
 NO_PROGRESS_TURNS = 2  # turns in a row that learn nothing before the loop stops
+
+
+def offered_format(setting: str, resolved: ToolFormat) -> ToolFormat | None:
+    """How ``model`` is offered tools, None: not at all.
+
+    ``resolved`` is the provider's answer for ``models[].tool_format`` (``setting``). With
+    ``auto`` a model gets tools only when they resolve to its vendor's native tool calling: a
+    model without it (a small local model behind a text-only server) rarely calls tools in the
+    text protocol, and the protocol's instructions cost it prompt time on every request. The
+    text protocol is used when the user asks for it (``tool_format = "text"``)."""
+    if setting == "auto" and resolved == "text":
+        return None
+    return resolved
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +111,11 @@ class ToolSession:
     def turns_left(self) -> int:
         return self.max_turns - len(self.turns)
 
+    def expect(self, expect: Expect) -> Expect:
+        """What early stop accepts from the next reply: while turns are left, a tool call in
+        this session's format too."""
+        return dataclasses.replace(expect, tools=self.format if self.turns_left > 0 else None)
+
     def prompt(self, base: Prompt) -> Prompt:
         """The prompt of the next turn: ``base`` unchanged in front, what is new at the end."""
         tail: list[str] = []
@@ -129,7 +148,7 @@ class ToolSession:
         """Why the next call may not be made (None: it may), checked before each call."""
         if len(self.turns) > self.max_turns:
             return f"more than {self.max_turns} tool turns (routing.max_tool_turns)"
-        need = self.tokens + count_tokens(prompt.text()) + output_tokens
+        need = self.tokens + count_tokens(prompt.billed_text()) + output_tokens
         if self.turns and need > self.max_tokens:
             return (f"the next turn would bring the attempt to {need} tokens, over "
                     f"{self.max_tokens} (routing.max_attempt_tokens)")

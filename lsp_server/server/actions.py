@@ -71,11 +71,17 @@ def short(message: str, limit: int = 48) -> str:
 
 def action_data(
     kind: TaskKind, instruction: str, uri: str, rng: wire.Range, version: int | None,
-    diagnostics: list[str],
+    diagnostics: list[wire.DiagnosticRef],
 ) -> wire.ActionData:
     """What travels with a code action to resolve or to the runAction command."""
     return {"kind": kind, "instruction": instruction, "uri": uri, "range": rng,
             "version": version, "diagnostics": diagnostics}
+
+
+def diagnostic_ref(diag: lsp.Diagnostic, rng: wire.Range) -> wire.DiagnosticRef:
+    """What a fix action carries of the LSP diagnostic it fixes (``rng``: its range as JSON)."""
+    return {"message": diag.message, "source": diag.source,
+            "code": None if diag.code is None else str(diag.code), "range": rng}
 
 
 def is_empty(rng: lsp.Range) -> bool:

@@ -56,7 +56,7 @@ def list_actions(ls: AgenticServer, params: lsp.CodeActionParams) -> list[lsp.Co
         if not wanted(lsp_kind):
             return
         data = actions.action_data(spec_kind, instruction, uri, wire_range(rng), version,
-                                   [d.message for d in diags])
+                                   [actions.diagnostic_ref(d, wire_range(d.range)) for d in diags])
         est = assistant.estimate(spec_kind, path, line_range(data["range"]))
         if est.missing == NO_MODEL:
             no_model.append(est.missing)

@@ -84,7 +84,7 @@ def register(server: AgenticServer) -> None:
                         instruction=f"Explain `{info.name}` in two or three sentences.",
                         path=path, line_range=(info.line, info.end_line),
                         cursor=(params.position.line + 1, column),
-                        paid_tiers=settings.paid_tiers,
+                        paid_tiers=settings.paid_tiers, tools=False,
                     )
                     task = asyncio.create_task(_explain(ls, key, request))
                     ls.hover_tasks[key] = task

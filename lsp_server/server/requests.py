@@ -6,6 +6,7 @@ from pathlib import Path
 
 from lsp_server import wire
 from lsp_server.assistant import AssistRequest
+from lsp_server.edits import FixDiagnostic
 from lsp_server.errors import ConfigError
 from lsp_server.server.convert import uri_to_path
 
@@ -25,6 +26,12 @@ def line_range(rng: wire.Range) -> tuple[int, int]:
     return start + 1, end + 1
 
 
+def fix_diagnostic(ref: wire.DiagnosticRef) -> FixDiagnostic:
+    rng = ref["range"]
+    return FixDiagnostic(ref["message"], ref["source"], ref["code"],
+                         line_range(rng) if rng is not None else None)
+
+
 def make_request(data: wire.ActionData) -> AssistRequest:
     rng = data["range"]
     return AssistRequest(
@@ -33,6 +40,6 @@ def make_request(data: wire.ActionData) -> AssistRequest:
         path=parse_path(data["uri"]),
         line_range=line_range(rng),
         cursor=(rng["start"]["line"] + 1, rng["start"]["character"]),
-        diagnostics=tuple(data["diagnostics"]),
+        diagnostics=tuple(fix_diagnostic(d) for d in data["diagnostics"]),
         document_version=data["version"],
     )

@@ -18,6 +18,7 @@ from test_ask_cli import write_config
 
 from lsp_server.assistant import Assistant, AssistRequest
 from lsp_server.cli import main
+from lsp_server.config import Settings
 from lsp_server.ledger.store import Ledger
 
 RATE_BODY = "return amount * 1.0825  # the county's sales tax"
@@ -42,6 +43,13 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
+def text_protocol(settings: Settings, *tiers: str) -> Settings:
+    """``settings`` with the models of ``tiers`` set to the text protocol."""
+    return settings.model_copy(update={"models": [
+        m.model_copy(update={"tool_format": "text"}) if m.tier in tiers else m
+        for m in settings.models]})
+
+
 def ask(root: Path) -> AssistRequest:
     return AssistRequest(kind="explain", instruction="What does compute_total return exactly?",
                          path=root / "shop" / "main.py", line_range=(4, 5))
@@ -52,8 +60,8 @@ async def test_model_asks_for_a_definition_left_out_and_answers(standin, tmp_pat
     root = workspace(tmp_path)
     local = lineup.servers["local"]
     local.add('@tool find_definition {"name": "apply_rate"}', ANSWER)
-    settings = lineup.settings(("local",), routing={"max_tool_turns": 3},
-                               context={"budget_tokens": 256})
+    settings = text_protocol(lineup.settings(("local",), routing={"max_tool_turns": 3},
+                                             context={"budget_tokens": 256}), "local")
     progress: list[str] = []
     assistant = Assistant(root, settings, environ=lineup.environ)
     try:
@@ -76,6 +84,9 @@ async def test_model_asks_for_a_definition_left_out_and_answers(standin, tmp_pat
     assert any("finding the definition of `apply_rate`" in p for p in progress)
     row = Ledger.open().request(result.request_id)
     assert row is not None and len(row["attempts"]) == 2  # one row per vendor request
+    assert [r["tool_call_count"] for r in row["attempts"]] == [1, 0]
+    assert json.loads(row["attempts"][0]["tool_calls"]) == [
+        {"name": "find_definition", "args": '{"name": "apply_rate"}', "ok": True}]
 
 
 async def test_refused_paths_read_nothing_and_a_loop_is_stopped(standin, tmp_path: Path) -> None:  # noqa: F811
@@ -89,7 +100,8 @@ async def test_refused_paths_read_nothing_and_a_loop_is_stopped(standin, tmp_pat
               '@tool list_files {"glob": "*"}',
               '@tool list_files {"glob": "*"}')
     lineup.servers["free"].add(ANSWER)
-    settings = lineup.settings(("local", "free"), routing={"max_tool_turns": 4})
+    settings = text_protocol(lineup.settings(("local", "free"), routing={"max_tool_turns": 4}),
+                             "local")
     assistant = Assistant(root, settings, environ=lineup.environ)
     try:
         result = await assistant.run(ask(root))
@@ -115,7 +127,8 @@ def test_ask_shows_the_tool_calls(standin, tmp_path: Path,  # noqa: F811
                                   capsys: pytest.CaptureFixture[str]) -> None:
     root = workspace(tmp_path)
     local = standin("ollama")
-    config = write_config(root, [local.model_settings(name="local", max_retries=0)])
+    config = write_config(root, [local.model_settings(name="local", max_retries=0,
+                                                      tool_format="text")])
     config.write_text(config.read_text() + "[routing]\nmax_tool_turns = 2\n")
     args = ["ask", "What does compute_total return exactly?", "--project", str(root),
             "--file", "shop/main.py", "--range", "4:5"]
@@ -168,3 +181,130 @@ async def test_native_tool_calls_and_the_next_tier_gets_what_the_cheap_one_found
     assert rows == [("free", ["find_definition"]), ("free", []),
                     ("premium", ["find_references"]), ("premium", [])]
     assert all(a.cost_usd and a.cost_usd > 0 for a in result.attempts)  # each turn is billed
+
+
+def native_call(tool: str, **args: object) -> Reply:
+    return Reply(text="", tool_calls=[{"name": tool, "args": args}])
+
+
+@pytest.mark.parametrize("tier", ["local", "budget"])  # Ollama's tools, Gemini's functions
+async def test_gemini_and_ollama_call_tools_natively_by_default(standin, tmp_path: Path,  # noqa: F811
+                                                                tier: str) -> None:
+    lineup = start_lineup(standin)
+    root = workspace(tmp_path)
+    server = lineup.servers[tier]
+    server.add(native_call("find_definition", name="apply_rate"), ANSWER)
+    settings = lineup.settings((tier,), routing={"max_tool_turns": 3},
+                               context={"budget_tokens": 256})
+    assistant = Assistant(root, settings, environ=lineup.environ)
+    try:
+        result = await assistant.run(ask(root))
+    finally:
+        await assistant.aclose()
+    assert result.outcome == "accepted" and result.answer == ANSWER
+    first, second = server.generations
+    assert "1.0825" not in first.raw and "@tool" not in first.raw  # native: no text protocol
+    assert RATE_BODY in second.raw and second.status == 200
+    if tier == "budget":
+        declared = first.body["tools"][0]["functionDeclarations"]
+        model_turn, results = second.body["contents"][-2:]
+        assert model_turn["parts"][0]["functionCall"]["name"] == "find_definition"
+        assert model_turn["parts"][0]["thoughtSignature"]  # sent back as it came
+        assert RATE_BODY in results["parts"][0]["functionResponse"]["response"]["result"]
+    else:
+        declared = [t["function"] for t in first.body["tools"]]
+        assert second.body["messages"][-1]["role"] == "tool"
+        assert second.body["messages"][-1]["tool_name"] == "find_definition"
+    assert "find_definition" in [d["name"] for d in declared]
+    turn, final = result.attempts
+    assert [c.name for c in turn.tool_calls] == ["find_definition"] and turn.tool_calls[0].ok
+    assert final.accepted
+
+
+@pytest.mark.parametrize("tier", ["local", "budget"])
+async def test_native_refusals_unknown_tools_malformed_calls_and_a_loop(
+        standin, tmp_path: Path, tier: str) -> None:  # noqa: F811
+    lineup = start_lineup(standin)
+    root = workspace(tmp_path)
+    (tmp_path / "outside.txt").write_text("OUTSIDE-SECRET\n")
+    server = lineup.servers[tier]
+    refused = Reply(text="", tool_calls=[
+        {"name": "read_file", "args": {"path": "../outside.txt"}},
+        {"name": "read_file", "args": {"path": ".env"}},
+        {"name": "frobnicate", "args": {"x": 1}}])
+    # A call the vendor could not parse: Gemini's MALFORMED_FUNCTION_CALL; Ollama returns such
+    # text as content, so its malformed call is one whose arguments have the wrong type.
+    malformed = (Reply(text="", stop_reason="MALFORMED_FUNCTION_CALL") if tier == "budget"
+                 else native_call("read_file", path=["not", "a", "path"]))
+    server.add(refused, native_call("find_definition", name="apply_rate"), malformed,
+               native_call("list_files", glob="*"), native_call("list_files", glob="*"))
+    lineup.servers["premium"].add(ANSWER)
+    settings = lineup.settings((tier, "premium"), routing={"max_tool_turns": 5})
+    assistant = Assistant(root, settings, environ=lineup.environ)
+    try:
+        result = await assistant.run(ask(root))
+    finally:
+        await assistant.aclose()
+    second = server.generations[1].raw
+    assert "outside the workspace; refused" in second and "OUTSIDE-SECRET" not in second
+    assert "excluded by privacy.exclude; refused" in second and "sk-live" not in second
+    assert "unknown tool 'frobnicate'" in second
+    fourth = server.generations[3].raw.split("OUTSIDE")[-1]
+    assert ("malformed" in fourth) if tier == "budget" else ("path" in fourth and "error" in fourth)
+    assert all(r.status == 200 for r in server.generations)  # every turn went back well-formed
+    rows = [a for a in result.attempts if a.tier == tier]
+    assert [c.ok for c in rows[0].tool_calls] == [False, False, False]
+    assert rows[2].tool_calls and not rows[2].tool_calls[0].ok
+    assert rows[-1].stopped is not None and "repeated the tool call list_files" in rows[-1].stopped
+    assert result.outcome == "accepted" and result.tier == "premium"
+
+
+@pytest.mark.parametrize("tier", ["local", "free", "budget", "premium"])
+async def test_a_request_without_tool_calls_is_the_request_it_was_without_tools(
+        standin, tmp_path: Path, tier: str) -> None:  # noqa: F811
+    """Tools on by default: a model that calls none gets the same prompt (plus the tool
+    declarations, where it is offered tools) and costs the same."""
+    lineup = start_lineup(standin)
+    root = workspace(tmp_path)
+    server = lineup.servers[tier]
+    bodies, costs = [], []
+    for routing in ({"max_tool_turns": 0}, {}):
+        server.add(Reply(ANSWER, input=900, output=40))
+        settings = lineup.settings((tier,), routing=routing, cache={"enabled": False})
+        assistant = Assistant(root, settings, environ=lineup.environ)
+        try:
+            result = await assistant.run(ask(root))
+        finally:
+            await assistant.aclose()
+        assert result.outcome == "accepted" and len(result.attempts) == 1
+        bodies.append(dict(server.generations[-1].body))
+        costs.append(result.cost_usd)
+    without, default = bodies
+    if without.get("tools") == []:  # the ollama client sends an empty list for no tools
+        del without["tools"]
+    offered = {k: default.pop(k) for k in ("tools", "tool_choice", "toolConfig") if k in default}
+    # The loopback OpenAI-compatible stand-in resolves to the text protocol: no tools under auto.
+    assert bool(offered) == (tier != "free")
+    assert default == without and costs[0] == costs[1]
+
+
+async def test_a_request_that_offers_no_tools_sends_no_declarations(standin, tmp_path: Path) -> None:  # noqa: F811
+    """Hovers ask with ``tools=False``: a model with native tool calling is sent the request
+    without tool declarations, so a hover never waits for tool turns or pays for them."""
+    lineup = start_lineup(standin)
+    root = workspace(tmp_path)
+    server = lineup.servers["premium"]
+    offered = []
+    for tools in (True, False):
+        server.add(Reply(ANSWER, input=900, output=40))
+        settings = lineup.settings(("premium",), cache={"enabled": False})
+        assistant = Assistant(root, settings, environ=lineup.environ)
+        try:
+            request = AssistRequest(kind="explain", instruction="What does compute_total return?",
+                                    path=root / "shop" / "main.py", line_range=(4, 5), tools=tools)
+            result = await assistant.run(request)
+        finally:
+            await assistant.aclose()
+        assert result.outcome == "accepted"
+        offered.append("tools" in server.generations[-1].body)
+    assert offered == [True, False]

@@ -17,14 +17,21 @@ from lsp_server.routing.router import AttemptInfo
 
 URI = "file:///ws/src/lib.rs"
 RANGE = {"start": {"line": 3, "character": 0}, "end": {"line": 5, "character": 2}}
+DIAG = {"message": "unused variable", "source": "rustc", "code": "unused_variables",
+        "range": RANGE}
 DATA = {"kind": "fix", "instruction": "Fix it", "uri": URI, "range": RANGE, "version": 4,
-        "diagnostics": ["unused variable"]}
+        "diagnostics": [DIAG]}
 
 
 def test_arguments_parse_into_the_typed_payloads() -> None:
     assert wire.parse_ask_args([URI, RANGE, " add a test "]) == (URI, RANGE, "add a test")
     assert wire.parse_explain_args([URI, RANGE]).range == RANGE
     assert wire.parse_run_action_args([DATA]).data == DATA
+    # A message alone (a client that builds the data itself), and a numeric code, are accepted.
+    loose = wire.parse_action_data({**DATA, "diagnostics": ["unused", {"message": "m", "code": 7}]})
+    assert loose["diagnostics"] == [
+        {"message": "unused", "source": None, "code": None, "range": None},
+        {"message": "m", "source": None, "code": "7", "range": None}]
     assert wire.parse_action_data({k: v for k, v in DATA.items()
                                    if k not in ("version", "diagnostics")})["diagnostics"] == []
     assert wire.parse_feedback_args(["abc123", "accept"]) == ("abc123", "accept")
@@ -46,7 +53,11 @@ def test_arguments_parse_into_the_typed_payloads() -> None:
     (wire.parse_run_action_args, ["data"], "expected a code action's data object"),
     (wire.parse_run_action_args, [{**DATA, "kind": "dance"}], "unknown action kind 'dance'"),
     (wire.parse_run_action_args, [{**DATA, "version": "4"}], "version is a number or null"),
-    (wire.parse_run_action_args, [{**DATA, "diagnostics": [1]}], "diagnostics are a list"),
+    (wire.parse_run_action_args, [{**DATA, "diagnostics": "x"}], "diagnostics are a list"),
+    (wire.parse_run_action_args, [{**DATA, "diagnostics": [1]}],
+     "diagnostic is a message or an object with one"),
+    (wire.parse_run_action_args, [{**DATA, "diagnostics": [{**DIAG, "code": [1]}]}],
+     "a diagnostic's code is a string, a number or null"),
     (wire.parse_feedback_args, ["abc123", 6], "got the verdict 6"),
     (wire.parse_feedback_args, ["abc123", "great"], "got the verdict 'great'"),
     (wire.parse_feedback_args, ["abc123", "²"], "got the verdict '²'"),

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import psycopg
+
+from lsp_server.config import Settings, parse_settings
+from lsp_server.ledger.schema import migrate, migrate_postgres
 from lsp_server.ledger.store import Ledger
 from lsp_server.providers.base import Usage
 
@@ -72,3 +79,35 @@ def seed_day(ledger: Ledger, day: datetime = DAY) -> None:
     # an unpriced model
     add(ledger, t + timedelta(minutes=40), [("mystery", "mystery-1", "budget", None, 1000)],
         "accepted", latency_ms=1000, premium=0.01)
+
+
+def old_sqlite_ledger(path: Path, version: int, statements: Sequence[str]) -> None:
+    """A SQLite ledger at schema ``version`` holding the rows ``statements`` insert."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, target=version) == version
+    for statement in statements:
+        conn.execute(statement)
+    conn.close()
+
+
+def old_postgres_ledger(url: str, schema: str, version: int, statements: Sequence[str]) -> None:
+    """A team ledger (``schema``) at schema ``version`` holding the rows ``statements`` insert."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert migrate_postgres(conn, schema, target=version) == version
+        conn.execute(f"SET search_path TO {schema}")
+        for statement in statements:
+            conn.execute(statement.encode())
+
+
+def postgres_version(url: str, schema: str) -> int | None:
+    """The schema version a team ledger records."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(f"SELECT MAX(version) FROM {schema}.ao_schema").fetchone()
+    return None if row is None else int(row[0])
+
+
+def one_local_model(**ledger: str) -> Settings:
+    """Settings with one local model and these ``ledger`` settings (migration tests)."""
+    return parse_settings({"models": [{"name": "gemma", "provider": "openai", "tier": "local",
+                                       "model": "gemma-3", "base_url": "http://127.0.0.1:1/v1"}],
+                           "ledger": ledger})

@@ -86,7 +86,9 @@ def test_metrics_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(data["latency_ms"]) == {"p50", "p95", "p99"}
     assert data["by_provider"]["Anthropic"]["requests"] == 2
     assert data["by_provider"]["Local"] == {"requests": 1, "cost_usd": 0.0, "share": 0.2,
-                                           "unpriced_calls": 0, "unknown_cost_calls": 0}
+                                           "unpriced_calls": 0, "unknown_cost_calls": 0,
+                                           "tool_calls": 0}
+    assert data["tool_calls"] == 0
     assert [d["requests"] for d in data["daily"]] == [1, 0, 4]
 
 

@@ -82,7 +82,7 @@ def test_json_has_the_documented_keys(ledger: Ledger) -> None:
     local = data["by_provider"]["Local"]
     assert {"requests", "cost_usd", "share"} <= set(local)
     assert local == {"requests": 6, "cost_usd": 0.0, "share": 0.4286, "unpriced_calls": 0,
-                     "unknown_cost_calls": 0}
+                     "unknown_cost_calls": 0, "tool_calls": 0}
     assert data["savings_usd"] == pytest.approx(0.068)
     assert data["avoided_calls"] == {"cache_hits": 1, "index_answers": 1,
                                      "estimated_value_usd": 0.02}

@@ -7,11 +7,10 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
+from ledger_seed import old_postgres_ledger, old_sqlite_ledger, one_local_model, postgres_version
 
-from lsp_server.config import Settings, parse_settings
 from lsp_server.ledger.postgres import schema_name
-from lsp_server.ledger.schema import LATEST, migrate, migrate_postgres
+from lsp_server.ledger.schema import LATEST
 from lsp_server.ledger.store import CallTiming, Ledger
 from lsp_server.providers.base import Usage
 
@@ -58,36 +57,20 @@ def _record_and_read(ledger: Ledger) -> None:
     assert ledger.call_speeds("gemma", limit=1) == [CallTiming(1200, 30, 9000.0, 8000.0)]
 
 
-def _settings(**ledger: str) -> Settings:
-    return parse_settings({"models": [{"name": "gemma", "provider": "openai", "tier": "local",
-                                       "model": "gemma-3", "base_url": "http://127.0.0.1:1/v1"}],
-                           "ledger": ledger})
-
-
 def test_sqlite_v5_ledger_gains_speed_columns(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
-    conn = sqlite3.connect(path, isolation_level=None)
-    assert migrate(conn, target=5) == 5
-    for statement in OLD_ATTEMPT:
-        conn.execute(statement)
-    conn.close()
-    with Ledger.open(path, _settings(), tz=UTC) as ledger:
+    old_sqlite_ledger(path, 5, OLD_ATTEMPT)
+    with Ledger.open(path, one_local_model(), tz=UTC) as ledger:
         _record_and_read(ledger)
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST == 6
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST >= 6
     conn.close()
 
 
 def test_postgres_v5_ledger_gains_speed_columns(pg_url: str) -> None:
     schema = schema_name("core")
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        assert migrate_postgres(conn, schema, target=5) == 5
-        conn.execute(f"SET search_path TO {schema}")
-        for statement in OLD_ATTEMPT:
-            conn.execute(statement.encode())
-    with Ledger.open(settings=_settings(url=pg_url, team="core", user="ana"), tz=UTC) as ledger:
+    old_postgres_ledger(pg_url, schema, 5, OLD_ATTEMPT)
+    with Ledger.open(settings=one_local_model(url=pg_url, team="core", user="ana"), tz=UTC) as ledger:
         assert ledger.shared
         _record_and_read(ledger)
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        row = conn.execute(f"SELECT MAX(version) FROM {schema}.ao_schema").fetchone()
-        assert row is not None and row[0] == LATEST
+    assert postgres_version(pg_url, schema) == LATEST

@@ -51,7 +51,8 @@ async def test_the_loop_runs_end_to_end_within_its_bounds(
                     "max_tool_turns": TURNS, "max_attempt_tokens": TOKENS},
         "context": {"budget_tokens": 1024},
         "models": [
-            local_model_settings(llama_url, max_output_tokens=96),
+            # The text protocol is asked for: under "auto" a local server gets no tools.
+            local_model_settings(llama_url, max_output_tokens=96, tool_format="text"),
             free.model_settings(name="free-model", tier="free", api_key_env="FREE_TEST_KEY",
                                 max_retries=0, price={"input": 0.59, "output": 0.79}),
         ]})

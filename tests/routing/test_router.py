@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -42,11 +43,12 @@ PREMIUM = ModelSettings(name="premium", provider="anthropic", model="m-premium",
 class ScriptedProvider:
     """Answers from a script: a text, a Completion, or an exception to raise."""
 
-    native_tools = False
-
     def __init__(self, script: list[str | Completion | Exception]) -> None:
         self.script = script
         self.prompts: list[Prompt] = []
+
+    async def tool_format(self) -> Literal["native", "text"]:
+        return "text"
 
     async def generate(self, prompt: Prompt) -> Completion:
         self.prompts.append(prompt)

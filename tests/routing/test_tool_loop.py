@@ -8,19 +8,28 @@ budget before each turn, a repeated call, no progress, cancel, and what a later 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pytest
-from test_router import LOCAL, PREMIUM, TIERS, Fleet, Request, ScriptedProvider, plan
+from test_router import LOCAL as AUTO_LOCAL
+from test_router import PREMIUM as AUTO_PREMIUM
+from test_router import TIERS, Fleet, Request, ScriptedProvider, plan
 
 from lsp_server.config import BudgetSettings, ModelSettings, RoutingSettings
-from lsp_server.providers.base import Completion, Usage
+from lsp_server.providers.base import Completion, Prompt, StreamDelta, Usage
 from lsp_server.providers.tools import ToolCall, ToolSpec
 from lsp_server.routing.budget import Budget
+from lsp_server.routing.early_stop import Expect, Monitor
 from lsp_server.routing.router import RoutePlan, Router
 from lsp_server.routing.tool_loop import ToolOutcome, ToolSession, carry_text
 
 FIND = '@tool find_definition {"name": "%s"}'
+# The scripted providers speak the text protocol, which a model gets only when set to it.
+LOCAL = AUTO_LOCAL.model_copy(update={"tool_format": "text"})
+PREMIUM = AUTO_PREMIUM.model_copy(update={"tool_format": "text"})
 
 
 @dataclass
@@ -165,3 +174,88 @@ def test_the_text_prompt_keeps_the_prefix_and_appends_turns() -> None:
     first = session.prompt(base)
     assert (first.system, first.stable) == ("sys", "ctx")
     assert first.instruction.startswith("do it\n\nYou may look up code")
+
+
+async def test_auto_offers_no_text_protocol() -> None:
+    """``tool_format = "auto"`` resolving to the text protocol offers no tools: the prompt is
+    the request's own and a reply that looks like a call is the answer."""
+    local = ScriptedProvider([FIND % "a"])
+    tools = Tools()
+    request = Request(runner=tools)
+    result = await router([AUTO_LOCAL], Fleet({"local": local}, {})).run(plan(), request)
+    assert tools.ran == [] and local.prompts[0] == await Request().prompt(AUTO_LOCAL, None)
+    assert result.outcome == "rejected" and not request.recorded[0].tool_calls
+
+
+# -- early stop while tools are offered --------------------------------------------------------
+
+EDIT = Expect(mode="edit", edit_format="search_replace", language="rust", question="fix it",
+              header_within_tokens=16)
+ESSAY = "The function computes the total of all the lines given to it, one by one. " * 20
+PREAMBLE = "I need the definition of the helper before I can write the edit for it. " * 3
+
+
+def test_the_monitor_takes_a_tool_call_as_a_valid_start() -> None:
+    # In the text protocol: an @tool line, even after a short preamble.
+    text = Monitor(dataclasses.replace(EDIT, tools="text"))
+    for piece in ("Let me look.\n", '@tool find_definition {"name": "a"}\n', ESSAY):
+        assert text.feed(piece) is None
+    assert text.tool_turn
+    # A native tool call starts: the reply is a tool turn.
+    native = Monitor(dataclasses.replace(EDIT, tools="native"))
+    assert native.feed("Let me look.") is None and native.feed("", "find_definition") is None
+    assert native.feed(ESSAY) is None and native.tool_turn
+    # Without tools offered, neither is a start: the same reply cannot become an edit.
+    bare = Monitor(EDIT)
+    bare.feed('@tool find_definition {"name": "a"}\n')
+    bare.feed("", "find_definition")
+    assert bare.feed(ESSAY) is not None and not bare.tool_turn
+    # With tools offered, a reply that is neither a call nor an edit is still stopped.
+    prose = Monitor(dataclasses.replace(EDIT, tools="text"))
+    assert any(prose.feed(ESSAY[i:i + 8]) for i in range(0, len(ESSAY), 8))
+    assert "no edit block" in (prose.reason or "")
+    # A @toolbox line is not a call.
+    assert Monitor(dataclasses.replace(EDIT, tools="text")).feed("@toolbox " + ESSAY) is not None
+
+
+class NativeStream(ScriptedProvider):
+    """Streams its script: each step's text in pieces, then its native tool call if it has one
+    (a tool-call delta, then a Completion carrying the call)."""
+
+    def __init__(self, steps: list[tuple[str, ToolCall | None]]) -> None:
+        super().__init__([])
+        self.steps = steps
+
+    async def stream(self, prompt: Prompt) -> AsyncIterator[StreamDelta | Completion]:
+        self.prompts.append(prompt)
+        text, call = self.steps.pop(0)
+        for i in range(0, len(text), 6):
+            yield StreamDelta(text[i:i + 6])
+        if call is not None:
+            yield StreamDelta("", tool_call=call.name)
+        yield Completion(text=text, model="m", usage=Usage(input=100, output=10),
+                         tool_calls=(call,) if call is not None else ())
+
+    async def tool_format(self) -> Literal["native", "text"]:
+        return "native"
+
+
+async def test_early_stop_stays_on_while_tools_are_offered() -> None:
+    """A tool turn runs to its end (text protocol and native), and a later reply that can no
+    longer become an edit is stopped early, though tools were still offered."""
+    local = ScriptedProvider(["Let me look.\n" + FIND % "a", ESSAY])
+    request = Request(runner=Tools(), expectation=EDIT)
+    result = await router([LOCAL], Fleet({"local": local}, {}), turns=3).run(plan(), request)
+    turn, stopped = request.recorded
+    assert turn.tool_calls and turn.stopped is None  # the @tool reply was not stopped
+    assert stopped.stopped is not None and "no edit block" in stopped.stopped
+    assert stopped.usage.output < 100 and result.outcome == "rejected"
+
+    native = NativeStream([("Let me look that up.", ToolCall("find_definition", {"name": "a"},
+                                                             id="c1")), (ESSAY, None)])
+    native_model = AUTO_LOCAL.model_copy(update={"tool_format": "native"})
+    request = Request(runner=Tools(), expectation=EDIT)
+    await router([native_model], Fleet({"local": native}, {}), turns=3).run(plan(), request)
+    turn, stopped = request.recorded
+    assert [c.name for c in turn.tool_calls] == ["find_definition"] and turn.stopped is None
+    assert stopped.stopped is not None and "no edit block" in stopped.stopped

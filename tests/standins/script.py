@@ -40,9 +40,11 @@ class Reply:
     report_usage: bool = True  # False: no usage in the answer (OpenAI-compatible servers, Ollama)
     stop_reason: str | None = None
     model: str | None = None
-    # Native tool calls (OpenAI-compatible, Anthropic): each {"name": ..., "args": {...}}, or
-    # {"name": ..., "raw": "..."} to send arguments that are not valid JSON (OpenAI only: its
-    # arguments are a string the model writes; Anthropic's input is always an object).
+    # Native tool calls (every vendor): each {"name": ..., "args": {...}}, or {"name": ...,
+    # "raw": "..."} to send arguments that are not valid JSON (OpenAI only: its arguments are a
+    # string the model writes; Anthropic's input, Gemini's args and Ollama's arguments are
+    # objects: their servers parse the model's JSON, and Gemini answers a call it cannot parse
+    # with the finish reason MALFORMED_FUNCTION_CALL, scripted as ``stop_reason``).
     tool_calls: list[dict[str, Any]] | None = None
 
     @classmethod

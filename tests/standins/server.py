@@ -267,6 +267,11 @@ class StandinServer:
             req.status = missing[0]
             await _send(writer, missing[0], json.dumps(missing[1]).encode())
             return True
+        refused = wire.refuse(req)
+        if refused is not None:
+            req.status = refused[0]
+            await _send(writer, refused[0], json.dumps(refused[1]).encode())
+            return True
         reply = self._next_reply(req)
         watch = asyncio.ensure_future(reader.read(1))
         try:

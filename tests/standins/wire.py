@@ -3,6 +3,7 @@ services send them (checked by parsing them with the vendors' own SDKs in the te
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -98,6 +99,10 @@ class Wire(ABC):
         return 404, self.error(404, f"no route for {req.path}", None)
 
     def missing_model(self, req: RecordedRequest, models: list[str] | None) -> tuple[int, Any] | None:
+        return None
+
+    def refuse(self, req: RecordedRequest) -> tuple[int, Any] | None:
+        """The vendor's 400 for a generation request it would refuse (None: it is fine)."""
         return None
 
     def model_of(self, reply: Reply, req: RecordedRequest) -> str:
@@ -320,6 +325,9 @@ class GeminiWire(Wire):
     name = "gemini"
     default_model = "gemini-3.8-flash"
     key_header = "x-goog-api-key"
+
+    def __init__(self) -> None:
+        self.signatures: set[str] = set()  # thought signatures sent with function calls
     _status: ClassVar[dict[int, str]] = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
                429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
 
@@ -375,28 +383,84 @@ class GeminiWire(Wire):
         return data
 
     def _response(self, reply: Reply, req: RecordedRequest, text: str, finish: str | None,
-                  usage: dict[str, Any], rid: str) -> dict[str, Any]:
-        cand: dict[str, Any] = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
+                  usage: dict[str, Any], rid: str, calls: list[dict[str, Any]] | None = None,
+                  ) -> dict[str, Any]:
+        cand: dict[str, Any] = {"index": 0}
+        if finish == "MALFORMED_FUNCTION_CALL":
+            # The model wrote a call the server could not parse: no content, a message.
+            cand["finishMessage"] = "Malformed function call: " + (text or "find_definition(")
+        else:
+            parts: list[dict[str, Any]] = [{"text": text}] if text or not calls else []
+            parts += calls or []
+            cand["content"] = {"parts": parts, "role": "model"}
         if finish:
             cand["finishReason"] = finish
         return {"candidates": [cand], "usageMetadata": usage, "modelVersion": self.model_of(reply, req),
                 "responseId": rid}
 
+    def _calls(self, reply: Reply) -> list[dict[str, Any]]:
+        """``functionCall`` parts; the first carries a thought signature, as Gemini 3 sends it,
+        which must come back with the call in the next request (see :meth:`refuse`)."""
+        parts: list[dict[str, Any]] = []
+        for call in reply.tool_calls or ():
+            if "raw" in call:
+                raise ValueError("Gemini's args are an object; script MALFORMED_FUNCTION_CALL instead")
+            part: dict[str, Any] = {"functionCall": {"name": call["name"], "args": call.get("args", {})}}
+            if not parts:
+                signature = base64.b64encode(uuid.uuid4().bytes * 2).decode()
+                self.signatures.add(signature)
+                part["thoughtSignature"] = signature
+            parts.append(part)
+        return parts
+
+    def refuse(self, req: RecordedRequest) -> tuple[int, Any] | None:
+        """Gemini's 400s for a tool turn sent back wrong: a call without the thought signature
+        it came with, or a different number of function responses than calls."""
+        contents = req.body.get("contents") if isinstance(req.body, dict) else None
+        contents = contents if isinstance(contents, list) else []
+        for i, content in enumerate(contents):
+            parts = content.get("parts") if isinstance(content, dict) else None
+            calls = [p for p in parts or () if isinstance(p, dict) and "functionCall" in p]
+            if content.get("role") != "model" or not calls:
+                continue
+            if calls[0].get("thoughtSignature") not in self.signatures:
+                name = calls[0]["functionCall"].get("name")
+                return 400, self.error(400, (
+                    "Function call is missing a thought_signature in functionCall parts. This is "
+                    "required for tools to work correctly, and missing thought_signature may lead "
+                    f"to degraded model performance. Additional data, function call `default_api:{name}` "
+                    f", position {i + 1}. Please refer to https://ai.google.dev/gemini-api/docs/"
+                    "thought-signatures for more details."), None)
+            following = contents[i + 1] if i + 1 < len(contents) else {}
+            answers = [p for p in following.get("parts") or () if isinstance(p, dict)
+                       and "functionResponse" in p]
+            if len(answers) != len(calls):
+                return 400, self.error(400, (
+                    "Please ensure that the number of function response parts is equal to the "
+                    "number of function call parts of the function call turn."), None)
+        return None
+
     def answer(self, reply: Reply, req: RecordedRequest, usage: Usage) -> Any:
         return self._response(reply, req, reply.text, reply.stop_reason or "STOP",
-                              self._usage(usage, usage.output), uuid.uuid4().hex[:20])
+                              self._usage(usage, usage.output), uuid.uuid4().hex[:20],
+                              self._calls(reply))
 
     def stream(self, reply: Reply, req: RecordedRequest, usage: Usage) -> list[Event]:
         rid = uuid.uuid4().hex[:20]
         sep = "\r\n"
         if req.query.get("alt") != "sse":
             raise ValueError("the stand-in streams Gemini only as SSE (?alt=sse)")
+        calls = self._calls(reply)
+        # A function call arrives whole, in the last chunk, with the finish reason.
         chunks = reply.text_chunks() or [""]
+        if calls and reply.text:
+            chunks.append("")
         events: list[Event] = []
         for i, piece in enumerate(chunks):
             last = i == len(chunks) - 1
             data = self._response(reply, req, piece, (reply.stop_reason or "STOP") if last else None,
-                                  self._usage(usage, usage.output if last else None), rid)
+                                  self._usage(usage, usage.output if last else None), rid,
+                                  calls if last else None)
             events.append((_sse(data, sep=sep), bool(piece)))
         return events
 
@@ -436,6 +500,11 @@ class OllamaWire(Wire):
     default_model = "qwen2.5-coder:7b"
     key_header = "authorization"
 
+    def __init__(self) -> None:
+        # Models whose template takes no tools: /api/show lists no "tools" capability and a
+        # chat request with tools is refused.
+        self.without_tools: set[str] = set()
+
     def presented_key(self, req: RecordedRequest, raw_headers: dict[str, str]) -> str | None:
         value = raw_headers.get("authorization", "")
         return value.removeprefix("Bearer ") if value.startswith("Bearer ") else None
@@ -446,6 +515,8 @@ class OllamaWire(Wire):
             return "stream" if body.get("stream", True) else "generate"
         if req.method == "POST" and req.path == "/api/embed":
             return "embed"
+        if req.method == "POST" and req.path == "/api/show":
+            return "show"
         if req.method == "GET" and req.path == "/api/tags":
             return "tags"
         if req.method == "GET" and req.path == "/api/version":
@@ -471,10 +542,32 @@ class OllamaWire(Wire):
             return 404, {"error": f'model "{model}" not found, try pulling it first'}
         return None
 
-    def _final(self, reply: Reply, req: RecordedRequest, usage: Usage, content: str) -> dict[str, Any]:
+    def refuse(self, req: RecordedRequest) -> tuple[int, Any] | None:
+        model = _request_model(req)
+        if isinstance(req.body, dict) and req.body.get("tools") and self._bare(model) in {
+                self._bare(m) for m in self.without_tools}:
+            return 400, {"error": f"registry.ollama.ai/library/{model} does not support tools"}
+        return None
+
+    @staticmethod
+    def _bare(model: str) -> str:
+        return model if ":" in model else f"{model}:latest"
+
+    @staticmethod
+    def _tool_calls(reply: Reply) -> list[dict[str, Any]]:
+        if any("raw" in c for c in reply.tool_calls or ()):
+            raise ValueError("Ollama's arguments are an object (text it cannot parse is content)")
+        return [{"function": {"name": c["name"], "arguments": c.get("args", {})}}
+                for c in reply.tool_calls or ()]
+
+    def _final(self, reply: Reply, req: RecordedRequest, usage: Usage, content: str,
+               calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if calls:
+            message["tool_calls"] = calls
         final: dict[str, Any] = {
             "model": self.model_of(reply, req), "created_at": "2025-10-01T12:00:00.000000Z",
-            "message": {"role": "assistant", "content": content},
+            "message": message,
             "done_reason": reply.stop_reason or "stop", "done": True,
             "total_duration": 1_500_000_000, "load_duration": 20_000_000,
         }
@@ -484,7 +577,7 @@ class OllamaWire(Wire):
         return final
 
     def answer(self, reply: Reply, req: RecordedRequest, usage: Usage) -> Any:
-        return self._final(reply, req, usage, reply.text)
+        return self._final(reply, req, usage, reply.text, self._tool_calls(reply))
 
     def stream(self, reply: Reply, req: RecordedRequest, usage: Usage) -> list[Event]:
         model = self.model_of(reply, req)
@@ -493,6 +586,12 @@ class OllamaWire(Wire):
             part = {"model": model, "created_at": "2025-10-01T12:00:00.000000Z",
                     "message": {"role": "assistant", "content": piece}, "done": False}
             events.append(((json.dumps(part) + "\n").encode(), True))
+        calls = self._tool_calls(reply)
+        if calls:  # the calls arrive whole, in a part of their own before the last
+            part = {"model": model, "created_at": "2025-10-01T12:00:00.000000Z",
+                    "message": {"role": "assistant", "content": "", "tool_calls": calls},
+                    "done": False}
+            events.append(((json.dumps(part) + "\n").encode(), False))
         events.append(((json.dumps(self._final(reply, req, usage, "")) + "\n").encode(), False))
         return events
 
@@ -507,6 +606,22 @@ class OllamaWire(Wire):
             return 200, {"version": "0.12.6"}
         if kind == "root":
             return 200, "Ollama is running"
+        if kind == "show":
+            missing = self.missing_model(req, models)
+            if missing:
+                return 404, {"error": f"model '{_request_model(req)}' not found"}
+            model = _request_model(req)
+            tools = self._bare(model) not in {self._bare(m) for m in self.without_tools}
+            return 200, {
+                "license": "", "modelfile": f"FROM {model}\n", "parameters": "",
+                "template": "{{ if .Tools }}<tools>{{ .Tools }}</tools>{{ end }}{{ .Prompt }}"
+                if tools else "{{ .Prompt }}",
+                "details": {"parent_model": "", "format": "gguf", "family": "qwen2",
+                            "families": ["qwen2"], "parameter_size": "7.6B",
+                            "quantization_level": "Q4_K_M"},
+                "model_info": {"general.architecture": "qwen2"},
+                "capabilities": ["completion", "tools"] if tools else ["completion"],
+                "modified_at": "2025-09-01T10:00:00.000000Z"}
         if kind == "embed":
             body = req.body if isinstance(req.body, dict) else {}
             missing = self.missing_model(req, models)

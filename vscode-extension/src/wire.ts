@@ -25,6 +25,14 @@ export type AskArgs = [uri: string, range: Range, instruction: string];
 export type ExplainArgs = [uri: string, range: Range];
 export type FeedbackArgs = [request_id: string, verdict: Verdict];
 
+/** A diagnostic a fix action is about (inside ActionData, which the extension sends back unchanged). */
+export interface DiagnosticRef {
+  message: string;
+  source: string | null;
+  code: string | null;
+  range: Range | null;
+}
+
 /** A resolved code action's `data`. */
 export interface ResolvedActionData {
   request_id: string;
@@ -51,6 +59,7 @@ export interface Attempt {
   accepted: boolean;
   tool_calls: ToolCall[];
   stopped: string | null;
+  judge_of: string | null;
 }
 
 /** One tool call of a tool turn, answered from the project index at $0. */

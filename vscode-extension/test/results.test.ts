@@ -31,6 +31,7 @@ const RESULT: ResultJson = {
       accepted: true,
       tool_calls: [],
       stopped: null,
+      judge_of: null,
     },
   ],
   notes: [],
