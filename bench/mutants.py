@@ -13,6 +13,10 @@ before and after, so a mutant is a search/replace answer over that function:
 
 Whether a mutant still compiles is for the verifier's compile check to say; the benchmark keeps
 only those that do (wrong but valid).
+
+:func:`neutral` gives the opposite: a comment line added first in a function's body, an edit
+that changes nothing a test can see (a good edit every check level must keep, so a flaky test
+the related tests run shows up as a rejected good edit).
 """
 
 from __future__ import annotations
@@ -160,3 +164,37 @@ def sample(found: list[Mutant], per_operator: int, seed: int = 27) -> list[Mutan
         rng.shuffle(pool)
         chosen.extend(pool[:per_operator])
     return chosen
+
+
+def neutral(text: str, path: str) -> list[Mutant]:
+    """For every non-test function in ``text``: a comment line added first in its body."""
+    spec = language_for(path)
+    if spec is None:
+        return []
+    src = text.encode("utf-8")
+    tree = spec.parser().parse(src)
+    comment = b"// reviewed" if path.endswith(".rs") else b"# reviewed"
+    out: list[Mutant] = []
+    for fn in _walk(tree.root_node):
+        if fn.type not in _FUNCS or _is_test(fn, src):
+            continue
+        body = fn.child_by_field_name("body")
+        first = body.named_children[0] if body is not None and body.named_children else None
+        if first is None:
+            continue
+        at = src.rfind(b"\n", 0, first.start_byte) + 1
+        indent = src[at:first.start_byte]
+        if indent.strip() or at <= fn.start_byte:
+            continue  # the body starts on the signature's line: no line of its own to add before
+        start = src.rfind(b"\n", 0, fn.start_byte) + 1
+        end = src.find(b"\n", fn.end_byte)
+        end = len(src) if end == -1 else end + 1
+        original = src[start:end]
+        if text.count(original.decode()) != 1:
+            continue
+        name_node = fn.child_by_field_name("name")
+        name = src[name_node.start_byte:name_node.end_byte].decode() if name_node else "?"
+        edited = src[start:at] + indent + comment + b"\n" + src[at:end]
+        out.append(Mutant("comment", path, name, src.count(b"\n", 0, start) + 1,
+                          original.decode(), edited.decode()))
+    return out

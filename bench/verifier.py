@@ -11,10 +11,15 @@ Three populations:
 3. **wrong but valid**: semantic mutants (``bench/mutants.py``: flipped comparison, off by one,
    swapped arguments, another variable, a deleted statement, another arithmetic operator, an
    early return) of functions in projects whose tests run offline here: the crate in
-   ``tests/edits/fixtures/calc``, ``examples/rust-crate`` and pallets/click (its bare mirror's
-   HEAD, extracted into the scratch folder with a ``.venv`` holding pytest and click). A mutant
-   the compile check rejects is not valid and is left out; the project's whole test suite run on
-   each mutant says whether its own tests detect it.
+   ``tests/edits/fixtures/calc``, ``examples/rust-crate``, semver (Debian's ``librust-semver-dev``
+   source, copied with a ``[source]`` replacement pointing at ``/usr/share/cargo/registry`` so
+   its optional serde dependency resolves offline), and pallets/click and pallets/flask (their
+   bare mirrors' HEAD, extracted into the scratch folder with a ``.venv`` holding pytest and the
+   project). A mutant the compile check rejects is not valid and is left out; the project's whole
+   test suite run on each mutant says whether its own tests detect it (cached in the scratch
+   folder). A catch is attributed to the selection stage whose test broke: direct, transitive
+   (N calls up) or widening (the whole suite). Beside them, **neutral** good edits (a comment line
+   first in a function body) of the same projects must be kept at every level.
 
 Check levels: ``syntax`` (form checks only), ``compile`` (+ compiler diagnostics before and
 after, in the shadow copy), ``tests`` (+ related tests, within the local tier's budget). A case
@@ -23,17 +28,24 @@ is *caught* at a level when a check of that level found a problem (or the answer
 
 Population 1 and 2 at ``compile`` are measured on the Python hunks only (each base commit is
 extracted into the scratch folder); the Rust repositories' dependencies are not available
-offline here, so ``cargo check`` cannot build them. ``tests`` for populations 1 and 2 is not
-measured (their projects' test dependencies are not installed).
+offline here, so ``cargo check`` cannot build them. ``tests`` for populations 1 and 2 is
+measured only for the whole fixes of instances whose scratch copy has a ``.venv`` with the
+project's test dependencies (made by hand: pallets/flask's three, see bench/README.md).
 
     python bench/verifier.py [--data ../shared/bench-data] [--repos ../.mirror]
-        [--scratch ../scratch] [--mutants-per-operator 4] [--skip-corpus] [--skip-mutants]
+        [--scratch ../scratch] [--mutants-per-operator 4] [--neutral-per-project 6]
+        [--projects calc,rust-crate,semver,click,flask] [--tier local] [--skip-corpus]
+        [--skip-mutants] [--skip-whole-fixes]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -49,11 +61,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _repos import DEFAULT_REPOS_DIR, DEFAULT_SCRATCH, git_dir, materialize
 from edits_corpus import CorpusEdit, good_answer, load_corpus, shared_data_dir, variants
-from mutants import Mutant, mutants, sample
+from mutants import Mutant, mutants, neutral, sample
 
 from lsp_server.config import Settings, parse_settings
 from lsp_server.edits import Verdict, format_edits, verify
 from lsp_server.edits.behaviour import LEVELS, CheckLevel
+from lsp_server.edits.sandbox import run_limited
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 THRESHOLD = 0.85
@@ -172,6 +185,7 @@ def whole_fixes(args: argparse.Namespace, settings: Settings) -> None:
         if edit.path.endswith(".py"):
             by_instance[edit.instance_id].append(edit)
     tally = Tally()
+    tests_tally = Tally()
     shown = 0
     for instance, edits in sorted(by_instance.items()):
         first = edits[0]
@@ -189,8 +203,19 @@ def whole_fixes(args: argparse.Namespace, settings: Settings) -> None:
         if caught(v) and shown < args.show:
             shown += 1
             print(f"  GOOD (whole fix) kept=no compile {instance} {v.problems[:1] or v.reasons[:1]}")
+        if (root / ".venv" / "bin" / "python").is_file():
+            # The project's tests run here (a .venv made for it in the scratch copy): the fix at
+            # the tests level too, so a flaky test the selection runs shows as a rejected fix.
+            v, secs = timed(lambda raw=raw, read=read, root=root: verify(
+                raw, edit_format="search_replace", read_text=read, root=root, settings=settings,
+                target_path=None, target_lines=None, threshold=THRESHOLD, level="tests", tier=args.tier))
+            tests_tally.add(v, secs)
+            ran = next((r for r in v.reasons + v.problems if "related tests" in r), "")
+            print(f"  whole fix at tests level: {instance} kept={'no' if caught(v) else 'yes'} "
+                  f"{(v.problems[:1] or [ran])[0][:300]}")
     print("population good, whole fixes (all hunks of an instance in one answer):")
     print(tally.line("python/compile"))
+    print(tests_tally.line("python/tests (with a .venv)"))
 
 
 # --- population 3 ----------------------------------------------------------------------------
@@ -208,114 +233,214 @@ class Project:
         env["CARGO_TARGET_DIR"] = str(scratch / "truth-target" / self.name)
         env["PYTHONPATH"] = "src"
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+        venv = self.root / ".venv" / "bin"
+        if venv.is_dir():
+            env["PATH"] = f"{venv}{os.pathsep}{env['PATH']}"
         return env
 
 
+def python_project(args: argparse.Namespace, repo: str, sources: list[str], pins: list[str]) -> Project | None:
+    """A Python project from its bare mirror's HEAD, with a ``.venv`` holding pytest and the
+    project (dependencies from PyPI, installed once into the scratch copy)."""
+    head = subprocess.run(["git", "--git-dir", str(git_dir(args.repos, repo)), "rev-parse", "HEAD"],
+                          capture_output=True, text=True, check=False).stdout.strip()
+    if not head:
+        print(f"{repo}: no mirror; left out")
+        return None
+    root = materialize(repo, head, repos_dir=args.repos, scratch=args.scratch)
+    python = root / ".venv" / "bin" / "python"
+    if not python.is_file():
+        subprocess.run([sys.executable, "-m", "venv", str(root / ".venv")], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *pins, "-e", str(root)], check=True)
+    return Project(repo.split("/")[1], root, sources,
+                   [str(python), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "tests"])
+
+
+DEBIAN_REGISTRY = Path("/usr/share/cargo/registry")
+DEBIAN_SOURCE = ('[source.crates-io]\nreplace-with = "debian"\n\n'
+                 f'[source.debian]\ndirectory = "{DEBIAN_REGISTRY}"\n')
+
+
+def debian_crate(args: argparse.Namespace, package: str, crate: str, sources: list[str]) -> Project | None:
+    """A crate from Debian's ``librust-<crate>-dev`` (its source under /usr/share/cargo/registry),
+    copied into the scratch folder with a ``[source]`` replacement pointing at that registry, so
+    its dependencies (optional ones included: Cargo.lock holds them) resolve offline."""
+    found = sorted(DEBIAN_REGISTRY.glob(f"{crate}-[0-9]*")) if DEBIAN_REGISTRY.is_dir() else []
+    if not found:
+        print(f"{crate}: Debian's {package} is not installed; left out")
+        return None
+    root = args.scratch / "crates" / found[-1].name
+    if not root.is_dir():
+        shutil.copytree(found[-1], root)
+        (root / ".cargo-checksum.json").unlink(missing_ok=True)
+        (root / ".cargo").mkdir(exist_ok=True)
+        (root / ".cargo" / "config.toml").write_text(DEBIAN_SOURCE, encoding="utf-8")
+    return Project(crate, root, sources, ["cargo", "test", "--offline", "-q"])
+
+
 def projects(args: argparse.Namespace) -> list[Project]:
-    found = [
+    found: list[Project | None] = [
         Project("calc", REPO_ROOT / "tests" / "edits" / "fixtures" / "calc", ["src/lib.rs"],
                 ["cargo", "test", "--offline", "-q"]),
         Project("rust-crate", REPO_ROOT / "examples" / "rust-crate",
                 ["src/lib.rs", "src/units.rs", "src/shapes/circle.rs", "src/shapes/rectangle.rs"],
                 ["cargo", "test", "--offline", "-q"]),
+        debian_crate(args, "librust-semver-dev", "semver",
+                     ["src/eval.rs", "src/parse.rs", "src/identifier.rs", "src/impls.rs"]),
+        python_project(args, "pallets/click", ["src/click/utils.py", "src/click/formatting.py",
+                                               "src/click/parser.py", "src/click/types.py"], ["pytest"]),
+        python_project(args, "pallets/flask", ["src/flask/config.py", "src/flask/helpers.py",
+                                               "src/flask/json/tag.py", "src/flask/sansio/scaffold.py"],
+                       ["pytest<9"]),  # flask's tests import a name pytest 9 removed
     ]
-    head = subprocess.run(["git", "--git-dir", str(git_dir(args.repos, "pallets/click")), "rev-parse", "HEAD"],
-                          capture_output=True, text=True, check=False).stdout.strip()
-    if head:
-        click = materialize("pallets/click", head, repos_dir=args.repos, scratch=args.scratch)
-        python = click / ".venv" / "bin" / "python"
-        if not python.is_file():
-            subprocess.run([sys.executable, "-m", "venv", str(click / ".venv")], check=True)
-            subprocess.run([str(python), "-m", "pip", "install", "-q", "pytest", "-e", str(click)], check=True)
-        found.append(Project("click", click, ["src/click/utils.py", "src/click/formatting.py",
-                                              "src/click/parser.py", "src/click/types.py"],
-                             [str(python), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "tests"]))
-    else:
-        print("pallets/click: no mirror; population 3 uses the Rust crates only")
-    return found
+    chosen = set(args.projects.split(",")) if args.projects else None
+    return [p for p in found if p is not None and (chosen is None or p.name in chosen)]
 
 
-def detected_by_suite(project: Project, mutant: Mutant, truth: Path, env: dict[str, str]) -> bool:
+def detected_by_suite(project: Project, mutant: Mutant, truth: Path, env: dict[str, str],
+                      cache: dict[str, bool]) -> bool:
     target = truth / mutant.path
     original = target.read_text(encoding="utf-8")
+    key = hashlib.sha256("\0".join((project.name, mutant.path, original, mutant.replace)).encode()).hexdigest()
+    if key in cache:
+        return cache[key]
     target.write_text(original.replace(mutant.search, mutant.replace, 1), encoding="utf-8")
     try:
-        proc = subprocess.run(project.suite, cwd=truth, env=env, capture_output=True, timeout=600, check=False)
-        return proc.returncode != 0
-    except subprocess.TimeoutExpired:
-        return True
+        # A mutant that hangs is detected; its whole process group goes (a test binary outlives
+        # a killed cargo otherwise).
+        res = run_limited(project.suite, truth, TRUTH_TIMEOUT, env)
+        cache[key] = res.timed_out or res.code != 0
     finally:
         target.write_text(original, encoding="utf-8")
+    return cache[key]
+
+
+TRUTH_TIMEOUT = 180.0
+_CAUGHT_BY = re.compile(r"\(caught by: ([^)]+)\)")
+
+
+def catch_stage(v: Verdict) -> str:
+    """Which selection stage's test caught a verdict: direct, transitive or widening."""
+    for problem in v.problems:
+        m = _CAUGHT_BY.search(problem)
+        if m:
+            first = m.group(1).split(",")[0].strip()
+            return "direct" if first == "direct" else "widening" if first == "whole suite" else "transitive"
+    return "other"
 
 
 def mutant_population(args: argparse.Namespace, settings: Settings) -> None:
-    tallies: dict[str, Tally] = defaultdict(Tally)
+    tallies: dict[tuple[str, str], Tally] = defaultdict(Tally)
+    neutral_tallies: dict[tuple[str, str], Tally] = defaultdict(Tally)
     per_op: dict[str, Counter[str]] = defaultdict(Counter)
+    per_project: dict[str, Counter[str]] = defaultdict(Counter)
+    stages: Counter[str] = Counter()
     invalid = 0
-    suite_detected = verifier_caught_of_detected = 0
     accepted_wrong: Counter[str] = Counter()
-    valid_n = 0
     missed: list[str] = []
+    rejected_good: list[str] = []
+    flaky: list[str] = []
+    cache_file = args.scratch / "verifier-bench" / "truth-cache.json"
+    cache: dict[str, bool] = json.loads(cache_file.read_text()) if cache_file.is_file() else {}
     for project in projects(args):
         truth = args.scratch / "verifier-bench" / "truth" / project.name
         if truth.exists():
             shutil.rmtree(truth)
         shutil.copytree(project.root, truth, ignore=shutil.ignore_patterns("target", ".venv", "__pycache__"))
         env = project.env(args.scratch)
-        if project.name == "click":
-            env["PATH"] = f"{project.root / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
         found: list[Mutant] = []
+        calm: list[Mutant] = []
         for rel in project.sources:
-            found.extend(mutants((project.root / rel).read_text(encoding="utf-8"), rel))
+            text = (project.root / rel).read_text(encoding="utf-8")
+            found.extend(mutants(text, rel))
+            calm.extend(neutral(text, rel))
         chosen = sample(found, args.mutants_per_operator)
-        print(f"{project.name}: {len(found)} mutants, {len(chosen)} sampled")
+        rng = random.Random(27)
+        rng.shuffle(calm)
+        calm = calm[:args.neutral_per_project]
+        print(f"{project.name}: {len(found)} mutants, {len(chosen)} sampled; {len(calm)} neutral edits", flush=True)
 
-        for m in chosen:
-            def read(path: str, root: Path = project.root) -> str | None:
-                full = root / path
-                return full.read_text(encoding="utf-8") if full.is_file() else None
+        def read(path: str, root: Path = project.root) -> str | None:
+            full = root / path
+            return full.read_text(encoding="utf-8") if full.is_file() else None
 
+        def judge(m: Mutant, project: Project = project,
+                  read: Callable[[str], str | None] = read) -> dict[str, tuple[Verdict, float]]:
             lines = (m.line, m.line + m.search.count("\n") - 1)
-            verdicts: dict[str, tuple[Verdict, float]] = {}
+            return {level: timed(lambda level=level: verify(
+                m.answer(), edit_format="search_replace", read_text=read, root=project.root,
+                settings=settings, target_path=m.path, target_lines=lines, threshold=THRESHOLD,
+                level=level, tier=args.tier)) for level in LEVELS}
+
+        for m in calm:
+            verdicts = judge(m)
             for level in LEVELS:
-                verdicts[level] = timed(lambda level=level, m=m, lines=lines, project=project: verify(
-                    m.answer(), edit_format="search_replace", read_text=read, root=project.root,
-                    settings=settings, target_path=m.path, target_lines=lines, threshold=THRESHOLD,
-                    level=level, tier="local"))
+                v, secs = verdicts[level]
+                neutral_tallies[(project.name, level)].add(v, secs)
+                neutral_tallies[("all", level)].add(v, secs)
+                if level == "tests" and caught(v):
+                    rejected_good.append(f"{project.name} {m.path}:{m.line} {m.function}: {(v.problems or v.reasons)[:1]}")
+                flaky.extend(f"{project.name}: {r[r.index('flaky'):][:200]}" for r in v.reasons if "flaky (" in r)
+        for m in chosen:
+            verdicts = judge(m)
             compile_v = verdicts["compile"][0]
             if any("new error" in p or "syntax error" in p for p in compile_v.problems):
                 invalid += 1
                 continue
-            valid_n += 1
             for level in LEVELS:
                 v, secs = verdicts[level]
-                tallies[level].add(v, secs)
+                tallies[(project.name, level)].add(v, secs)
+                tallies[("all", level)].add(v, secs)
                 if v.accepted:
                     accepted_wrong[level] += 1
             tests_v = verdicts["tests"][0]
+            if args.verbose:
+                print(f"    {m.operator} {m.path}:{m.line} tests={'caught' if caught(tests_v) else 'kept'} "
+                      f"({verdicts['tests'][1]:.1f}s)", flush=True)
+            flaky.extend(f"{project.name}: {r[r.index('flaky'):][:200]}" for r in tests_v.reasons if "flaky (" in r)
             per_op[m.operator]["n"] += 1
             per_op[m.operator]["caught"] += caught(tests_v)
-            if detected_by_suite(project, m, truth, env):
-                suite_detected += 1
+            per_project[project.name]["n"] += 1
+            if detected_by_suite(project, m, truth, env, cache):
                 per_op[m.operator]["suite"] += 1
-                verifier_caught_of_detected += caught(tests_v)
-                if not caught(tests_v):
+                per_project[project.name]["suite"] += 1
+                if caught(tests_v):
+                    per_project[project.name]["caught"] += 1
+                    stages[catch_stage(tests_v)] += 1
+                else:
                     ran = next((r for r in tests_v.reasons if r.startswith(("related tests", "no related"))), "")
-                    missed.append(f"{project.name} {m.operator} {m.path}:{m.line} {m.function}: {ran[:160]}")
+                    missed.append(f"{project.name} {m.operator} {m.path}:{m.line} {m.function}: {ran[:240]}")
             elif caught(tests_v):
                 per_op[m.operator]["caught_undetected"] += 1
+                per_project[project.name]["caught_undetected"] += 1
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        cache_file.write_text(json.dumps(cache), encoding="utf-8")
+    valid_n = tallies[("all", "syntax")].n
     print(f"population wrong-but-valid: {valid_n} valid mutants ({invalid} more rejected by the compile check as invalid)")
-    for level in LEVELS:
-        print(tallies[level].line(level))
+    for key in sorted(tallies, key=lambda k: (k[0] == "all", k[0], LEVELS.index(k[1]))):  # type: ignore[arg-type]
+        print(tallies[key].line(f"{key[0]}/{key[1]}"))
     for level in LEVELS:
         print(f"  wrong answers accepted at {level:8s}: {accepted_wrong[level]}/{valid_n}")
+    suite_detected = sum(c["suite"] for c in per_project.values())
+    caught_detected = sum(c["caught"] for c in per_project.values())
     print(f"  detected by the project's own tests: {suite_detected}/{valid_n}; of those caught by the "
-          f"verifier's related tests: {verifier_caught_of_detected}/{suite_detected} = "
-          f"{100 * verifier_caught_of_detected / max(suite_detected, 1):.1f}%  (target >= 90%)")
+          f"verifier's related tests: {caught_detected}/{suite_detected} = "
+          f"{100 * caught_detected / max(suite_detected, 1):.1f}%  (target >= 90%)")
+    print("    by selection stage: " + ", ".join(f"{s} {stages[s]}" for s in ("direct", "transitive", "widening", "other")))
+    for name, c in per_project.items():
+        print(f"    {name:12s} valid {c['n']:3d}  suite detects {c['suite']:3d}  verifier catches {c['caught']:3d} of those"
+              f"  (+{c['caught_undetected']} the suite does not detect)")
     for op, c in sorted(per_op.items()):
         print(f"    {op:17s} valid {c['n']:3d}  suite detects {c['suite']:3d}  verifier catches {c['caught']:3d}")
     for line in missed[: args.show]:
         print(f"  MISSED {line}")
+    print("population good, neutral edits (a comment line first in a function body):")
+    for key in sorted(neutral_tallies, key=lambda k: (k[0] == "all", k[0], LEVELS.index(k[1]))):  # type: ignore[arg-type]
+        print(neutral_tallies[key].line(f"{key[0]}/{key[1]}"))
+    for line in rejected_good[: args.show]:
+        print(f"  GOOD REJECTED {line}")
+    for line in flaky[: args.show]:
+        print(f"  FLAKY {line}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -324,6 +449,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repos", type=Path, default=DEFAULT_REPOS_DIR)
     ap.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH)
     ap.add_argument("--mutants-per-operator", type=int, default=4)
+    ap.add_argument("--neutral-per-project", type=int, default=6,
+                    help="neutral (comment-only) good edits per project, checked at every level")
+    ap.add_argument("--verbose", action="store_true", help="a line per mutant as it is judged")
+    ap.add_argument("--tier", default="local", help="the tier whose test budget population 3 uses")
+    ap.add_argument("--projects", default="", help="comma-separated subset of population 3's projects")
     ap.add_argument("--show", type=int, default=8, help="misjudged good edits to print")
     ap.add_argument("--skip-corpus", action="store_true")
     ap.add_argument("--skip-mutants", action="store_true")

@@ -29,7 +29,6 @@ from lsp_server.edits.diagnostics import (
     importers,
     line_map,
     matching,
-    module_of,
     near,
     new_errors,
     python_errors,
@@ -37,16 +36,11 @@ from lsp_server.edits.diagnostics import (
 )
 from lsp_server.edits.protocol import FileChange
 from lsp_server.edits.related_tests import (
-    TestGroup,
     TestRunner,
     cargo_available,
-    edited_symbols,
-    has_pytest,
     project_python,
-    python_groups,
     runner_env,
-    rust_groups,
-    with_callers,
+    select_tests,
 )
 from lsp_server.edits.sandbox import isolation, run_limited
 from lsp_server.edits.shadow import Shadow, shadow_for
@@ -361,55 +355,30 @@ class _Session:
 
     def tests(self, tier: str | None) -> None:
         self.write(False)  # tests are selected from the project as it was (an edit may drop one)
-        groups: list[TestGroup] = []
-        unavailable: list[str] = []
-        for change in self.changes:
-            symbols = edited_symbols(change)
-            if change.path.endswith(".rs"):
-                crate = crate_dir(self.shadow.ws, change.path)
-                if crate is None:
-                    continue
-                src = crate.relative_to(self.shadow.ws).as_posix()
-                prefix = "" if src == "." else f"{src}/"
-                crate_files = [f for f in self.shadow.files() if f.startswith(f"{prefix}src/") and f.endswith(".rs")]
-                symbols = with_callers(crate_files, self.read(False), symbols)
-                if not cargo_available():
-                    unavailable.append("cargo is not installed")
-                    continue
-                groups.extend(g for g in rust_groups(self.shadow.ws, crate, change.path, symbols)
-                              if g not in groups)
-            elif change.path.endswith(".py"):
-                files = self.shadow.files()
-                symbols = with_callers([f for f in files if f.endswith(".py")], self.read(False), symbols)
-                module = module_of(change.path, ["src", ""] if any(f.startswith("src/") for f in files) else [""])
-                found = [g for g in python_groups(files, self.read(False), module, symbols) if g not in groups]
-                if found and not has_pytest(project_python(self.shadow.root)):
-                    unavailable.append(f"pytest is not installed for {project_python(self.shadow.root)}")
-                    continue
-                groups.extend(found)
-        if not groups:
-            if unavailable:
+        python = project_python(self.shadow.root)
+        with self.shadow.index(self.settings) as index:
+            selection = select_tests(self.shadow, index, self.changes, self.read(False),
+                                     lambda rel: crate_dir(self.shadow.ws, rel), python)
+        if not selection.groups and not selection.suites:
+            if selection.unavailable:
                 self.report.tests = "unavailable"
-                self.report.notes.append(f"related tests not run: {unavailable[0]}")
+                self.report.notes.append(f"related tests not run: {selection.unavailable[0]}")
             else:
                 self.report.notes.append("no related tests found")
             return
         budget = self.settings.edits.test_budget(tier)
-        runner = TestRunner(self.shadow.ws, self.env, project_python(self.shadow.root))
+        runner = TestRunner(self.shadow.ws, self.env, python, memory=self.shadow)
 
         def write_after() -> None:
             self.write(True)
 
-        outcome = runner.before_and_after(groups, lambda: self.write(False), write_after, budget)
-        summary = (f"related tests: {', '.join(outcome.ran) or 'none ran'}; {outcome.tests_run} "
-                   f"passing before the edit, {outcome.seconds:.1f}s, {isolation()}")
-        if outcome.skipped:
-            summary += f"; skipped for the {budget:g}s budget: {', '.join(outcome.skipped)}"
-        if outcome.unrunnable:
-            summary += f"; cannot compare: {', '.join(outcome.unrunnable)}"
+        outcome = runner.before_and_after(selection.groups, lambda: self.write(False), write_after, budget,
+                                          selection.suites)
+        summary = outcome.summary(budget, isolation())
         if outcome.broken:
             self.report.problem(BROKEN_TEST_FACTOR, f"test(s) that passed before fail after the edit: "
-                                f"{', '.join(outcome.broken[:5])} ({summary})")
+                                f"{', '.join(outcome.broken[:5])} (caught by: {', '.join(outcome.stages_caught())}) "
+                                f"({summary})")
         elif outcome.hung:
             self.report.problem(HUNG_TEST_FACTOR, f"tests stopped finishing after the edit: "
                                 f"{', '.join(outcome.hung)} ({summary})")
@@ -417,6 +386,8 @@ class _Session:
             self.report.notes.append(summary)
         if outcome.ran or outcome.broken or outcome.hung:
             self.report.tests = "ran"
+        elif not selection.groups:  # no test reaches the edit, and the whole suite did not fit
+            self.report.tests = "none"
         else:  # nothing to compare against (e.g. a broken build) is not evidence left unused
             self.report.tests = "not_run" if outcome.skipped else "unavailable"
 

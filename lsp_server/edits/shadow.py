@@ -9,6 +9,11 @@ restored with an old mtime after an edit would look already built.
 
 One copy is used by one verification at a time (an exclusive ``flock`` on its lock file, which
 also serialises threads of one process). Nothing here ever writes into the project itself.
+
+The copy also keeps what is worth remembering about it between requests: the symbol index of the
+copy (for finding the tests that reach an edited definition) and how long the project's whole
+test suite took, keyed by a digest of the files that make up the suite, so a change to a test
+file forgets it.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 from lsp_server.config import Settings
+from lsp_server.context.index.project import ProjectIndex
 from lsp_server.paths import state_dir
 
 # Directories never copied (and never deleted from the copy: ``target`` is the warm build).
@@ -31,6 +38,8 @@ SKIPPED_DIRS = frozenset({
     ".pytest_cache", ".ruff_cache", ".tox", ".hg", ".svn",
 })
 _MANIFEST = "manifest.json"
+_SUITES = "suites.json"
+UNFINISHED_FOR = 3600.0  # seconds a "did not finish in N s" is believed
 MAX_FILES = 50_000  # a workspace opened at a home directory is not copied
 
 
@@ -46,6 +55,7 @@ class Shadow:
         self.home = home
         self.ws = home / "ws"
         self._manifest: dict[str, list[int]] = {}
+        self._synced: dict[str, list[int]] = {}  # as copied from the project (writes do not touch it)
         self._files: list[str] = []
         self.digest = ""  # the synced tree's state plus the texts written over it
 
@@ -103,6 +113,7 @@ class Shadow:
             if rel not in seen:
                 full.unlink(missing_ok=True)
         self._manifest = seen
+        self._synced = dict(seen)
         self._files = sorted(seen)
         self._save()
         self.digest = hasher.hexdigest()
@@ -125,11 +136,71 @@ class Shadow:
         self._save()
 
     def digest_with(self, texts: Mapping[str, str | None]) -> str:
-        """A key for the copy's content with ``texts`` written over it (for caching results)."""
+        """A key for the copy's content with ``texts`` written over it (for caching results).
+
+        A text equal to the project's file leaves the key alone: edits to different files of an
+        unchanged project share the key of the project as it is (and its cached test results)."""
         hasher = hashlib.sha256(self.digest.encode())
         for rel in sorted(texts):
+            if self._same_as_project(rel, texts[rel]):
+                continue
             hasher.update(f"{rel}\0{texts[rel]}\1".encode("utf-8", "surrogatepass"))
         return hasher.hexdigest()
+
+    def _same_as_project(self, rel: str, text: str | None) -> bool:
+        if text is None or rel not in self._synced:
+            return False
+        try:
+            with (self.root / rel).open(encoding="utf-8", errors="replace", newline="") as fh:
+                return fh.read() == text
+        except OSError:
+            return False
+
+    @contextmanager
+    def index(self, settings: Settings) -> Iterator[ProjectIndex]:
+        """The symbol index of the copy as it is now, refreshed (stored beside the copy, so a
+        later request re-parses only the files that changed)."""
+        with ProjectIndex.open(self.ws, settings, state_dir=self.home, workers=1) as idx:
+            idx.refresh()
+            yield idx
+
+    # --- the whole test suite's duration -----------------------------------------------------
+
+    def files_digest(self, wanted: Callable[[str], bool]) -> str:
+        """A digest of the synced size and mtime of the project's files that ``wanted`` picks."""
+        hasher = hashlib.sha256()
+        for rel in sorted(r for r in self._synced if wanted(r)):
+            size, mtime = self._synced[rel]
+            hasher.update(f"{rel}\0{size}\0{mtime}\n".encode("utf-8", "surrogatepass"))
+        return hasher.hexdigest()
+
+    def suite_seconds(self, suite: str, digest: str) -> tuple[float, bool] | None:
+        """How long ``suite`` took on this copy when its files had ``digest``: (seconds, True),
+        or (seconds, False) when it had not finished by then; None when not known."""
+        entry = self._suites().get(suite)
+        if not isinstance(entry, dict) or entry.get("digest") != digest:
+            return None
+        seconds, finished, at = entry.get("seconds"), entry.get("finished"), entry.get("at", 0)
+        if not isinstance(seconds, (int, float)) or not isinstance(finished, bool):
+            return None
+        if not finished and (not isinstance(at, (int, float)) or time.time() - at > UNFINISHED_FOR):
+            return None  # measured on a busy machine, perhaps: worth measuring again
+        return float(seconds), finished
+
+    def remember_suite(self, suite: str, digest: str, seconds: float, finished: bool) -> None:
+        suites = self._suites()
+        suites[suite] = {"digest": digest, "seconds": round(seconds, 3), "finished": finished,
+                         "at": round(time.time())}
+        tmp = self.home / (_SUITES + ".tmp")
+        tmp.write_text(json.dumps(suites), encoding="utf-8")
+        os.replace(tmp, self.home / _SUITES)
+
+    def _suites(self) -> dict[str, object]:
+        try:
+            raw = json.loads((self.home / _SUITES).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return raw if isinstance(raw, dict) else {}
 
 
 def _inside(path: Path, root: Path) -> bool:

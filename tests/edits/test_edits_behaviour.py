@@ -52,7 +52,7 @@ def test_a_good_edit_is_compiled_and_tested(warm: tuple[Path, Settings]) -> None
     v = run(root, settings, block(AREA, "    std::f64::consts::PI * r.powi(2)\n"))
     assert v.accepted and v.confidence == 1.0, v.reasons
     assert v.evidence == {"compile": "ran", "tests": "ran"}
-    assert any(r.startswith("related tests: unit tests; 2 passing before the edit") for r in v.reasons)
+    assert any(r.startswith("related tests: direct: unit tests; 2 passing before the edit") for r in v.reasons)
     assert (root / "src" / "lib.rs").read_text() == before and not (root / "target").exists()
 
 
@@ -89,7 +89,7 @@ def test_the_test_budget_skips_and_says_so(warm: tuple[Path, Settings]) -> None:
         update={"test_budget_seconds": {"local": 0.5}})})
     v = run(root, tight, block(AREA, "    -42.0 * r\n"))
     assert v.evidence["tests"] == "not_run" and not v.accepted
-    assert any("skipped for the 0.5s budget: unit tests" in r for r in v.reasons)
+    assert any("skipped for the 0.5s budget: direct: unit tests" in r for r in v.reasons)
 
 
 # --- "AI: Fix <diagnostic>" on a broken build --------------------------------------------
@@ -173,7 +173,7 @@ def test_python_wrong_but_valid_edit_fails_its_test(package: Path) -> None:
     v = py(package, block("    return value * (1 - percent / 100)\n", "    return value * (1 + percent / 100)\n",
                           "shop/pricing.py"))
     assert not v.accepted
-    assert "tests.test_pricing::test_ten_percent" in v.problems[0]
+    assert "tests/test_pricing.py::test_ten_percent (caught by: direct)" in v.problems[0]
     good = py(package, block("    return value * (1 - percent / 100)\n",
                              "    return value - value * percent / 100\n", "shop/pricing.py"))
     assert good.accepted and good.confidence == 1.0, good.reasons
