@@ -35,13 +35,8 @@ from lsp_server.edits.diagnostics import (
     tools_for,
 )
 from lsp_server.edits.protocol import FileChange
-from lsp_server.edits.related_tests import (
-    TestRunner,
-    cargo_available,
-    project_python,
-    runner_env,
-    select_tests,
-)
+from lsp_server.edits.related_runs import TestRunner, runner_env
+from lsp_server.edits.related_tests import cargo_available, project_python, select_tests
 from lsp_server.edits.sandbox import isolation, run_limited
 from lsp_server.edits.shadow import Shadow, shadow_for
 from lsp_server.edits.typecheck import TypeChecker, find_type_checker, type_check
