@@ -97,8 +97,20 @@ class DerivedTables:
             self._resolution = Resolution.build(self._sources, self._text)
         return self._resolution
 
-    def file(self, rel: str) -> FileSymbols | None:
-        """The symbols of ``rel`` with project-wide qualified names and resolved imports."""
+    def release(self) -> None:
+        """Forget the decoded files, the name tables and the edges (they are rebuilt when next
+        read); the content is unchanged, so the generation stays. The resolution is kept: it
+        is small, and every decode needs it."""
+        self._files = {}
+        self._names = None
+        self._edges = None
+
+    def file(self, rel: str, keep: bool = True) -> FileSymbols | None:
+        """The symbols of ``rel`` with project-wide qualified names and resolved imports.
+
+        ``keep=False`` decodes without keeping the result (a pass over every file by a caller
+        that keeps what it needs itself: the references of a whole project are the largest
+        thing the index can hold)."""
         cached = self._files.get(rel)
         if cached is not None:
             return cached
@@ -124,7 +136,8 @@ class DerivedTables:
         digest, size, lines = facts
         fs = FileSymbols(rel, lang, digest, size, lines, definitions, references,
                          res.imports_of(rel), errors)
-        self._files[rel] = fs
+        if keep:
+            self._files[rel] = fs
         return fs
 
     def names(self) -> NameTables:

@@ -174,6 +174,20 @@ class ProjectIndex:
             self._settle()
             return self._derived.file(path)
 
+    def decode(self, path: str) -> FileSymbols | None:
+        """What :meth:`file` returns, without the index keeping it: for one pass over every
+        file by a caller that keeps what it needs (the ranking tables of a one-off command)."""
+        with self._lock:
+            self._settle()
+            return self._derived.file(path, keep=False)
+
+    def release_derived(self) -> None:
+        """Drop the decoded files, name tables and edges the index keeps between queries; the
+        next query that needs them decodes them again. A process that has read what it needs
+        from them (a one-off command's ranking tables) gives their memory back."""
+        with self._lock:
+            self._derived.release()
+
     def definitions_named(self, name: str) -> list[Definition]:
         with self._lock:
             self._settle()

@@ -16,17 +16,21 @@ kept beside it (:mod:`snapshot`), so a new process starts from them instead of f
 from __future__ import annotations
 
 import bisect
+import ctypes
+import functools
 import hashlib
 import itertools
 import math
+import sys
 import threading
 import time
 import weakref
 from array import array
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from lsp_server.context.index.model import Definition, FileSymbols, Import, SymbolEdge
 from lsp_server.context.rank import snapshot
@@ -74,6 +78,15 @@ class IndexView(Protocol):
     def file_edges(self) -> dict[str, set[str]]: ...
 
     def edges_by_file(self) -> dict[str, list[SymbolEdge]]: ...
+
+
+@runtime_checkable
+class ReleasingIndex(IndexView, Protocol):
+    """An index that can decode a file without keeping it and give back what it keeps."""
+
+    def decode(self, path: str) -> FileSymbols | None: ...
+
+    def release_derived(self) -> None: ...
 
 
 @dataclass
@@ -128,6 +141,32 @@ class _Chunks:
         i = bisect.bisect_left(self._edges, a)
         j = bisect.bisect_left(self._edges, b + 1)
         return [t for piece in self._pieces[i:j] for t in piece]
+
+
+def _path_tokens(path: str) -> list[str]:
+    """The words of a file's path (without its extension), in every one of its documents."""
+    return tokenize(path.rsplit(".", 1)[0].replace("/", " ").replace(".", " "))
+
+
+def give_back_memory() -> None:
+    """Return the C heap's free pages to the system (glibc's ``malloc_trim``) after a large
+    structure is dropped, so the next one's growth does not stack on memory the process no
+    longer uses; nothing where there is no glibc."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None)
+        fn: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError):  # musl and others have no malloc_trim
+        return None
+    return fn
 
 
 def _uncovered(nlines: int, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -253,8 +292,11 @@ class Prepared:
 
     # --- updating -------------------------------------------------------------------------
 
-    def sync(self, index: IndexView) -> None:
-        """Bring the tables up to date with ``index``, redoing only the files that changed."""
+    def sync(self, index: IndexView, *, once: bool = False) -> None:
+        """Bring the tables up to date with ``index``, redoing only the files that changed.
+
+        ``once``: the process answers one request and exits (a one-off command), so nothing
+        will follow an edit: see :func:`sync_once`."""
         generation = index.generation
         if generation == self.generation:
             self.last_sync_ms = 0.0
@@ -275,7 +317,7 @@ class Prepared:
                 return
         first = not self._rows
         with paused_collection(collect_after=first):
-            self._sync(index, generation, first)
+            self._sync(index, generation, first, once)
         self.fingerprint = current
         if current is not None and self.persist_to is not None and not self._saved:
             # Once per process: later syncs follow single edits, and the next process brings
@@ -285,7 +327,7 @@ class Prepared:
             snapshot.save(self.persist_to, current, self)
         self.last_sync_ms = (time.perf_counter() - started) * 1000.0
 
-    def _sync(self, index: IndexView, generation: int, first: bool) -> None:
+    def _sync(self, index: IndexView, generation: int, first: bool, once: bool) -> None:
         files = sorted(index.files())
         if first:  # a bulk build: every posting is weighed once, at the end
             for bm in (self.passage_bm25, self.file_bm25):
@@ -293,8 +335,29 @@ class Prepared:
         present = set(files)
         for path in [p for p in self._rows if p not in present]:
             self._remove_file(path)
+        read = index.file
+        lean = once and isinstance(index, ReleasingIndex)
+        early_latent = lean and first
+        if early_latent:
+            # The latent SVD's work arrays (~80 MB on sympy) are computed before any of the
+            # other tables exist: they need only each file's words.
+            self._file_documents(index, files)
+            self.file_bm25.settle()
+            self._sync_latent(files)
+        if lean:
+            # The edges need every file's references decoded and the project's name tables
+            # at once (on sympy the references alone are ~90 MB of objects). Link the graph
+            # first, let the index drop all of that, then read the files one at a time for
+            # their rows: the peak is the larger of the two phases, not their sum. Nothing
+            # will edit this index, so the edge lists are not kept for relinking either.
+            assert isinstance(index, ReleasingIndex)
+            self.files = files
+            self._relink(index, keep_edges=False)
+            index.release_derived()
+            give_back_memory()
+            read = index.decode
         for path in files:
-            fs = index.file(path)
+            fs = read(path)
             rows = self._rows.get(path)
             text: str | None = None
             if fs is None:
@@ -304,18 +367,38 @@ class Prepared:
                 continue
             if rows is not None:
                 self._remove_file(path)
-            self._add_file(path, fs, (index.text(path) if text is None else text) or "", key)
+            self._add_file(path, fs, (index.text(path) if text is None else text) or "", key,
+                           file_document=not early_latent)
         self.files = files
         for bm in (self.passage_bm25, self.file_bm25):
             bm.settle()
-        self._sync_latent()
-        self._relink(index)
+        if early_latent:
+            self._latent_changed.clear()  # the files' words were in the SVD already
+        else:
+            self._sync_latent()
+        if not lean:
+            self._relink(index)
         self.generation = generation
 
-    def _sync_latent(self) -> None:
+    def _file_documents(self, index: IndexView, files: list[str]) -> None:
+        """Every file's BM25 document (its path's words and all of its text's), alone: the
+        same tokens :meth:`_add_file` gives it (words never cross a line, so tokenizing the
+        text at once equals tokenizing it piece by piece)."""
+        for path in files:
+            text = index.text(path) or ""
+            self.file_bm25.add(path, _path_tokens(path) + tokenize(text))
+
+    def _sync_latent(self, files: list[str] | None = None) -> None:
+        """Refit the SVD when it is missing or stale, else fold in the changed files.
+        ``files``: every file's document (before :meth:`_add_file` has seen them)."""
         latent = self.latent
         if latent is None or latent.stale:
-            self.latent = LatentIndex(self.file_bm25.postings, self.file_bm25.idf, self.file_tokens)
+            docs = self.file_tokens.keys() if files is None else files
+            columns = self.file_bm25.columns()
+            if columns is not None:
+                self.latent = LatentIndex.from_columns(columns, self.file_bm25.idf, docs)
+            else:
+                self.latent = LatentIndex(self.file_bm25.postings, self.file_bm25.idf, docs)
         else:
             for path in sorted(self._latent_changed):
                 if path in self.file_tokens:
@@ -324,13 +407,14 @@ class Prepared:
                     latent.drop(path)
         self._latent_changed.clear()
 
-    def _add_file(self, path: str, fs: FileSymbols | None, text: str, key: tuple[str, int, str]) -> None:
+    def _add_file(self, path: str, fs: FileSymbols | None, text: str, key: tuple[str, int, str],
+                  file_document: bool = True) -> None:
         self._latent_changed.add(path)
         self.last_sync_files += 1
         rows = _FileRows(key)
         self._rows[path] = rows
         self.texts[path] = text
-        ptoks = tokenize(path.rsplit(".", 1)[0].replace("/", " ").replace(".", " "))
+        ptoks = _path_tokens(path)
         prefix = line_prefix(text)
         nlines = len(prefix) - 1
         self.line_prefix[path] = array("i", prefix)
@@ -342,7 +426,8 @@ class Prepared:
         uncovered = _uncovered(nlines, leaf_spans)
         chunks = _Chunks(text, [span for start, end in (*leaf_spans, *uncovered)
                                 for span in _passages(start, end)])
-        self.file_bm25.add(path, ptoks + chunks.tokens(1, nlines))
+        if file_document:
+            self.file_bm25.add(path, ptoks + chunks.tokens(1, nlines))
         if fs is None:
             return
         rows.symbolic = True
@@ -367,8 +452,9 @@ class Prepared:
             self.defs[i] = d
             self.defs_by_name.setdefault(d.name, []).append(i)
             self.defs_by_parts.setdefault("_".join(split_identifier(d.name)), []).append(i)
-            self.def_ids[(d.path, d.start_byte, d.qualname)] = i
-            self.place[i] = (d.path, d.start_byte, d.qualname)
+            place = (d.path, d.start_byte, d.qualname)  # one tuple for both tables
+            self.def_ids[place] = i
+            self.place[i] = place
             self.by_key.setdefault((d.path, d.qualname), d)
             head = tokenize(d.name) * 2 + tokenize(d.qualname) + ptoks
             if d.kind in CONTAINER_KINDS:
@@ -413,8 +499,11 @@ class Prepared:
         self.file_tokens.pop(path, None)
         self.line_prefix.pop(path, None)
 
-    def _relink(self, index: IndexView) -> None:
-        """Redo the edge contributions of files whose edges changed; recompile if any did."""
+    def _relink(self, index: IndexView, keep_edges: bool = True) -> None:
+        """Redo the edge contributions of files whose edges changed; recompile if any did.
+
+        Without ``keep_edges`` the index's edge lists are not held (as after loading a
+        snapshot): a later sync relinks every file."""
         edge_lists = index.edges_by_file()
         changed = False
         for path in [p for p in self._edge_rows if p not in edge_lists]:
@@ -426,7 +515,7 @@ class Prepared:
                 continue
             if old is not None:
                 self._drop_edges(path)
-            pairs = self._add_edges(path, edges)
+            pairs = self._add_edges(path, edges, keep_edges)
             # A keystroke in a body re-resolves the file but rarely changes its file links.
             changed = changed or old is None or old.pairs != pairs
         file_edges = index.file_edges()
@@ -436,7 +525,7 @@ class Prepared:
             self.graph = self._compile(file_edges)
             self.global_rank = personalized_pagerank(self.graph, {})
 
-    def _add_edges(self, path: str, edges: list[SymbolEdge]) -> dict[str, float]:
+    def _add_edges(self, path: str, edges: list[SymbolEdge], keep: bool = True) -> dict[str, float]:
         pairs: dict[str, float] = defaultdict(float)
         callees: dict[DefKey, list[DefKey]] = {}
         targets: set[DefKey] = set()
@@ -457,7 +546,7 @@ class Prepared:
                 users.append(src_key)
             targets.add(dst_key)
         self.callees.update(callees)
-        rows = _EdgeRows(edges, dict(pairs), callees, targets)
+        rows = _EdgeRows(edges if keep else None, dict(pairs), callees, targets)
         self._edge_rows[path] = rows
         return rows.pairs
 
@@ -531,6 +620,20 @@ def _from_disk(index: IndexView) -> Prepared:
         prep.fingerprint = loaded[0]
         prep.loaded = True
     prep.persist_to = path
+    return prep
+
+
+def sync_once(index: IndexView) -> Prepared:
+    """The tables of ``index``, synced for a process that answers one request and exits.
+
+    Loaded from disk when they are current; otherwise built (or brought up to date) with the
+    least memory: the index's decoded files, name tables and edges are dropped once the graph
+    is linked, and the files are then decoded one at a time (:meth:`Prepared._sync`). Later
+    reads of the index decode what they need again, so the index stays correct, only slower
+    to query. :func:`~lsp_server.context.rank.ranking.tables_for` then finds them synced."""
+    prep = tables_of(index)
+    with prep.lock:
+        prep.sync(index, once=True)
     return prep
 
 
