@@ -27,7 +27,7 @@ import time
 import weakref
 from array import array
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -38,7 +38,8 @@ from lsp_server.context.rank.bm25 import BM25
 from lsp_server.context.rank.gc_pause import paused_collection
 from lsp_server.context.rank.latent import LatentIndex
 from lsp_server.context.rank.pagerank import Graph, personalized_pagerank
-from lsp_server.context.rank.terms import split_identifier, tokenize
+from lsp_server.context.rank.stored_texts import StoredTexts
+from lsp_server.context.rank.terms import forget_words, split_identifier, tokenize
 from lsp_server.context.tokens import line_prefix
 
 # BM25 runs over passages of at most this many lines, so a long function or a file of
@@ -87,6 +88,8 @@ class ReleasingIndex(IndexView, Protocol):
     def decode(self, path: str) -> FileSymbols | None: ...
 
     def release_derived(self) -> None: ...
+
+    def each_file_edges(self) -> Iterator[tuple[str, list[SymbolEdge]]]: ...
 
 
 @dataclass
@@ -197,7 +200,7 @@ class Prepared:
         self.lock = threading.RLock()
         self.generation: int | None = None
         self.files: list[str] = []
-        self.texts: dict[str, str] = {}
+        self.texts: StoredTexts = StoredTexts()  # compressed: a request reads a few files
         self.defs: dict[int, Definition] = {}
         self.def_ids: dict[tuple[str, int, str], int] = {}  # (path, start byte, qualname) → id
         self.place: dict[int, tuple[str, int, str]] = {}  # id → (path, start byte, qualname)
@@ -352,8 +355,11 @@ class Prepared:
             # will edit this index, so the edge lists are not kept for relinking either.
             assert isinstance(index, ReleasingIndex)
             self.files = files
-            self._relink(index, keep_edges=False)
-            index.release_derived()
+            if first:
+                self._link_each(index)
+            else:
+                self._relink(index, keep_edges=False)
+                index.release_derived()
             give_back_memory()
             read = index.decode
         for path in files:
@@ -378,6 +384,8 @@ class Prepared:
             self._sync_latent()
         if not lean:
             self._relink(index)
+        else:
+            forget_words()  # a cache for tokenizing many files; this process is done with it
         self.generation = generation
 
     def _file_documents(self, index: IndexView, files: list[str]) -> None:
@@ -525,13 +533,29 @@ class Prepared:
             self.graph = self._compile(file_edges)
             self.global_rank = personalized_pagerank(self.graph, {})
 
-    def _add_edges(self, path: str, edges: list[SymbolEdge], keep: bool = True) -> dict[str, float]:
+    def _link_each(self, index: ReleasingIndex) -> None:
+        """A first build's graph from each file's edges in turn, none of them kept (what
+        :meth:`_relink` does from all of them at once)."""
+        keys: dict[DefKey, DefKey] = {}
+        for path, edges in index.each_file_edges():
+            self._add_edges(path, edges, keep=False, keys=keys)
+        del keys
+        file_edges = index.file_edges()
+        self._file_edges = file_edges
+        self._graph_files = list(self.files)
+        self.graph = self._compile(file_edges)
+        self.global_rank = personalized_pagerank(self.graph, {})
+
+    def _add_edges(self, path: str, edges: list[SymbolEdge], keep: bool = True,
+                   keys: dict[DefKey, DefKey] | None = None) -> dict[str, float]:
         pairs: dict[str, float] = defaultdict(float)
         callees: dict[DefKey, list[DefKey]] = {}
         targets: set[DefKey] = set()
         # One key object per definition of this file's edges, however many edges name it: the
         # neighbour lists below would otherwise hold a tuple per edge (12 MB on tokio).
-        keys: dict[DefKey, DefKey] = {}
+        # (``keys`` given: one per definition across the files of one bulk link.)
+        if keys is None:
+            keys = {}
         for e in edges:
             pairs[e.target_path] += e.weight
             if e.source is None:
