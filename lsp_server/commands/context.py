@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -95,7 +96,20 @@ def _check_cursor(lines: int | None, rel: str, line: int | None) -> None:
         raise ConfigError(f"--line {line}: {rel} has {lines} line{'s' if lines != 1 else ''}")
 
 
+def _one_blas_thread() -> None:
+    """Before numpy loads: one BLAS thread for this process. Its matrices (the latent SVD of
+    a first build, one product per request) are too small to gain from more, and OpenBLAS
+    starting and spinning a thread per core cost seconds on a busy machine (the SVD of
+    tokio's tables took 14-18 s at load average 10 with two threads, 0.6 s with one). A
+    user's own setting is kept."""
+    if "numpy" in sys.modules:
+        return
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
 def run(args: argparse.Namespace) -> int:
+    _one_blas_thread()
     from lsp_server.context.index.project import ProjectIndex
     from lsp_server.context.rank.builder import build_context
     from lsp_server.context.rank.ranking import ContextRequest

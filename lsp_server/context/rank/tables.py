@@ -27,7 +27,7 @@ import time
 import weakref
 from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -38,6 +38,7 @@ from lsp_server.context.rank.bm25 import BM25
 from lsp_server.context.rank.gc_pause import paused_collection
 from lsp_server.context.rank.latent import LatentIndex
 from lsp_server.context.rank.pagerank import Graph, personalized_pagerank
+from lsp_server.context.rank.passage_table import PassageTable
 from lsp_server.context.rank.stored_texts import StoredTexts
 from lsp_server.context.rank.terms import forget_words, split_identifier, tokenize
 from lsp_server.context.tokens import line_prefix
@@ -208,8 +209,7 @@ class Prepared:
         self.defs_by_parts: dict[str, list[int]] = {}  # "max_depth" for maxDepth, MaxDepth
         # Definitions cut into passages, plus code outside definitions.
         self.passage_bm25: BM25[int] = BM25()
-        self.passage_owner: dict[int, tuple[str, int | None]] = {}
-        self.passage_span: dict[int, tuple[int, int]] = {}
+        self.passages = PassageTable()
         self.file_bm25: BM25[str] = BM25()
         # Latent semantic vectors of the files (see :mod:`latent`), built by the first sync and
         # kept current by folding in the files changed since.
@@ -257,6 +257,16 @@ class Prepared:
         vars(self).update(state)
 
     # --- reading --------------------------------------------------------------------------
+
+    @property
+    def passage_owner(self) -> Mapping[int, tuple[str, int | None]]:
+        """Passage id → (its file, the id of the definition it belongs to, or None)."""
+        return self.passages.owners
+
+    @property
+    def passage_span(self) -> Mapping[int, tuple[int, int]]:
+        """Passage id → its first and last line (1-based, inclusive)."""
+        return self.passages.spans
 
     def has_symbols(self, path: str) -> bool:
         """Whether the index read definitions from ``path`` (a source file it parsed)."""
@@ -327,6 +337,8 @@ class Prepared:
             # these tables up to date file by file anyway.
             # (also when the write failed: a read-only state directory is told of once)
             self._saved = True
+            if first:  # the build's garbage, before the pickler's memo of every object
+                give_back_memory()
             snapshot.save(self.persist_to, current, self)
         self.last_sync_ms = (time.perf_counter() - started) * 1000.0
 
@@ -449,8 +461,7 @@ class Prepared:
             k = self._next_passage
             self._next_passage += 1
             self.passage_bm25.add(k, tokens)
-            self.passage_owner[k] = (path, owner)
-            self.passage_span[k] = span
+            self.passages.add(k, path, owner, span)
             rows.passage_ids.append(k)
 
         for d in fs.definitions:
@@ -494,8 +505,7 @@ class Prepared:
             self.by_key.pop((d.path, d.qualname), None)
         for k in rows.passage_ids:
             self.passage_bm25.remove(k)
-            del self.passage_owner[k]
-            del self.passage_span[k]
+            self.passages.remove(k)
         for name in rows.used_names:
             users = self.users.get(name)
             if users is not None:
