@@ -226,6 +226,9 @@ class Prepared:
         self._callers: dict[DefKey, dict[str, list[DefKey]]] = {}  # target → source file → users
         self._rows: dict[str, _FileRows] = {}
         self._edge_rows: dict[str, _EdgeRows] = {}
+        # False after loading a snapshot: the edge rows' callees and caller targets are empty
+        # until :meth:`_know_edge_owners` reads them back from the neighbour tables.
+        self._edge_owners_known = True
         self._file_edges: dict[str, set[str]] | None = None
         self._graph_files: list[str] | None = None
         self._next_def = 0
@@ -246,15 +249,21 @@ class Prepared:
         (the index's own objects; a changed index relinks every file's edges)."""
         state = dict(vars(self))
         for name in ("lock", "persist_to", "fingerprint", "_saved", "generation",
-                     "_latent_changed", "last_sync_ms", "loaded", "last_sync_files"):
+                     "_latent_changed", "last_sync_ms", "loaded", "last_sync_files",
+                     "_edge_owners_known"):
             del state[name]
-        state["_edge_rows"] = {p: _EdgeRows(None, r.pairs, r.callees, r.caller_targets)
-                               for p, r in self._edge_rows.items()}
+        # Each file's link weights only: which neighbour entries a file contributed is read
+        # back from the neighbour tables themselves when a file is first relinked (a quarter
+        # of the snapshot's objects on tokio, loaded by every one-off command for nothing).
+        state["_edge_rows"] = {p: r.pairs for p, r in self._edge_rows.items()}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__()  # type: ignore[misc]
+        pairs: dict[str, dict[str, float]] = state.pop("_edge_rows")
         vars(self).update(state)
+        self._edge_rows = {p: _EdgeRows(None, w, {}, set()) for p, w in pairs.items()}
+        self._edge_owners_known = not pairs
 
     # --- reading --------------------------------------------------------------------------
 
@@ -584,7 +593,24 @@ class Prepared:
         self._edge_rows[path] = rows
         return rows.pairs
 
+    def _know_edge_owners(self) -> None:
+        """Which file contributed each callee list and caller entry, from the tables (once
+        after a snapshot was loaded, before the first file's edges are dropped)."""
+        if self._edge_owners_known:
+            return
+        self._edge_owners_known = True
+        for key, out in self.callees.items():
+            rows = self._edge_rows.get(key[0])  # a definition's callees come from its own file
+            if rows is not None:
+                rows.callees[key] = out
+        for key, by_file in self._callers.items():
+            for src in by_file:
+                rows = self._edge_rows.get(src)
+                if rows is not None:
+                    rows.caller_targets.add(key)
+
     def _drop_edges(self, path: str) -> None:
+        self._know_edge_owners()
         rows = self._edge_rows.pop(path)
         for key in rows.callees:
             self.callees.pop(key, None)

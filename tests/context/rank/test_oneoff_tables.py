@@ -54,14 +54,18 @@ def test_one_off_tables_after_a_change_on_disk(tree: Path, tmp_path: Path) -> No
     the usual way, then the index's tables dropped) equals a fresh build."""
     idx = ProjectIndex.open(tree, state_dir=tmp_path / "s")
     idx.refresh()
-    sync_once(idx)
+    first = sync_once(idx)
+    # a file whose body calls other definitions: its callees and caller entries must go
+    caller = next(key[0] for key, out in first.callees.items() if out and key[0].endswith(".py"))
     idx.close()
     units = tree / "src/units.rs"
     units.write_text(units.read_text() + "\npub fn added_on_disk() -> u32 { 2 }\n")
+    (tree / caller).write_text("# emptied\n")
     again = ProjectIndex.open(tree, state_dir=tmp_path / "s")
     again.refresh()
     prep = sync_once(again)
-    assert prep.loaded and prep.last_sync_files == 1
+    assert prep.loaded and prep.last_sync_files == 2
+    assert not any(key[0] == caller for key in prep.callees)
     fresh = build_tables(again)
     for bm in (prep.passage_bm25, prep.file_bm25):
         bm.reweight()
