@@ -13,8 +13,10 @@ bringing the ranking tables up to date after each edit is timed against building
 With ``--baseline-tree DIR`` (a checkout of another commit, e.g. ``git worktree add ../base
 main``) it first times the one-off ``agentic-optimizer context`` command, as a shell user runs
 it, on a warm index: the command from this tree and from DIR alternately, each with a state
-directory of its own warmed by one unmeasured run, medians and their ratio.
-``--oneoff-only`` stops after that.
+directory of its own warmed by one unmeasured run, medians and their ratio, and the load
+average around the runs. ``--oneoff-only`` stops after that. ``--bytecode`` lets those
+commands keep their compiled modules (``__pycache__``) even where PYTHONDONTWRITEBYTECODE
+is set, as in an installed package.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ def main() -> int:
                     help="time the one-off context command from this source tree against this one")
     ap.add_argument("--oneoff-runs", type=int, default=7, help="alternated runs of each command")
     ap.add_argument("--oneoff-only", action="store_true", help="only the one-off command comparison")
+    ap.add_argument("--bytecode", action="store_true",
+                    help="let the one-off commands write and use bytecode caches (__pycache__) even "
+                         "when PYTHONDONTWRITEBYTECODE is set, as an installed package has them")
     args = ap.parse_args()
 
     commit = subprocess.run(
@@ -132,6 +137,10 @@ def oneoff(root: Path, request: str, args: argparse.Namespace) -> None:
     def run(label: str) -> tuple[float, float]:
         env = {**os.environ, "PYTHONPATH": str(trees[label]),
                "AGENTIC_OPTIMIZER_HOME": str(args.scratch / "state" / f"oneoff-{label.replace(' ', '-')}")}
+        if args.bytecode:
+            # An installed package has its modules compiled; a sandbox that sets this
+            # variable would make every run compile the project's modules again.
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
         cmd = [sys.executable, "-c", "import sys; from lsp_server.cli import main; sys.exit(main())",
                "context", "--project", str(root), "--budget", str(args.budget),
                "--request-file", str(request_file)]
@@ -144,13 +153,17 @@ def oneoff(root: Path, request: str, args: argparse.Namespace) -> None:
 
     for label in trees:  # warm: the index built, and whatever the command keeps
         run(label)
+    load_before = os.getloadavg()
     for _ in range(args.oneoff_runs):
         for label in trees:
             wall, prep_ms = run(label)
             walls[label].append(wall)
             prepares[label].append(prep_ms)
+    load = os.getloadavg()
     print(f"one-off `agentic-optimizer context` on {root.name}, warm index, {args.oneoff_runs} "
-          f"alternated runs each (wall time of the whole process)")
+          f"alternated runs each (wall time of the whole process); load average "
+          f"{load_before[0]:.1f} before, {load[0]:.1f} after"
+          + ("; bytecode caches used" if args.bytecode else ""))
     for label in trees:
         print(f"  {label:<10} median {statistics.median(walls[label]):5.2f} s  "
               f"(min {min(walls[label]):.2f}, max {max(walls[label]):.2f}); "

@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,10 +96,24 @@ def _check_cursor(lines: int | None, rel: str, line: int | None) -> None:
         raise ConfigError(f"--line {line}: {rel} has {lines} line{'s' if lines != 1 else ''}")
 
 
+def _one_blas_thread() -> None:
+    """Before numpy loads: one BLAS thread for this process. Its matrices (the latent SVD of
+    a first build, one product per request) are too small to gain from more, and OpenBLAS
+    starting and spinning a thread per core cost seconds on a busy machine (the SVD of
+    tokio's tables took 14-18 s at load average 10 with two threads, 0.6 s with one). A
+    user's own setting is kept."""
+    if "numpy" in sys.modules:
+        return
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
 def run(args: argparse.Namespace) -> int:
+    _one_blas_thread()
     from lsp_server.context.index.project import ProjectIndex
     from lsp_server.context.rank.builder import build_context
     from lsp_server.context.rank.ranking import ContextRequest
+    from lsp_server.context.rank.tables import sync_once
 
     root = project_root(args)
     settings = settings_for(args, root)
@@ -117,11 +133,19 @@ def run(args: argparse.Namespace) -> int:
     if rel is not None:
         fs = index.file(rel)
         _check_cursor(fs.lines if fs is not None else None, rel, args.line)
+    # This process answers one request: the tables are loaded, or built with the least
+    # memory (the index gives back its decoded files once the graph is linked).
+    started = time.perf_counter()
+    synced_ms = sync_once(index).last_sync_ms
+    loaded_ms = (time.perf_counter() - started) * 1000.0
     semantic = asyncio.run(_request_vector(settings, text)) if settings.context.embeddings else None
     request = ContextRequest(text=text, path=rel, line=args.line,
                              open_paths=(rel,) if rel else (), semantic=semantic)
     result = build_context(index, request, budget_tokens=budget, settings=settings,
                            for_cloud=bool(args.cloud))
+    # Reported as when build_context synced the tables itself: part of the time, and the sync's share.
+    result.elapsed_ms += loaded_ms
+    result.prepare_ms = synced_ms
     coverage = _coverage(index, semantic) if semantic is not None else None
     out = sys.stdout
     if args.format == "json":

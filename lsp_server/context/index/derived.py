@@ -12,7 +12,7 @@ and the edges of files that refer to a definition that appeared, vanished or mov
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lsp_server.context.index import graph
@@ -97,8 +97,20 @@ class DerivedTables:
             self._resolution = Resolution.build(self._sources, self._text)
         return self._resolution
 
-    def file(self, rel: str) -> FileSymbols | None:
-        """The symbols of ``rel`` with project-wide qualified names and resolved imports."""
+    def release(self) -> None:
+        """Forget the decoded files, the name tables and the edges (they are rebuilt when next
+        read); the content is unchanged, so the generation stays. The resolution is kept: it
+        is small, and every decode needs it."""
+        self._files = {}
+        self._names = None
+        self._edges = None
+
+    def file(self, rel: str, keep: bool = True) -> FileSymbols | None:
+        """The symbols of ``rel`` with project-wide qualified names and resolved imports.
+
+        ``keep=False`` decodes without keeping the result (a pass over every file by a caller
+        that keeps what it needs itself: the references of a whole project are the largest
+        thing the index can hold)."""
         cached = self._files.get(rel)
         if cached is not None:
             return cached
@@ -124,7 +136,8 @@ class DerivedTables:
         digest, size, lines = facts
         fs = FileSymbols(rel, lang, digest, size, lines, definitions, references,
                          res.imports_of(rel), errors)
-        self._files[rel] = fs
+        if keep:
+            self._files[rel] = fs
         return fs
 
     def names(self) -> NameTables:
@@ -144,6 +157,33 @@ class DerivedTables:
         named: dict[str, list[Definition]] = {}
         groups: dict[str, str] = {}
         return {p: self.edges_from(p, named, groups) for p in self._sources.paths()}
+
+    def each_file_edges(self) -> Iterator[tuple[str, list[SymbolEdge]]]:
+        """Every file's edges, as :meth:`edges_by_file` gives them, computed one file at a time
+        and kept nowhere: only the project's definitions are held (by name, in the name
+        tables' order), never all of its references or the name tables themselves."""
+        paths = self._sources.paths()
+        defs_by_name: dict[str, list[Definition]] = {}
+        for rel in paths:
+            fs = self.file(rel, keep=False)
+            if fs is not None:
+                for d in fs.definitions:
+                    defs_by_name.setdefault(d.name, []).append(d)
+        res = self.resolution()
+        groups: dict[str, str] = {}
+
+        def named(name: str) -> list[Definition]:
+            return defs_by_name.get(name, [])
+
+        def group(p: str) -> str:
+            g = groups.get(p)
+            if g is None:
+                g = groups[p] = res.group(p)
+            return g
+
+        for rel in paths:
+            fs = self.file(rel, keep=False)
+            yield rel, (graph.edges_for_file(fs, named, res.targets_of(rel), group) if fs is not None else [])
 
     def edges_from(self, path: str, named_memo: dict[str, list[Definition]],
                    group_memo: dict[str, str]) -> list[SymbolEdge]:

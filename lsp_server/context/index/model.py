@@ -49,6 +49,10 @@ class Import:
     names: tuple[str, ...] = ()
     kind: str = ""  # Rust: mod, use, pub-use; Python: import, from
 
+    def __reduce__(self) -> tuple[type[Import], tuple[object, ...]]:
+        # As Definition's: one constructor call when the ranking tables' snapshot is loaded.
+        return (Import, (self.path, self.text, self.line, self.target, self.names, self.kind))
+
 
 @dataclass(frozen=True, slots=True)
 class SymbolEdge:

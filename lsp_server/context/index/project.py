@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from lsp_server.config import Settings, SettingsSource
@@ -174,6 +175,20 @@ class ProjectIndex:
             self._settle()
             return self._derived.file(path)
 
+    def decode(self, path: str) -> FileSymbols | None:
+        """What :meth:`file` returns, without the index keeping it: for one pass over every
+        file by a caller that keeps what it needs (the ranking tables of a one-off command)."""
+        with self._lock:
+            self._settle()
+            return self._derived.file(path, keep=False)
+
+    def release_derived(self) -> None:
+        """Drop the decoded files, name tables and edges the index keeps between queries; the
+        next query that needs them decodes them again. A process that has read what it needs
+        from them (a one-off command's ranking tables) gives their memory back."""
+        with self._lock:
+            self._derived.release()
+
     def definitions_named(self, name: str) -> list[Definition]:
         with self._lock:
             self._settle()
@@ -231,6 +246,14 @@ class ProjectIndex:
         with self._lock:
             self._settle()
             return self._derived.edges_by_file()
+
+    def each_file_edges(self) -> Iterator[tuple[str, list[SymbolEdge]]]:
+        """Each file's outgoing edges (as :meth:`edges_by_file`), one file at a time, holding
+        only the project's definitions meanwhile: for a caller that reads every file's edges
+        once (a one-off command's ranking tables). The index is locked until the last one."""
+        with self._lock:
+            self._settle()
+            yield from self._derived.each_file_edges()
 
     def symbol_edges_from(self, path: str) -> list[SymbolEdge]:
         with self._lock:

@@ -94,6 +94,42 @@ class _Packed(Generic[K]):
         del self.slot[self.keys[slot]]
 
 
+class _Stream(Generic[K]):
+    """Documents of a bulk build, counted straight into the arrays :meth:`BM25.reweight`
+    packs: term ids in order of first occurrence, each document's terms and counts. A dict
+    of counts per document until the end cost more than the packed postings themselves
+    (about 50 MB on sympy, all of it garbage once packed)."""
+
+    def __init__(self) -> None:
+        self.keys: list[K] = []
+        self.terms: list[str] = []
+        self.term_id: dict[str, int] = {}
+        self.d_terms = array("i")
+        self.d_tf = array("i")
+        self.d_start = array("q", [0])
+
+    def add(self, key: K, counts: dict[str, int]) -> None:
+        term_id = self.term_id
+        terms = self.terms
+        d_terms = self.d_terms
+        for term, tf in counts.items():
+            t = term_id.get(term)
+            if t is None:
+                t = term_id[term] = len(terms)
+                terms.append(term)
+            d_terms.append(t)
+            self.d_tf.append(tf)
+        self.d_start.append(len(d_terms))
+        self.keys.append(key)
+
+    def counts(self) -> Iterator[tuple[K, dict[str, int]]]:
+        terms = self.terms
+        d_terms, d_tf, d_start = self.d_terms, self.d_tf, self.d_start
+        for i, key in enumerate(self.keys):
+            a, b = d_start[i], d_start[i + 1]
+            yield key, {terms[t]: tf for t, tf in zip(d_terms[a:b], d_tf[a:b], strict=True)}
+
+
 class BM25(Generic[K]):
     """An inverted index; :meth:`scores` ranks documents for a bag of query tokens."""
 
@@ -109,6 +145,7 @@ class BM25(Generic[K]):
         self._total = 0
         self._weighted_avg = 0.0  # the average length the stored weights were computed with
         self._deferred = False  # see :meth:`defer_weights`
+        self._stream: _Stream[K] | None = None  # a bulk build's documents, counted into arrays
         if docs:
             for key, tokens in docs.items():
                 counts = dict(Counter(tokens))
@@ -148,6 +185,7 @@ class BM25(Generic[K]):
 
     def counts(self, key: K) -> dict[str, int]:
         """One document's term counts (empty for an unknown key)."""
+        self._unstream()
         counts = self._counts.get(key)
         if counts is not None:
             return dict(counts)
@@ -160,15 +198,24 @@ class BM25(Generic[K]):
         self._deferred = False
         self._weighted_avg = self.avg_len
         old = self._packed
-        keys: list[K] = [k for k in old.keys if k in old.slot] + list(self._counts)
-        term_id: dict[str, int] = {}
-        terms: list[str] = []
-        d_terms = array("i")
-        d_tf = array("i")
-        d_len = array("q")
-        d_start = array("q", [0])
+        stream, self._stream = self._stream, None
+        todo: list[K] = []  # documents still to pack here
+        if stream is not None:  # a bulk build: counted into these arrays as it went
+            keys: list[K] = stream.keys
+            term_id, terms = stream.term_id, stream.terms
+            d_terms, d_tf, d_start = stream.d_terms, stream.d_tf, stream.d_start
+            d_len = array("q", [self.lengths[k] for k in keys])
+            del stream
+        else:
+            keys = todo = [k for k in old.keys if k in old.slot] + list(self._counts)
+            term_id = {}
+            terms = []
+            d_terms = array("i")
+            d_tf = array("i")
+            d_len = array("q")
+            d_start = array("q", [0])
         old_terms = old.terms
-        for key in keys:
+        for key in todo:
             counts = self._counts.get(key)
             if counts is None:  # a packed document: its terms by the old packing's ids
                 s = old.slot[key]
@@ -223,9 +270,12 @@ class BM25(Generic[K]):
             self.remove(key)
         counts = dict(Counter(tokens))
         length = sum(counts.values())
-        self._counts[key] = counts
         self.lengths[key] = length
         self._total += length
+        if self._stream is not None:
+            self._stream.add(key, counts)
+            return
+        self._counts[key] = counts
         if self._deferred:
             return
         if not self._weighted_avg:
@@ -234,6 +284,7 @@ class BM25(Generic[K]):
 
     def remove(self, key: K) -> None:
         """Drop one document; unknown keys are ignored."""
+        self._unstream()
         counts = self._counts.pop(key, None)
         if counts is None:
             slot = self._packed.slot.get(key)
@@ -248,6 +299,13 @@ class BM25(Generic[K]):
                     if not posting:
                         del self._extra[term]
         self._total -= self.lengths.pop(key)
+
+    def _unstream(self) -> None:
+        """A bulk build's documents as per-document counts (a removal or a read in the
+        middle of the build: rare enough to pay for)."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            self._counts.update(stream.counts())
 
     def settle(self) -> None:
         """Recompute weights if the average length drifted since they were computed (or
@@ -286,8 +344,18 @@ class BM25(Generic[K]):
             if term not in packed.term_id:
                 yield term
 
+    def columns(self) -> tuple[list[K], list[str], npt.NDArray[np.int64], _I32, _F64] | None:
+        """The packed postings by term, as they are: (document keys, terms, each term's start,
+        documents as indexes into the keys, weights); None unless every document is packed
+        and live (right after a weighing), when they are exactly :attr:`postings`."""
+        packed = self._packed
+        if self._deferred or self._stream is not None or self._counts or self._extra or packed.n_dead:
+            return None
+        return packed.keys, packed.terms, packed.t_start, packed.t_docs, packed.t_weights
+
     def doc_weights(self, key: K) -> dict[str, float]:
         """One document's terms with their stored weight times idf (its row of the matrix)."""
+        self._unstream()
         counts = self._counts.get(key)
         if counts is not None:
             extra = self._extra

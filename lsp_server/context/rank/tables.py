@@ -16,17 +16,21 @@ kept beside it (:mod:`snapshot`), so a new process starts from them instead of f
 from __future__ import annotations
 
 import bisect
+import ctypes
+import functools
 import hashlib
 import itertools
 import math
+import sys
 import threading
 import time
 import weakref
 from array import array
 from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from lsp_server.context.index.model import Definition, FileSymbols, Import, SymbolEdge
 from lsp_server.context.rank import snapshot
@@ -34,7 +38,9 @@ from lsp_server.context.rank.bm25 import BM25
 from lsp_server.context.rank.gc_pause import paused_collection
 from lsp_server.context.rank.latent import LatentIndex
 from lsp_server.context.rank.pagerank import Graph, personalized_pagerank
-from lsp_server.context.rank.terms import split_identifier, tokenize
+from lsp_server.context.rank.passage_table import PassageTable
+from lsp_server.context.rank.stored_texts import StoredTexts
+from lsp_server.context.rank.terms import forget_words, split_identifier, tokenize
 from lsp_server.context.tokens import line_prefix
 
 # BM25 runs over passages of at most this many lines, so a long function or a file of
@@ -74,6 +80,17 @@ class IndexView(Protocol):
     def file_edges(self) -> dict[str, set[str]]: ...
 
     def edges_by_file(self) -> dict[str, list[SymbolEdge]]: ...
+
+
+@runtime_checkable
+class ReleasingIndex(IndexView, Protocol):
+    """An index that can decode a file without keeping it and give back what it keeps."""
+
+    def decode(self, path: str) -> FileSymbols | None: ...
+
+    def release_derived(self) -> None: ...
+
+    def each_file_edges(self) -> Iterator[tuple[str, list[SymbolEdge]]]: ...
 
 
 @dataclass
@@ -130,6 +147,32 @@ class _Chunks:
         return [t for piece in self._pieces[i:j] for t in piece]
 
 
+def _path_tokens(path: str) -> list[str]:
+    """The words of a file's path (without its extension), in every one of its documents."""
+    return tokenize(path.rsplit(".", 1)[0].replace("/", " ").replace(".", " "))
+
+
+def give_back_memory() -> None:
+    """Return the C heap's free pages to the system (glibc's ``malloc_trim``) after a large
+    structure is dropped, so the next one's growth does not stack on memory the process no
+    longer uses; nothing where there is no glibc."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None)
+        fn: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError):  # musl and others have no malloc_trim
+        return None
+    return fn
+
+
 def _uncovered(nlines: int, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Line ranges of a file that no definition covers (module-level code, macros, tables)."""
     out: list[tuple[int, int]] = []
@@ -158,7 +201,7 @@ class Prepared:
         self.lock = threading.RLock()
         self.generation: int | None = None
         self.files: list[str] = []
-        self.texts: dict[str, str] = {}
+        self.texts: StoredTexts = StoredTexts()  # compressed: a request reads a few files
         self.defs: dict[int, Definition] = {}
         self.def_ids: dict[tuple[str, int, str], int] = {}  # (path, start byte, qualname) → id
         self.place: dict[int, tuple[str, int, str]] = {}  # id → (path, start byte, qualname)
@@ -166,8 +209,7 @@ class Prepared:
         self.defs_by_parts: dict[str, list[int]] = {}  # "max_depth" for maxDepth, MaxDepth
         # Definitions cut into passages, plus code outside definitions.
         self.passage_bm25: BM25[int] = BM25()
-        self.passage_owner: dict[int, tuple[str, int | None]] = {}
-        self.passage_span: dict[int, tuple[int, int]] = {}
+        self.passages = PassageTable()
         self.file_bm25: BM25[str] = BM25()
         # Latent semantic vectors of the files (see :mod:`latent`), built by the first sync and
         # kept current by folding in the files changed since.
@@ -184,6 +226,9 @@ class Prepared:
         self._callers: dict[DefKey, dict[str, list[DefKey]]] = {}  # target → source file → users
         self._rows: dict[str, _FileRows] = {}
         self._edge_rows: dict[str, _EdgeRows] = {}
+        # False after loading a snapshot: the edge rows' callees and caller targets are empty
+        # until :meth:`_know_edge_owners` reads them back from the neighbour tables.
+        self._edge_owners_known = True
         self._file_edges: dict[str, set[str]] | None = None
         self._graph_files: list[str] | None = None
         self._next_def = 0
@@ -204,17 +249,33 @@ class Prepared:
         (the index's own objects; a changed index relinks every file's edges)."""
         state = dict(vars(self))
         for name in ("lock", "persist_to", "fingerprint", "_saved", "generation",
-                     "_latent_changed", "last_sync_ms", "loaded", "last_sync_files"):
+                     "_latent_changed", "last_sync_ms", "loaded", "last_sync_files",
+                     "_edge_owners_known"):
             del state[name]
-        state["_edge_rows"] = {p: _EdgeRows(None, r.pairs, r.callees, r.caller_targets)
-                               for p, r in self._edge_rows.items()}
+        # Each file's link weights only: which neighbour entries a file contributed is read
+        # back from the neighbour tables themselves when a file is first relinked (a quarter
+        # of the snapshot's objects on tokio, loaded by every one-off command for nothing).
+        state["_edge_rows"] = {p: r.pairs for p, r in self._edge_rows.items()}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__()  # type: ignore[misc]
+        pairs: dict[str, dict[str, float]] = state.pop("_edge_rows")
         vars(self).update(state)
+        self._edge_rows = {p: _EdgeRows(None, w, {}, set()) for p, w in pairs.items()}
+        self._edge_owners_known = not pairs
 
     # --- reading --------------------------------------------------------------------------
+
+    @property
+    def passage_owner(self) -> Mapping[int, tuple[str, int | None]]:
+        """Passage id → (its file, the id of the definition it belongs to, or None)."""
+        return self.passages.owners
+
+    @property
+    def passage_span(self) -> Mapping[int, tuple[int, int]]:
+        """Passage id → its first and last line (1-based, inclusive)."""
+        return self.passages.spans
 
     def has_symbols(self, path: str) -> bool:
         """Whether the index read definitions from ``path`` (a source file it parsed)."""
@@ -253,8 +314,11 @@ class Prepared:
 
     # --- updating -------------------------------------------------------------------------
 
-    def sync(self, index: IndexView) -> None:
-        """Bring the tables up to date with ``index``, redoing only the files that changed."""
+    def sync(self, index: IndexView, *, once: bool = False) -> None:
+        """Bring the tables up to date with ``index``, redoing only the files that changed.
+
+        ``once``: the process answers one request and exits (a one-off command), so nothing
+        will follow an edit: see :func:`sync_once`."""
         generation = index.generation
         if generation == self.generation:
             self.last_sync_ms = 0.0
@@ -275,17 +339,19 @@ class Prepared:
                 return
         first = not self._rows
         with paused_collection(collect_after=first):
-            self._sync(index, generation, first)
+            self._sync(index, generation, first, once)
         self.fingerprint = current
         if current is not None and self.persist_to is not None and not self._saved:
             # Once per process: later syncs follow single edits, and the next process brings
             # these tables up to date file by file anyway.
             # (also when the write failed: a read-only state directory is told of once)
             self._saved = True
+            if first:  # the build's garbage, before the pickler's memo of every object
+                give_back_memory()
             snapshot.save(self.persist_to, current, self)
         self.last_sync_ms = (time.perf_counter() - started) * 1000.0
 
-    def _sync(self, index: IndexView, generation: int, first: bool) -> None:
+    def _sync(self, index: IndexView, generation: int, first: bool, once: bool) -> None:
         files = sorted(index.files())
         if first:  # a bulk build: every posting is weighed once, at the end
             for bm in (self.passage_bm25, self.file_bm25):
@@ -293,8 +359,32 @@ class Prepared:
         present = set(files)
         for path in [p for p in self._rows if p not in present]:
             self._remove_file(path)
+        read = index.file
+        lean = once and isinstance(index, ReleasingIndex)
+        early_latent = lean and first
+        if early_latent:
+            # The latent SVD's work arrays (~80 MB on sympy) are computed before any of the
+            # other tables exist: they need only each file's words.
+            self._file_documents(index, files)
+            self.file_bm25.settle()
+            self._sync_latent(files)
+        if lean:
+            # The edges need every file's references decoded and the project's name tables
+            # at once (on sympy the references alone are ~90 MB of objects). Link the graph
+            # first, let the index drop all of that, then read the files one at a time for
+            # their rows: the peak is the larger of the two phases, not their sum. Nothing
+            # will edit this index, so the edge lists are not kept for relinking either.
+            assert isinstance(index, ReleasingIndex)
+            self.files = files
+            if first:
+                self._link_each(index)
+            else:
+                self._relink(index, keep_edges=False)
+                index.release_derived()
+            give_back_memory()
+            read = index.decode
         for path in files:
-            fs = index.file(path)
+            fs = read(path)
             rows = self._rows.get(path)
             text: str | None = None
             if fs is None:
@@ -304,18 +394,40 @@ class Prepared:
                 continue
             if rows is not None:
                 self._remove_file(path)
-            self._add_file(path, fs, (index.text(path) if text is None else text) or "", key)
+            self._add_file(path, fs, (index.text(path) if text is None else text) or "", key,
+                           file_document=not early_latent)
         self.files = files
         for bm in (self.passage_bm25, self.file_bm25):
             bm.settle()
-        self._sync_latent()
-        self._relink(index)
+        if early_latent:
+            self._latent_changed.clear()  # the files' words were in the SVD already
+        else:
+            self._sync_latent()
+        if not lean:
+            self._relink(index)
+        else:
+            forget_words()  # a cache for tokenizing many files; this process is done with it
         self.generation = generation
 
-    def _sync_latent(self) -> None:
+    def _file_documents(self, index: IndexView, files: list[str]) -> None:
+        """Every file's BM25 document (its path's words and all of its text's), alone: the
+        same tokens :meth:`_add_file` gives it (words never cross a line, so tokenizing the
+        text at once equals tokenizing it piece by piece)."""
+        for path in files:
+            text = index.text(path) or ""
+            self.file_bm25.add(path, _path_tokens(path) + tokenize(text))
+
+    def _sync_latent(self, files: list[str] | None = None) -> None:
+        """Refit the SVD when it is missing or stale, else fold in the changed files.
+        ``files``: every file's document (before :meth:`_add_file` has seen them)."""
         latent = self.latent
         if latent is None or latent.stale:
-            self.latent = LatentIndex(self.file_bm25.postings, self.file_bm25.idf, self.file_tokens)
+            docs = self.file_tokens.keys() if files is None else files
+            columns = self.file_bm25.columns()
+            if columns is not None:
+                self.latent = LatentIndex.from_columns(columns, self.file_bm25.idf, docs)
+            else:
+                self.latent = LatentIndex(self.file_bm25.postings, self.file_bm25.idf, docs)
         else:
             for path in sorted(self._latent_changed):
                 if path in self.file_tokens:
@@ -324,13 +436,14 @@ class Prepared:
                     latent.drop(path)
         self._latent_changed.clear()
 
-    def _add_file(self, path: str, fs: FileSymbols | None, text: str, key: tuple[str, int, str]) -> None:
+    def _add_file(self, path: str, fs: FileSymbols | None, text: str, key: tuple[str, int, str],
+                  file_document: bool = True) -> None:
         self._latent_changed.add(path)
         self.last_sync_files += 1
         rows = _FileRows(key)
         self._rows[path] = rows
         self.texts[path] = text
-        ptoks = tokenize(path.rsplit(".", 1)[0].replace("/", " ").replace(".", " "))
+        ptoks = _path_tokens(path)
         prefix = line_prefix(text)
         nlines = len(prefix) - 1
         self.line_prefix[path] = array("i", prefix)
@@ -342,7 +455,8 @@ class Prepared:
         uncovered = _uncovered(nlines, leaf_spans)
         chunks = _Chunks(text, [span for start, end in (*leaf_spans, *uncovered)
                                 for span in _passages(start, end)])
-        self.file_bm25.add(path, ptoks + chunks.tokens(1, nlines))
+        if file_document:
+            self.file_bm25.add(path, ptoks + chunks.tokens(1, nlines))
         if fs is None:
             return
         rows.symbolic = True
@@ -356,8 +470,7 @@ class Prepared:
             k = self._next_passage
             self._next_passage += 1
             self.passage_bm25.add(k, tokens)
-            self.passage_owner[k] = (path, owner)
-            self.passage_span[k] = span
+            self.passages.add(k, path, owner, span)
             rows.passage_ids.append(k)
 
         for d in fs.definitions:
@@ -367,8 +480,9 @@ class Prepared:
             self.defs[i] = d
             self.defs_by_name.setdefault(d.name, []).append(i)
             self.defs_by_parts.setdefault("_".join(split_identifier(d.name)), []).append(i)
-            self.def_ids[(d.path, d.start_byte, d.qualname)] = i
-            self.place[i] = (d.path, d.start_byte, d.qualname)
+            place = (d.path, d.start_byte, d.qualname)  # one tuple for both tables
+            self.def_ids[place] = i
+            self.place[i] = place
             self.by_key.setdefault((d.path, d.qualname), d)
             head = tokenize(d.name) * 2 + tokenize(d.qualname) + ptoks
             if d.kind in CONTAINER_KINDS:
@@ -400,8 +514,7 @@ class Prepared:
             self.by_key.pop((d.path, d.qualname), None)
         for k in rows.passage_ids:
             self.passage_bm25.remove(k)
-            del self.passage_owner[k]
-            del self.passage_span[k]
+            self.passages.remove(k)
         for name in rows.used_names:
             users = self.users.get(name)
             if users is not None:
@@ -413,8 +526,11 @@ class Prepared:
         self.file_tokens.pop(path, None)
         self.line_prefix.pop(path, None)
 
-    def _relink(self, index: IndexView) -> None:
-        """Redo the edge contributions of files whose edges changed; recompile if any did."""
+    def _relink(self, index: IndexView, keep_edges: bool = True) -> None:
+        """Redo the edge contributions of files whose edges changed; recompile if any did.
+
+        Without ``keep_edges`` the index's edge lists are not held (as after loading a
+        snapshot): a later sync relinks every file."""
         edge_lists = index.edges_by_file()
         changed = False
         for path in [p for p in self._edge_rows if p not in edge_lists]:
@@ -426,7 +542,7 @@ class Prepared:
                 continue
             if old is not None:
                 self._drop_edges(path)
-            pairs = self._add_edges(path, edges)
+            pairs = self._add_edges(path, edges, keep_edges)
             # A keystroke in a body re-resolves the file but rarely changes its file links.
             changed = changed or old is None or old.pairs != pairs
         file_edges = index.file_edges()
@@ -436,13 +552,29 @@ class Prepared:
             self.graph = self._compile(file_edges)
             self.global_rank = personalized_pagerank(self.graph, {})
 
-    def _add_edges(self, path: str, edges: list[SymbolEdge]) -> dict[str, float]:
+    def _link_each(self, index: ReleasingIndex) -> None:
+        """A first build's graph from each file's edges in turn, none of them kept (what
+        :meth:`_relink` does from all of them at once)."""
+        keys: dict[DefKey, DefKey] = {}
+        for path, edges in index.each_file_edges():
+            self._add_edges(path, edges, keep=False, keys=keys)
+        del keys
+        file_edges = index.file_edges()
+        self._file_edges = file_edges
+        self._graph_files = list(self.files)
+        self.graph = self._compile(file_edges)
+        self.global_rank = personalized_pagerank(self.graph, {})
+
+    def _add_edges(self, path: str, edges: list[SymbolEdge], keep: bool = True,
+                   keys: dict[DefKey, DefKey] | None = None) -> dict[str, float]:
         pairs: dict[str, float] = defaultdict(float)
         callees: dict[DefKey, list[DefKey]] = {}
         targets: set[DefKey] = set()
         # One key object per definition of this file's edges, however many edges name it: the
         # neighbour lists below would otherwise hold a tuple per edge (12 MB on tokio).
-        keys: dict[DefKey, DefKey] = {}
+        # (``keys`` given: one per definition across the files of one bulk link.)
+        if keys is None:
+            keys = {}
         for e in edges:
             pairs[e.target_path] += e.weight
             if e.source is None:
@@ -457,11 +589,28 @@ class Prepared:
                 users.append(src_key)
             targets.add(dst_key)
         self.callees.update(callees)
-        rows = _EdgeRows(edges, dict(pairs), callees, targets)
+        rows = _EdgeRows(edges if keep else None, dict(pairs), callees, targets)
         self._edge_rows[path] = rows
         return rows.pairs
 
+    def _know_edge_owners(self) -> None:
+        """Which file contributed each callee list and caller entry, from the tables (once
+        after a snapshot was loaded, before the first file's edges are dropped)."""
+        if self._edge_owners_known:
+            return
+        self._edge_owners_known = True
+        for key, out in self.callees.items():
+            rows = self._edge_rows.get(key[0])  # a definition's callees come from its own file
+            if rows is not None:
+                rows.callees[key] = out
+        for key, by_file in self._callers.items():
+            for src in by_file:
+                rows = self._edge_rows.get(src)
+                if rows is not None:
+                    rows.caller_targets.add(key)
+
     def _drop_edges(self, path: str) -> None:
+        self._know_edge_owners()
         rows = self._edge_rows.pop(path)
         for key in rows.callees:
             self.callees.pop(key, None)
@@ -531,6 +680,20 @@ def _from_disk(index: IndexView) -> Prepared:
         prep.fingerprint = loaded[0]
         prep.loaded = True
     prep.persist_to = path
+    return prep
+
+
+def sync_once(index: IndexView) -> Prepared:
+    """The tables of ``index``, synced for a process that answers one request and exits.
+
+    Loaded from disk when they are current; otherwise built (or brought up to date) with the
+    least memory: the index's decoded files, name tables and edges are dropped once the graph
+    is linked, and the files are then decoded one at a time (:meth:`Prepared._sync`). Later
+    reads of the index decode what they need again, so the index stays correct, only slower
+    to query. :func:`~lsp_server.context.rank.ranking.tables_for` then finds them synced."""
+    prep = tables_of(index)
+    with prep.lock:
+        prep.sync(index, once=True)
     return prep
 
 

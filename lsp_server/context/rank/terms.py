@@ -104,6 +104,12 @@ _MEMO_MAX = 500_000
 _WORD_TOKENS: dict[str, tuple[str, ...]] = {}
 
 
+def forget_words() -> None:
+    """Empty the memo of split words (tens of MB after a large project): for a process that
+    has tokenized its project and will tokenize little more."""
+    _WORD_TOKENS.clear()
+
+
 def _word_tokens(word: str) -> tuple[str, ...]:
     if len(word) > 64:
         return ()
