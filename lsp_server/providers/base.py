@@ -111,10 +111,13 @@ class StreamDelta:
     """A piece of streamed text; the last item of a stream is the Completion itself.
 
     ``tool_call`` names a native tool call that starts here (its text is empty): the answer is
-    a tool turn, which early stop accepts as a valid start."""
+    a tool turn, which early stop accepts as a valid start. ``usage`` is the server's own count
+    so far, where it reports one mid-stream (llama.cpp's ``timings``): an answer stopped before
+    the stream's final usage is billed from it."""
 
     text: str
     tool_call: str | None = None
+    usage: Usage | None = None
 
 
 @runtime_checkable

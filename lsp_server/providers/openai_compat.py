@@ -68,7 +68,22 @@ def request_body(settings: ModelSettings, prompt: Prompt, *, stream: bool) -> di
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
+        if settings.tier == "local" and is_loopback(settings.effective_base_url):
+            # A local server on this machine: llama.cpp's then sends its counts with every
+            # chunk, so an answer the router stops (before the final usage chunk) is billed from
+            # the server's own count. A cloud API is never sent the field.
+            body["timings_per_token"] = True
     return body
+
+
+def usage_so_far(raw: Any) -> Usage | None:
+    """llama.cpp's ``timings`` of a chunk as usage so far (the prompt's cached and processed
+    tokens, the tokens generated), or None when the chunk has none."""
+    if not isinstance(raw, dict) or "prompt_n" not in raw or "predicted_n" not in raw:
+        return None
+    cached = as_int(raw.get("cache_n"))
+    return Usage(input=cached + as_int(raw.get("prompt_n")), output=as_int(raw.get("predicted_n")),
+                 cache_read=cached)
 
 
 def usage_from(raw: Any) -> Usage | None:
@@ -175,7 +190,7 @@ class OpenAICompatProvider(HttpProviderAdapter):
                     content = delta.get("content")
                     if content:
                         parts.append(str(content))
-                        yield StreamDelta(str(content))
+                        yield StreamDelta(str(content), usage=usage_so_far(data.get("timings")))
                     stop = choice.get("finish_reason") or stop
             raise self.http.malformed("the stream ended before [DONE]")
         except ProviderError as exc:

@@ -545,18 +545,21 @@ class Router:
     def _stopped(self, model: ModelSettings, tier: Tier, prompt: Prompt, stream: StreamedAnswer,
                  request: Request, result: RouteResult,
                  judge_of: str | None = None) -> tuple[Judgement, AttemptInfo]:
-        """Record an answer the router stopped, billed as estimated from what was sent and
-        streamed, and reject it so the cascade escalates."""
+        """Record an answer the router stopped, billed from the server's count so far when it
+        sent one mid-stream, else estimated from what was sent and streamed, and reject it so
+        the cascade escalates."""
         reason = stream.stopped or "stopped"
-        usage = Usage(input=count_tokens(prompt.billed_text()), output=stream.tokens)
+        measured = stream.usage is not None
+        usage = stream.usage or Usage(input=count_tokens(prompt.billed_text()), output=stream.tokens)
         cost = self.fleet.cost(model, usage)
         latency = (time.perf_counter() - stream.started) * 1000
         judgement = Judgement(False, 0.0, [f"stopped early: {reason}"], stream.text)
         info = AttemptInfo(
             provider=model.name, model=model.model, tier=tier, confidence=0.0,
             reasons=list(judgement.reasons), usage=usage, cost_usd=cost, latency_ms=latency,
-            error=None, cost_status="estimated", first_token_ms=stream.first_token_ms,
-            stopped=reason, partial=stream.text, judge_of=judge_of)
+            error=None, cost_status="measured" if measured else "estimated",
+            first_token_ms=stream.first_token_ms, stopped=reason, partial=stream.text,
+            judge_of=judge_of)
         request.progress(f"stopped {model.name} ({tier}) after {stream.tokens} tokens: {reason}")
         self._attempt(request, info, result)
         return judgement, info

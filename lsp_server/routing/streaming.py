@@ -19,7 +19,7 @@ from collections.abc import Callable
 from lsp_server.config import ModelSettings, RoutingSettings, Tier
 from lsp_server.context.tokens import count_tokens
 from lsp_server.errors import RetryableProviderError
-from lsp_server.providers.base import Completion, Prompt, Provider, StreamDelta
+from lsp_server.providers.base import Completion, Prompt, Provider, StreamDelta, Usage
 from lsp_server.routing.early_stop import Monitor
 
 PROGRESS_EVERY_S = 0.25  # streamed-token progress is throttled to this interval
@@ -40,6 +40,7 @@ class StreamedAnswer:
         self.tokens = 0
         self.first_token_ms: float | None = None
         self.stopped: str | None = None
+        self.usage: Usage | None = None  # the server's own count so far, when it sends one
         self._told = 0.0
 
     @property
@@ -52,6 +53,8 @@ class StreamedAnswer:
             self.first_token_ms = (now - self.started) * 1000
         self.parts.append(delta.text)
         self.tokens += max(1, count_tokens(delta.text))
+        if delta.usage is not None:
+            self.usage = delta.usage
         if now - self._told >= PROGRESS_EVERY_S:
             self._told = now
             self._progress(f"{self.name} ({self.tier}): {self.tokens} tokens")

@@ -14,7 +14,7 @@ from standins import Reply
 from lsp_server.config import ModelSettings
 from lsp_server.errors import AuthenticationError
 from lsp_server.providers import Completion, Prompt, StreamDelta, Usage
-from lsp_server.providers.openai_compat import request_body
+from lsp_server.providers.openai_compat import request_body, usage_so_far
 
 PROMPT = Prompt(system="You edit Python.", stable="def a(): ...", volatile="def b(): ...",
                 instruction="Add a docstring to b", max_output_tokens=200, temperature=0.2)
@@ -139,3 +139,19 @@ async def test_groq_usage_in_x_groq_is_read(standin: Any, connect: MakeProvider)
     final = items[-1]
     assert isinstance(final, Completion) and final.text == "hey"
     assert final.usage == Usage(input=77, output=1) and not final.usage_estimated
+
+
+def test_a_local_server_is_asked_for_its_count_with_every_chunk() -> None:
+    """Only a local-tier model on this machine is sent llama.cpp's ``timings_per_token`` (a
+    cloud API would refuse an unknown field); a chunk's ``timings`` read as usage so far."""
+    prompt = Prompt(system="s", instruction="i")
+    local = ModelSettings(name="l", provider="openai", model="m", tier="local",
+                          base_url="http://127.0.0.1:8080/v1")
+    remote = local.model_copy(update={"base_url": "https://api.example.com/v1"})
+    cloud = local.model_copy(update={"tier": "premium"})
+    assert request_body(local, prompt, stream=True)["timings_per_token"] is True
+    for settings, stream in ((local, False), (remote, True), (cloud, True)):
+        assert "timings_per_token" not in request_body(settings, prompt, stream=stream)
+    assert usage_so_far({"cache_n": 30, "prompt_n": 70, "predicted_n": 5}) == Usage(
+        input=100, output=5, cache_read=30)
+    assert usage_so_far({"predicted_n": 5}) is None and usage_so_far(None) is None

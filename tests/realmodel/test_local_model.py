@@ -27,7 +27,7 @@ from lsp_server.assistant import Assistant, AssistRequest
 from lsp_server.config import ModelSettings, Settings, parse_settings
 from lsp_server.evaluation.suite import BUILTIN_SUITE, load_suite
 from lsp_server.ledger.store import Ledger
-from lsp_server.providers import Completion, Prompt, make_provider
+from lsp_server.providers import Completion, Prompt, Usage, make_provider
 from lsp_server.routing.router import AttemptInfo
 
 pytestmark = pytest.mark.realmodel
@@ -68,16 +68,14 @@ def lineup(llama_url: str, free: StandinServer) -> Settings:
 
 def check_local_usage(attempt: AttemptInfo) -> None:
     """An answer that ran to its end carries the server's usage, flagged measured; one the
-    router stopped has token counts from the prompt sent and the text streamed, flagged
-    estimated (the stream ended before the server's count), and is never accepted."""
+    router stopped after its first token carries the server's count so far (llama.cpp sends it
+    with every chunk), flagged measured too, and is never accepted."""
     assert attempt.tier == "local" and attempt.error is None
     assert attempt.usage.input > 100 and attempt.usage.output > 0
     assert attempt.first_token_ms is not None and attempt.first_token_ms > 0
+    assert attempt.cost_status == "measured"
     if attempt.stopped is not None:
-        assert attempt.cost_status == "estimated"
         assert not attempt.accepted
-    else:
-        assert attempt.cost_status == "measured"
     assert attempt.cost_usd == 0.0  # a loopback model is free unless priced
 
 
@@ -86,6 +84,7 @@ async def test_a_real_stream_carries_the_servers_own_count(llama_url: str) -> No
     prompt = Prompt(system="Answer in one word.", instruction="What color is the sky?",
                     max_output_tokens=12)
     pieces: list[str] = []
+    so_far: list[Usage | None] = []
     done: Completion | None = None
     try:
         async for item in provider.stream(prompt):
@@ -93,6 +92,7 @@ async def test_a_real_stream_carries_the_servers_own_count(llama_url: str) -> No
                 done = item
             else:
                 pieces.append(item.text)
+                so_far.append(item.usage)
         whole = await provider.generate(prompt)
     finally:
         await provider.aclose()
@@ -100,6 +100,11 @@ async def test_a_real_stream_carries_the_servers_own_count(llama_url: str) -> No
     assert float(done.extra["first_token_ms"]) > 0  # type: ignore[arg-type]
     # The stream's usage chunk: the server's own count, not an estimate.
     assert not done.usage_estimated and done.usage.input > 5 and 0 < done.usage.output <= 12
+    # Every chunk carries the server's count so far (what an answer stopped early is billed
+    # from): the whole prompt from the first chunk on, and the tokens generated growing.
+    assert so_far and all(u is not None and u.input == done.usage.input for u in so_far)
+    outputs = [u.output for u in so_far if u is not None]
+    assert outputs == sorted(outputs) and 0 < outputs[-1] <= done.usage.output
     # The same prompt not streamed: exactly the same count and (greedy) the same text; the
     # prompt is now in the server's cache, which its usage says.
     assert not whole.usage_estimated and whole.text == done.text
