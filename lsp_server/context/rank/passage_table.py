@@ -12,8 +12,8 @@ A removed passage is marked dead; its slot is never reused (ids only grow).
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 
 class PassageTable:
@@ -26,8 +26,8 @@ class PassageTable:
         self._end = array("i")
         self._live = bytearray()
         self._n_live = 0
-        self.owners = _Owners(self)
-        self.spans = _Spans(self)
+        self.owners: Mapping[int, tuple[str, int | None]] = _View(self, self.owner)
+        self.spans: Mapping[int, tuple[int, int]] = _View(self, self.span)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(vars(self))
@@ -37,8 +37,8 @@ class PassageTable:
     def __setstate__(self, state: dict[str, Any]) -> None:
         vars(self).update(state)
         self._path_ix = {p: i for i, p in enumerate(self._paths)}
-        self.owners = _Owners(self)
-        self.spans = _Spans(self)
+        self.owners = _View(self, self.owner)
+        self.spans = _View(self, self.span)
 
     def add(self, k: int, path: str, owner: int | None, span: tuple[int, int]) -> None:
         """Record passage ``k``: the next id, as the tables hand them out."""
@@ -88,29 +88,18 @@ class PassageTable:
         return self._start[k], self._end[k]
 
 
-class _Owners(Mapping[int, tuple[str, "int | None"]]):
-    def __init__(self, table: PassageTable) -> None:
+V = TypeVar("V")
+
+
+class _View(Mapping[int, V]):
+    """A read-only column of the table (``get`` reads one passage's value)."""
+
+    def __init__(self, table: PassageTable, get: Callable[[int], V]) -> None:
         self._table = table
+        self._get = get
 
-    def __getitem__(self, k: int) -> tuple[str, int | None]:
-        return self._table.owner(k)
-
-    def __contains__(self, k: object) -> bool:
-        return self._table.live(k)
-
-    def __iter__(self) -> Iterator[int]:
-        return self._table.ids()
-
-    def __len__(self) -> int:
-        return len(self._table)
-
-
-class _Spans(Mapping[int, tuple[int, int]]):
-    def __init__(self, table: PassageTable) -> None:
-        self._table = table
-
-    def __getitem__(self, k: int) -> tuple[int, int]:
-        return self._table.span(k)
+    def __getitem__(self, k: int) -> V:
+        return self._get(k)
 
     def __contains__(self, k: object) -> bool:
         return self._table.live(k)
