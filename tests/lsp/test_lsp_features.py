@@ -306,9 +306,10 @@ async def test_hover_explains_with_paid_models_only_when_allowed_then_from_cache
     assert "Adds up the area" not in facts.contents.value
     assert "on its way" not in facts.contents.value
     assert standin.generations == []
-    # Opting in to paid tiers: the hover asks the cloud model.
+    # Opting in to paid tiers: the hover asks the cloud model. The long wait keeps a loaded
+    # machine from turning the first hover into the "on its way" note.
     client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
-        settings={"agenticOptimizer": {"hover": {"paidTiers": True}}}))
+        settings={"agenticOptimizer": {"hover": {"paidTiers": True, "timeoutMs": 60000}}}))
     first = await client.text_document_hover_async(params)
     assert first is not None and isinstance(first.contents, lsp.MarkupContent)
     assert "total_area" in first.contents.value

@@ -100,10 +100,13 @@ async function selectLines(first, last) {
   for (let i = first; i <= last; i++) await page.keyboard.press("Shift+ArrowDown");
 }
 
-async function lightBulb() {
+/** Select lines [first, last] and open the light bulb menu with Ctrl+. */
+async function lightBulb(first, last) {
   // The first request may reach the server while it still starts: ask again, as a user would.
+  // Escape, which closes an empty menu, also drops the selection, so every try selects again.
   const widget = page.locator(".action-widget");
   for (let attempt = 0; attempt < 20; attempt++) {
+    await selectLines(first, last);
     await page.keyboard.press("Control+.");
     try {
       await widget.waitFor({ state: "visible", timeout: 3_000 });
@@ -153,19 +156,16 @@ await step("the extension activates and starts the server without an error", asy
   await openFile("src", "lib.rs");
   await waitForText(statusItem, /AI \$0/, "the status bar item");
   // The server answers code actions once it runs; an error notification would mean it did not.
-  await selectLines(10, 12);
-  const widget = await lightBulb();
+  await lightBulb(10, 12);
   await page.keyboard.press("Escape");
   if ((await errorToasts.count()) > 0) {
     throw new Error(`error notification: ${(await errorToasts.allInnerTexts()).join(" | ")}`);
   }
-  void widget;
 });
 
 if (MODE === "no-model") {
   await step("a workspace without a usable model says so in the light bulb", async () => {
-    await selectLines(10, 12);
-    const widget = await lightBulb();
+    const widget = await lightBulb(10, 12);
     const text = await waitForText(widget, /Set up a model/, "the light bulb", 20_000);
     if (!/no model set up/.test(text) || /\$\?/.test(text) || /· local/.test(text)) {
       throw new Error(`titles: ${text}`);
@@ -178,8 +178,7 @@ if (MODE === "no-model") {
   });
 } else {
   await step("the light bulb lists every action with tier and cost", async () => {
-    await selectLines(10, 12);
-    const widget = await lightBulb();
+    const widget = await lightBulb(10, 12);
     const text = await waitForText(widget, /Generate tests/, "the light bulb", 20_000);
     for (const label of ["Simplify selection", "Explain selection", "Document selection", "Generate tests for selection"]) {
       if (!new RegExp(`AI: ${label} · budget · ~\\$0\\.\\d+`).test(text)) {
@@ -194,8 +193,7 @@ if (MODE === "no-model") {
       text: "src/lib.rs\n<<<<<<< SEARCH\npub fn total_area(shapes: &[Box<dyn Shape>]) -> f64 {\n=======\n/// Returns 0.0 for an empty slice.\npub fn total_area(shapes: &[Box<dyn Shape>]) -> f64 {\n>>>>>>> REPLACE\n",
       input: 900, output: 60,
     });
-    await selectLines(10, 12);
-    await lightBulb();
+    await lightBulb(10, 12);
     await chooseAction("Document selection");
     await waitForText(page.locator(".editor-instance .monaco-editor .view-lines").first(),
       /Returns 0\.0 for an empty slice/, "the documented buffer");
