@@ -24,7 +24,7 @@ from lsp_server.routing.kinds import TASK_KINDS, TaskKind
 if TYPE_CHECKING:
     from lsp_server.assistant import AssistResult, DaySpend
     from lsp_server.context.index.project import IndexStats
-    from lsp_server.routing.router import AttemptInfo
+    from lsp_server.routing.attempts import AttemptInfo
 
 ASK = "agentic.ask"
 EXPLAIN = "agentic.explain"

@@ -31,8 +31,8 @@ from lsp_server.assistant.values import (
     PlanContext,
     PlanTier,
 )
+from lsp_server.routing.attempts import AttemptInfo
 from lsp_server.routing.kinds import TaskKind
-from lsp_server.routing.router import AttemptInfo
 from lsp_server.routing.symbols import SymbolInfo
 
 __all__ = [

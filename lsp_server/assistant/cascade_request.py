@@ -1,4 +1,4 @@
-"""One request as the router's cascade sees it (:class:`~lsp_server.routing.router.Request`):
+"""One request as the router's cascade sees it (:class:`~lsp_server.routing.attempts.Request`):
 its prompt for each model, the verdict on each answer, each attempt recorded as it happens, the
 day's spend for the budget, and progress for the user.
 
@@ -22,10 +22,10 @@ from lsp_server.config import ModelSettings, PromptStyle
 from lsp_server.ledger.labels import provider_label
 from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.providers.base import Completion, Prompt
+from lsp_server.routing.attempts import AttemptInfo, Judgement
 from lsp_server.routing.classifier import Classification
 from lsp_server.routing.early_stop import Expect, expected_language
 from lsp_server.routing.judge import grading_instruction, grading_prompt
-from lsp_server.routing.router import AttemptInfo, Judgement
 from lsp_server.routing.tool_loop import ToolRunner
 
 Progress = Callable[[str], None]

@@ -15,7 +15,7 @@ from lsp_server.edits import Verdict, verify
 from lsp_server.edits.definitions import definitions_at
 from lsp_server.providers.base import Completion
 from lsp_server.routing.answers import judge_answer
-from lsp_server.routing.router import Judgement
+from lsp_server.routing.attempts import Judgement
 
 _QUOTED = re.compile(r"`([A-Za-z_][\w:.]*)`")
 _FILE = re.compile(r"\b[\w./-]+\.(?:rs|py|pyi|toml|md|js|ts)\b")

@@ -36,10 +36,11 @@ from lsp_server.config import ModelSettings, Settings, Tier, VariantSettings
 from lsp_server.edits import FileChange, unified_diff
 from lsp_server.errors import ConfigError, LedgerError, NoModelAvailableError
 from lsp_server.ledger.variants import assign_variant
+from lsp_server.routing.attempts import RoutePlan, RouteResult
 from lsp_server.routing.budget import Budget
 from lsp_server.routing.classifier import Classification
 from lsp_server.routing.kinds import is_task_kind, profile
-from lsp_server.routing.router import RoutePlan, Router, RouteResult
+from lsp_server.routing.router import Router
 
 log = logging.getLogger(__name__)
 

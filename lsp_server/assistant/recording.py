@@ -31,7 +31,7 @@ from lsp_server.ledger.spool import RowOp
 from lsp_server.ledger.team import reservation_key
 from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.providers.base import Prompt, Usage
-from lsp_server.routing.router import AttemptInfo
+from lsp_server.routing.attempts import AttemptInfo
 
 
 class RequestRecorder:

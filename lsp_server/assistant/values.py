@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from lsp_server.edits import FileChange, FixDiagnostic
+from lsp_server.routing.attempts import AttemptInfo
 from lsp_server.routing.kinds import TaskKind
-from lsp_server.routing.router import AttemptInfo
 
 
 @dataclass(frozen=True)

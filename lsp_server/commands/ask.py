@@ -23,7 +23,7 @@ from lsp_server.routing.kinds import TASK_KINDS
 
 if TYPE_CHECKING:
     from lsp_server.assistant import Plan
-    from lsp_server.routing.router import AttemptInfo
+    from lsp_server.routing.attempts import AttemptInfo
 
 
 def register(sub: Any) -> None:

@@ -13,7 +13,7 @@ from lsp_server import wire
 from lsp_server.assistant import AssistResult, DaySpend
 from lsp_server.errors import ConfigError
 from lsp_server.providers.base import Usage
-from lsp_server.routing.router import AttemptInfo
+from lsp_server.routing.attempts import AttemptInfo
 
 URI = "file:///ws/src/lib.rs"
 RANGE = {"start": {"line": 3, "character": 0}, "end": {"line": 5, "character": 2}}

@@ -26,7 +26,7 @@ from lsp_server.ledger.savings import SavingsPolicy
 from lsp_server.ledger.store import Ledger
 from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.providers.base import Usage
-from lsp_server.routing.router import AttemptInfo
+from lsp_server.routing.attempts import AttemptInfo
 
 SETTINGS = parse_settings({})
 POLICY = SavingsPolicy(PriceBook(SETTINGS))

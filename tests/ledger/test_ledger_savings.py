@@ -17,7 +17,7 @@ from lsp_server.ledger.store import Ledger
 from lsp_server.ledger.writer import LedgerWriter
 from lsp_server.providers.base import Usage
 from lsp_server.providers.discovery import DEFAULT_MODELS
-from lsp_server.routing.router import AttemptInfo
+from lsp_server.routing.attempts import AttemptInfo
 
 # A premium model at $10 in / $50 out per million tokens, so figures are easy to check.
 PREMIUM = ModelSettings(name="p", provider="anthropic", model="p-model", tier="premium",

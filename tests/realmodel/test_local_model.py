@@ -28,7 +28,7 @@ from lsp_server.config import ModelSettings, Settings, parse_settings
 from lsp_server.evaluation.suite import BUILTIN_SUITE, load_suite
 from lsp_server.ledger.store import Ledger
 from lsp_server.providers import Completion, Prompt, Usage, make_provider
-from lsp_server.routing.router import AttemptInfo
+from lsp_server.routing.attempts import AttemptInfo
 
 pytestmark = pytest.mark.realmodel
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lsp_server.config import ModelSettings
+from lsp_server.routing.attempts import Judgement
 from lsp_server.routing.judge import Grade, graded, judge_for, parse_grade, ungraded
-from lsp_server.routing.router import Judgement
 
 TIERS = ("local", "free", "budget", "premium")
 

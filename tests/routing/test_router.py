@@ -24,11 +24,12 @@ from lsp_server.errors import (
     RetryableProviderError,
 )
 from lsp_server.providers.base import Completion, Prompt, Provider, StreamDelta, Usage
+from lsp_server.routing.attempts import AttemptInfo, Judgement, RoutePlan
 from lsp_server.routing.budget import Budget
 from lsp_server.routing.cache import ResponseCache
 from lsp_server.routing.early_stop import Expect
 from lsp_server.routing.health import Health
-from lsp_server.routing.router import AttemptInfo, Judgement, RoutePlan, Router
+from lsp_server.routing.router import Router
 from lsp_server.routing.tool_loop import ToolRunner
 
 TIERS: tuple[Tier, ...] = ("local", "free", "budget", "premium")

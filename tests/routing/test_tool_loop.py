@@ -21,9 +21,10 @@ from test_router import TIERS, Fleet, Request, ScriptedProvider, plan
 from lsp_server.config import BudgetSettings, ModelSettings, RoutingSettings
 from lsp_server.providers.base import Completion, Prompt, StreamDelta, Usage
 from lsp_server.providers.tools import ToolCall, ToolSpec
+from lsp_server.routing.attempts import RoutePlan
 from lsp_server.routing.budget import Budget
 from lsp_server.routing.early_stop import Expect, Monitor
-from lsp_server.routing.router import RoutePlan, Router
+from lsp_server.routing.router import Router
 from lsp_server.routing.tool_loop import ToolOutcome, ToolSession, carry_text
 
 FIND = '@tool find_definition {"name": "%s"}'
