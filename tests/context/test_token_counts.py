@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsp_server.context.rank.tables import _Chunks, _passages
+from lsp_server.context.rank.passages import Chunks, passages
 from lsp_server.context.rank.terms import tokenize
 from lsp_server.context.tokens import _PIECE, count_tokens, line_prefix
 
@@ -37,8 +37,8 @@ def test_counting_substitutions_counts_every_piece(text: str) -> None:
 @given(_TEXT, st.lists(st.tuples(st.integers(1, 25), st.integers(0, 70)), max_size=6))
 def test_chunked_tokens_equal_tokenizing_line_by_line(text: str, spans: list[tuple[int, int]]) -> None:
     lines = text.split("\n")
-    ranges = [r for a, n in spans for r in _passages(a, a + n)]
-    chunks = _Chunks(text, ranges)
+    ranges = [r for a, n in spans for r in passages(a, a + n)]
+    chunks = Chunks(text, ranges)
     by_line = [tokenize(line) for line in lines]
     assert chunks.tokens(1, len(lines)) == [t for toks in by_line for t in toks]
     for a, b in ranges:

@@ -33,7 +33,8 @@ from lsp_server.context.index.model import Definition
 from lsp_server.context.rank.embeddings import SemanticSpec, query_for
 from lsp_server.context.rank.history import History
 from lsp_server.context.rank.pagerank import lift, personalized_pagerank
-from lsp_server.context.rank.tables import CONTAINER_KINDS, IndexView, Prepared, tables_of
+from lsp_server.context.rank.passages import CONTAINER_KINDS
+from lsp_server.context.rank.tables import IndexView, Prepared, tables_of
 
 __all__ = ["CONTAINER_KINDS", "FUSION", "ContextRequest", "FusionWeights", "IndexView", "Prepared",
            "RankedDefinition", "RankedFile", "Signals", "fuse", "fused_scores", "prepared", "rank",

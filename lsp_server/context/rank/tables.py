@@ -6,7 +6,7 @@ request, and an editor change touches one file, so the tables are built once per
 then updated for the files whose content changed: their definitions, passages and BM25
 documents are removed and added again under fresh integer ids. The reference graph is
 reassembled from per-file contributions, redoing only the files whose edges the index
-recomputed.
+recomputed (:mod:`~lsp_server.context.rank.links`).
 
 Readers and the updater share :attr:`Prepared.lock`: hold it while reading (see
 :func:`lsp_server.context.rank.ranking.tables_for`). The tables of an index stored on disk are
@@ -15,18 +15,14 @@ kept beside it (:mod:`snapshot`), so a new process starts from them instead of f
 
 from __future__ import annotations
 
-import bisect
 import ctypes
 import functools
 import hashlib
-import itertools
-import math
 import sys
 import threading
 import time
 import weakref
 from array import array
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,27 +33,19 @@ from lsp_server.context.rank import snapshot
 from lsp_server.context.rank.bm25 import BM25
 from lsp_server.context.rank.gc_pause import paused_collection
 from lsp_server.context.rank.latent import LatentIndex
-from lsp_server.context.rank.pagerank import Graph, personalized_pagerank
+from lsp_server.context.rank.links import DefKey, Links
+from lsp_server.context.rank.pagerank import Graph
 from lsp_server.context.rank.passage_table import PassageTable
+from lsp_server.context.rank.passages import (
+    CONTAINER_KINDS,
+    Chunks,
+    passages,
+    path_tokens,
+    uncovered,
+)
 from lsp_server.context.rank.stored_texts import StoredTexts
 from lsp_server.context.rank.terms import forget_words, split_identifier, tokenize
 from lsp_server.context.tokens import line_prefix
-
-# BM25 runs over passages of at most this many lines, so a long function or a file of
-# module-level tables is matched where its words are, not diluted over its whole length.
-PASSAGE_LINES = 60
-CONTAINER_KINDS = frozenset({"class", "impl", "trait", "module", "mod", "interface"})
-# A file → file import edge counts as much as one resolved reference; users of a definition
-# receive rank back at half the weight of the reference itself.
-IMPORT_WEIGHT = 1.0
-REVERSE_WEIGHT = 0.5
-# The walk follows each file's strongest links only: the long tail of weak links moves
-# little rank and dominates the cost on large repositories.
-MAX_OUT_EDGES = 12
-# Callers and callees kept per definition, for the builder's neighbour signatures.
-MAX_NEIGHBOURS = 16
-
-DefKey = tuple[str, str]  # (path, qualname)
 
 
 class IndexView(Protocol):
@@ -105,53 +93,6 @@ class _FileRows:
     used_names: set[str] = field(default_factory=set)
 
 
-@dataclass
-class _EdgeRows:
-    """What one file's outgoing edges contribute to the graph and the neighbour tables."""
-
-    edges: list[SymbolEdge] | None  # None once loaded from a snapshot: relinked on change
-    pairs: dict[str, float]  # target file → summed reference weight
-    callees: dict[DefKey, list[DefKey]]
-    caller_targets: set[DefKey]
-
-
-def _passages(start: int, end: int) -> list[tuple[int, int]]:
-    """Lines ``start..end`` (1-based, inclusive) cut into passages of at most PASSAGE_LINES."""
-    return [(a, min(end, a + PASSAGE_LINES - 1)) for a in range(start, end + 1, PASSAGE_LINES)]
-
-
-class _Chunks:
-    """The BM25 tokens of a file's line ranges, tokenizing each stretch of lines once.
-
-    The file is cut at every passage edge; each piece between two edges is tokenized as one
-    string (words never cross a newline, so that equals tokenizing its lines one by one), and
-    a range's tokens are its pieces' tokens in order. A few calls per definition instead of
-    one per line: on tokio 0.46 s against 0.59-0.62 s line by line.
-    """
-
-    def __init__(self, text: str, spans: list[tuple[int, int]]) -> None:
-        lines = text.split("\n")
-        n = len(lines)
-        edges = sorted({1, n + 1, *(min(max(a, 1), n + 1) for a, _ in spans),
-                        *(min(max(b + 1, 1), n + 1) for _, b in spans)})
-        offsets = [0]
-        for line in lines:
-            offsets.append(offsets[-1] + len(line) + 1)
-        self._edges = edges
-        self._pieces = [tokenize(text[offsets[a - 1]:offsets[b - 1]]) for a, b in itertools.pairwise(edges)]
-
-    def tokens(self, a: int, b: int) -> list[str]:
-        """Tokens of lines ``a..b`` (1-based, inclusive); both must be passage edges."""
-        i = bisect.bisect_left(self._edges, a)
-        j = bisect.bisect_left(self._edges, b + 1)
-        return [t for piece in self._pieces[i:j] for t in piece]
-
-
-def _path_tokens(path: str) -> list[str]:
-    """The words of a file's path (without its extension), in every one of its documents."""
-    return tokenize(path.rsplit(".", 1)[0].replace("/", " ").replace(".", " "))
-
-
 def give_back_memory() -> None:
     """Return the C heap's free pages to the system (glibc's ``malloc_trim``) after a large
     structure is dropped, so the next one's growth does not stack on memory the process no
@@ -171,19 +112,6 @@ def _malloc_trim() -> Callable[[int], int] | None:
     except (OSError, AttributeError):  # musl and others have no malloc_trim
         return None
     return fn
-
-
-def _uncovered(nlines: int, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Line ranges of a file that no definition covers (module-level code, macros, tables)."""
-    out: list[tuple[int, int]] = []
-    line = 1
-    for a, b in sorted(spans):
-        if a > line:
-            out.append((line, a - 1))
-        line = max(line, b + 1)
-    if line <= nlines:
-        out.append((line, nlines))
-    return out
 
 
 def _file_key(fs: FileSymbols | None, text: str | None) -> tuple[str, int, str]:
@@ -220,17 +148,8 @@ class Prepared:
         self.line_prefix: dict[str, array[int]] = {}
         self.by_key: dict[DefKey, Definition] = {}
         self.users: dict[str, set[str]] = {}  # name → files that reference it
-        self.graph: Graph = Graph.compile({})
-        self.global_rank: dict[str, float] = {}
-        self.callees: dict[DefKey, list[DefKey]] = {}  # what a definition's body refers to
-        self._callers: dict[DefKey, dict[str, list[DefKey]]] = {}  # target → source file → users
+        self.links = Links()  # the reference graph and the definitions' neighbours
         self._rows: dict[str, _FileRows] = {}
-        self._edge_rows: dict[str, _EdgeRows] = {}
-        # False after loading a snapshot: the edge rows' callees and caller targets are empty
-        # until :meth:`_know_edge_owners` reads them back from the neighbour tables.
-        self._edge_owners_known = True
-        self._file_edges: dict[str, set[str]] | None = None
-        self._graph_files: list[str] | None = None
         self._next_def = 0
         self._next_passage = 0
         self.last_sync_ms = 0.0  # how long the latest sync took (0 when nothing had changed)
@@ -245,25 +164,17 @@ class Prepared:
     # --- on disk ----------------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
-        """What a snapshot keeps: not the lock, the process's bookkeeping or the edge lists
-        (the index's own objects; a changed index relinks every file's edges)."""
+        """What a snapshot keeps: not the lock or the process's bookkeeping (:class:`Links`
+        says what of the graph it keeps)."""
         state = dict(vars(self))
         for name in ("lock", "persist_to", "fingerprint", "_saved", "generation",
-                     "_latent_changed", "last_sync_ms", "loaded", "last_sync_files",
-                     "_edge_owners_known"):
+                     "_latent_changed", "last_sync_ms", "loaded", "last_sync_files"):
             del state[name]
-        # Each file's link weights only: which neighbour entries a file contributed is read
-        # back from the neighbour tables themselves when a file is first relinked (a quarter
-        # of the snapshot's objects on tokio, loaded by every one-off command for nothing).
-        state["_edge_rows"] = {p: r.pairs for p, r in self._edge_rows.items()}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__()  # type: ignore[misc]
-        pairs: dict[str, dict[str, float]] = state.pop("_edge_rows")
         vars(self).update(state)
-        self._edge_rows = {p: _EdgeRows(None, w, {}, set()) for p, w in pairs.items()}
-        self._edge_owners_known = not pairs
 
     # --- reading --------------------------------------------------------------------------
 
@@ -276,6 +187,25 @@ class Prepared:
     def passage_span(self) -> Mapping[int, tuple[int, int]]:
         """Passage id → its first and last line (1-based, inclusive)."""
         return self.passages.spans
+
+    @property
+    def graph(self) -> Graph:
+        """The file → file reference graph the ranking walks."""
+        return self.links.graph
+
+    @property
+    def global_rank(self) -> dict[str, float]:
+        """Each file's rank with no request to personalise it."""
+        return self.links.global_rank
+
+    @property
+    def callees(self) -> dict[DefKey, list[DefKey]]:
+        """Definition → the definitions its body refers to (at most MAX_NEIGHBOURS)."""
+        return self.links.callees
+
+    def callers_of(self, key: DefKey) -> list[DefKey]:
+        """The definitions whose bodies refer to ``key`` (at most MAX_NEIGHBOURS)."""
+        return self.links.callers_of(key)
 
     def has_symbols(self, path: str) -> bool:
         """Whether the index read definitions from ``path`` (a source file it parsed)."""
@@ -299,18 +229,6 @@ class Prepared:
         """The ids of one file's definitions and passages (empty for an unknown file)."""
         rows = self._rows.get(path)
         return (rows.def_ids, rows.passage_ids) if rows is not None else ([], [])
-
-    def callers_of(self, key: DefKey) -> list[DefKey]:
-        """The definitions whose bodies refer to ``key`` (at most MAX_NEIGHBOURS)."""
-        by_file = self._callers.get(key)
-        if not by_file:
-            return []
-        out: list[DefKey] = []
-        for src in sorted(by_file):
-            out.extend(by_file[src][:MAX_NEIGHBOURS - len(out)])
-            if len(out) >= MAX_NEIGHBOURS:
-                break
-        return out
 
     # --- updating -------------------------------------------------------------------------
 
@@ -377,9 +295,9 @@ class Prepared:
             assert isinstance(index, ReleasingIndex)
             self.files = files
             if first:
-                self._link_each(index)
+                self.links.link_each(index, files)
             else:
-                self._relink(index, keep_edges=False)
+                self.links.relink(index, files, keep_edges=False)
                 index.release_derived()
             give_back_memory()
             read = index.decode
@@ -404,7 +322,7 @@ class Prepared:
         else:
             self._sync_latent()
         if not lean:
-            self._relink(index)
+            self.links.relink(index, files)
         else:
             forget_words()  # a cache for tokenizing many files; this process is done with it
         self.generation = generation
@@ -415,7 +333,7 @@ class Prepared:
         text at once equals tokenizing it piece by piece)."""
         for path in files:
             text = index.text(path) or ""
-            self.file_bm25.add(path, _path_tokens(path) + tokenize(text))
+            self.file_bm25.add(path, path_tokens(path) + tokenize(text))
 
     def _sync_latent(self, files: list[str] | None = None) -> None:
         """Refit the SVD when it is missing or stale, else fold in the changed files.
@@ -443,7 +361,7 @@ class Prepared:
         rows = _FileRows(key)
         self._rows[path] = rows
         self.texts[path] = text
-        ptoks = _path_tokens(path)
+        ptoks = path_tokens(path)
         prefix = line_prefix(text)
         nlines = len(prefix) - 1
         self.line_prefix[path] = array("i", prefix)
@@ -452,9 +370,9 @@ class Prepared:
         if fs is not None:
             leaf_spans = [(d.start_line, d.end_line) for d in fs.definitions
                           if d.kind not in CONTAINER_KINDS]
-        uncovered = _uncovered(nlines, leaf_spans)
-        chunks = _Chunks(text, [span for start, end in (*leaf_spans, *uncovered)
-                                for span in _passages(start, end)])
+        loose = uncovered(nlines, leaf_spans)
+        chunks = Chunks(text, [span for start, end in (*leaf_spans, *loose)
+                                for span in passages(start, end)])
         if file_document:
             self.file_bm25.add(path, ptoks + chunks.tokens(1, nlines))
         if fs is None:
@@ -488,10 +406,10 @@ class Prepared:
             if d.kind in CONTAINER_KINDS:
                 passage(head + tokenize(d.signature), i, (d.start_line, d.start_line))
                 continue
-            for a, b in _passages(d.start_line, d.end_line):
+            for a, b in passages(d.start_line, d.end_line):
                 passage(head + chunks.tokens(a, b), i, (a, b))
-        for start, end in uncovered:
-            for a, b in _passages(start, end):
+        for start, end in loose:
+            for a, b in passages(start, end):
                 toks = chunks.tokens(a, b)
                 if toks:
                     passage(ptoks + toks, None, (a, b))
@@ -525,130 +443,6 @@ class Prepared:
         self.texts.pop(path, None)
         self.file_tokens.pop(path, None)
         self.line_prefix.pop(path, None)
-
-    def _relink(self, index: IndexView, keep_edges: bool = True) -> None:
-        """Redo the edge contributions of files whose edges changed; recompile if any did.
-
-        Without ``keep_edges`` the index's edge lists are not held (as after loading a
-        snapshot): a later sync relinks every file."""
-        edge_lists = index.edges_by_file()
-        changed = False
-        for path in [p for p in self._edge_rows if p not in edge_lists]:
-            self._drop_edges(path)
-            changed = True
-        for path, edges in edge_lists.items():
-            old = self._edge_rows.get(path)
-            if old is not None and old.edges is not None and old.edges is edges:
-                continue
-            if old is not None:
-                self._drop_edges(path)
-            pairs = self._add_edges(path, edges, keep_edges)
-            # A keystroke in a body re-resolves the file but rarely changes its file links.
-            changed = changed or old is None or old.pairs != pairs
-        file_edges = index.file_edges()
-        if changed or file_edges != self._file_edges or self.files != self._graph_files:
-            self._file_edges = file_edges
-            self._graph_files = list(self.files)
-            self.graph = self._compile(file_edges)
-            self.global_rank = personalized_pagerank(self.graph, {})
-
-    def _link_each(self, index: ReleasingIndex) -> None:
-        """A first build's graph from each file's edges in turn, none of them kept (what
-        :meth:`_relink` does from all of them at once)."""
-        keys: dict[DefKey, DefKey] = {}
-        for path, edges in index.each_file_edges():
-            self._add_edges(path, edges, keep=False, keys=keys)
-        del keys
-        file_edges = index.file_edges()
-        self._file_edges = file_edges
-        self._graph_files = list(self.files)
-        self.graph = self._compile(file_edges)
-        self.global_rank = personalized_pagerank(self.graph, {})
-
-    def _add_edges(self, path: str, edges: list[SymbolEdge], keep: bool = True,
-                   keys: dict[DefKey, DefKey] | None = None) -> dict[str, float]:
-        pairs: dict[str, float] = defaultdict(float)
-        callees: dict[DefKey, list[DefKey]] = {}
-        targets: set[DefKey] = set()
-        # One key object per definition of this file's edges, however many edges name it: the
-        # neighbour lists below would otherwise hold a tuple per edge (12 MB on tokio).
-        # (``keys`` given: one per definition across the files of one bulk link.)
-        if keys is None:
-            keys = {}
-        for e in edges:
-            pairs[e.target_path] += e.weight
-            if e.source is None:
-                continue
-            src_key = keys.setdefault((e.path, e.source), (e.path, e.source))
-            dst_key = keys.setdefault((e.target_path, e.target), (e.target_path, e.target))
-            out = callees.setdefault(src_key, [])
-            if len(out) < MAX_NEIGHBOURS:
-                out.append(dst_key)
-            users = self._callers.setdefault(dst_key, {}).setdefault(path, [])
-            if len(users) < MAX_NEIGHBOURS:
-                users.append(src_key)
-            targets.add(dst_key)
-        self.callees.update(callees)
-        rows = _EdgeRows(edges if keep else None, dict(pairs), callees, targets)
-        self._edge_rows[path] = rows
-        return rows.pairs
-
-    def _know_edge_owners(self) -> None:
-        """Which file contributed each callee list and caller entry, from the tables (once
-        after a snapshot was loaded, before the first file's edges are dropped)."""
-        if self._edge_owners_known:
-            return
-        self._edge_owners_known = True
-        for key, out in self.callees.items():
-            rows = self._edge_rows.get(key[0])  # a definition's callees come from its own file
-            if rows is not None:
-                rows.callees[key] = out
-        for key, by_file in self._callers.items():
-            for src in by_file:
-                rows = self._edge_rows.get(src)
-                if rows is not None:
-                    rows.caller_targets.add(key)
-
-    def _drop_edges(self, path: str) -> None:
-        self._know_edge_owners()
-        rows = self._edge_rows.pop(path)
-        for key in rows.callees:
-            self.callees.pop(key, None)
-        for key in rows.caller_targets:
-            by_file = self._callers.get(key)
-            if by_file is not None:
-                by_file.pop(path, None)
-                if not by_file:
-                    del self._callers[key]
-
-    def _compile(self, file_edges: dict[str, set[str]]) -> Graph:
-        """File → file weights from imports (1 each) and resolved references, both directions.
-
-        The index resolves each reference to the definitions it most plausibly means (imports
-        first) and splits its weight when several remain; repeated references grow as a
-        square root. Each edge gets a reverse edge at half weight, so rank also flows from a
-        definition to its users.
-        """
-        graph: dict[str, dict[str, float]] = defaultdict(dict)
-
-        def add(a: str, b: str, w: float) -> None:
-            if a == b or w <= 0:
-                return
-            graph[a][b] = graph[a].get(b, 0.0) + w
-            graph[b][a] = graph[b].get(a, 0.0) + REVERSE_WEIGHT * w
-
-        for src, dsts in file_edges.items():
-            for dst in sorted(dsts):  # a set's order varies with the hash seed; float sums must not
-                add(src, dst, IMPORT_WEIGHT)
-        for src in sorted(self._edge_rows):
-            for dst, w in self._edge_rows[src].pairs.items():
-                add(src, dst, math.sqrt(w))
-        for node, out in list(graph.items()):
-            if len(out) > MAX_OUT_EDGES:
-                keep = sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_OUT_EDGES]
-                graph[node] = dict(keep)
-        return Graph.compile(graph, tuple(self.files))
-
 
 _CACHE_LOCK = threading.Lock()
 _CACHE: weakref.WeakKeyDictionary[object, Prepared] = weakref.WeakKeyDictionary()
