@@ -10,6 +10,9 @@ from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "lsp_server", "serve"])
+# The OpenAI stand-in's key, set for every test here by conftest (no model discovery reads it).
+OPENAI_KEY_VAR = "AGENTIC_TEST_OPENAI_KEY"
+OPENAI_KEY = "sk-test-not-real"
 
 # The example crate's Rectangle has an unused variable; FIX removes it (search/replace format).
 RECT = "src/shapes/rectangle.rs"

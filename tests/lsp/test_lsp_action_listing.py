@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_lsp
-from lsp_helpers import SERVER, code_actions, initialize, open_doc
+from lsp_helpers import code_actions, initialize, open_doc
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 from standins import StandinServer
@@ -52,12 +51,6 @@ def workspace(tmp_path: Path, rust_example: Path) -> Path:
 def _no_ollama(monkeypatch: pytest.MonkeyPatch) -> None:
     # Discovery must find nothing: port 9 (discard) has no Ollama, and conftest drops the keys.
     monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")
-
-
-@pytest_lsp.fixture(config=SERVER)
-async def client(lsp_client: LanguageClient) -> AsyncIterator[LanguageClient]:
-    yield lsp_client
-    await lsp_client.shutdown_session()
 
 
 def _params(uri: str) -> lsp.CodeActionParams:

@@ -5,35 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_lsp
-from lsp_helpers import FIX, RECT, SERVER, code_actions, initialize, open_doc
+from lsp_helpers import FIX, OPENAI_KEY_VAR, RECT, code_actions, initialize, open_doc
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 from standins import Reply, StandinServer
-
-KEY_VAR = "AGENTIC_TEST_OPENAI_KEY"
-
-
-@pytest.fixture(scope="module")
-def model_server() -> Iterator[StandinServer]:
-    with StandinServer("openai", api_key="sk-test-not-real") as server:
-        yield server
-
-
-@pytest.fixture
-def standin(model_server: StandinServer) -> StandinServer:
-    model_server.reset()
-    return model_server
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_VAR, "sk-test-not-real")
 
 
 @pytest.fixture
@@ -43,18 +22,12 @@ def workspace(tmp_path: Path, rust_example: Path, model_server: StandinServer) -
     (root / "agentic-optimizer.toml").write_text(
         "[[models]]\n"
         'name = "budget-gpt"\nprovider = "openai"\nmodel = "gpt-4.1-mini"\ntier = "budget"\n'
-        f'base_url = "{model_server.url}"\napi_key_env = "{KEY_VAR}"\nmax_retries = 0\n'
+        f'base_url = "{model_server.url}"\napi_key_env = "{OPENAI_KEY_VAR}"\nmax_retries = 0\n'
         # A loopback endpoint is not free: the stand-in carries the price of the vendor it plays.
         "price = { input = 0.4, output = 1.6 }\n"
         "[hover]\ntimeout_ms = 5000\n"
     )
     return root
-
-
-@pytest_lsp.fixture(config=SERVER)
-async def client(lsp_client: LanguageClient) -> AsyncIterator[LanguageClient]:
-    yield lsp_client
-    await lsp_client.shutdown_session()
 
 
 def _unused_diag() -> lsp.Diagnostic:

@@ -4,39 +4,19 @@ code, and accepts the fix only when it is gone."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import pytest_lsp
-from lsp_helpers import SERVER, code_actions, initialize, open_doc
+from lsp_helpers import OPENAI_KEY_VAR, code_actions, initialize, open_doc
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 from standins import Reply, StandinServer
 
-KEY_VAR = "AGENTIC_TEST_OPENAI_KEY"
 PRICING = "def discounted(value, percent):\n    return value * (1 - pct / 100)\n"
 FIXED = ("shop/pricing.py\n<<<<<<< SEARCH\n    return value * (1 - pct / 100)\n=======\n"
          "    return value * (1 - percent / 100)\n>>>>>>> REPLACE\n")
 NOT_FIXED = ("shop/pricing.py\n<<<<<<< SEARCH\n    return value * (1 - pct / 100)\n=======\n"
              "    return value * (1 - pct / 100.0)\n>>>>>>> REPLACE\n")
-
-
-@pytest.fixture(scope="module")
-def model_server() -> Iterator[StandinServer]:
-    with StandinServer("openai", api_key="sk-test-not-real") as server:
-        yield server
-
-
-@pytest.fixture
-def standin(model_server: StandinServer) -> StandinServer:
-    model_server.reset()
-    return model_server
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_VAR, "sk-test-not-real")
 
 
 @pytest.fixture
@@ -48,17 +28,11 @@ def workspace(tmp_path: Path, model_server: StandinServer) -> Path:
     (root / "agentic-optimizer.toml").write_text(
         "[[models]]\n"
         'name = "budget-gpt"\nprovider = "openai"\nmodel = "gpt-4.1-mini"\ntier = "budget"\n'
-        f'base_url = "{model_server.url}"\napi_key_env = "{KEY_VAR}"\nmax_retries = 0\n'
+        f'base_url = "{model_server.url}"\napi_key_env = "{OPENAI_KEY_VAR}"\nmax_retries = 0\n'
         "price = { input = 0.4, output = 1.6 }\n"
         "[routing]\nmax_attempts = 1\n"
     )
     return root
-
-
-@pytest_lsp.fixture(config=SERVER)
-async def client(lsp_client: LanguageClient) -> AsyncIterator[LanguageClient]:
-    yield lsp_client
-    await lsp_client.shutdown_session()
 
 
 def _ruff_diag() -> lsp.Diagnostic:

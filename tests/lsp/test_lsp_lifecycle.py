@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_lsp
-from lsp_helpers import SERVER, initialize
+from lsp_helpers import initialize
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
-
-
-@pytest_lsp.fixture(config=SERVER)
-async def client(lsp_client: LanguageClient) -> AsyncIterator[LanguageClient]:
-    yield lsp_client
-    await lsp_client.shutdown_session()
 
 
 @pytest.fixture

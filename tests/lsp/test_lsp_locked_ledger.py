@@ -7,13 +7,12 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_lsp
-from lsp_helpers import FIX, RECT, SERVER, initialize, open_doc
+from lsp_helpers import FIX, RECT, initialize, open_doc
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 from standins import Reply, StandinServer
@@ -47,12 +46,6 @@ def workspace(tmp_path: Path, rust_example: Path, premium: StandinServer) -> Pat
         "max_retries = 0\n"
     )
     return root
-
-
-@pytest_lsp.fixture(config=SERVER)
-async def client(lsp_client: LanguageClient) -> AsyncIterator[LanguageClient]:
-    yield lsp_client
-    await lsp_client.shutdown_session()
 
 
 def _listing(uri: str) -> lsp.CodeActionParams:
