@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from lsp_server.config import Settings, SettingsSource
 from lsp_server.errors import ConfigError, LedgerError
+from lsp_server.keys import mask_keys
 from lsp_server.ledger import sqlite_file
 from lsp_server.ledger.backend import Backend, RowConflictError, Sql, SqliteBackend, rows_as_dicts
 from lsp_server.ledger.identity import ledger_url, machine_id, user_name
@@ -74,16 +75,14 @@ class CallTiming:
     output_tokens: int
     latency_ms: float
     first_token_ms: float | None
-MIN_PREFIX = 6
-_SECRET = re.compile(
-    r"(sk-[A-Za-z0-9_\-]{16,}|gsk_[A-Za-z0-9]{16,}|AIza[0-9A-Za-z_\-]{30,}"
-    r"|(?i:bearer)\s+[A-Za-z0-9._\-]{16,}|gh[pousr]_[A-Za-z0-9]{20,})"
-)
+
+
+MIN_PREFIX = 6  # the shortest request id prefix :meth:`Ledger.resolve_id` accepts
 
 
 def scrub(text: str, limit: int | None = 500) -> str:
     """Mask key-looking strings and cap the length (None: no cap) of text bound for the ledger."""
-    return _SECRET.sub("[redacted]", text)[:limit]
+    return mask_keys(text, "[redacted]")[:limit]
 
 
 def _reasons_json(reasons: Sequence[str]) -> str:

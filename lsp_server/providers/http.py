@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email.utils
 import json
-import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -24,10 +23,10 @@ from lsp_server.errors import (
     RateLimitedError,
     RetryableProviderError,
 )
+from lsp_server.keys import mask_keys
 from lsp_server.providers.base import NOTHING_BILLED
 
 # Things that look like API keys, masked even when they are not ours (vendors echo keys back).
-_KEYLIKE = re.compile(r"\b(?:sk-|sk_|gsk_|AIza|xai-)[A-Za-z0-9*._-]{12,}")
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 
 Classifier = Callable[[int, Any, str], ProviderError | None]
@@ -46,7 +45,7 @@ def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
-    return _KEYLIKE.sub("***", text)
+    return mask_keys(text)
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
