@@ -96,7 +96,7 @@ class Router:
             result.note("no tier is allowed for this request")
             return result
         failure: str | None = None
-        calls = 0
+        made = 0  # for routing.max_attempts: a tool loop is one attempt; cache hits and judges are none
         for phase, tiers in (("up", up), ("down", down)):
             if phase == "down":
                 if result.completed or not tiers:
@@ -107,7 +107,7 @@ class Router:
             for tier in tiers:
                 judged: Judgement | None = None
                 for model in self.models_in(tier):
-                    if calls >= self.routing.max_attempts:
+                    if made >= self.routing.max_attempts:
                         result.note(f"stopped after {self.routing.max_attempts} attempts "
                                     "(routing.max_attempts)")
                         return result
@@ -123,7 +123,7 @@ class Router:
                         check = await self.calls.admit(model, prompt, plan, request, result)
                         if not check.allowed:
                             continue
-                        calls += 1
+                        made += 1
                     try:
                         if cached is not None:
                             judgement, info = await self._replay(model, tier, cached, request,
