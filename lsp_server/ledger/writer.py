@@ -10,8 +10,9 @@ When a write fails because the ledger is unavailable (locked past the busy timeo
 disk full, damaged, or it cannot be opened at all) the writes stay queued, at most ``limit``
 of them, and are tried again when the next write comes or after ``retry_s``; the user is told
 once per such episode (:meth:`take_notice`). Writes beyond the limit are not kept and are
-counted as lost. A write the ledger refuses for good (a constraint, an unknown request) is
-logged and counted as lost too.
+counted as lost. A write the ledger refuses for good (a constraint, an unknown request), or
+that fails with an error nobody foresaw, is logged and counted as lost too; the rows after it
+are still written. Should the thread itself stop, every waiter is released and the user told.
 
 The day's spend read for the budget (:meth:`spent_today`) is the ledger's figure plus the cost
 of the attempts still queued, so it never misses a write made before it. A write that commits
@@ -138,8 +139,9 @@ class LedgerWriter:
             begun = self._passes
             self._cv.notify_all()
             return self._cv.wait_for(
-                lambda: self._all_written() or (self._failing is not None and not self._busy
-                                                and self._passes > begun), timeout
+                lambda: self._all_written() or not self._thread.is_alive() or (
+                    self._failing is not None and not self._busy and self._passes > begun),
+                timeout
             ) and self._all_written()
 
     def _all_written(self) -> bool:
@@ -259,6 +261,19 @@ class LedgerWriter:
         return any(op.request_id == request_id for op in self._queue)
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # a bug here must not leave requests waiting on a dead thread
+            log.exception("ledger: the writer thread stopped")
+            with self._cv:
+                self._busy = False
+                self._failing = f"the ledger writer stopped ({type(exc).__name__}: {exc})"
+                self._notices.append(f"{self._failing}; requests are still answered but not "
+                                     "recorded until the server is restarted")
+                self._wake_waiters()
+                self._cv.notify_all()
+
+    def _loop(self) -> None:
         while True:
             with self._cv:
                 while not self._closing and not self._queue and not self._spool_waiting():
@@ -352,6 +367,11 @@ class LedgerWriter:
                                 op.request_id, exc)
                     with self._cv:
                         self.lost += 1
+                except Exception:  # a bug in this row's write: the row is lost, not the rest
+                    log.exception("ledger: a spooled row of request %s could not be written",
+                                  op.request_id)
+                    with self._cv:
+                        self.lost += 1
                 else:
                     with self._cv:
                         self.replayed += 1
@@ -376,6 +396,10 @@ class LedgerWriter:
                 return done, str(exc)
             except LedgerError as exc:  # refused for good: retrying would never succeed
                 log.warning("ledger: a row of request %s was refused: %s", op.request_id, exc)
+                with self._cv:
+                    self.lost += 1
+            except Exception:  # a bug in this row's write: the row is lost, not the rest
+                log.exception("ledger: a row of request %s could not be written", op.request_id)
                 with self._cv:
                     self.lost += 1
             else:

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -279,3 +280,45 @@ def test_a_full_disk_and_a_read_only_state_directory(tmp_path: Path) -> None:
     assert out["rw_flushed"] is True
     assert out["end"] == [43, 43]  # every request that was run is in the ledger
     assert (out["written"], out["lost"]) == (3 * 43, 0)
+
+
+# -- a write that fails in a way nobody foresaw --------------------------------------------------
+
+
+async def test_a_row_that_fails_unexpectedly_is_lost_alone_and_nobody_waits_for_it(
+    ledger_path: Path, writer_for: Callable[..., LedgerWriter]
+) -> None:
+    writer = writer_for()
+
+    def broken(_: Ledger) -> None:
+        raise RuntimeError("a bug in this row's write")
+
+    writer.submit("1" * 16, broken)
+    recorder = run_request(writer, "1" * 16)
+    await asyncio.wait_for(recorder.settled(), 10)
+    assert writer.flush(10)
+    assert counts(ledger_path) == (1, 1)  # the rows after the broken one were written
+    assert (writer.written, writer.lost) == (3, 1)
+
+
+async def test_a_writer_thread_that_stops_releases_its_waiters_and_says_so() -> None:
+    go = threading.Event()
+
+    def reader() -> Ledger:
+        go.wait(10)  # until a request waits for its rows
+        raise RuntimeError("not a ledger error")  # escapes the writer's own handling
+
+    writer = LedgerWriter(reader, retry_s=0.05)
+    try:
+        writer.submit("1" * 16, lambda led: None)
+        waiting = asyncio.get_running_loop().create_task(writer.settled("1" * 16))
+        await asyncio.sleep(0.1)
+        assert not waiting.done()
+        go.set()
+        await asyncio.wait_for(waiting, 5)  # released when the thread stops, by the thread
+        notice = writer.take_notice()
+        assert notice is not None and "writer stopped" in notice and "not recorded" in notice
+        await asyncio.wait_for(writer.settled("1" * 16), 1)
+        assert not writer.flush(0.5)
+    finally:
+        writer.close(1)
