@@ -26,7 +26,8 @@ from lsp_server.edits.sandbox import RunResult, run_limited
 
 _LIBTEST = re.compile(r"^test (.+?) \.\.\. (ok|FAILED|ignored)", re.MULTILINE)
 MAX_DESELECT = 5000  # more than this many already-run tests: the whole suite runs them again
-RERUN = 5  # failing tests run once more to tell a real failure from a flaky one
+RERUN = 5  # the first this many failing tests run once more, to tell a failure from a flake
+
 
 class SuiteMemory(Protocol):
     """Where a suite's measured duration is kept between requests (the shadow copy)."""
@@ -126,7 +127,9 @@ class TestRunner:
         self.python = python
         self.memory = memory
 
-    def _run(self, group: TestGroup, limit: float, skip: Sequence[str] = ()) -> tuple[dict[str, str], RunResult]:
+    def run_group(self, group: TestGroup, limit: float, skip: Sequence[str] = ()) -> tuple[dict[str, str], RunResult]:
+        """Run one group's tests (without those in ``skip``) within ``limit`` seconds, offline:
+        each test's result by name, and how the run ended."""
         if group.kind == "cargo":
             argv = list(group.argv)
             if skip:
@@ -145,13 +148,13 @@ class TestRunner:
             res = run_limited(argv, self.ws / group.cwd, limit, self.env, offline=True)
             return _results(group, res, junit), res
 
-    def _before(self, key: str, group: TestGroup, limit: float) -> tuple[dict[str, str], RunResult, bool]:
+    def results_before(self, key: str, group: TestGroup, limit: float) -> tuple[dict[str, str], RunResult, bool]:
         """Results before the edit (cached by content), and whether they were run just now."""
         with _CACHE_LOCK:
             cached = _BEFORE.get((key, group))
         if cached is not None:
             return cached[0], cached[1], False
-        before, res = self._run(group, limit)
+        before, res = self.run_group(group, limit)
         if not res.timed_out:
             with _CACHE_LOCK:
                 _BEFORE[(key, group)] = (before, res)
@@ -212,7 +215,7 @@ class _Run:
         if subset is not None:
             self._after(group, subset, 0.0)
             return
-        before, res, fresh = self.runner._before(self.write_before(), group, self.remaining)
+        before, res, fresh = self.runner.results_before(self.write_before(), group, self.remaining)
         if fresh:
             self._spend(res)
         if res.timed_out:
@@ -233,7 +236,7 @@ class _Run:
             return
         self.write_after()
         limit = self.remaining
-        after, res = self.runner._run(group, limit, skip)
+        after, res = self.runner.run_group(group, limit, skip)
         self._spend(res)
         if res.timed_out:
             if before_seconds * 3 + 5 < limit:
@@ -261,7 +264,7 @@ class _Run:
             argv = (*CARGO_TEST, *_targets_of(group), "--", "--exact", *names)
         else:
             argv = names
-        again, res = self.runner._run(TestGroup(group.label, argv, names, group.cwd, group.kind, group.stage),
+        again, res = self.runner.run_group(TestGroup(group.label, argv, names, group.cwd, group.kind, group.stage),
                                       self.remaining)
         self._spend(res)
         if res.timed_out:
@@ -290,7 +293,7 @@ class _Run:
             self.outcome.skipped.append(group.label)
             return None
         limit = self.remaining / 2
-        before, res, _ = self.runner._before(key, group, limit)
+        before, res, _ = self.runner.results_before(key, group, limit)
         self._spend(res)
         if memory is not None:
             memory.remember_suite(suite.key, suite.digest, res.seconds if not res.timed_out else limit,

@@ -120,7 +120,7 @@ class Failures:
         self.settings = settings
         self.label = f"{settings.name} ({settings.provider} {settings.model})"
         self._secrets: tuple[str, ...] = (secret,) if secret else ()
-        self._auth_hint = auth_hint
+        self.auth_hint = auth_hint  # how to fix a rejected key, for every vendor's own checks
         self._classify = classify
 
     def fail(self, cls: type[ProviderError], message: str, status: int | None = None) -> ProviderError:
@@ -153,7 +153,7 @@ class Failures:
                 return special
         reason = vendor_message(body, raw) or f"HTTP {status}"
         if status in (401, 403):
-            return self.fail(AuthenticationError, f"the API key was rejected ({status} {reason}); {self._auth_hint}", status)
+            return self.fail(AuthenticationError, f"the API key was rejected ({status} {reason}); {self.auth_hint}", status)
         if status == 404:
             return self.fail(
                 ModelNotFoundError,

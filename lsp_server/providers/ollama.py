@@ -114,7 +114,7 @@ class OllamaProvider(ProviderAdapter):
                     f"run `ollama pull {s.model}` ({reason})", status if status > 0 else None,
                 )
             if status in (401, 403):
-                return f.fail(AuthenticationError, f"access denied ({status} {reason}); {f._auth_hint}", status)
+                return f.fail(AuthenticationError, f"access denied ({status} {reason}); {f.auth_hint}", status)
             if status == 429:
                 return f.rate_limited(f"rate limited ({reason})", None)
             if status == -1 or status >= 500:
