@@ -1,5 +1,6 @@
 """The reference graph of a project and its definitions' neighbours, assembled from what each
-file's edges contribute, so that an edit relinks one file's edges instead of all of them.
+file's edges contribute, so that a file whose edges the index did not recompute is not linked
+again.
 
 The index resolves references into edges (:class:`~lsp_server.context.index.model.SymbolEdge`);
 :class:`Links` sums them into file → file weights, compiles the graph the ranking walks
