@@ -30,12 +30,14 @@ Population 1 and 2 at ``compile`` are measured on the Python hunks only (each ba
 extracted into the scratch folder); the Rust repositories' dependencies are not available
 offline here, so ``cargo check`` cannot build them. ``tests`` for populations 1 and 2 is
 measured only for the whole fixes of instances whose scratch copy has a ``.venv`` with the
-project's test dependencies (made by hand: pallets/flask's three, see bench/README.md).
+project's test dependencies: ``--make-venvs pallets/flask`` makes them for that repository's
+instances (the project and the dependencies uploaded before its base commit, with a pytest that
+runs on this Python; see :func:`make_venv`).
 
     python bench/verifier.py [--data ../shared/bench-data] [--repos ../.mirror]
         [--scratch ../scratch] [--mutants-per-operator 4] [--neutral-per-project 6]
         [--projects calc,rust-crate,semver,click,flask] [--tier local] [--skip-corpus]
-        [--skip-mutants] [--skip-whole-fixes]
+        [--skip-mutants] [--skip-whole-fixes] [--make-venvs REPO[,REPO]]
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,9 +189,13 @@ def whole_fixes(args: argparse.Namespace, settings: Settings) -> None:
     tally = Tally()
     tests_tally = Tally()
     shown = 0
+    venv_repos = set(filter(None, args.make_venvs.split(",")))
     for instance, edits in sorted(by_instance.items()):
         first = edits[0]
         root = materialize(first.repo, first.base_commit, repos_dir=args.repos, scratch=args.scratch)
+        if first.repo in venv_repos:
+            # pytest 7.2 is the first to run on Python 3.11; flask's tests import a name 9 removed
+            make_venv(root, ["pytest>=7.2,<9"], commit_time(args, first.repo, first.base_commit))
         raw = format_edits([e.block() for e in edits])
 
         def read(path: str, root: Path = root) -> str | None:
@@ -239,6 +245,37 @@ class Project:
         return env
 
 
+def make_venv(root: Path, pins: Sequence[str], uploaded_before: str | None = None) -> Path:
+    """A ``.venv`` in ``root`` holding ``pins`` and the project (editable), from PyPI, made once.
+
+    ``uploaded_before`` (an ISO time): the project's dependencies are the ones uploaded before
+    it, so an old commit runs with the libraries of its day (pip's ``--uploaded-prior-to``,
+    build dependencies included, against PyPI itself: local indexes and wheel folders carry no
+    upload times). ``pins`` (the test runner) are installed after that without the limit: a
+    pytest of 2021 does not run on this Python."""
+    python = root / ".venv" / "bin" / "python"
+    if python.is_file():
+        return python
+    subprocess.run([sys.executable, "-m", "venv", str(root / ".venv")], check=True)
+    pip = [str(python), "-m", "pip", "install", "-q"]
+    if uploaded_before:
+        isolated = ["--isolated", *(["--cert", os.environ["PIP_CERT"]] if os.environ.get("PIP_CERT") else [])]
+        subprocess.run([*pip, *isolated, "--upgrade", "pip"], check=True)  # a venv's may lack the option
+        subprocess.run([*pip, *isolated, "--uploaded-prior-to", uploaded_before, "-e", str(root)],
+                       check=True)
+        subprocess.run([*pip, *pins], check=True)
+    else:
+        subprocess.run([*pip, *pins, "-e", str(root)], check=True)
+    return python
+
+
+def commit_time(args: argparse.Namespace, repo: str, commit: str) -> str:
+    """When ``commit`` was made (ISO 8601), from the bare mirror."""
+    return subprocess.run(["git", "--git-dir", str(git_dir(args.repos, repo)), "show", "-s",
+                           "--format=%cI", commit], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def python_project(args: argparse.Namespace, repo: str, sources: list[str], pins: list[str]) -> Project | None:
     """A Python project from its bare mirror's HEAD, with a ``.venv`` holding pytest and the
     project (dependencies from PyPI, installed once into the scratch copy)."""
@@ -248,10 +285,7 @@ def python_project(args: argparse.Namespace, repo: str, sources: list[str], pins
         print(f"{repo}: no mirror; left out")
         return None
     root = materialize(repo, head, repos_dir=args.repos, scratch=args.scratch)
-    python = root / ".venv" / "bin" / "python"
-    if not python.is_file():
-        subprocess.run([sys.executable, "-m", "venv", str(root / ".venv")], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *pins, "-e", str(root)], check=True)
+    python = make_venv(root, pins)
     return Project(repo.split("/")[1], root, sources,
                    [str(python), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "tests"])
 
@@ -458,6 +492,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-corpus", action="store_true")
     ap.add_argument("--skip-mutants", action="store_true")
     ap.add_argument("--skip-whole-fixes", action="store_true")
+    ap.add_argument("--make-venvs", default="", metavar="REPO[,REPO]",
+                    help="whole fixes: give these repositories' scratch copies a .venv (pytest and "
+                         "the project, with packages uploaded before the base commit) so their "
+                         "tests run")
     args = ap.parse_args(argv)
     state = args.scratch / "verifier-bench" / "state"
     settings = parse_settings({"state_dir": str(state)})
