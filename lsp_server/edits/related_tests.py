@@ -23,7 +23,6 @@ id, with the project's virtualenv when it has one.
 
 from __future__ import annotations
 
-import itertools
 import os
 import posixpath
 import re
@@ -206,8 +205,6 @@ class CallerWalk:
         self.read = read
         self._tests: dict[str, list[_TestFn]] = {}
         self._bound: dict[str, dict[str, set[str]]] = {}
-        self._rust: list[str] | None = None
-        self._macros: dict[str, list[tuple[str, int]]] = {}
 
     def tests_of(self, rel: str) -> list[_TestFn]:
         if rel not in self._tests:
@@ -253,43 +250,9 @@ class CallerWalk:
         return sorted(found.values(), key=lambda r: (r.distance, r.file, r.ident))
 
     def _references(self, name: str, within: Callable[[str], bool]) -> list[tuple[str, int, str | None]]:
-        """(file, line, enclosing definition) of each call of ``name``: the index's references,
-        plus, in Rust, the calls inside macro arguments (``assert_eq!(area(1.0), ..)``), which
-        the index's tags query does not see (a macro's arguments parse as bare tokens)."""
-        out = [(r.path, r.line, r.enclosing) for r in self.index.references_named(name) if within(r.path)]
-        for rel in self._rust_files(within):
-            text = self.read(rel)
-            if not text or name not in text:
-                continue
-            for called, line in self._macro_calls(rel, text):
-                if called == name:
-                    at = self.index.definition_at(rel, line)
-                    out.append((rel, line, at.qualname if at is not None and at.kind == "function" else None))
-        return out
-
-    def _rust_files(self, within: Callable[[str], bool]) -> list[str]:
-        if self._rust is None:
-            self._rust = [f for f in self.index.files() if f.endswith(".rs")]
-        return [f for f in self._rust if within(f)]
-
-    def _macro_calls(self, rel: str, text: str) -> list[tuple[str, int]]:
-        if rel not in self._macros:
-            spec = language_for(rel)
-            calls: list[tuple[str, int]] = []
-            if spec is not None and "!" in text:
-                tree = spec.parser().parse(text.encode("utf-8", "surrogatepass"))
-                stack = [tree.root_node]
-                while stack:
-                    node = stack.pop()
-                    if node.type == "token_tree":
-                        kids = node.children
-                        for ident, after in itertools.pairwise(kids):
-                            if ident.type == "identifier" and after.type == "token_tree" and (
-                                    after.text or b"").startswith(b"(") and ident.text:
-                                calls.append((ident.text.decode("utf-8", "replace"), ident.start_point[0] + 1))
-                    stack.extend(node.children)
-            self._macros[rel] = calls
-        return self._macros[rel]
+        """(file, line, enclosing definition) of each call of ``name`` the index knows, calls
+        inside Rust macro arguments (``assert_eq!(area(1.0), ..)``) included."""
+        return [(r.path, r.line, r.enclosing) for r in self.index.references_named(name) if within(r.path)]
 
 
 # --- Rust -------------------------------------------------------------------------------

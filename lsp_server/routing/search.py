@@ -138,7 +138,7 @@ def answer_search(index: SearchIndex, query: SearchQuery, *, all_definitions: Se
     if query.op in ("references", "callers"):
         refs = list(index.references_named(query.name))
         if query.op == "callers":
-            refs = [r for r in refs if r.kind in ("call", "macro")]
+            refs = [r for r in refs if r.kind in ("call", "call_in_macro", "macro")]
         refs.sort(key=lambda r: (r.path, r.line))
         noun = "call" if query.op == "callers" else "reference"
         if not refs:

@@ -106,3 +106,26 @@ def test_macro_bodies_in_item_position_are_indexed(tmp_path: Path) -> None:
         assert {r.name for r in lib.references} >= {"Handle", "new"}
         assert idx.file_edges()["src/lib.rs"] == {"src/runtime.rs"}
         assert idx.module_prefix("src/runtime.rs") == "crate::runtime"
+
+
+def test_calls_inside_macro_arguments_are_references(tmp_path: Path) -> None:
+    """A macro's arguments parse as bare tokens; a name right before a token tree is a call
+    (``call_in_macro``), listed among the references but not linked in the graph."""
+    root = tmp_path / "m"
+    (root / "src").mkdir(parents=True)
+    (root / "Cargo.toml").write_text('[package]\nname = "m"\n')
+    (root / "src/lib.rs").write_text(
+        "pub fn area(r: f64) -> f64 { r * r }\n"
+        "pub fn report() { println!(\"{}\", area(2.0)); }\n"
+        "#[test]\nfn area_of_one() {\n    assert_eq!(area(1.0), 1.0);\n"
+        "    let v = vec![Shape::new(area(3.0))];\n}\n"
+    )
+    with ProjectIndex.open(root, state_dir=tmp_path / "s") as idx:
+        idx.refresh()
+        calls = [(r.kind, r.line, r.enclosing) for r in idx.references_named("area")]
+        assert calls == [("call_in_macro", 2, "crate::report"),
+                         ("call_in_macro", 5, "crate::area_of_one"),
+                         ("call_in_macro", 6, "crate::area_of_one")]
+        assert [r.line for r in idx.references_named("new")] == [6]
+        # listed as callers, not linked: the graph's edges stay those of plain calls
+        assert not any(e.name == "area" for e in idx.edges_by_file().get("src/lib.rs", []))

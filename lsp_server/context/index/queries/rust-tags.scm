@@ -26,6 +26,10 @@
 (generic_function function: (scoped_identifier name: (identifier) @reference.call))
 (macro_invocation macro: (identifier) @reference.macro)
 (macro_invocation macro: (scoped_identifier name: (identifier) @reference.macro))
+; Calls inside macro arguments (assert_eq!(area(1.0), 2.0), vec![Circle::new(r)]): the arguments
+; are bare tokens, so a name right before a token tree counts as a call (also `Point { .. }` and
+; `v[0]`: close enough to list callers, too loose to weigh the graph, which skips this kind).
+(token_tree (identifier) @reference.call_in_macro . (token_tree))
 (type_identifier) @reference.type
 (scoped_identifier path: (identifier) @reference.path)
 (scoped_type_identifier path: (identifier) @reference.path)
