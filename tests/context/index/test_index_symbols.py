@@ -87,15 +87,22 @@ def test_python_qualified_names(python: ProjectIndex) -> None:
     assert ("inventory/pricing.py", "inventory.pricing.total_value") in {(r.path, r.enclosing) for r in refs}
 
 
-def test_macro_bodies_in_item_position_are_indexed(tmp_path: Path) -> None:
+def _crate(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A one-package crate named ``m`` with these files."""
     root = tmp_path / "m"
     (root / "src").mkdir(parents=True)
     (root / "Cargo.toml").write_text('[package]\nname = "m"\n')
-    (root / "src/lib.rs").write_text(
-        "cfg_rt! {\n    pub mod runtime;\n    pub fn spawn() -> Handle { Handle::new() }\n}\n"
-        "impl Handle {\n    cfg_io! {\n        pub fn io(&self) {}\n    }\n}\n"
-    )
-    (root / "src/runtime.rs").write_text("pub struct Handle;\n")
+    for rel, text in files.items():
+        (root / rel).write_text(text)
+    return root
+
+
+def test_macro_bodies_in_item_position_are_indexed(tmp_path: Path) -> None:
+    root = _crate(tmp_path, {
+        "src/lib.rs": "cfg_rt! {\n    pub mod runtime;\n    pub fn spawn() -> Handle { Handle::new() }\n}\n"
+                      "impl Handle {\n    cfg_io! {\n        pub fn io(&self) {}\n    }\n}\n",
+        "src/runtime.rs": "pub struct Handle;\n",
+    })
     with ProjectIndex.open(root, state_dir=tmp_path / "s") as idx:
         idx.refresh()
         lib = idx.file("src/lib.rs")
@@ -111,15 +118,12 @@ def test_macro_bodies_in_item_position_are_indexed(tmp_path: Path) -> None:
 def test_calls_inside_macro_arguments_are_references(tmp_path: Path) -> None:
     """A macro's arguments parse as bare tokens; a name right before a token tree is a call
     (``call_in_macro``), listed among the references but not linked in the graph."""
-    root = tmp_path / "m"
-    (root / "src").mkdir(parents=True)
-    (root / "Cargo.toml").write_text('[package]\nname = "m"\n')
-    (root / "src/lib.rs").write_text(
-        "pub fn area(r: f64) -> f64 { r * r }\n"
-        "pub fn report() { println!(\"{}\", area(2.0)); }\n"
-        "#[test]\nfn area_of_one() {\n    assert_eq!(area(1.0), 1.0);\n"
-        "    let v = vec![Shape::new(area(3.0))];\n}\n"
-    )
+    root = _crate(tmp_path, {
+        "src/lib.rs": "pub fn area(r: f64) -> f64 { r * r }\n"
+                      "pub fn report() { println!(\"{}\", area(2.0)); }\n"
+                      "#[test]\nfn area_of_one() {\n    assert_eq!(area(1.0), 1.0);\n"
+                      "    let v = vec![Shape::new(area(3.0))];\n}\n",
+    })
     with ProjectIndex.open(root, state_dir=tmp_path / "s") as idx:
         idx.refresh()
         calls = [(r.kind, r.line, r.enclosing) for r in idx.references_named("area")]
