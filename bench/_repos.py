@@ -34,15 +34,22 @@ def git_dir(repos_dir: Path, repo: str) -> Path:
     return base / "repo" if (base / "repo").is_dir() else base
 
 
+def _finished(dest: Path) -> bool:
+    """Whether ``dest`` holds a finished copy (its marker written last); a half-made one is
+    removed so the caller starts again."""
+    if (dest / MARKER).exists():
+        return True
+    if dest.exists():
+        shutil.rmtree(dest)
+    return False
+
+
 def materialize(repo: str, commit: str, *, repos_dir: Path = DEFAULT_REPOS_DIR,
                 scratch: Path = DEFAULT_SCRATCH) -> Path:
     """The tree of ``repo`` at ``commit`` on disk (extracted once, then cached)."""
-    name = repo.split("/", 1)[-1]
-    dest = scratch / f"{name}-{commit[:8]}"
-    if (dest / MARKER).exists():
+    dest = scratch / f"{repo.split('/', 1)[-1]}-{commit[:8]}"
+    if _finished(dest):
         return dest
-    if dest.exists():
-        shutil.rmtree(dest)
     dest.mkdir(parents=True)
     gdir = git_dir(repos_dir, repo)
     archive = subprocess.Popen(["git", "--git-dir", str(gdir), "archive", commit],
@@ -75,12 +82,9 @@ def checkout(repo: str, commit: str, *, repos_dir: Path = DEFAULT_REPOS_DIR,
     Raises RuntimeError when any ref still reaches a commit that is not an ancestor of
     ``commit`` (checked on every new checkout, with ``git rev-list --all``).
     """
-    name = repo.split("/", 1)[-1]
-    dest = scratch / f"{name}-{commit[:8]}{HISTORY_SUFFIX}"
-    if (dest / MARKER).exists():
+    dest = scratch / f"{repo.split('/', 1)[-1]}-{commit[:8]}{HISTORY_SUFFIX}"
+    if _finished(dest):
         return dest
-    if dest.exists():
-        shutil.rmtree(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     gdir = git_dir(repos_dir, repo)
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from standins import StandinServer
 
-from lsp_server.assistant import AssistRequest
+from lsp_server.assistant import Assistant, AssistRequest, AssistResult
 from lsp_server.config import Settings, parse_settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -41,6 +41,15 @@ class Lineup:
                 overrides["price"] = PRICES[tier]
             models.append(server.model_settings(**overrides))
         return parse_settings({"models": models, **sections})
+
+    async def run(self, root: Path, settings: Settings, request: AssistRequest,
+                  progress: Callable[[str], None] | None = None) -> AssistResult:
+        """One request through a fresh assistant on ``root`` with these stand-ins, closed after."""
+        assistant = Assistant(root, settings, environ=self.environ)
+        try:
+            return await assistant.run(request, progress=progress)
+        finally:
+            await assistant.aclose()
 
     def calls(self, tier: str) -> int:
         return len(self.servers[tier].generations)

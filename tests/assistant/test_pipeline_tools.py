@@ -16,7 +16,7 @@ from standins import Reply
 from standins.fixtures import standin  # noqa: F401
 from test_ask_cli import write_config
 
-from lsp_server.assistant import Assistant, AssistRequest
+from lsp_server.assistant import AssistRequest
 from lsp_server.cli import main
 from lsp_server.config import Settings
 from lsp_server.ledger.store import Ledger
@@ -63,11 +63,7 @@ async def test_model_asks_for_a_definition_left_out_and_answers(standin, tmp_pat
     settings = text_protocol(lineup.settings(("local",), routing={"max_tool_turns": 3},
                                              context={"budget_tokens": 256}), "local")
     progress: list[str] = []
-    assistant = Assistant(root, settings, environ=lineup.environ)
-    try:
-        result = await assistant.run(ask(root), progress=progress.append)
-    finally:
-        await assistant.aclose()
+    result = await lineup.run(root, settings, ask(root), progress.append)
     first, second = local.generations
     assert "1.0825" not in first.raw  # the definition was not in the initial context
     assert "start with @tool" in first.raw and "find_definition" in first.raw
@@ -102,11 +98,7 @@ async def test_refused_paths_read_nothing_and_a_loop_is_stopped(standin, tmp_pat
     lineup.servers["free"].add(ANSWER)
     settings = text_protocol(lineup.settings(("local", "free"), routing={"max_tool_turns": 4}),
                              "local")
-    assistant = Assistant(root, settings, environ=lineup.environ)
-    try:
-        result = await assistant.run(ask(root))
-    finally:
-        await assistant.aclose()
+    result = await lineup.run(root, settings, ask(root))
     second = local.generations[1].raw
     assert "outside the workspace; refused" in second and "OUTSIDE-SECRET" not in second
     assert "excluded by privacy.exclude; refused" in second and "sk-live" not in second
@@ -162,11 +154,7 @@ async def test_native_tool_calls_and_the_next_tier_gets_what_the_cheap_one_found
                                context={"budget_tokens": 256})
     settings = settings.model_copy(update={"models": [
         m.model_copy(update={"tool_format": "native"}) for m in settings.models]})
-    assistant = Assistant(root, settings, environ=lineup.environ)
-    try:
-        result = await assistant.run(ask(root))
-    finally:
-        await assistant.aclose()
+    result = await lineup.run(root, settings, ask(root))
     assert result.outcome == "accepted" and result.tier == "premium"
     f1, f2 = free.generations
     assert "tools" in f1.body and "1.0825" not in f1.raw
@@ -196,11 +184,7 @@ async def test_gemini_and_ollama_call_tools_natively_by_default(standin, tmp_pat
     server.add(native_call("find_definition", name="apply_rate"), ANSWER)
     settings = lineup.settings((tier,), routing={"max_tool_turns": 3},
                                context={"budget_tokens": 256})
-    assistant = Assistant(root, settings, environ=lineup.environ)
-    try:
-        result = await assistant.run(ask(root))
-    finally:
-        await assistant.aclose()
+    result = await lineup.run(root, settings, ask(root))
     assert result.outcome == "accepted" and result.answer == ANSWER
     first, second = server.generations
     assert "1.0825" not in first.raw and "@tool" not in first.raw  # native: no text protocol
@@ -240,11 +224,7 @@ async def test_native_refusals_unknown_tools_malformed_calls_and_a_loop(
                native_call("list_files", glob="*"), native_call("list_files", glob="*"))
     lineup.servers["premium"].add(ANSWER)
     settings = lineup.settings((tier, "premium"), routing={"max_tool_turns": 5})
-    assistant = Assistant(root, settings, environ=lineup.environ)
-    try:
-        result = await assistant.run(ask(root))
-    finally:
-        await assistant.aclose()
+    result = await lineup.run(root, settings, ask(root))
     second = server.generations[1].raw
     assert "outside the workspace; refused" in second and "OUTSIDE-SECRET" not in second
     assert "excluded by privacy.exclude; refused" in second and "sk-live" not in second
@@ -271,11 +251,7 @@ async def test_a_request_without_tool_calls_is_the_request_it_was_without_tools(
     for routing in ({"max_tool_turns": 0}, {}):
         server.add(Reply(ANSWER, input=900, output=40))
         settings = lineup.settings((tier,), routing=routing, cache={"enabled": False})
-        assistant = Assistant(root, settings, environ=lineup.environ)
-        try:
-            result = await assistant.run(ask(root))
-        finally:
-            await assistant.aclose()
+        result = await lineup.run(root, settings, ask(root))
         assert result.outcome == "accepted" and len(result.attempts) == 1
         bodies.append(dict(server.generations[-1].body))
         costs.append(result.cost_usd)
@@ -298,13 +274,9 @@ async def test_a_request_that_offers_no_tools_sends_no_declarations(standin, tmp
     for tools in (True, False):
         server.add(Reply(ANSWER, input=900, output=40))
         settings = lineup.settings(("premium",), cache={"enabled": False})
-        assistant = Assistant(root, settings, environ=lineup.environ)
-        try:
-            request = AssistRequest(kind="explain", instruction="What does compute_total return?",
-                                    path=root / "shop" / "main.py", line_range=(4, 5), tools=tools)
-            result = await assistant.run(request)
-        finally:
-            await assistant.aclose()
+        request = AssistRequest(kind="explain", instruction="What does compute_total return?",
+                                path=root / "shop" / "main.py", line_range=(4, 5), tools=tools)
+        result = await lineup.run(root, settings, request)
         assert result.outcome == "accepted"
         offered.append("tools" in server.generations[-1].body)
     assert offered == [True, False]
