@@ -11,12 +11,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from edit_fixtures import FIXTURES, fixture_copy
 
 from lsp_server.config import Settings, parse_settings
 from lsp_server.edits import Verdict, verify
 from lsp_server.edits.sandbox import network_prefix
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 AREA = "    std::f64::consts::PI * r * r\n"
 
 if shutil.which("cargo") is None:  # .ci/run installs cargo and sets AO_REQUIRE_CARGO: fail there
@@ -31,10 +31,7 @@ def block(search: str, replace: str, path: str = "src/lib.rs") -> str:
 
 @pytest.fixture(scope="module")
 def warm(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings]:
-    base = tmp_path_factory.mktemp("calc")
-    root = base / "calc"
-    shutil.copytree(FIXTURES / "calc", root)
-    return root, parse_settings({"state_dir": str(base / "state")})
+    return fixture_copy(tmp_path_factory, "calc")
 
 
 def run(root: Path, settings: Settings, raw: str, lines: tuple[int, int] = (4, 6), **kw: object) -> Verdict:

@@ -13,8 +13,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from edit_fixtures import fixture_copy
 
-from lsp_server.config import Settings, parse_settings
+from lsp_server.config import Settings
 from lsp_server.edits import Verdict, verify
 from lsp_server.edits.applier import apply_edits
 from lsp_server.edits.diagnostics import crate_dir
@@ -27,7 +28,6 @@ from lsp_server.edits.related_tests import (
 )
 from lsp_server.edits.shadow import shadow_for
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SCALE_PY = "def scale(x):\n    return x * 3\n"
 SCALE_RS = "pub fn scale(x: i64) -> i64 {\n    x * 3\n}\n"
 
@@ -66,10 +66,7 @@ def stages(groups: list[TestGroup]) -> list[tuple[str, tuple[str, ...]]]:
 
 @pytest.fixture(scope="module")
 def py_chain(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings]:
-    base = tmp_path_factory.mktemp("chain_py")
-    root = base / "chain_py"
-    shutil.copytree(FIXTURES / "chain_py", root)
-    return root, parse_settings({"state_dir": str(base / "state")})
+    return fixture_copy(tmp_path_factory, "chain_py")
 
 
 def test_python_selection_follows_callers_three_deep_nearest_first(py_chain: tuple[Path, Settings]) -> None:
@@ -156,10 +153,7 @@ needs_cargo = pytest.mark.skipif(shutil.which("cargo") is None and not os.enviro
 def rs_chain(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings]:
     if shutil.which("cargo") is None and os.environ.get("AO_REQUIRE_CARGO"):
         pytest.fail("cargo is required (AO_REQUIRE_CARGO is set)", pytrace=False)
-    base = tmp_path_factory.mktemp("chain")
-    root = base / "chain"
-    shutil.copytree(FIXTURES / "chain", root)
-    return root, parse_settings({"state_dir": str(base / "state")})
+    return fixture_copy(tmp_path_factory, "chain")
 
 
 @needs_cargo

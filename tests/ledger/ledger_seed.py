@@ -99,6 +99,15 @@ def old_postgres_ledger(url: str, schema: str, version: int, statements: Sequenc
             conn.execute(statement.encode())
 
 
+def sqlite_version(path: Path) -> int:
+    """The schema version a SQLite ledger file records (``PRAGMA user_version``)."""
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def postgres_version(url: str, schema: str) -> int | None:
     """The schema version a team ledger records."""
     with psycopg.connect(url, autocommit=True) as conn:

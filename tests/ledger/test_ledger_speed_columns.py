@@ -3,11 +3,16 @@ early-stop reason, keeps its rows, and a model's latest calls are read back for 
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ledger_seed import old_postgres_ledger, old_sqlite_ledger, one_local_model, postgres_version
+from ledger_seed import (
+    old_postgres_ledger,
+    old_sqlite_ledger,
+    one_local_model,
+    postgres_version,
+    sqlite_version,
+)
 
 from lsp_server.ledger.postgres import schema_name
 from lsp_server.ledger.schema import LATEST
@@ -62,9 +67,7 @@ def test_sqlite_v5_ledger_gains_speed_columns(tmp_path: Path) -> None:
     old_sqlite_ledger(path, 5, OLD_ATTEMPT)
     with Ledger.open(path, one_local_model(), tz=UTC) as ledger:
         _record_and_read(ledger)
-    conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST >= 6
-    conn.close()
+    assert sqlite_version(path) == LATEST >= 6
 
 
 def test_postgres_v5_ledger_gains_speed_columns(pg_url: str) -> None:

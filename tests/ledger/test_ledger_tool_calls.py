@@ -7,11 +7,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ledger_seed import old_postgres_ledger, old_sqlite_ledger, one_local_model, postgres_version
+from ledger_seed import (
+    old_postgres_ledger,
+    old_sqlite_ledger,
+    one_local_model,
+    postgres_version,
+    sqlite_version,
+)
 
 from lsp_server.ledger.migrate import copy_ledger
 from lsp_server.ledger.postgres import schema_name
@@ -89,9 +94,7 @@ def test_sqlite_v6_ledger_gains_tool_calls_and_migrate_carries_them(tmp_path: Pa
         with Ledger.open(settings=one_local_model(url=pg_url, team="core", user="ana"), tz=UTC) as team:
             copy_ledger(ledger, team)
             _check(team, rid)
-    conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST >= 7
-    conn.close()
+    assert sqlite_version(path) == LATEST >= 7
 
 
 def test_postgres_v6_ledger_gains_tool_calls(pg_url: str) -> None:
