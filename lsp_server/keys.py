@@ -4,7 +4,7 @@ A key never belongs in an error message, a log line or the ledger, yet a vendor 
 back in an error body, a model may put one in a tool call's arguments, and a user may paste one
 into an instruction. Every place that writes free text out of the process masks what matches
 :data:`KEY_SHAPED`: provider errors (:func:`lsp_server.providers.http.scrub`), the ledger's
-reasons, errors and tool-call summaries (:func:`lsp_server.ledger.store.scrub`), and every log
+reasons, errors and tool-call summaries (:func:`lsp_server.ledger.free_text.scrub`), and every log
 line (:func:`lsp_server.logs.setup_logging`). What is sent to a cloud model is filtered
 separately, by the privacy settings (:mod:`lsp_server.context.privacy`).
 """

@@ -9,7 +9,7 @@ feedback, variant, whether a higher tier existed, the model whose answer was acc
 attempt the provider, model, tier, token counts, cost and how it is known (``cost_status``:
 measured, estimated, unknown), latency, confidence and error class. Prompt and response text
 are stored only when the ``ledger.store_prompts`` setting asks for it; strings that look like API
-keys are masked in any free text that is stored.
+keys are masked in any free text that is stored (:mod:`~lsp_server.ledger.free_text`).
 
 The file itself (WAL settings, background checkpoints, a damaged ledger copied aside as
 ``ledger.sqlite3.damaged-<UTC time>`` and a fresh one started) is
@@ -31,7 +31,6 @@ request that is already there is skipped.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import re
 import sqlite3
@@ -47,9 +46,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from lsp_server.config import Settings, SettingsSource
 from lsp_server.errors import ConfigError, LedgerError
-from lsp_server.keys import mask_keys
 from lsp_server.ledger import sqlite_file
 from lsp_server.ledger.backend import Backend, RowConflictError, Sql, SqliteBackend, rows_as_dicts
+from lsp_server.ledger.free_text import reasons_json, scrub, tool_calls_json
 from lsp_server.ledger.identity import ledger_url, machine_id, user_name
 from lsp_server.ledger.labels import Labels
 from lsp_server.ledger.savings import AVOIDED_SQL, EARNED_PREMIUM_SQL, SAVED_SQL
@@ -78,32 +77,6 @@ class CallTiming:
 
 
 MIN_PREFIX = 6  # the shortest request id prefix :meth:`Ledger.resolve_id` accepts
-
-
-def scrub(text: str, limit: int | None = 500) -> str:
-    """Mask key-looking strings and cap the length (None: no cap) of text bound for the ledger."""
-    return mask_keys(text, "[redacted]")[:limit]
-
-
-def _reasons_json(reasons: Sequence[str]) -> str:
-    return json.dumps([scrub(str(r), 200) for r in reasons])
-
-
-TOOL_CALLS_KEPT = 16  # calls listed per attempt (all are counted)
-TOOL_ARGS_CHARS = 160  # an argument summary's length
-
-
-def tool_calls_json(calls: Sequence[Mapping[str, Any]]) -> str | None:
-    """An attempt's tool calls for the ledger: name, a bounded and scrubbed summary of the
-    arguments, and whether the call was answered (None: no calls)."""
-    if not calls:
-        return None
-    kept = []
-    for call in calls[:TOOL_CALLS_KEPT]:
-        args = json.dumps(call.get("args") or {}, sort_keys=True, default=str)
-        kept.append({"name": scrub(str(call.get("name", "?")), 64),
-                     "args": scrub(args, TOOL_ARGS_CHARS), "ok": bool(call.get("ok"))})
-    return json.dumps(kept)
 
 
 def as_date(value: date | datetime | str) -> date:
@@ -302,7 +275,7 @@ class Ledger:
                     "variant, higher_tier, user_name, machine) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (rid, moment.timestamp(), self.day_of(moment).isoformat(), workspace, kind,
-                     classification, _reasons_json(reasons), variant,
+                     classification, reasons_json(reasons), variant,
                      None if higher_tier is None else int(higher_tier), self.user, self.machine),
                 )
         except RowConflictError:
@@ -348,7 +321,7 @@ class Ledger:
         ``first_token_ms``: when the first streamed token came (None: none, or not streamed);
         ``stopped``: why the router stopped the answer early (None: it ran to its end);
         ``tool_calls``: the calls a tool turn made (``name``, ``args``, ``ok``), kept as
-        :func:`tool_calls_json` says.
+        :func:`~lsp_server.ledger.free_text.tool_calls_json` says.
         """
         if cost_status not in COST_STATUSES:
             raise LedgerError(f"cost status {cost_status!r} is not one of {', '.join(COST_STATUSES)}")
@@ -378,7 +351,7 @@ class Ledger:
                 (request_id, seq, moment.timestamp(), day, provider, model, tier, usage.input,
                  usage.output, usage.cache_read, usage.cache_write, cost_usd, latency_ms,
                  confidence, scrub(error_class, 200) if error_class else None,
-                 _reasons_json(reasons), shown, cost_status, self.user, row_key,
+                 reasons_json(reasons), shown, cost_status, self.user, row_key,
                  first_token_ms, scrub(stopped, 200) if stopped else None,
                  tool_calls_json(tool_calls), len(tool_calls)),
             )

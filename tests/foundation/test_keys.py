@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lsp_server.keys import mask_keys
-from lsp_server.ledger.store import scrub as ledger_scrub
+from lsp_server.ledger.free_text import scrub as ledger_scrub
 from lsp_server.logs import setup_logging
 from lsp_server.providers.http import scrub as provider_scrub
 

@@ -18,11 +18,12 @@ from ledger_seed import (
     sqlite_version,
 )
 
+from lsp_server.ledger.free_text import TOOL_ARGS_CHARS, TOOL_CALLS_KEPT
 from lsp_server.ledger.migrate import copy_ledger
 from lsp_server.ledger.postgres import schema_name
 from lsp_server.ledger.render import report_json
 from lsp_server.ledger.schema import LATEST
-from lsp_server.ledger.store import TOOL_ARGS_CHARS, TOOL_CALLS_KEPT, Ledger
+from lsp_server.ledger.store import Ledger
 from lsp_server.providers.base import Usage
 
 T0 = datetime(2025, 10, 15, 9, 0, tzinfo=UTC)
