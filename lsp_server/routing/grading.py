@@ -41,7 +41,8 @@ class Grader:
         try:
             verdict = await self._grade(model, tier, text, judgement, info, plan, request, result)
             info.accepted, info.confidence = verdict.accepted, verdict.confidence
-            info.reasons = [*verdict.reasons, *info.reasons[len(judgement.reasons):]]
+            # What grading added; the attempt's own reasons (a cache hit's first) stay as they are.
+            info.reasons = [*info.reasons, *verdict.reasons[len(judgement.reasons):]]
         except asyncio.CancelledError:
             info.accepted = False
             info.reasons.append("cancelled while the judge graded the answer")

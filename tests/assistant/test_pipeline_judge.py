@@ -154,6 +154,10 @@ async def test_a_repeated_grading_is_answered_from_the_cache(standin, tmp_path: 
     judge = next(a for a in again.attempts if a.judge_of is not None)
     assert judge.cached and judge.cost_usd == 0.0
     assert again.outcome in ("accepted", "cache_hit")
+    # The graded answer, a cache hit itself, keeps saying so, with the judge's verdict once.
+    answer = next(a for a in again.attempts if a.judge_of is None)
+    assert answer.cached and answer.reasons[0].startswith("cache hit")
+    assert sum("PASS" in r for r in answer.reasons) == 1
 
 
 async def test_a_local_answer_drawn_from_excluded_files_is_not_sent_to_a_cloud_judge(
