@@ -15,7 +15,8 @@ Kinds of evidence, each meaningful on its own, fused by reciprocal rank:
   ``context.embeddings``, an embedding model's similarity is one more list.
 * **History** — with ``context.history`` in a git repository (:mod:`history`): BM25 over the
   messages of the commits that touched each file, the files that changed together with the
-  best-ranked files of the lists above, and how often and lately each file changed.
+  best-ranked files of the lists above, and how often and lately each file changed (computed
+  for the benchmarks, weighted 0 in the fusion: see :data:`FUSION`).
 
 Reciprocal rank fusion (Cormack et al., k = 60) needs no score calibration between these
 signals; each ranked file and definition carries the reasons it was picked.
@@ -236,6 +237,7 @@ class Signals:
     latent: dict[str, float] = field(default_factory=dict)  # latent semantic cosine per file
     history_text: dict[str, float] = field(default_factory=dict)  # commit-message BM25 per file
     cochange: dict[str, float] = field(default_factory=dict)
+    cochange_seeds: set[str] = field(default_factory=set)  # what the co-change list started from
     recency: dict[str, float] = field(default_factory=dict)
     reasons: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     def_reasons: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -325,22 +327,20 @@ def _history(prep: Prepared, request: ContextRequest, query: list[str], history:
     if request.path in known:
         seeds[request.path] = 1.0
     sig.cochange = history.cochange(seeds, known)
+    sig.cochange_seeds = set(seeds)
 
 
 def fused_scores(sig: Signals, weights: FusionWeights = FUSION) -> dict[str, float]:
     """Each file's reciprocal-rank-fusion score (files with no evidence are left out)."""
     fused: dict[str, float] = defaultdict(float)
-    for ranking, weight in ((_ranked(dict(sig.mention_file)), weights.mentions),
-                            (_ranked(sig.file_deflex), weights.definitions),
-                            (_ranked(sig.file_lex), weights.file_text),
-                            (_ranked(sig.walk), weights.walk), (_ranked(sig.semantic), weights.semantic),
-                            (_ranked(sig.latent), weights.latent),
-                            (_ranked(sig.history_text), weights.history_text),
-                            (_ranked(sig.cochange), weights.cochange),
-                            (_ranked(sig.recency), weights.recency)):
-        if not weight:
+    for scores, weight in ((sig.mention_file, weights.mentions), (sig.file_deflex, weights.definitions),
+                           (sig.file_lex, weights.file_text), (sig.walk, weights.walk),
+                           (sig.semantic, weights.semantic), (sig.latent, weights.latent),
+                           (sig.history_text, weights.history_text),
+                           (sig.cochange, weights.cochange), (sig.recency, weights.recency)):
+        if not weight:  # a list switched off is not even sorted
             continue
-        for p, s in _rrf(ranking, weights.rank_constant).items():
+        for p, s in _rrf(_ranked(scores), weights.rank_constant).items():
             fused[p] += weight * s
     # A raise site is precise where present: the innermost counts as two first places,
     # the frames above it half as much each, so their order survives the fusion.
@@ -358,7 +358,9 @@ def fuse(prep: Prepared, sig: Signals) -> tuple[list[RankedFile], list[RankedDef
     semantic_head = set(_ranked(sig.semantic)[:SEMANTIC_REASON_TOP])
     latent_head = set(_ranked(sig.latent)[:SEMANTIC_REASON_TOP])
     history_head = set(_ranked(sig.history_text)[:SEMANTIC_REASON_TOP])
-    cochange_head = set(_ranked(sig.cochange)[:SEMANTIC_REASON_TOP])
+    # The seeds head their own co-change list: "changed together" is said of what they bring.
+    cochange_head = set([p for p in _ranked(sig.cochange) if p not in sig.cochange_seeds]
+                        [:SEMANTIC_REASON_TOP])
     files: list[RankedFile] = []
     for p in _ranked(dict(fused)) + sorted(set(prep.files) - set(fused)):
         why = list(dict.fromkeys(sig.reasons.get(p, [])))

@@ -220,6 +220,8 @@ def test_ranking_with_history_brings_in_cochanged_files(repo: Path, tmp_path: Pa
         assert order_on.index("backoff.py") <= order_off.index("backoff.py")
         backoff = next(f for f in with_history if f.path == "backoff.py")
         assert "changed together with the files above in past commits" in backoff.reasons
+        client = next(f for f in with_history if f.path == "client.py")
+        assert not any("past commits" in r for r in client.reasons)  # it seeded the list
         assert not any("past commits" in r for f in without for r in f.reasons)
         built_on = build_context(index, request, budget_tokens=2000, settings=on, for_cloud=False)
         built_off = build_context(index, request, budget_tokens=2000, settings=off, for_cloud=False)
