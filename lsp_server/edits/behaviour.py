@@ -127,12 +127,16 @@ class _Session:
         self.written: dict[str, str | None] | None = None
         self.before_key = shadow.digest_with(self.old)
 
-    def write(self, new: bool) -> str:
+    def write(self, new: bool) -> None:
         texts = self.new if new else self.old
         if self.written is not texts:
             self.shadow.write(texts)
             self.written = texts
-        return self.before_key if not new else self.shadow.digest_with(self.new)
+
+    def write_before(self) -> str:
+        """The copy as it was before the edit, and its content key (for cached results)."""
+        self.write(False)
+        return self.before_key
 
     def read(self, new: bool) -> Callable[[str], str | None]:
         texts = self.new if new else self.old
@@ -363,11 +367,7 @@ class _Session:
             return
         budget = self.settings.edits.test_budget(tier)
         runner = TestRunner(self.shadow.ws, self.env, python, memory=self.shadow)
-
-        def write_after() -> None:
-            self.write(True)
-
-        outcome = runner.before_and_after(selection.groups, lambda: self.write(False), write_after, budget,
+        outcome = runner.before_and_after(selection.groups, self.write_before, partial(self.write, True), budget,
                                           selection.suites)
         summary = outcome.summary(budget, isolation())
         if outcome.broken:

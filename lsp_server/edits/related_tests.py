@@ -250,8 +250,9 @@ class CallerWalk:
         return sorted(found.values(), key=lambda r: (r.distance, r.file, r.ident))
 
     def _references(self, name: str, within: Callable[[str], bool]) -> list[tuple[str, int, str | None]]:
-        """(file, line, enclosing definition) of each call of ``name`` the index knows, calls
-        inside Rust macro arguments (``assert_eq!(area(1.0), ..)``) included."""
+        """(file, line, enclosing definition) of each reference to ``name`` the index knows
+        (a call, a type or path use, an import), calls inside Rust macro arguments
+        (``assert_eq!(area(1.0), ..)``) included."""
         return [(r.path, r.line, r.enclosing) for r in self.index.references_named(name) if within(r.path)]
 
 

@@ -26,7 +26,6 @@ from lsp_server.errors import (
 from lsp_server.keys import mask_keys
 from lsp_server.providers.base import NOTHING_BILLED
 
-# Things that look like API keys, masked even when they are not ours (vendors echo keys back).
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 
 Classifier = Callable[[int, Any, str], ProviderError | None]

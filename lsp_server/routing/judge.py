@@ -2,9 +2,9 @@
 prose answer in a few tokens, and its verdict decides whether the answer stands.
 
 The router decides, then executes (as RouteLLM routes): :func:`judge_for` says whether an answer
-is graded and by which model, or why not; the router makes the call through the same budget,
-cache, pricing and ledger as any call; :func:`parse_grade` reads the reply and :func:`graded`
-turns it into the answer's final judgement.
+is graded and by which model, or why not; :class:`~lsp_server.routing.grading.Grader` makes
+the call through the same budget, cache, pricing and ledger as any call; :func:`parse_grade`
+reads the reply and :func:`graded` turns it into the answer's final judgement.
 
 What is graded: prose answers (explanations, questions) from a tier below ``judge_tier`` that
 already passed the cheap checks (:mod:`~lsp_server.routing.answers`). Edits are not: the

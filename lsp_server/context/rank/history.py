@@ -28,6 +28,7 @@ import math
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -77,7 +78,7 @@ class HistoryStats:
     stopped_by: str = ""  # "depth cap" / "time cap" when reading stopped before the root
     shallow: bool = False
     read_ms: float = 0.0
-    new_commits: int = 0  # read by the last refresh (all of them on the first)
+    new_commits: int = 0  # read by the last refresh that found a new head (all on the first)
 
     def line(self, max_commits: int) -> str:
         if not self.available:
@@ -233,7 +234,8 @@ class History:
             if old.available and old.head == head:
                 return old
             since = old.head if old.available and self._is_ancestor(old.head, head) else None
-            fresh, skipped, stopped = self._read(head, since, self._shallow_boundary())
+            boundary = self._shallow_boundary()
+            fresh, skipped, stopped = self._read(head, since, boundary)
             if since is None:
                 self._commits = fresh
                 self._complete = not stopped
@@ -251,7 +253,7 @@ class History:
                 available=True, head=head, commits=len(self._commits), skipped_large=skipped_total,
                 files=len(self._tables.commits_of),
                 stopped_by=stopped or ("depth cap" if reached_cap else ("" if self._complete else old.stopped_by)),
-                shallow=self._is_shallow(), read_ms=(time.perf_counter() - t0) * 1000,
+                shallow=bool(boundary), read_ms=(time.perf_counter() - t0) * 1000,
                 new_commits=len(fresh))
             return self._stats
 
@@ -260,13 +262,6 @@ class History:
             return _run_git(self.root, "merge-base", "--is-ancestor", old, new).returncode == 0
         except GitUnavailableError:
             return False
-
-    def _is_shallow(self) -> bool:
-        try:
-            done = _run_git(self.root, "rev-parse", "--is-shallow-repository")
-        except GitUnavailableError:
-            return False
-        return done.stdout.strip() == "true"
 
     def _shallow_boundary(self) -> frozenset[str]:
         """The commits a shallow clone cut the history at: git shows each as adding every
@@ -363,12 +358,9 @@ def _message_tokens(message: str) -> list[str]:
     return out[:MAX_MESSAGE_TOKENS]
 
 
-_INTERNED: dict[str, str] = {}
-
-
 def _intern(items: Iterable[str]) -> list[str]:
     # The same words and paths recur in thousands of commits: one string object each.
-    return [_INTERNED.setdefault(s, s) for s in items]
+    return [sys.intern(s) for s in items]
 
 
 def _build(commits: list[Commit]) -> _Tables:

@@ -11,7 +11,7 @@ import pytest
 from lsp_server.config import parse_settings
 from lsp_server.context.index.project import ProjectIndex
 from lsp_server.context.rank.builder import build_context, project_history
-from lsp_server.context.rank.history import MAX_FILES_PER_COMMIT, History
+from lsp_server.context.rank.history import MAX_FILES_PER_COMMIT, RECENCY_HALF_LIFE, History
 from lsp_server.context.rank.ranking import ContextRequest, rank
 
 
@@ -85,6 +85,12 @@ def test_recency_favours_files_changed_often_and_lately(repo: Path) -> None:
     hist.refresh()
     rec = hist.recency(ALL)
     assert rec["sched.py"] > rec["util.py"] and rec["parse.py"] > rec["util.py"]
+    # Each change counts by its age in commits, newest first: half as much every half-life.
+    def age(n: int) -> float:
+        return float(0.5 ** (n / RECENCY_HALF_LIFE))
+    assert rec["parse.py"] == pytest.approx(age(0) + age(4))
+    assert rec["sched.py"] == pytest.approx(age(1) + age(2) + age(3) + age(4))
+    assert rec["util.py"] == pytest.approx(age(4))
 
 
 def test_depth_cap_keeps_the_newest_commits_and_says_so(repo: Path) -> None:
@@ -114,8 +120,9 @@ def test_commits_touching_many_files_are_skipped(repo: Path) -> None:
 def test_refresh_reads_only_new_commits(repo: Path) -> None:
     hist = History(repo)
     assert hist.refresh().new_commits == 5
+    first = hist.stats
     same = hist.refresh()
-    assert same.new_commits == 5 and same.commits == 5  # unchanged HEAD: nothing read
+    assert same is first  # unchanged HEAD: nothing read, the last read's figures stand
     commit(repo, "Util: a faster helper", {"util.py": "def helper():\n    return 4\n"})
     after = hist.refresh()
     assert after.new_commits == 1 and after.commits == 6
