@@ -207,8 +207,7 @@ class _Session:
                 f"python compile + pyflakes on {len(paths)} file(s): "
                 f"{len(after)} error(s) after the edit, {len(before)} before")
             checker = find_type_checker(self.shadow.root)
-            typed = self.type_check(checker, paths) if checker is not None else None
-            if typed is not None and checker is not None:
+            if checker is not None and (typed := self.type_check(checker, paths)) is not None:
                 before.extend(typed[0])
                 after.extend(typed[1])
                 tools.append(checker.name)
@@ -352,7 +351,7 @@ class _Session:
 
     # --- related tests ----------------------------------------------------------------------
 
-    def tests(self, tier: str | None) -> None:
+    def tests(self) -> None:
         self.write(False)  # tests are selected from the project as it was (an edit may drop one)
         python = project_python(self.shadow.root)
         with self.shadow.index(self.settings) as index:
@@ -365,7 +364,7 @@ class _Session:
             else:
                 self.report.notes.append("no related tests found")
             return
-        budget = self.settings.edits.test_budget(tier)
+        budget = self.settings.edits.test_budget(self.tier)
         runner = TestRunner(self.shadow.ws, self.env, python, memory=self.shadow)
         outcome = runner.before_and_after(selection.groups, self.write_before, partial(self.write, True), budget,
                                           selection.suites)
@@ -419,7 +418,7 @@ def check_behaviour(changes: Sequence[FileChange], root: Path, settings: Setting
                     # It does not build: its tests cannot pass, and would only cost time.
                     report.tests = "not_run"
                 elif settings.edits.run_tests:
-                    session.tests(tier)
+                    session.tests()
                 else:
                     report.tests = "off"
                     report.notes.append("related tests not run: edits.run_tests is off")

@@ -49,7 +49,6 @@ class TestOutcome:
     skipped: list[str] = field(default_factory=list)  # groups left out for the budget
     unrunnable: list[str] = field(default_factory=list)  # groups with no passing test before
     not_needed: list[str] = field(default_factory=list)  # groups left out once a test broke
-    unavailable: str | None = None  # why no test could run at all
     tests_run: int = 0
     stage_tests: dict[str, int] = field(default_factory=dict)  # stage → tests compared
     seconds: float = 0.0

@@ -323,7 +323,7 @@ def rust_suite(ws: Path, crate: Path, files: Sequence[str], digest: Callable[[Ca
     prefix = "" if cwd == "." else f"{cwd}/"
     mine = [f for f in files if f.startswith(prefix) and f.endswith(".rs")]
     if not any(f.startswith(f"{prefix}tests/") for f in mine) and not any(
-            "#[test]" in (read(f) or "") or "```" in (read(f) or "") for f in mine):
+            "#[test]" in text or "```" in text for text in (read(f) or "" for f in mine)):
         return None
 
     def suite_file(rel: str) -> bool:
@@ -336,8 +336,7 @@ def rust_suite(ws: Path, crate: Path, files: Sequence[str], digest: Callable[[Ca
 # --- Python -----------------------------------------------------------------------------
 
 
-def python_groups(index: ProjectIndex, edited: str, reached: Sequence[Reached],
-                  walk: CallerWalk) -> list[TestGroup]:
+def python_groups(index: ProjectIndex, edited: str, reached: Sequence[Reached]) -> list[TestGroup]:
     """pytest runs by node id, one or more per stage, nearest first. A test file that imports
     the edited module and has no test selected runs whole, right after the direct tests."""
     by_stage: dict[int, list[str]] = {}
@@ -461,7 +460,7 @@ def select_tests(shadow: SelectionSource, index: ProjectIndex, changes: Sequence
                     selection.suites.append(suite)
         elif change.path.endswith(".py"):
             reached = walk.tests(change.path, symbols, lambda rel: rel.endswith(".py"))
-            found = [g for g in python_groups(index, change.path, reached, walk) if g not in selection.groups]
+            found = [g for g in python_groups(index, change.path, reached) if g not in selection.groups]
             suite = None if python_seen else python_suite(files, shadow.files_digest)
             python_seen = True
             if (found or suite) and not has_pytest(python):

@@ -35,6 +35,7 @@ from lsp_server.providers.base import (
 )
 from lsp_server.providers.http import Classifier, VendorHttp
 from lsp_server.providers.retry import RetryPolicy, call_with_retries, stream_with_retries
+from lsp_server.providers.tools import ToolCall
 
 AVAILABILITY_TTL_SECONDS = 10.0
 
@@ -195,8 +196,10 @@ class ProviderAdapter(ABC):
     def completion(
         self, text: str, usage: Usage | None, stop: object, raw_model: object,
         extra: dict[str, object], prompt: Prompt | None = None,
+        tool_calls: tuple[ToolCall, ...] = (),
     ) -> Completion:
-        """A Completion for this model (``model`` as configured, ``raw_model`` as reported).
+        """A Completion for this model (``model`` as configured, ``raw_model`` as reported),
+        with the native tool calls the answer asks for.
 
         ``usage`` None means the vendor reported none: it is estimated from ``prompt`` and the
         answer, and the Completion says so (``usage_estimated``).
@@ -213,6 +216,7 @@ class ProviderAdapter(ABC):
             raw_model=str(raw_model or self.settings.model),
             extra=extra,
             usage_estimated=estimated,
+            tool_calls=tool_calls,
         )
 
     def broken_stream(self, exc: ProviderError, reported: Usage | None, final: bool,

@@ -10,7 +10,6 @@ official SDK uses has no sampling parameters.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -117,9 +116,8 @@ class AnthropicProvider(HttpProviderAdapter):
 
     def _completion(self, message: dict[str, Any], text: str, usage: Usage, stop: Any,
                     calls: tuple[ToolCall, ...] = ()) -> Completion:
-        done = self.completion(text, usage, stop, message.get("model"),
-                               {"id": message.get("id", "")})
-        return dataclasses.replace(done, tool_calls=calls) if calls else done
+        return self.completion(text, usage, stop, message.get("model"),
+                               {"id": message.get("id", "")}, tool_calls=calls)
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         data = await self.http.post_json(MESSAGES_PATH, request_body(self.settings, prompt, stream=False))

@@ -15,7 +15,6 @@ turns follow the prompt as ``model``/``user`` contents, so the prefix stays the 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -109,11 +108,11 @@ class GeminiProvider(HttpProviderAdapter):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         env = settings.effective_key_env or "api_key_env"
-        self._auth_hint = f"set {env} to a valid Gemini API key (aistudio.google.com/apikey)"
         super().__init__(
             settings, api_key=api_key, policy=policy, transport=transport,
             headers={"x-goog-api-key": api_key} if api_key else {},
-            auth_hint=self._auth_hint, classify=self._classify,
+            auth_hint=f"set {env} to a valid Gemini API key (aistudio.google.com/apikey)",
+            classify=self._classify,
         )
 
     def check_path(self) -> str:
@@ -124,7 +123,7 @@ class GeminiProvider(HttpProviderAdapter):
         if status == 400 and ("API_KEY_INVALID" in raw or "API key not valid" in raw):
             return self.http.fail(
                 AuthenticationError,
-                f"the API key was rejected ({status} {vendor_message(body, raw)}); {self._auth_hint}",
+                f"the API key was rejected ({status} {vendor_message(body, raw)}); {self.http.auth_hint}",
                 status,
             )
         if status == 429:
@@ -173,9 +172,8 @@ class GeminiProvider(HttpProviderAdapter):
 
     def _completion(self, data: dict[str, Any], text: str, usage: Usage | None, stop: Any,
                     prompt: Prompt | None = None, calls: tuple[ToolCall, ...] = ()) -> Completion:
-        done = self.completion(text, usage, stop, data.get("modelVersion"),
-                               {"id": data.get("responseId", "")}, prompt)
-        return dataclasses.replace(done, tool_calls=calls) if calls else done
+        return self.completion(text, usage, stop, data.get("modelVersion"),
+                               {"id": data.get("responseId", "")}, prompt, calls)
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         path = f"{model_path(self.settings)}:generateContent"

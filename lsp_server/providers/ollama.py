@@ -16,7 +16,6 @@ model without the ``tools`` capability.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -169,8 +168,7 @@ class OllamaProvider(ProviderAdapter):
         counts = (part.prompt_eval_count, part.eval_count)
         usage = None if None in counts else Usage(input=counts[0] or 0, output=counts[1] or 0)
         extra: dict[str, object] = {"num_ctx": num_ctx, "load_ms": (part.load_duration or 0) / 1e6}
-        done = self.completion(text, usage, part.done_reason, part.model, extra, prompt)
-        return dataclasses.replace(done, tool_calls=calls) if calls else done
+        return self.completion(text, usage, part.done_reason, part.model, extra, prompt, calls)
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         request = self._request(prompt)

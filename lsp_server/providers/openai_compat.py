@@ -12,7 +12,6 @@ the error.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -142,9 +141,8 @@ class OpenAICompatProvider(HttpProviderAdapter):
         self, data: dict[str, Any], text: str, usage: Usage | None, stop: Any, prompt: Prompt,
         calls: tuple[ToolCall, ...] = (),
     ) -> Completion:
-        done = self.completion(text, usage, stop, data.get("model"), {"id": data.get("id", "")},
-                               prompt)
-        return dataclasses.replace(done, tool_calls=calls) if calls else done
+        return self.completion(text, usage, stop, data.get("model"), {"id": data.get("id", "")},
+                               prompt, calls)
 
     async def _generate_once(self, prompt: Prompt) -> Completion:
         data = await self.http.post_json(CHAT_PATH, request_body(self.settings, prompt, stream=False))
