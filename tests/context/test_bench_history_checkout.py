@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from _repos import checkout, later_commits, materialize, same_tree
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-                          cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+from git_repo import commit, git
 
 
 def test_checkout_ends_history_at_the_base_commit(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     git(work, "init", "-q", "-b", "main")
-    (work / "a.py").write_text("x = 1\n")
-    (work / ".gitattributes").write_text("ignored.txt export-ignore\n")
-    git(work, "add", "-A")
-    git(work, "commit", "-q", "-m", "first")
-    (work / "b.py").write_text("y = 2\n")
-    git(work, "add", "-A")
-    git(work, "commit", "-q", "-m", "second")
-    base = git(work, "rev-parse", "HEAD")
-    (work / "a.py").write_text("x = 3  # the fix\n")
-    git(work, "commit", "-q", "-am", "the fix")
-    fix = git(work, "rev-parse", "HEAD")
+    commit(work, "first", {"a.py": "x = 1\n", ".gitattributes": "ignored.txt export-ignore\n"})
+    base = commit(work, "second", {"b.py": "y = 2\n"})
+    fix = commit(work, "the fix", {"a.py": "x = 3  # the fix\n"})
     git(work, "tag", "v1")
     git(work, "branch", "later")
     mirrors = tmp_path / "mirrors"

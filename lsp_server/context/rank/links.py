@@ -141,7 +141,7 @@ class Links:
         self.global_rank = personalized_pagerank(self.graph, {})
 
     def _add(self, path: str, edges: list[SymbolEdge], keep: bool = True,
-                   keys: dict[DefKey, DefKey] | None = None) -> dict[str, float]:
+             keys: dict[DefKey, DefKey] | None = None) -> dict[str, float]:
         pairs: dict[str, float] = defaultdict(float)
         callees: dict[DefKey, list[DefKey]] = {}
         targets: set[DefKey] = set()

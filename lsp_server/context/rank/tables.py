@@ -23,17 +23,17 @@ import threading
 import time
 import weakref
 from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from lsp_server.context.index.model import Definition, FileSymbols, Import, SymbolEdge
+from lsp_server.context.index.model import Definition, FileSymbols, Import
 from lsp_server.context.rank import snapshot
 from lsp_server.context.rank.bm25 import BM25
 from lsp_server.context.rank.gc_pause import paused_collection
 from lsp_server.context.rank.latent import LatentIndex
-from lsp_server.context.rank.links import DefKey, Links
+from lsp_server.context.rank.links import DefKey, EachEdgeSource, EdgeSource, Links
 from lsp_server.context.rank.pagerank import Graph
 from lsp_server.context.rank.passage_table import PassageTable
 from lsp_server.context.rank.passages import (
@@ -48,7 +48,7 @@ from lsp_server.context.rank.terms import forget_words, split_identifier, tokeni
 from lsp_server.context.tokens import line_prefix
 
 
-class IndexView(Protocol):
+class IndexView(EdgeSource, Protocol):
     """What ranking reads from :class:`~lsp_server.context.index.project.ProjectIndex`.
 
     ``generation`` grows with every change of the index, so unchanged tables are not
@@ -65,20 +65,14 @@ class IndexView(Protocol):
 
     def text(self, path: str) -> str | None: ...
 
-    def file_edges(self) -> dict[str, set[str]]: ...
-
-    def edges_by_file(self) -> dict[str, list[SymbolEdge]]: ...
-
 
 @runtime_checkable
-class ReleasingIndex(IndexView, Protocol):
+class ReleasingIndex(IndexView, EachEdgeSource, Protocol):
     """An index that can decode a file without keeping it and give back what it keeps."""
 
     def decode(self, path: str) -> FileSymbols | None: ...
 
     def release_derived(self) -> None: ...
-
-    def each_file_edges(self) -> Iterator[tuple[str, list[SymbolEdge]]]: ...
 
 
 @dataclass

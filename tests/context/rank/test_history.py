@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
+from git_repo import commit, git
 
 from lsp_server.config import parse_settings
 from lsp_server.context.index.project import ProjectIndex
 from lsp_server.context.rank.builder import build_context, project_history
 from lsp_server.context.rank.history import MAX_FILES_PER_COMMIT, RECENCY_HALF_LIFE, History
 from lsp_server.context.rank.ranking import ContextRequest, rank
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
-                           "-c", "commit.gpgsign=false", *args],
-                          cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def commit(repo: Path, message: str, files: dict[str, str]) -> str:
-    for name, text in files.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
 
 
 @pytest.fixture
