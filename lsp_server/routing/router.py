@@ -155,11 +155,8 @@ class Router:
             usage=Usage(), cost_usd=0.0, latency_ms=0.0, error=None, cached=True,
             accepted=judgement.accepted, answer_usage=cached.usage,
         )
-        if judgement.accepted and self.routing.judge_tier is not None:
-            return await self.grader.judged(model, tier, cached.text, judgement, info, plan,
-                                            request, result), info
-        self.calls.record(request, info, result)
-        return judgement, info
+        return await self._conclude(model, tier, cached.text, judgement, info, plan, request,
+                                    result)
 
     async def _call(self, model: ModelSettings, tier: Tier, prompt: Prompt, request: Request,
                     result: RouteResult, plan: RoutePlan) -> tuple[Judgement, AttemptInfo]:
@@ -241,9 +238,16 @@ class Router:
             latency_ms=latency, error=None, accepted=judgement.accepted, cost_status=status,
             first_token_ms=stream.first_token_ms,
         )
+        return await self._conclude(model, tier, completion.text, judgement, info, plan, request,
+                                    result)
+
+    async def _conclude(self, model: ModelSettings, tier: Tier, text: str, judgement: Judgement,
+                        info: AttemptInfo, plan: RoutePlan, request: Request,
+                        result: RouteResult) -> tuple[Judgement, AttemptInfo]:
+        """Record the answer's attempt, after the judge tier graded it when one is set."""
         if judgement.accepted and self.routing.judge_tier is not None:
-            return await self.grader.judged(model, tier, completion.text, judgement, info,
-                                            plan, request, result), info
+            return await self.grader.judged(model, tier, text, judgement, info, plan, request,
+                                            result), info
         self.calls.record(request, info, result)
         return judgement, info
 
